@@ -1,0 +1,48 @@
+import { TableClient, TableServiceClient } from '@azure/data-tables';
+
+/**
+ * One connection to Table storage (Azurite, Azure Storage or Cosmos DB Table API),
+ * handing out clients for named tables and creating each table once.
+ */
+export class TableConnection {
+  private readonly ensured = new Map<string, Promise<void>>();
+  private readonly insecure: boolean;
+
+  constructor(readonly connectionString: string) {
+    // Azurite speaks plain http on loopback; the SDK refuses http unless told.
+    this.insecure = /DefaultEndpointsProtocol=http;|TableEndpoint=http:\/\//i.test(connectionString);
+  }
+
+  client(tableName: string): TableClient {
+    return TableClient.fromConnectionString(this.connectionString, tableName, {
+      allowInsecureConnection: this.insecure,
+    });
+  }
+
+  /** A client for a table that is known to exist (created on first use). */
+  async table(tableName: string): Promise<TableClient> {
+    let ready = this.ensured.get(tableName);
+    if (!ready) {
+      const client = this.client(tableName);
+      ready = client.createTable().catch((error) => {
+        this.ensured.delete(tableName);
+        throw error;
+      });
+      this.ensured.set(tableName, ready);
+    }
+    await ready;
+    return this.client(tableName);
+  }
+
+  service(): TableServiceClient {
+    return TableServiceClient.fromConnectionString(this.connectionString, {
+      allowInsecureConnection: this.insecure,
+    });
+  }
+
+  /** Cheap round trip for the health endpoint: lists at most one table. */
+  async ping(): Promise<void> {
+    const pages = this.service().listTables().byPage({ maxPageSize: 1 });
+    await pages.next();
+  }
+}
