@@ -66,12 +66,25 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     args.push('--inMemoryPersistence');
   }
 
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  await waitForStart(child, options.startTimeoutMs ?? 30_000);
+  // Its own process group, so a Ctrl+C in the terminal reaches only the bot, which then
+  // finishes in-flight turns before stopping storage. If the bot exits without stopping it,
+  // the exit hook still takes Azurite down.
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  try {
+    await waitForStart(child, options.startTimeoutMs ?? 30_000);
+  } catch (error) {
+    process.off('exit', killOnExit);
+    throw error;
+  }
   return {
     port,
     connectionString: azuriteConnectionString(port),
-    stop: () => stopChild(child),
+    stop: async () => {
+      await stopChild(child);
+      process.off('exit', killOnExit);
+    },
   };
 }
 
@@ -116,6 +129,7 @@ function stopChild(child: ChildProcess): Promise<void> {
       clearTimeout(force);
       resolve();
     });
-    child.kill('SIGTERM');
+    // Azurite saves its database and closes only on SIGINT; SIGTERM would lose recent writes.
+    child.kill('SIGINT');
   });
 }

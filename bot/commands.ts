@@ -1,0 +1,17 @@
+/**
+ * What a person typed, as a command. Teams puts an <at>Signpost</at> mention in channel
+ * messages; the caller strips it before parsing.
+ */
+export type ChatCommand = { name: 'help' } | { name: 'unknown' };
+
+export function parseCommand(text: string | undefined): ChatCommand {
+  const words = (text ?? '')
+    .replace(/<[^>]*>/g, ' ')
+    .trim()
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean);
+  const first = words[0] ?? '';
+  if (['help', 'hi', 'hello', 'start', '?'].includes(first)) return { name: 'help' };
+  return { name: 'unknown' };
+}

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Settings come from the environment only (see .env.example). Everything has a safe local
+ * default so that `npm start` runs with no settings at all; production refuses to start
+ * without the credentials a real Teams deployment needs.
+ */
+const settingsSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3978),
+  MicrosoftAppId: z.string().trim().default(''),
+  MicrosoftAppPassword: z.string().default(''),
+  MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
+  MicrosoftAppTenantId: z.string().trim().default(''),
+  SIGNPOST_STORAGE_CONNECTION_STRING: z.string().trim().default(''),
+  SIGNPOST_DATA_DIR: z.string().trim().default(''),
+  SIGNPOST_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export interface SignpostConfig {
+  production: boolean;
+  port: number;
+  /** Local mode: no app id, unauthenticated, for the Agents Playground and tests only. */
+  localMode: boolean;
+  auth: {
+    MicrosoftAppId: string;
+    MicrosoftAppPassword: string;
+    MicrosoftAppType: string;
+    MicrosoftAppTenantId: string;
+  };
+  /** Empty: start the embedded Azurite under dataDir. */
+  storageConnectionString: string;
+  dataDir: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {}
+
+/** Folder for runtime data (Azurite files, outgoing mail on the embedded default). */
+export function defaultDataDir(): string {
+  return path.resolve(process.cwd(), 'data');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid settings: ${problems.join('; ')}`);
+  }
+  const settings = parsed.data;
+  const production = settings.NODE_ENV === 'production';
+
+  if (production) {
+    const missing: string[] = [];
+    if (!settings.MicrosoftAppId) missing.push('MicrosoftAppId');
+    if (!settings.MicrosoftAppPassword && settings.MicrosoftAppType !== 'UserAssignedMSI') {
+      missing.push('MicrosoftAppPassword');
+    }
+    if (settings.MicrosoftAppType !== 'MultiTenant' && !settings.MicrosoftAppTenantId) {
+      missing.push('MicrosoftAppTenantId');
+    }
+    if (!settings.SIGNPOST_STORAGE_CONNECTION_STRING) missing.push('SIGNPOST_STORAGE_CONNECTION_STRING');
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `Refusing to start in production without these settings: ${missing.join(', ')}. ` +
+          'See .env.example for what each one is.',
+      );
+    }
+  }
+
+  return {
+    production,
+    port: settings.PORT,
+    localMode: settings.MicrosoftAppId === '',
+    auth: {
+      MicrosoftAppId: settings.MicrosoftAppId,
+      MicrosoftAppPassword: settings.MicrosoftAppPassword,
+      MicrosoftAppType: settings.MicrosoftAppType,
+      MicrosoftAppTenantId: settings.MicrosoftAppTenantId,
+    },
+    storageConnectionString: settings.SIGNPOST_STORAGE_CONNECTION_STRING,
+    dataDir: settings.SIGNPOST_DATA_DIR ? path.resolve(settings.SIGNPOST_DATA_DIR) : defaultDataDir(),
+    logLevel: settings.SIGNPOST_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,183 @@
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import * as restify from 'restify';
+import {
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  ConversationState,
+  TurnContext,
+  UserState,
+} from 'botbuilder';
+import packageJson from '../package.json';
+import { startAzurite, RunningAzurite } from '../storage/azurite';
+import { TableConnection } from '../storage/tables';
+import { TableStateStore } from '../storage/tableStateStore';
+import { loadConfig, SignpostConfig } from './config';
+import { createLogger, describeError, Logger } from './log';
+import { SignpostBot, conversationType } from './signpostBot';
+
+export interface SignpostOptions {
+  /** Settings; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Overrides PORT; 0 picks a free port (tests). */
+  port?: number;
+  /** Interface to listen on; all interfaces when omitted (a container needs that). */
+  host?: string;
+  /** Overrides SIGNPOST_DATA_DIR. */
+  dataDir?: string;
+  /** Overrides SIGNPOST_STORAGE_CONNECTION_STRING. */
+  connectionString?: string;
+  logger?: Logger;
+}
+
+export interface RunningSignpost {
+  url: string;
+  port: number;
+  config: SignpostConfig;
+  tables: TableConnection;
+  stop(): Promise<void>;
+}
+
+const HEALTH_TIMEOUT_MS = 3_000;
+const SHUTDOWN_GRACE_MS = 15_000;
+
+export async function startSignpost(options: SignpostOptions = {}): Promise<RunningSignpost> {
+  const config = loadConfig({
+    ...(options.env ?? process.env),
+    ...(options.port !== undefined ? { PORT: String(options.port) } : {}),
+    ...(options.dataDir ? { SIGNPOST_DATA_DIR: options.dataDir } : {}),
+    ...(options.connectionString ? { SIGNPOST_STORAGE_CONNECTION_STRING: options.connectionString } : {}),
+  });
+  const logger = options.logger ?? createLogger(config.logLevel);
+
+  if (config.localMode) {
+    logger.warn('local-mode', {
+      message:
+        'MicrosoftAppId is empty: running unauthenticated for the Agents Playground and tests. ' +
+        'Never expose this to the internet; set MicrosoftAppId and MicrosoftAppPassword for Teams.',
+    });
+  }
+
+  // Storage first: a bot that cannot store must not accept referrals.
+  let azurite: RunningAzurite | undefined;
+  let connectionString = config.storageConnectionString;
+  if (!connectionString) {
+    const location = path.join(config.dataDir, 'azurite');
+    azurite = await startAzurite({ location });
+    connectionString = azurite.connectionString;
+    logger.info('storage-embedded', { engine: 'azurite', location, port: azurite.port });
+  } else {
+    logger.info('storage-external', { engine: 'table-storage' });
+  }
+  const tables = new TableConnection(connectionString);
+
+  try {
+    const stateStore = new TableStateStore(tables);
+    const conversationState = new ConversationState(stateStore);
+    const userState = new UserState(stateStore);
+    await tables.table('botstate');
+
+    const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth));
+    adapter.onTurnError = async (context: TurnContext, error: unknown) => {
+      // The user sees a plain apology; the log sees what failed, never what was typed.
+      logger.error('turn-error', {
+        ...describeError(error),
+        activityType: context.activity.type,
+        conversationType: conversationType(context),
+      });
+      try {
+        await context.sendActivity(
+          'Sorry, something went wrong on our side and I could not finish that. Please try again; ' +
+            'nothing you entered before this message has been lost.',
+        );
+        await conversationState.delete(context);
+      } catch (sendError) {
+        logger.error('turn-error-reply-failed', describeError(sendError));
+      }
+    };
+
+    const bot = new SignpostBot({ conversationState, userState, logger });
+    const server = restify.createServer({ name: 'signpost' });
+    server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024 }));
+
+    let inFlight = 0;
+    let draining = false;
+    let drained: (() => void) | undefined;
+
+    server.post('/api/messages', async (req, res) => {
+      if (draining) {
+        res.send(503, { error: 'Signpost is restarting; Teams will retry.' });
+        return;
+      }
+      inFlight += 1;
+      try {
+        await adapter.process(req, res, (context) => bot.run(context));
+      } finally {
+        inFlight -= 1;
+        if (inFlight === 0) drained?.();
+      }
+    });
+
+    server.get('/api/health', async (_req, res) => {
+      const storage = await storageStatus(tables);
+      res.send(storage === 'ok' ? 200 : 503, {
+        name: packageJson.name,
+        version: packageJson.version,
+        status: storage === 'ok' ? 'ok' : 'unavailable',
+        storage,
+        mode: config.localMode ? 'local' : 'authenticated',
+      });
+    });
+
+    const port = config.port;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      if (options.host) server.listen(port, options.host, () => resolve());
+      else server.listen(port, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    const url = `http://${options.host ?? 'localhost'}:${address.port}`;
+    logger.info('listening', { url, messagesEndpoint: `${url}/api/messages` });
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        draining = true;
+        logger.info('stopping', { inFlightTurns: inFlight });
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.server.closeIdleConnections();
+        if (inFlight > 0) {
+          await Promise.race([
+            new Promise<void>((resolve) => (drained = resolve)),
+            new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref()),
+          ]);
+        }
+        server.server.closeAllConnections();
+        await closed;
+        await azurite?.stop();
+        logger.info('stopped');
+      })());
+
+    return { url, port: address.port, config, tables, stop };
+  } catch (error) {
+    await azurite?.stop();
+    throw error;
+  }
+}
+
+async function storageStatus(tables: TableConnection): Promise<string> {
+  try {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      tables.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    return 'ok';
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const message = error instanceof Error ? error.message.split('\n')[0].slice(0, 200) : String(error);
+    return `error: ${code ? `${code}: ` : ''}${message}`;
+  }
+}

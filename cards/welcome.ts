@@ -1,0 +1,25 @@
+import welcomeTemplate from './welcome.json';
+import { renderCard } from './render';
+
+export interface CommandHelp {
+  command: string;
+  description: string;
+}
+
+/** Commands in a 1:1 or group chat with Signpost. Keep in step with the manifest's command lists. */
+export const CHAT_COMMANDS: CommandHelp[] = [
+  { command: 'help', description: 'Show this card.' },
+];
+
+/** Commands in a team channel, said with an @mention of Signpost. */
+export const CHANNEL_COMMANDS: CommandHelp[] = [{ command: 'help', description: 'Show this card.' }];
+
+export function welcomeCard(options: { firstName?: string; inChannel?: boolean }): Record<string, unknown> {
+  const greeting = options.firstName
+    ? `Hello ${options.firstName}, I'm Signpost.`
+    : "Hello, I'm Signpost.";
+  return renderCard(welcomeTemplate, {
+    greeting,
+    commands: options.inChannel ? CHANNEL_COMMANDS : CHAT_COMMANDS,
+  });
+}

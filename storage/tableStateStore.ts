@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { RestError, TableClient, TableEntityResult } from '@azure/data-tables';
+import type { TableConnection } from './tables';
+
+/**
+ * Bot state (conversation, user and dialog state) on Azure Table storage.
+ *
+ * This class satisfies botbuilder's `Storage` interface structurally (read/write/delete of
+ * `StoreItems`), so the storage layer does not import the Bot Framework SDK and survives a
+ * move to the M365 Agents SDK, whose storage interface has the same shape.
+ *
+ * eTags follow botbuilder's contract: an item written with the eTag it was read with
+ * succeeds only if nobody wrote in between; `*` or no eTag overwrites.
+ */
+
+// Table storage limits: a string property holds at most 64 KiB (32K UTF-16 code units) and a
+// whole entity at most 1 MiB. Values are split across numbered properties to use the entity.
+const CHUNK_CHARS = 30_000;
+const MAX_CHUNKS = 15;
+export const MAX_STATE_CHARS = CHUNK_CHARS * MAX_CHUNKS;
+
+export type StoreItem = { eTag?: string; [key: string]: unknown };
+export type StoreItems = Record<string, any>;
+
+export class StateConflictError extends Error {
+  readonly code = 'StateConflict';
+  constructor(key: string) {
+    super(`State for "${describeKey(key)}" was changed by another turn (eTag mismatch); nothing was written.`);
+  }
+}
+
+export class StateTooLargeError extends Error {
+  readonly code = 'StateTooLarge';
+  constructor(key: string, size: number) {
+    super(
+      `State for "${describeKey(key)}" is ${size} characters; Table storage allows at most ` +
+        `${MAX_STATE_CHARS} per item. Keep less in conversation or dialog state.`,
+    );
+  }
+}
+
+interface StateEntity {
+  partitionKey: string;
+  rowKey: string;
+  key: string;
+  chunks: number;
+  [chunk: `c${number}`]: string;
+}
+
+export class TableStateStore {
+  private readonly client: Promise<TableClient>;
+
+  constructor(tables: TableConnection, tableName = 'botstate') {
+    this.client = tables.table(tableName);
+  }
+
+  async read(keys: string[]): Promise<StoreItems> {
+    const client = await this.client;
+    const items: StoreItems = {};
+    await Promise.all(
+      keys.map(async (key) => {
+        const { partitionKey, rowKey } = entityAddress(key);
+        try {
+          const entity = await client.getEntity<StateEntity>(partitionKey, rowKey);
+          items[key] = { ...decode(entity), eTag: entity.etag };
+        } catch (error) {
+          if (!isStatus(error, 404)) throw error;
+        }
+      }),
+    );
+    return items;
+  }
+
+  async write(changes: StoreItems): Promise<void> {
+    const client = await this.client;
+    await Promise.all(
+      Object.entries(changes).map(async ([key, item]) => {
+        const { eTag, ...value } = (item ?? {}) as StoreItem;
+        const entity = encode(key, value);
+        if (!eTag || eTag === '*') {
+          await client.upsertEntity(entity, 'Replace');
+          return;
+        }
+        try {
+          await client.updateEntity(entity, 'Replace', { etag: eTag });
+        } catch (error) {
+          if (isStatus(error, 412)) throw new StateConflictError(key);
+          if (!isStatus(error, 404)) throw error;
+          // The item is gone (deleted since it was read): writing it anew is what botbuilder's
+          // own storages do, but only if nobody created it meanwhile.
+          try {
+            await client.createEntity(entity);
+          } catch (createError) {
+            if (isStatus(createError, 409)) throw new StateConflictError(key);
+            throw createError;
+          }
+        }
+      }),
+    );
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    const client = await this.client;
+    await Promise.all(
+      keys.map(async (key) => {
+        const { partitionKey, rowKey } = entityAddress(key);
+        try {
+          await client.deleteEntity(partitionKey, rowKey);
+        } catch (error) {
+          if (!isStatus(error, 404)) throw error;
+        }
+      }),
+    );
+  }
+}
+
+/**
+ * Keys from botbuilder contain '/', which Table keys forbid (as they do '\', '#', '?').
+ * Short keys are kept readable; long ones are hashed so they fit the 1 KiB key limit.
+ */
+function entityAddress(key: string): { partitionKey: string; rowKey: string } {
+  const encoded = encodeURIComponent(key).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+  const partitionKey = encoded.length <= 400 ? encoded : `sha256-${createHash('sha256').update(key).digest('hex')}`;
+  return { partitionKey, rowKey: 'state' };
+}
+
+function encode(key: string, value: Record<string, unknown>): StateEntity {
+  // Stored as ASCII (non-ASCII escaped as JSON \u sequences) so that no chunk edge or
+  // transport can split a multi-byte character; Azurite mangles large multi-byte bodies.
+  const json = JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (json.length > MAX_STATE_CHARS) throw new StateTooLargeError(key, json.length);
+  const entity: StateEntity = { ...entityAddress(key), key, chunks: 0 };
+  for (let offset = 0; offset < json.length || entity.chunks === 0; offset += CHUNK_CHARS) {
+    entity[`c${entity.chunks}`] = json.slice(offset, offset + CHUNK_CHARS);
+    entity.chunks += 1;
+  }
+  return entity;
+}
+
+function decode(entity: TableEntityResult<StateEntity>): Record<string, unknown> {
+  let json = '';
+  for (let index = 0; index < entity.chunks; index += 1) json += entity[`c${index}`] ?? '';
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+function isStatus(error: unknown, status: number): boolean {
+  return error instanceof RestError ? error.statusCode === status : (error as { statusCode?: number })?.statusCode === status;
+}
+
+/** Keys can carry Teams conversation ids; show only their kind in errors and logs. */
+function describeKey(key: string): string {
+  const parts = key.split('/');
+  return parts.length > 2 ? `${parts[0]}/${parts[1]}/…` : key.slice(0, 40);
+}

@@ -1,0 +1,113 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+
+/**
+ * A Bot Connector stand-in on loopback: the bot's replies (POST .../activities) and card
+ * updates (PUT .../activities/:id) arrive here as real HTTP requests, so tests observe
+ * exactly what Teams would receive.
+ */
+export interface ReceivedActivity {
+  method: string;
+  conversationId: string;
+  activity: Record<string, any>;
+}
+
+export class FakeConnector {
+  readonly received: ReceivedActivity[] = [];
+  private waiters: Array<{ predicate: (a: ReceivedActivity) => boolean; resolve: (a: ReceivedActivity) => void }> = [];
+  /** Optional hook to make the connector slow or failing for a request. */
+  respond: (req: ReceivedActivity) => Promise<{ status: number; body?: unknown } | void> = async () => undefined;
+
+  private constructor(private readonly server: http.Server, readonly url: string) {}
+
+  static async start(): Promise<FakeConnector> {
+    let connector!: FakeConnector;
+    const server = http.createServer((req, res) => void connector.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    connector = new FakeConnector(server, `http://127.0.0.1:${port}/`);
+    return connector;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const match = /\/v3\/conversations\/([^/]+)\/activities/.exec(req.url ?? '');
+    const entry: ReceivedActivity = {
+      method: req.method ?? 'GET',
+      conversationId: match ? decodeURIComponent(match[1]) : '',
+      activity: body ? JSON.parse(body) : {},
+    };
+    const custom = await this.respond(entry);
+    if (custom && custom.status >= 400) {
+      res.writeHead(custom.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(custom.body ?? { error: { code: 'Failure' } }));
+      return;
+    }
+    this.received.push(entry);
+    for (const waiter of [...this.waiters]) {
+      if (waiter.predicate(entry)) {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        waiter.resolve(entry);
+      }
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(custom?.body ?? { id: randomUUID() }));
+  }
+
+  /** Resolves with the first received activity (past or future) matching the predicate. */
+  waitFor(predicate: (a: ReceivedActivity) => boolean, timeoutMs = 10_000): Promise<ReceivedActivity> {
+    const already = this.received.find(predicate);
+    if (already) return Promise.resolve(already);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('connector: expected activity did not arrive')), timeoutMs);
+      this.waiters.push({
+        predicate,
+        resolve: (a) => {
+          clearTimeout(timer);
+          resolve(a);
+        },
+      });
+    });
+  }
+
+  clear(): void {
+    this.received.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** An incoming Teams-shaped activity as the channel would POST it to /api/messages. */
+export function teamsActivity(
+  connector: FakeConnector,
+  fields: Partial<Record<string, any>> & { text?: string },
+): Record<string, any> {
+  const conversationType = fields.conversation?.conversationType ?? 'personal';
+  return {
+    type: 'message',
+    id: randomUUID(),
+    timestamp: new Date().toISOString(),
+    channelId: 'msteams',
+    serviceUrl: connector.url,
+    from: { id: '29:receptionist-1', name: 'Amira Patel', aadObjectId: '00000000-0000-0000-0000-0000000000a1' },
+    recipient: { id: '28:signpost-bot', name: 'Signpost' },
+    conversation: { id: `a:conversation-${randomUUID()}`, conversationType, tenantId: 'tenant-1' },
+    channelData: { tenant: { id: 'tenant-1' } },
+    locale: 'en-GB',
+    ...fields,
+  };
+}
+
+export async function postActivity(botUrl: string, activity: Record<string, any>): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${botUrl}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(activity),
+  });
+  return { status: response.status, body: await response.text() };
+}
