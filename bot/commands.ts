@@ -2,7 +2,7 @@
  * What a person typed, as a command. Teams puts an <at>Signpost</at> mention in channel
  * messages; the caller strips it before parsing.
  */
-export type ChatCommand = { name: 'help' } | { name: 'unknown' };
+export type ChatCommand = { name: 'help' } | { name: 'refer' } | { name: 'unknown' };
 
 export function parseCommand(text: string | undefined): ChatCommand {
   const words = (text ?? '')
@@ -12,6 +12,8 @@ export function parseCommand(text: string | undefined): ChatCommand {
     .split(/\s+/)
     .filter(Boolean);
   const first = words[0] ?? '';
+  const phrase = words.join(' ');
   if (['help', 'hi', 'hello', 'start', '?'].includes(first)) return { name: 'help' };
+  if (first === 'refer' || phrase === 'new referral' || phrase === 'start a referral') return { name: 'refer' };
   return { name: 'unknown' };
 }

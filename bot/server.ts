@@ -5,6 +5,7 @@ import {
   CloudAdapter,
   ConfigurationBotFrameworkAuthentication,
   ConversationState,
+  PrivateConversationState,
   TurnContext,
   UserState,
 } from 'botbuilder';
@@ -12,6 +13,11 @@ import packageJson from '../package.json';
 import { startAzurite, RunningAzurite } from '../storage/azurite';
 import { TableConnection } from '../storage/tables';
 import { TableStateStore } from '../storage/tableStateStore';
+import { DirectoryRepository } from '../storage/directoryRepository';
+import { ReferralRepository } from '../storage/referralRepository';
+import { ReferrerRepository } from '../storage/referrerRepository';
+import { southwarkDirectory } from '../domain/directory/southwark';
+import { ReferralService } from '../dialogs/referral/referralService';
 import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger } from './log';
 import { SignpostBot, conversationType } from './signpostBot';
@@ -28,6 +34,8 @@ export interface SignpostOptions {
   /** Overrides SIGNPOST_STORAGE_CONNECTION_STRING. */
   connectionString?: string;
   logger?: Logger;
+  /** The clock; tests fix it. */
+  now?: () => Date;
 }
 
 export interface RunningSignpost {
@@ -74,8 +82,20 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
   try {
     const stateStore = new TableStateStore(tables);
     const conversationState = new ConversationState(stateStore);
+    const privateConversationState = new PrivateConversationState(stateStore);
     const userState = new UserState(stateStore);
     await tables.table('botstate');
+
+    const directory = new DirectoryRepository(tables);
+    if (await directory.seedIfEmpty(southwarkDirectory())) {
+      logger.info('directory-seeded', { services: (await directory.list()).length });
+    }
+    const referrals = new ReferralService({
+      now: options.now ?? (() => new Date()),
+      directory,
+      referrals: new ReferralRepository(tables),
+      referrers: new ReferrerRepository(tables),
+    });
 
     const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth));
     adapter.onTurnError = async (context: TurnContext, error: unknown) => {
@@ -96,7 +116,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       }
     };
 
-    const bot = new SignpostBot({ conversationState, userState, logger });
+    const bot = new SignpostBot({ conversationState, privateConversationState, userState, referrals, logger });
     const server = restify.createServer({ name: 'signpost' });
     server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024 }));
 

@@ -3,17 +3,26 @@ import {
   CardFactory,
   ConversationState,
   MessageFactory,
+  PrivateConversationState,
+  StatePropertyAccessor,
   TeamsActivityHandler,
   TurnContext,
   UserState,
 } from 'botbuilder';
+import { DialogSet, DialogState } from 'botbuilder-dialogs';
 import { welcomeCard } from '../cards/welcome';
+import { isCancelText } from '../dialogs/cardStepPrompt';
+import { REFERRAL_DIALOG, ReferralDialog } from '../dialogs/referral/referralDialog';
+import type { ReferralService } from '../dialogs/referral/referralService';
 import { parseCommand } from './commands';
 import type { Logger } from './log';
 
 export interface SignpostBotDependencies {
   conversationState: ConversationState;
+  /** Per person per conversation: two colleagues referring in one group chat never share a form. */
+  privateConversationState: PrivateConversationState;
   userState: UserState;
+  referrals: ReferralService;
   logger: Logger;
 }
 
@@ -22,8 +31,13 @@ export interface SignpostBotDependencies {
  * end of every turn. Domain decisions live in domain/; this class only translates.
  */
 export class SignpostBot extends TeamsActivityHandler {
+  private readonly dialogState: StatePropertyAccessor<DialogState>;
+  private readonly dialogs: DialogSet;
+
   constructor(private readonly deps: SignpostBotDependencies) {
     super();
+    this.dialogState = deps.privateConversationState.createProperty<DialogState>('dialogState');
+    this.dialogs = new DialogSet(this.dialogState).add(new ReferralDialog(deps.referrals));
 
     this.onMembersAdded(async (context, next) => {
       await this.greetNewMembers(context);
@@ -39,17 +53,62 @@ export class SignpostBot extends TeamsActivityHandler {
   override async run(context: TurnContext): Promise<void> {
     await super.run(context);
     await this.deps.conversationState.saveChanges(context, false);
+    await this.deps.privateConversationState.saveChanges(context, false);
     await this.deps.userState.saveChanges(context, false);
   }
 
   private async handleMessage(context: TurnContext): Promise<void> {
     const text = TurnContext.removeRecipientMention(context.activity) ?? context.activity.text;
-    const command = parseCommand(text);
-    this.deps.logger.info('message', { command: command.name, conversationType: conversationType(context) });
+    const submitted = asRecord(context.activity.value);
+    const dc = await this.dialogs.createContext(context);
+    const type = conversationType(context);
 
+    if (isCancelText(text) || submitted?.action === 'cancel') {
+      this.deps.logger.info('message', { command: 'cancel', conversationType: type, dialogActive: Boolean(dc.activeDialog) });
+      if (dc.activeDialog) {
+        await dc.cancelAllDialogs();
+        await context.sendActivity('Referral cancelled. Nothing about the person has been saved.');
+      } else {
+        await context.sendActivity('There is nothing in progress to cancel. Say **refer** to start a referral.');
+      }
+      return;
+    }
+
+    const command = parseCommand(text);
+    if (dc.activeDialog) {
+      if (command.name === 'refer') {
+        await context.sendActivity('You already have a referral in progress: carry on with the latest card, or say **cancel** to stop it.');
+        return;
+      }
+      if (command.name === 'help') {
+        await this.sendWelcome(context);
+        return;
+      }
+      await dc.continueDialog();
+      return;
+    }
+
+    if (submitted) {
+      // A click on a card whose form has finished, was cancelled, or belongs to a colleague.
+      await context.sendActivity(
+        'That card belongs to a referral that has already been sent, was cancelled, or was started by someone else, so nothing has changed. Say **refer** to start a new one.',
+      );
+      return;
+    }
+
+    this.deps.logger.info('message', { command: command.name, conversationType: type });
     switch (command.name) {
       case 'help':
         await this.sendWelcome(context);
+        return;
+      case 'refer':
+        if (type === 'channel') {
+          await context.sendActivity(
+            "Referrals are made in a chat with me, so the person's details stay out of the channel. Open a chat with Signpost and say **refer**.",
+          );
+          return;
+        }
+        await dc.beginDialog(REFERRAL_DIALOG);
         return;
       case 'unknown':
         await context.sendActivity(
@@ -79,6 +138,10 @@ export class SignpostBot extends TeamsActivityHandler {
     const card = welcomeCard({ firstName: conversationType(context) === 'personal' ? firstName : undefined, inChannel });
     await context.sendActivity({ type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(card)] });
   }
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 export function conversationType(context: TurnContext): string {

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { ActivityTypes, CardFactory, TurnContext } from 'botbuilder';
+import { Dialog, DialogContext, DialogTurnResult, DialogTurnStatus } from 'botbuilder-dialogs';
+
+/**
+ * One step of a card-based form: sends an Adaptive Card, waits for its submission, validates
+ * it on the server and either returns the parsed value or shows the same card again with the
+ * user's values kept and an error beside each bad field.
+ *
+ * Every card carries the step's id and a one-time token in its submit data, so a click on an
+ * older card (another step, or this step before a restart of the form) changes nothing.
+ */
+
+export type FieldErrors = Record<string, string>;
+export type StepParseResult<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
+
+export interface CardStepDefinition<T> {
+  /** Builds the card for this step from what is known so far, the values typed and any errors. */
+  card(input: { step: string; token: string; data: any; values: Record<string, unknown>; errors: FieldErrors }): Record<string, unknown>;
+  /** Validates a submission (untrusted input from the card). */
+  parse(submitted: Record<string, unknown>, data: any): StepParseResult<T>;
+  /** The values to show the first time (a draft being edited, or defaults). */
+  initialValues(data: any): Record<string, unknown>;
+}
+
+export interface CardStepOptions {
+  /** Whatever the step's card needs to render (the draft so far, match results...). */
+  data?: unknown;
+}
+
+/** What a step returns when the user presses a non-submitting action such as Back or Edit. */
+export interface CardStepNavigation {
+  navigate: string;
+}
+
+interface CardStepState {
+  token: string;
+  data: unknown;
+  values: Record<string, unknown>;
+}
+
+const STATE_KEY = 'cardStep';
+const CONTROL_FIELDS = new Set(['step', 'token', 'action', 'navigate']);
+
+export const CANCEL_WORDS = new Set(['cancel', 'stop', 'quit', 'exit', 'abandon']);
+
+export function isCancelText(text: string | undefined): boolean {
+  return CANCEL_WORDS.has((text ?? '').replace(/<[^>]*>/g, '').trim().toLowerCase());
+}
+
+export class CardStepPrompt<T> extends Dialog<CardStepOptions> {
+  constructor(dialogId: string, private readonly step: CardStepDefinition<T>) {
+    super(dialogId);
+  }
+
+  override async beginDialog(dc: DialogContext, options?: CardStepOptions): Promise<DialogTurnResult> {
+    const state: CardStepState = {
+      token: randomUUID(),
+      data: options?.data ?? {},
+      values: this.step.initialValues(options?.data ?? {}),
+    };
+    dc.activeDialog!.state[STATE_KEY] = state;
+    await this.sendCard(dc.context, state, {});
+    return Dialog.EndOfTurn;
+  }
+
+  override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    const activity = dc.context.activity;
+    if (activity.type !== ActivityTypes.Message) return Dialog.EndOfTurn;
+    const state = dc.activeDialog!.state[STATE_KEY] as CardStepState;
+    const submitted = asRecord(activity.value);
+
+    if (!submitted) {
+      // Free text where a card is expected: explain rather than fail.
+      await dc.context.sendActivity(
+        'Please use the card above to continue, or say **cancel** to stop this referral. Nothing has been sent yet.',
+      );
+      return Dialog.EndOfTurn;
+    }
+
+    if (submitted.step !== this.id || submitted.token !== state.token) {
+      await dc.context.sendActivity(
+        'That card is from an earlier step, so I ignored it. Please use the most recent card.',
+      );
+      return Dialog.EndOfTurn;
+    }
+
+    // Keep what the user typed even if it is invalid, so the card comes back as they left it.
+    const typed = Object.fromEntries(Object.entries(submitted).filter(([key]) => !CONTROL_FIELDS.has(key)));
+
+    if (typeof submitted.navigate === 'string' && submitted.navigate.length <= 40) {
+      return dc.endDialog({ navigate: submitted.navigate } satisfies CardStepNavigation);
+    }
+
+    const result = this.step.parse(typed, state.data);
+    if (!result.ok) {
+      state.values = { ...state.values, ...typed };
+      await this.sendCard(dc.context, state, result.errors);
+      return Dialog.EndOfTurn;
+    }
+    return dc.endDialog(result.value);
+  }
+
+  private async sendCard(context: TurnContext, state: CardStepState, errors: FieldErrors): Promise<void> {
+    const card = this.step.card({ step: this.id, token: state.token, data: state.data, values: state.values, errors });
+    const summary = Object.keys(errors).length
+      ? `Please check ${Object.keys(errors).length === 1 ? 'the highlighted field' : 'the highlighted fields'}.`
+      : undefined;
+    await context.sendActivity({
+      type: ActivityTypes.Message,
+      text: summary,
+      attachments: [CardFactory.adaptiveCard(card)],
+    });
+  }
+}
+
+export function isNavigation(result: unknown): result is CardStepNavigation {
+  return typeof result === 'object' && result !== null && typeof (result as CardStepNavigation).navigate === 'string';
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+export { DialogTurnStatus };

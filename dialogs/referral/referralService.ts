@@ -1,0 +1,290 @@
+import type { ReferralDraft } from './draft';
+import type { DirectoryService } from '../../domain/directory/schema';
+import { matchPerson, MatchResult, ServiceMatch } from '../../domain/eligibility/matcher';
+import { ageOf, PersonFacts, personFactsSchema } from '../../domain/eligibility/facts';
+import type { Referral } from '../../domain/referral/referral';
+import type { ReferralRepository } from '../../storage/referralRepository';
+import type { ReferrerProfile, ReferrerRepository } from '../../storage/referrerRepository';
+
+/**
+ * The referral dialog's back end: turns a finished draft into a stored, routed referral and
+ * answers the questions the cards ask (which services match, what a service is called).
+ * It holds no Bot Framework types, so it moves unchanged to another bot SDK.
+ */
+
+/** One service as a card shows it. */
+export interface ServiceMatchView {
+  serviceId: string;
+  name: string;
+  wait: string;
+  unverified: boolean;
+  verifiedOn: string;
+  reasons: string[];
+}
+
+export interface MatchView {
+  urgent: boolean;
+  headline: string;
+  eligible: ServiceMatchView[];
+  nearMiss: ServiceMatchView[];
+  fallback: { title: string; detail: string } | null;
+  choices: Array<{ title: string; value: string }>;
+}
+
+export interface SubmittedReferral {
+  referralId: string;
+  reference: string;
+  serviceId: string;
+  serviceName: string;
+  wait: string;
+  nextSteps: string[];
+}
+
+export class ReferralNoLongerValidError extends Error {
+  readonly code = 'ReferralNoLongerValid';
+}
+
+export interface ReferralServiceDependencies {
+  now: () => Date;
+  directory: { list(): Promise<DirectoryService[]> };
+  referrals: ReferralRepository;
+  referrers: ReferrerRepository;
+  nearMissYears?: number;
+}
+
+/** Who is sending, from the Teams activity, and how to reach them later. */
+export interface Sender {
+  teamsUserId: string;
+  aadObjectId?: string;
+  conversation: Record<string, unknown>;
+}
+
+export class ReferralService {
+  constructor(private readonly deps: ReferralServiceDependencies) {}
+
+  now(): Date {
+    return this.deps.now();
+  }
+
+  async rememberedReferrer(teamsUserId: string): Promise<ReferrerProfile | undefined> {
+    return this.deps.referrers.get(teamsUserId);
+  }
+
+  async serviceName(serviceId: string | undefined): Promise<string | undefined> {
+    if (!serviceId) return undefined;
+    return (await this.deps.directory.list()).find((service) => service.id === serviceId)?.name;
+  }
+
+  async matchDraft(draft: ReferralDraft): Promise<MatchView> {
+    const result = await this.match(draft);
+    return matchView(result);
+  }
+
+  /**
+   * Stores the referral and queues it for the chosen service. The draft carries its referral
+   * id from the summary step on, so pressing Send twice (or again after a failure) never
+   * stores two referrals.
+   */
+  async submit(draft: ReferralDraft, sender: Sender): Promise<SubmittedReferral> {
+    const { referrer, consent, person, needs, choice, referralId } = draft;
+    if (!referrer || !consent || !person || !needs || !choice || !referralId || !draft.safetyCheckedAt) {
+      throw new Error('A referral can only be sent once every step is complete.');
+    }
+    const services = await this.deps.directory.list();
+    const service = services.find((candidate) => candidate.id === choice.serviceId);
+
+    const existing = await this.deps.referrals.get(referralId);
+    if (existing) return submittedView(existing.referral, service);
+
+    const result = await this.match(draft, services);
+    const chosen = [...result.eligible, ...result.nearMiss].find((match) => match.serviceId === choice.serviceId);
+    if (result.urgent || !service || !chosen) {
+      throw new ReferralNoLongerValidError(
+        'The service you chose no longer matches these answers (the directory may have changed). Please choose again.',
+      );
+    }
+
+    const now = this.deps.now();
+    const at = now.toISOString();
+    const reference = await this.deps.referrals.nextReference(now);
+    const { dateOfBirth: _identifier, ...factsWithoutIdentifiers } = factsFromDraft(draft);
+    const referral: Referral = {
+      id: referralId,
+      reference,
+      status: 'submitted',
+      serviceId: service.id,
+      facts: { ...factsWithoutIdentifiers, age: ageOf({ dateOfBirth: person.dateOfBirth }, now) },
+      whatMatters: needs.whatMatters,
+      match: {
+        eligibleServiceIds: result.eligible.map((match) => match.serviceId),
+        nearMissServiceIds: result.nearMiss.map((match) => match.serviceId),
+        chosenServiceId: service.id,
+        chosenWasNearMiss: chosen.outcome === 'nearMiss',
+        reasons: chosen.reasons,
+      },
+      person: {
+        givenName: person.givenName,
+        familyName: person.familyName,
+        dateOfBirth: person.dateOfBirth,
+        nhsNumber: person.nhsNumber,
+        postcode: person.postcode,
+        borough: person.borough,
+        phone: person.phone,
+        preferredContactMethod: person.preferredContactMethod,
+        email: person.email,
+        preferredContactTimes: person.preferredContactTimes,
+        language: person.language,
+        interpreterNeeded: person.interpreterNeeded,
+        carerInvolved: person.carerInvolved,
+        carerDetails: person.carerDetails,
+      },
+      consent: {
+        consentToReferral: true,
+        consentToShare: true,
+        method: consent.method,
+        recordedAt: consent.recordedAt,
+        recordedBy: { id: sender.teamsUserId, name: referrer.name },
+      },
+      referrer: {
+        teamsUserId: sender.teamsUserId,
+        aadObjectId: sender.aadObjectId,
+        name: referrer.name,
+        email: referrer.email,
+        practice: referrer.practice,
+        role: referrer.role,
+      },
+      referrerConversation: sender.conversation as Referral['referrerConversation'],
+      createdAt: at,
+      updatedAt: at,
+    };
+    const stored = await this.deps.referrals.submit(referral, {
+      referralId,
+      at,
+      actor: { id: sender.teamsUserId, name: referrer.name },
+      action: 'referral.submitted',
+      detail: { serviceId: service.id, nearMiss: chosen.outcome === 'nearMiss', reference },
+    });
+    await this.deps.referrers.save({
+      teamsUserId: sender.teamsUserId,
+      aadObjectId: sender.aadObjectId,
+      name: referrer.name,
+      email: referrer.email,
+      practice: referrer.practice,
+      role: referrer.role,
+      conversation: sender.conversation,
+      updatedAt: at,
+    });
+    return submittedView(stored, service);
+  }
+
+  /** Only the fact that a referral was stopped, by whom and when: nothing about the person. */
+  async recordSafetyStop(teamsUserId: string, referrerName: string | undefined): Promise<void> {
+    await this.deps.referrals.recordEvent({
+      referralId: null,
+      at: this.deps.now().toISOString(),
+      actor: { id: teamsUserId, name: referrerName },
+      action: 'referral.stopped-for-safety',
+      detail: {},
+    });
+  }
+
+  async recordConsentNotGiven(teamsUserId: string, declinedReferral: boolean): Promise<void> {
+    await this.deps.referrals.recordEvent({
+      referralId: null,
+      at: this.deps.now().toISOString(),
+      actor: { id: teamsUserId },
+      action: 'referral.consent-not-given',
+      detail: { declined: declinedReferral ? 'referral' : 'sharing' },
+    });
+  }
+
+  private async match(draft: ReferralDraft, services?: DirectoryService[]): Promise<MatchResult> {
+    return matchPerson(factsFromDraft(draft), services ?? (await this.deps.directory.list()), {
+      now: this.deps.now(),
+      nearMissYears: this.deps.nearMissYears,
+    });
+  }
+}
+
+/** The matcher's facts from the answers on the person and needs cards. */
+export function factsFromDraft(draft: ReferralDraft): PersonFacts {
+  const { person, needs } = draft;
+  return personFactsSchema.parse({
+    dateOfBirth: person?.dateOfBirth,
+    borough: person?.borough,
+    gpBorough: needs?.gpBorough,
+    longTermConditions: needs?.longTermConditions,
+    mentalHealth: needs?.mentalHealth,
+    mentalHealthDiagnosis: needs?.mentalHealthDiagnosis,
+    dementiaDiagnosis: needs?.dementiaDiagnosis,
+    sociallyIsolated: needs?.sociallyIsolated,
+    malnutritionRisk: needs?.malnutritionRisk,
+    dischargeFrom: needs?.dischargeFrom ?? undefined,
+    usingTalkingTherapies: needs?.usingTalkingTherapies,
+    carer: needs?.carer,
+    referralRoute: needs?.referralRoute,
+  });
+}
+
+function waitText(match: Pick<ServiceMatch, 'waitingTimeWeeks' | 'status'>): string {
+  const wait = match.waitingTimeWeeks === null ? 'Wait: not published' : `Wait: about ${match.waitingTimeWeeks} weeks`;
+  return match.status === 'paused' ? `${wait}. Paused: not taking new referrals at the moment` : wait;
+}
+
+function serviceView(match: ServiceMatch): ServiceMatchView {
+  return {
+    serviceId: match.serviceId,
+    name: match.name,
+    wait: waitText(match),
+    unverified: match.unverified,
+    verifiedOn: formatDay(match.lastVerified),
+    reasons: match.reasons,
+  };
+}
+
+export function matchView(result: MatchResult): MatchView {
+  const eligible = result.eligible.map(serviceView);
+  const nearMiss = result.nearMiss.map(serviceView);
+  const headline = result.urgent
+    ? 'This person needs urgent help, not a referral.'
+    : eligible.length
+      ? `${eligible.length === 1 ? 'One service fits' : `${eligible.length} services fit`}, best match first. The reasons are listed under each.`
+      : nearMiss.length
+        ? 'No service fits every criterion, but some are close: the service decides.'
+        : 'No service in the directory fits these answers.';
+  return {
+    urgent: result.urgent,
+    headline,
+    eligible,
+    nearMiss,
+    fallback: result.fallback ? { title: result.fallback.title, detail: `${result.fallback.detail} (${result.fallback.reason})` } : null,
+    choices: [
+      ...eligible.map((service) => ({ title: service.name, value: service.serviceId })),
+      ...nearMiss.map((service) => ({ title: `${service.name} (near miss: the service decides)`, value: service.serviceId })),
+    ],
+  };
+}
+
+function submittedView(referral: Referral, service: DirectoryService | undefined): SubmittedReferral {
+  const name = service?.name ?? referral.serviceId;
+  const wait = service?.waitingTimeWeeks.value;
+  const contactBy: Record<string, string> = { phone: 'phone', text: 'text message', email: 'email', letter: 'letter' };
+  return {
+    referralId: referral.id,
+    reference: referral.reference,
+    serviceId: referral.serviceId,
+    serviceName: name,
+    wait: wait === null || wait === undefined ? 'not published' : `about ${wait} weeks`,
+    nextSteps: [
+      `The referral is in ${name}'s queue in Signpost, for their link workers to pick up.`,
+      `A link worker will contact the person by ${contactBy[referral.person.preferredContactMethod]}${
+        wait ? `, usually within about ${wait} weeks` : ''
+      }.`,
+      `Quote ${referral.reference} if you call the service: it identifies the referral without the person's details.`,
+    ],
+  };
+}
+
+function formatDay(isoDay: string): string {
+  return new Date(`${isoDay}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+}

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import type { FieldErrors, StepParseResult } from '../cardStepPrompt';
+import { isValidNhsNumber, normaliseNhsNumber } from '../../domain/referral/nhsNumber';
+import { normalisePostcode } from '../../domain/referral/postcode';
+
+/**
+ * Server-side validation of each referral card's submission. Card input is untrusted: Teams
+ * sends strings ("yes", "3", "2024-01-31"), a forged submission can send anything, so each
+ * step coerces and checks every field and reports all problems at once.
+ */
+
+const yesNo = z.enum(['yes', 'no'], { errorMap: () => ({ message: 'Choose yes or no' }) });
+const toggle = z
+  .union([z.enum(['yes', 'no', 'true', 'false']), z.boolean()])
+  .optional()
+  .transform((value) => value === 'yes' || value === 'true' || value === true);
+const optionalText = (max: number) =>
+  z
+    .string({ invalid_type_error: 'Enter text' })
+    .trim()
+    .max(max, `Keep this under ${max} characters`)
+    .optional()
+    .transform((value) => (value ? value : undefined));
+const requiredText = (max: number, message: string) =>
+  z.string({ required_error: message, invalid_type_error: message }).trim().min(1, message).max(max, `Keep this under ${max} characters`);
+
+export const BOROUGHS = ['southwark', 'lambeth', 'lewisham', 'croydon', 'other'] as const;
+const borough = z.enum(BOROUGHS, { errorMap: () => ({ message: 'Choose a borough' }) });
+
+export const referrerInput = z.object({
+  name: requiredText(100, 'Enter your name'),
+  email: z.string({ required_error: 'Enter your work email' }).trim().email('Enter a valid email address').max(254),
+  practice: requiredText(120, 'Enter your practice or team'),
+  role: optionalText(80),
+});
+export type ReferrerInput = z.infer<typeof referrerInput>;
+
+export const consentInput = z.object({
+  consentToReferral: yesNo,
+  consentToShare: yesNo,
+  method: z.enum(['verbal', 'written'], { errorMap: () => ({ message: 'Choose how consent was given' }) }),
+});
+export type ConsentInput = z.infer<typeof consentInput>;
+
+export const safetyInput = z.object({ immediateRisk: yesNo });
+export type SafetyInput = z.infer<typeof safetyInput>;
+
+const isoDate = z
+  .string({ required_error: 'Enter the date of birth' })
+  .trim()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'Enter the date as day, month and year')
+  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'That date does not exist');
+
+export function personInput(now: Date) {
+  return z
+    .object({
+      givenName: requiredText(60, 'Enter their first name'),
+      familyName: requiredText(60, 'Enter their last name'),
+      dateOfBirth: isoDate.refine((value) => new Date(`${value}T00:00:00Z`) <= now, 'The date of birth is in the future').refine(
+        (value) => now.getUTCFullYear() - Number(value.slice(0, 4)) <= 120,
+        'Check the year of birth',
+      ),
+      nhsNumber: optionalText(20)
+        .refine((value) => value === undefined || isValidNhsNumber(value), 'This is not a valid NHS number (check the digits)')
+        .transform((value) => (value === undefined ? undefined : normaliseNhsNumber(value) ?? undefined)),
+      postcode: requiredText(10, 'Enter their postcode').transform((value, ctx) => {
+        const postcode = normalisePostcode(value);
+        if (!postcode) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'Enter a full UK postcode, like SE5 8AU' });
+          return z.NEVER;
+        }
+        return postcode;
+      }),
+      borough,
+      phone: requiredText(20, 'Enter a phone number').refine(
+        (value) => /^\+?[0-9 ()-]{10,20}$/.test(value) && value.replace(/\D/g, '').length >= 10,
+        'Enter a UK phone number, like 020 7946 0000 or 07700 900000',
+      ),
+      preferredContactMethod: z.enum(['phone', 'text', 'email', 'letter'], {
+        errorMap: () => ({ message: 'Choose how they prefer to be contacted' }),
+      }),
+      email: optionalText(254).refine((value) => value === undefined || z.string().email().safeParse(value).success, 'Enter a valid email address'),
+      preferredContactTimes: optionalText(100),
+      language: requiredText(40, 'Enter their preferred language'),
+      interpreterNeeded: toggle,
+      carerInvolved: toggle,
+      carerDetails: optionalText(200),
+    })
+    .superRefine((person, ctx) => {
+      if (person.preferredContactMethod === 'email' && !person.email) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['email'], message: 'Enter their email, as they prefer email' });
+      }
+      if (person.preferredContactMethod === 'text' && !/^(\+44\s?7|07)/.test(person.phone.replace(/[ ()-]/g, ''))) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['phone'], message: 'Text messages need a mobile number' });
+      }
+    });
+}
+export type PersonInput = z.infer<ReturnType<typeof personInput>>;
+
+export const needsInput = z.object({
+  longTermConditions: z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return undefined;
+      const count = Number(value);
+      if (!Number.isInteger(count) || count < 0 || count > 30) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'Enter a whole number from 0 to 30' });
+        return z.NEVER;
+      }
+      return count;
+    }),
+  mentalHealth: z
+    .enum(['', 'none', 'mild-moderate', 'low-medium', 'high'], { errorMap: () => ({ message: 'Choose one of the options' }) })
+    .optional()
+    .transform((value) => (value ? value : undefined)),
+  mentalHealthDiagnosis: toggle,
+  usingTalkingTherapies: toggle,
+  dementiaDiagnosis: toggle,
+  sociallyIsolated: toggle,
+  malnutritionRisk: toggle,
+  carer: toggle,
+  dischargeFrom: z
+    .enum(['', 'none', 'kings-college-hospital', 'guys-and-st-thomas'], { errorMap: () => ({ message: 'Choose one of the options' }) })
+    .optional()
+    .transform((value) => (value && value !== 'none' ? value : null)),
+  gpBorough: z
+    .union([borough, z.literal('')])
+    .optional()
+    .transform((value) => (value ? value : undefined)),
+  referralRoute: z.enum(['gp', 'self', 'hospital', 'social-services', 'iapt', 'school', 'vcs', 'pharmacy', 'other-social-prescribing'], {
+    errorMap: () => ({ message: 'Choose who is referring' }),
+  }),
+  whatMatters: requiredText(1000, 'Tell the service what matters to the person'),
+});
+export type NeedsInput = z.infer<typeof needsInput>;
+
+export function serviceChoiceInput(allowedServiceIds: string[]) {
+  return z.object({
+    serviceId: z
+      .string({ required_error: 'Choose a service' })
+      .refine((id) => allowedServiceIds.includes(id), 'Choose one of the services listed'),
+  });
+}
+
+/** Runs a schema and turns zod's issues into one message per field (the first for each). */
+export function parseStep<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, input: unknown): StepParseResult<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return { ok: true, value: result.data };
+  const errors: FieldErrors = {};
+  for (const issue of result.error.issues) {
+    const field = String(issue.path[0] ?? 'form');
+    errors[field] ??= issue.message;
+  }
+  return { ok: false, errors };
+}

@@ -1,0 +1,164 @@
+import { z } from 'zod';
+
+/**
+ * The service directory: which social prescribing services exist, who each is for (in words and
+ * as rules the matcher can check), how to refer, how long the wait is, and when someone last
+ * checked. Where the source says "data not available", the entry holds null and a note saying
+ * so: the directory never invents criteria, addresses or numbers.
+ */
+
+export const BOROUGHS = ['southwark', 'lambeth', 'lewisham', 'croydon', 'other'] as const;
+export type Borough = (typeof BOROUGHS)[number];
+
+export const REFERRAL_ROUTES = [
+  'gp',
+  'self',
+  'hospital',
+  'social-services',
+  'iapt',
+  'mental-health-services',
+  'school',
+  'vcs',
+  'pharmacy',
+  'other-social-prescribing',
+] as const;
+export type ReferralRoute = (typeof REFERRAL_ROUTES)[number];
+
+export const MENTAL_HEALTH_LEVELS = ['none', 'mild-moderate', 'low-medium', 'high'] as const;
+export type MentalHealthLevel = (typeof MENTAL_HEALTH_LEVELS)[number];
+
+export const HOSPITALS = ['kings-college-hospital', 'guys-and-st-thomas'] as const;
+export type Hospital = (typeof HOSPITALS)[number];
+
+export const NEEDS = ['sociallyIsolated', 'malnutritionRisk', 'carer'] as const;
+export type Need = (typeof NEEDS)[number];
+
+const borough = z.enum(BOROUGHS);
+
+/** One machine-checkable criterion. `need` rules describe what the service is for; the others gate access. */
+export const eligibilityRuleSchema = z.discriminatedUnion('rule', [
+  z.object({
+    rule: z.literal('minimumAge'),
+    /** Whole years; "over 50" in the review is age 50 or more (anyone past their 50th birthday). */
+    age: z.number().int().min(0).max(120),
+    /** People this many years short of `age` also qualify ("approaching 60"). */
+    approachingYears: z.number().int().min(0).max(20).optional(),
+    wording: z.string().min(1),
+  }),
+  z.object({ rule: z.literal('livesIn'), boroughs: z.array(borough).min(1), wording: z.string().min(1) }),
+  z.object({ rule: z.literal('livesInOrGpIn'), boroughs: z.array(borough).min(1), wording: z.string().min(1) }),
+  z.object({ rule: z.literal('anyNeed'), needs: z.array(z.enum(NEEDS)).min(1), wording: z.string().min(1) }),
+  z.object({ rule: z.literal('minimumLongTermConditions'), count: z.number().int().min(1), wording: z.string().min(1) }),
+  z.object({ rule: z.literal('mentalHealthNeed'), levels: z.array(z.enum(MENTAL_HEALTH_LEVELS)).min(1), wording: z.string().min(1) }),
+  z.object({ rule: z.literal('dementiaDiagnosis'), wording: z.string().min(1) }),
+  z.object({
+    rule: z.literal('dischargedFrom'),
+    hospitals: z.array(z.object({ hospital: z.enum(HOSPITALS), boroughs: z.array(borough).min(1) })).min(1),
+    wording: z.string().min(1),
+  }),
+  z.object({ rule: z.literal('selfReferralNeedsMentalHealthDiagnosis'), wording: z.string().min(1) }),
+]);
+export type EligibilityRule = z.infer<typeof eligibilityRuleSchema>;
+
+/** Rules that say what the service is for, used to rank the most specific match first. */
+export const NEED_RULES: ReadonlySet<EligibilityRule['rule']> = new Set([
+  'anyNeed',
+  'minimumLongTermConditions',
+  'mentalHealthNeed',
+  'dementiaDiagnosis',
+  'dischargedFrom',
+]);
+
+const notAvailable = z.object({ value: z.null(), note: z.string().min(1) });
+const nullableWithNote = <T extends z.ZodTypeAny>(schema: T) =>
+  z.union([z.object({ value: schema, note: z.string().optional() }), notAvailable]);
+
+export const serviceSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'lower-case words joined by hyphens'),
+    name: z.string().min(1),
+    organisation: z.string().min(1),
+    description: z.string().min(1),
+    whoFor: z.string().min(1),
+    takesReferrals: z.boolean(),
+    /** For services that take no referrals: how people reach them. */
+    howPeopleReachIt: z.string().min(1).nullable(),
+    /** null: the criteria are not published, so the matcher never routes to it. */
+    eligibility: z.array(eligibilityRuleSchema).nullable(),
+    referralRoutes: nullableWithNote(z.array(z.enum(REFERRAL_ROUTES)).min(1)),
+    linkWorkersBased: nullableWithNote(z.string().min(1)),
+    areaCovered: nullableWithNote(z.array(borough).min(1)),
+    activities: z.array(z.string().min(1)),
+    engagementWeeks: nullableWithNote(z.number().positive()),
+    waitingTimeWeeks: nullableWithNote(z.number().min(0)),
+    status: z.enum(['open', 'paused']),
+    contact: z.object({
+      address: z.string().min(1).nullable(),
+      phone: z.string().min(1).nullable(),
+      email: z.string().email().nullable(),
+      website: z.string().url().nullable(),
+      note: z.string().optional(),
+    }),
+    funding: nullableWithNote(z.string().min(1)),
+    lastVerified: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD'),
+    sources: z.array(z.string().min(1)).min(1),
+  })
+  .strict()
+  .superRefine((service, ctx) => {
+    if (service.takesReferrals && service.howPeopleReachIt !== null) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['howPeopleReachIt'], message: 'only for services that take no referrals' });
+    }
+    if (!service.takesReferrals && !service.howPeopleReachIt) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['howPeopleReachIt'], message: 'say how people reach a service that takes no referrals' });
+    }
+  });
+export type DirectoryService = z.infer<typeof serviceSchema>;
+
+export const directorySchema = z.object({
+  version: z.literal(1),
+  services: z.array(serviceSchema).min(1),
+});
+
+export class DirectoryValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`The directory is not valid:\n${problems.map((problem) => `- ${problem}`).join('\n')}`);
+  }
+}
+
+/**
+ * Validates a directory file's contents. Every problem names the service (by id where it has
+ * one) and the field, so a maintainer can fix them all in one pass.
+ */
+export function parseDirectory(input: unknown): DirectoryService[] {
+  const result = directorySchema.safeParse(input);
+  const problems: string[] = [];
+  if (!result.success) {
+    const services = (input as { services?: unknown[] } | null)?.services;
+    for (const issue of result.error.issues) {
+      const [first, index, ...rest] = issue.path;
+      if (first === 'services' && typeof index === 'number') {
+        const id = (services?.[index] as { id?: unknown } | undefined)?.id;
+        const who = typeof id === 'string' ? `service "${id}"` : `service #${index + 1}`;
+        problems.push(`${who}: ${rest.join('.') || '(entry)'}: ${issue.message}`);
+      } else {
+        problems.push(`${issue.path.join('.') || '(file)'}: ${issue.message}`);
+      }
+    }
+    throw new DirectoryValidationError(problems);
+  }
+  const seen = new Set<string>();
+  for (const service of result.data.services) {
+    if (seen.has(service.id)) problems.push(`service "${service.id}": id: appears more than once`);
+    seen.add(service.id);
+  }
+  if (problems.length) throw new DirectoryValidationError(problems);
+  return result.data.services;
+}
+
+/** Details not checked for this long are shown as possibly out of date. */
+export const DEFAULT_VERIFICATION_MAX_AGE_DAYS = 90;
+
+export function isUnverified(service: Pick<DirectoryService, 'lastVerified'>, now: Date, maxAgeDays = DEFAULT_VERIFICATION_MAX_AGE_DAYS): boolean {
+  const verified = Date.parse(`${service.lastVerified}T00:00:00Z`);
+  return now.getTime() - verified > maxAgeDays * 24 * 60 * 60 * 1000;
+}

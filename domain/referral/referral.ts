@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+/**
+ * The referral record: what is stored when a referrer confirms. Every part is validated again
+ * when it is built and when it is read back, so a record can never hold what the cards would
+ * not accept.
+ */
+
+export const REFERRAL_STATUSES = [
+  'submitted',
+  'accepted',
+  'declined',
+  'redirected',
+  'contacted',
+  'first-meeting-held',
+  'support-plan-agreed',
+  'waiting-for-activity',
+  'connected-to-activity',
+  'closed',
+] as const;
+export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
+
+const isoDateTime = z.string().datetime({ offset: true });
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const personSchema = z.object({
+  givenName: text(60),
+  familyName: text(60),
+  dateOfBirth: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  nhsNumber: z.string().regex(/^\d{10}$/).optional(),
+  postcode: text(10),
+  borough: text(40),
+  phone: text(20),
+  preferredContactMethod: z.enum(['phone', 'text', 'email', 'letter']),
+  email: z.string().email().optional(),
+  preferredContactTimes: text(100).optional(),
+  language: text(40),
+  interpreterNeeded: z.boolean(),
+  carerInvolved: z.boolean(),
+  carerDetails: text(200).optional(),
+});
+export type ReferralPerson = z.infer<typeof personSchema>;
+
+export const consentSchema = z.object({
+  consentToReferral: z.literal(true),
+  consentToShare: z.literal(true),
+  method: z.enum(['verbal', 'written']),
+  recordedAt: isoDateTime,
+  recordedBy: z.object({ id: text(200), name: text(100) }),
+});
+export type ConsentRecord = z.infer<typeof consentSchema>;
+
+export const referrerSchema = z.object({
+  teamsUserId: text(200),
+  aadObjectId: z.string().max(100).optional(),
+  name: text(100),
+  email: z.string().email(),
+  practice: text(120),
+  role: text(80).optional(),
+});
+export type Referrer = z.infer<typeof referrerSchema>;
+
+/** A conversation reference as plain JSON (no SDK types), enough to message the referrer later. */
+export const conversationReferenceSchema = z
+  .object({
+    serviceUrl: z.string().url(),
+    channelId: text(50),
+    conversation: z.object({ id: text(500) }).passthrough(),
+    user: z.object({ id: text(200) }).passthrough().optional(),
+    bot: z.object({ id: text(200) }).passthrough().optional(),
+  })
+  .passthrough();
+export type StoredConversationReference = z.infer<typeof conversationReferenceSchema>;
+
+export const matchRecordSchema = z.object({
+  eligibleServiceIds: z.array(z.string()),
+  nearMissServiceIds: z.array(z.string()),
+  chosenServiceId: z.string(),
+  chosenWasNearMiss: z.boolean(),
+  /** The reasons for the chosen service, in plain English, as the referrer saw them. */
+  reasons: z.array(z.string()),
+});
+
+export const referralSchema = z.object({
+  id: z.string().uuid(),
+  reference: z.string().regex(/^SP-\d{4}-\d{6}$/),
+  status: z.enum(REFERRAL_STATUSES),
+  serviceId: text(80),
+  /** The facts the matcher used (no direct identifiers: age, borough, needs). */
+  facts: z.record(z.unknown()),
+  whatMatters: text(1000),
+  match: matchRecordSchema,
+  person: personSchema,
+  consent: consentSchema,
+  referrer: referrerSchema,
+  referrerConversation: conversationReferenceSchema,
+  createdAt: isoDateTime,
+  updatedAt: isoDateTime,
+});
+export type Referral = z.infer<typeof referralSchema>;
+
+export const AUDIT_ACTIONS = ['referral.submitted', 'referral.stopped-for-safety', 'referral.consent-not-given'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Who did what, when. `detail` never carries names, NHS numbers or contact details. */
+export const auditEventSchema = z.object({
+  referralId: z.string().nullable(),
+  at: isoDateTime,
+  actor: z.object({ id: text(200), name: text(100).optional() }),
+  action: z.enum(AUDIT_ACTIONS),
+  detail: z.record(z.union([z.string().max(200), z.number(), z.boolean(), z.null()])).default({}),
+});
+export type AuditEvent = z.infer<typeof auditEventSchema>;
+
+/** Initials stand in for the person wherever a name would be too much (emails, channel cards). */
+export function initials(person: Pick<ReferralPerson, 'givenName' | 'familyName'>): string {
+  const first = (name: string) => (name.trim()[0] ?? '').toUpperCase();
+  return `${first(person.givenName)}.${first(person.familyName)}.`;
+}

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { odata, RestError, TableClient, TransactionAction } from '@azure/data-tables';
+import type { TableConnection } from './tables';
+import { formatReference } from '../domain/referral/reference';
+import { auditEventSchema, AuditEvent, Referral, referralSchema } from '../domain/referral/referral';
+
+/**
+ * Referrals on Table storage.
+ *
+ * Layout (one table, `referrals`): each referral is a partition of its own, keyed by its id,
+ * holding the record (row `referral`) and its audit trail (rows `audit-<time>-<id>`). Sharing
+ * a partition lets a change and its audit event commit in one entity-group transaction: there
+ * is never a change without its audit event, nor an event for a change that failed. Events
+ * that belong to no referral (a referral stopped for safety, consent not given) go in
+ * partitions per month, `events-YYYY-MM`.
+ *
+ * Each service's queue (`servicequeue`: partition = service id, row = reference) is written
+ * after the referral. A crash between the two is repaired by submitting again: the referral
+ * id makes every write idempotent.
+ */
+
+const RECORD_ROW = 'referral';
+const MAX_RECORD_CHARS = 30_000; // one string property holds 32K UTF-16 units
+const COUNTER_ATTEMPTS = 20;
+
+export class ReferralConflictError extends Error {
+  readonly code = 'ReferralConflict';
+  constructor(reference: string) {
+    super(`Referral ${reference} was changed by someone else; reload it and try again.`);
+  }
+}
+
+export interface StoredReferral {
+  referral: Referral;
+  etag: string;
+}
+
+export interface QueueEntry {
+  serviceId: string;
+  reference: string;
+  referralId: string;
+  status: string;
+  queuedAt: string;
+}
+
+type RecordEntity = {
+  partitionKey: string;
+  rowKey: string;
+  kind: 'referral';
+  reference: string;
+  serviceId: string;
+  status: string;
+  referrerId: string;
+  body: string;
+};
+
+type AuditEntity = {
+  partitionKey: string;
+  rowKey: string;
+  kind: 'audit';
+  body: string;
+};
+
+export class ReferralRepository {
+  private readonly referrals: Promise<TableClient>;
+  private readonly queue: Promise<TableClient>;
+  private readonly counters: Promise<TableClient>;
+
+  constructor(tables: TableConnection, options: { tablePrefix?: string } = {}) {
+    const prefix = options.tablePrefix ?? '';
+    this.referrals = tables.table(`${prefix}referrals`);
+    this.queue = tables.table(`${prefix}servicequeue`);
+    this.counters = tables.table(`${prefix}counters`);
+  }
+
+  /**
+   * The next reference of the year. The counter is one entity updated with its eTag, so two
+   * bot instances allocating at once never get the same number: the loser re-reads and retries.
+   */
+  async nextReference(now: Date): Promise<string> {
+    const counters = await this.counters;
+    const year = now.getUTCFullYear();
+    for (let attempt = 0; attempt < COUNTER_ATTEMPTS; attempt += 1) {
+      try {
+        const current = await counters.getEntity<{ last: number }>('reference', String(year));
+        const next = current.last + 1;
+        await counters.updateEntity({ partitionKey: 'reference', rowKey: String(year), last: next }, 'Replace', {
+          etag: current.etag,
+        });
+        return formatReference(year, next);
+      } catch (error) {
+        if (statusOf(error) === 404) {
+          try {
+            await counters.createEntity({ partitionKey: 'reference', rowKey: String(year), last: 1 });
+            return formatReference(year, 1);
+          } catch (createError) {
+            if (statusOf(createError) !== 409) throw createError;
+          }
+        } else if (statusOf(error) !== 412) {
+          throw error;
+        }
+      }
+      // Contended: back off a little (jittered) before reading again.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
+    }
+    throw new Error('Could not allocate a referral reference: too much contention. Try again.');
+  }
+
+  /**
+   * Stores a new referral with its audit event and queues it for its service. Submitting the
+   * same referral id again stores nothing new and returns the referral already stored.
+   */
+  async submit(referral: Referral, event: AuditEvent): Promise<Referral> {
+    const valid = referralSchema.parse(referral);
+    const client = await this.referrals;
+    const existing = await this.get(valid.id);
+    let stored = existing?.referral ?? valid;
+    if (!existing) {
+      try {
+        await client.submitTransaction([
+          ['create', recordEntity(valid)],
+          ['create', auditEntity(valid.id, { ...event, referralId: valid.id })],
+        ]);
+      } catch (error) {
+        if (!isAlreadyExists(error)) throw error;
+        stored = (await this.get(valid.id))!.referral;
+      }
+    }
+    await this.enqueue(stored);
+    return stored;
+  }
+
+  /** Replaces a referral if nobody changed it since it was read, with its audit event. */
+  async update(referral: Referral, expectedEtag: string, event: AuditEvent): Promise<StoredReferral> {
+    const valid = referralSchema.parse(referral);
+    const client = await this.referrals;
+    const actions: TransactionAction[] = [
+      ['update', recordEntity(valid), 'Replace', { etag: expectedEtag }],
+      ['create', auditEntity(valid.id, { ...event, referralId: valid.id })],
+    ];
+    try {
+      await client.submitTransaction(actions);
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) throw new ReferralConflictError(valid.reference);
+      throw error;
+    }
+    await this.enqueue(valid);
+    return (await this.get(valid.id))!;
+  }
+
+  async get(id: string): Promise<StoredReferral | undefined> {
+    try {
+      const entity = await (await this.referrals).getEntity<RecordEntity>(id, RECORD_ROW);
+      return { referral: referralSchema.parse(JSON.parse(entity.body)), etag: entity.etag };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async getByReference(reference: string): Promise<StoredReferral | undefined> {
+    const client = await this.referrals;
+    for await (const entity of client.listEntities<RecordEntity>({
+      queryOptions: { filter: odata`RowKey eq ${RECORD_ROW} and reference eq ${reference}`, select: ['PartitionKey'] },
+    })) {
+      return this.get(entity.partitionKey!);
+    }
+    return undefined;
+  }
+
+  /** The service's queue, oldest reference first. */
+  async listQueue(serviceId: string): Promise<QueueEntry[]> {
+    const queue = await this.queue;
+    const entries: QueueEntry[] = [];
+    for await (const entity of queue.listEntities<QueueEntry & { partitionKey: string; rowKey: string }>({
+      queryOptions: { filter: odata`PartitionKey eq ${serviceId}` },
+    })) {
+      entries.push({
+        serviceId: entity.partitionKey,
+        reference: entity.rowKey,
+        referralId: entity.referralId,
+        status: entity.status,
+        queuedAt: entity.queuedAt,
+      });
+    }
+    return entries;
+  }
+
+  /** The audit trail of a referral, oldest first. */
+  async audit(referralId: string): Promise<AuditEvent[]> {
+    return this.readEvents(referralId);
+  }
+
+  /** Events that belong to no referral, for the month of `at`. */
+  async eventsWithoutReferral(at: Date): Promise<AuditEvent[]> {
+    return this.readEvents(eventsPartition(at));
+  }
+
+  /** Records an event that belongs to no stored referral; it must carry no person details. */
+  async recordEvent(event: AuditEvent): Promise<void> {
+    const valid = auditEventSchema.parse({ ...event, referralId: null });
+    await (await this.referrals).createEntity(auditEntity(eventsPartition(new Date(valid.at)), valid));
+  }
+
+  private async readEvents(partitionKey: string): Promise<AuditEvent[]> {
+    const client = await this.referrals;
+    const events: AuditEvent[] = [];
+    for await (const entity of client.listEntities<AuditEntity>({
+      queryOptions: { filter: odata`PartitionKey eq ${partitionKey} and kind eq 'audit'` },
+    })) {
+      events.push(auditEventSchema.parse(JSON.parse(entity.body)));
+    }
+    return events; // row keys start with the time, so the service returns them in order
+  }
+
+  private async enqueue(referral: Referral): Promise<void> {
+    await (await this.queue).upsertEntity(
+      {
+        partitionKey: referral.serviceId,
+        rowKey: referral.reference,
+        referralId: referral.id,
+        status: referral.status,
+        queuedAt: referral.createdAt,
+      },
+      'Replace',
+    );
+  }
+}
+
+function recordEntity(referral: Referral): RecordEntity {
+  const body = JSON.stringify(referral);
+  if (body.length > MAX_RECORD_CHARS) {
+    throw new Error(`Referral ${referral.reference} is too large to store (${body.length} characters); shorten its free text.`);
+  }
+  return {
+    partitionKey: referral.id,
+    rowKey: RECORD_ROW,
+    kind: 'referral',
+    reference: referral.reference,
+    serviceId: referral.serviceId,
+    status: referral.status,
+    referrerId: referral.referrer.teamsUserId,
+    body,
+  };
+}
+
+function auditEntity(partitionKey: string, event: AuditEvent): AuditEntity {
+  const valid = auditEventSchema.parse(event);
+  return { partitionKey, rowKey: `audit-${valid.at}-${randomUUID()}`, kind: 'audit', body: JSON.stringify(valid) };
+}
+
+function eventsPartition(at: Date): string {
+  return `events-${at.toISOString().slice(0, 7)}`;
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number })?.statusCode;
+}
+
+/** A transaction whose create hits an existing row fails with 409 (EntityAlreadyExists). */
+function isAlreadyExists(error: unknown): boolean {
+  return statusOf(error) === 409 || /EntityAlreadyExists/.test(String((error as Error)?.message));
+}

@@ -1,0 +1,55 @@
+import { RestError, TableClient } from '@azure/data-tables';
+import type { TableConnection } from './tables';
+
+/**
+ * People who refer: what they told us last time (to prefill the next referral) and how to
+ * reach them with updates. Keyed by their Teams user id, which is stable per tenant.
+ */
+export interface ReferrerProfile {
+  teamsUserId: string;
+  aadObjectId?: string;
+  name: string;
+  email: string;
+  practice: string;
+  role?: string;
+  /** A plain-JSON conversation reference to their chat with Signpost, for proactive updates. */
+  conversation?: Record<string, unknown>;
+  updatedAt: string;
+}
+
+interface ReferrerEntity {
+  partitionKey: string;
+  rowKey: string;
+  profile: string;
+}
+
+export class ReferrerRepository {
+  private readonly client: Promise<TableClient>;
+
+  constructor(tables: TableConnection, tableName = 'referrers') {
+    this.client = tables.table(tableName);
+  }
+
+  async get(teamsUserId: string): Promise<ReferrerProfile | undefined> {
+    try {
+      const entity = await (await this.client).getEntity<ReferrerEntity>('referrer', rowKey(teamsUserId));
+      return JSON.parse(entity.profile) as ReferrerProfile;
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Last write wins: a profile is the referrer's own latest answer, not shared state. */
+  async save(profile: ReferrerProfile): Promise<void> {
+    await (await this.client).upsertEntity<ReferrerEntity>(
+      { partitionKey: 'referrer', rowKey: rowKey(profile.teamsUserId), profile: JSON.stringify(profile) },
+      'Replace',
+    );
+  }
+}
+
+/** Teams ids may contain ':' and other characters; '/', '\\', '#' and '?' are not allowed in keys. */
+function rowKey(teamsUserId: string): string {
+  return encodeURIComponent(teamsUserId);
+}

@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import { welcomeCard, CHAT_COMMANDS, CHANNEL_COMMANDS } from '../../cards/welcome';
+import {
+  REFERRAL_STEP_TEMPLATES,
+  ReferralCardStep,
+  consentDeclinedCard,
+  inputIds,
+  referralStepCard,
+  safetyStopCard,
+  submittedCard,
+} from '../../cards/referralCards';
+import { summarySections } from '../../dialogs/referral/summary';
+import { adaptiveCardProblems, cardText, expectValidTeamsCard } from '../support/adaptiveCards';
+
+const matchData = {
+  headline: 'One service fits.',
+  eligible: [
+    { serviceId: 'sail', name: 'SAIL', wait: 'Wait: not published', unverified: true, verifiedOn: '1 July 2019', reasons: ['Lives in Southwark', 'Over 50'] },
+  ],
+  nearMiss: [
+    { serviceId: 'red-cross-home-from-hospital', name: 'Home from Hospital', wait: 'Wait: 0 weeks', unverified: false, verifiedOn: '1 November 2026', reasons: ['Age 54; requires 55 or over'] },
+  ],
+  fallback: null,
+  choices: [
+    { title: 'SAIL', value: 'sail' },
+    { title: 'Home from Hospital (near miss)', value: 'red-cross-home-from-hospital' },
+  ],
+};
+
+function sampleStepCard(step: ReferralCardStep, errors: Record<string, string> = {}) {
+  return referralStepCard(step, {
+    step: `referral.step.${step}`,
+    token: 'token-1',
+    values: {},
+    errors,
+    ...(step === 'matches' ? matchData : {}),
+    ...(step === 'summary' ? { sections: summarySections({}, undefined) } : {}),
+  });
+}
+
+describe('Adaptive Cards', () => {
+  it('the welcome card is a valid version 1.5 card listing every chat command', () => {
+    const card = welcomeCard({ firstName: 'Amira' });
+    expectValidTeamsCard(card);
+    for (const { command } of CHAT_COMMANDS) expect(cardText(card)).to.contain(command);
+    expect(cardText(card)).to.contain('Hello Amira');
+  });
+
+  it('the channel welcome lists the channel commands', () => {
+    const card = welcomeCard({ inChannel: true });
+    expectValidTeamsCard(card);
+    for (const { command } of CHANNEL_COMMANDS) expect(cardText(card)).to.contain(command);
+  });
+
+  for (const step of Object.keys(REFERRAL_STEP_TEMPLATES) as ReferralCardStep[]) {
+    it(`the "${step}" step card parses without warnings, with and without field errors`, () => {
+      expectValidTeamsCard(sampleStepCard(step));
+      const errors = Object.fromEntries(inputIds(REFERRAL_STEP_TEMPLATES[step]).map((id) => [id, `Problem with ${id}`]));
+      const withErrors = sampleStepCard(step, errors);
+      expectValidTeamsCard(withErrors);
+      for (const message of Object.values(errors)) expect(cardText(withErrors)).to.contain(message);
+    });
+  }
+
+  it('keeps what the user typed when a step is shown again', () => {
+    const card = referralStepCard('person', {
+      step: 'referral.step.person',
+      token: 't',
+      values: { givenName: 'Jo', interpreterNeeded: true, nhsNumber: '123' },
+      errors: { nhsNumber: 'Not valid' },
+    });
+    const inputs = JSON.stringify(card);
+    expect(inputs).to.contain('"value":"Jo"');
+    expect(inputs).to.contain('"value":"123"');
+    expect(inputs).to.match(/"id":"interpreterNeeded"[^}]*"value":"yes"/);
+  });
+
+  it('the end-of-dialog cards are valid and carry what to record or do', () => {
+    const stop = safetyStopCard();
+    expectValidTeamsCard(stop);
+    expect(cardText(stop)).to.contain('999').and.contain('111');
+
+    const declined = consentDeclinedCard(true);
+    expectValidTeamsCard(declined);
+    expect(cardText(declined)).to.contain('871711000000103');
+
+    const submitted = submittedCard({
+      reference: 'SP-2026-000123',
+      serviceName: 'SAIL',
+      wait: 'not published',
+      nextSteps: ['A link worker will contact the person.'],
+    });
+    expectValidTeamsCard(submitted);
+    expect(cardText(submitted)).to.contain('SP-2026-000123').and.contain('871731000000106');
+  });
+
+  it('reports an unknown element, so the checks above can fail', () => {
+    expect(adaptiveCardProblems({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'Carousel' }] })).to.have.length.greaterThan(0);
+    expect(adaptiveCardProblems({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: '${missing}' }] })).to.have.length(1);
+  });
+});
