@@ -87,13 +87,33 @@ export function personInput(now: Date) {
       carerDetails: optionalText(200),
     })
     .superRefine((person, ctx) => {
-      if (person.preferredContactMethod === 'email' && !person.email) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['email'], message: 'Enter their email, as they prefer email' });
-      }
-      if (person.preferredContactMethod === 'text' && !/^(\+44\s?7|07)/.test(person.phone.replace(/[ ()-]/g, ''))) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['phone'], message: 'Text messages need a mobile number' });
+      for (const [field, message] of Object.entries(personCrossFieldErrors(person))) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message });
       }
     });
+}
+
+/**
+ * Checks between fields. zod runs an object's refinements only when every field is valid, so
+ * the step also runs these on the raw input: the referrer sees every problem at once.
+ */
+export function personCrossFieldErrors(raw: Record<string, unknown>): FieldErrors {
+  const errors: FieldErrors = {};
+  const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '');
+  if (raw.preferredContactMethod === 'email' && !text(raw.email)) {
+    errors.email = 'Enter their email, as they prefer email';
+  }
+  if (raw.preferredContactMethod === 'text' && !/^(\+447|07)/.test(text(raw.phone).replace(/[ ()-]/g, ''))) {
+    errors.phone = 'Text messages need a mobile number';
+  }
+  return errors;
+}
+
+/** Validates the person card: field rules and cross-field rules, all reported together. */
+export function parsePerson(raw: Record<string, unknown>, now: Date): StepParseResult<PersonInput> {
+  const result = parseStep(personInput(now), raw);
+  if (result.ok) return result;
+  return { ok: false, errors: { ...personCrossFieldErrors(raw), ...result.errors } };
 }
 export type PersonInput = z.infer<ReturnType<typeof personInput>>;
 

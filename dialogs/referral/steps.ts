@@ -5,7 +5,7 @@ import {
   consentInput,
   needsInput,
   parseStep,
-  personInput,
+  parsePerson,
   referrerInput,
   safetyInput,
   serviceChoiceInput,
@@ -50,7 +50,7 @@ export function buildReferralSteps(): Definitions {
     person: {
       card: render('person'),
       initialValues: (context: ReferralStepContext) => ({ language: 'English', ...context.draft.person }),
-      parse: (submitted, context: ReferralStepContext) => parseStep(personInput(new Date(context.now)), submitted),
+      parse: (submitted, context: ReferralStepContext) => parsePerson(submitted, new Date(context.now)),
     },
     needs: {
       card: render('needs'),

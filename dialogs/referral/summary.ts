@@ -87,7 +87,7 @@ export function summarySections(draft: ReferralDraft, serviceName: string | unde
     ]),
     matches: facts([
       ['Service', serviceName],
-      ['Eligibility', choice ? (choice.wasNearMiss ? 'Near miss: the service will judge' : 'Eligible') : undefined],
+      ['Eligibility', choice ? (choice.wasNearMiss ? 'Near miss: the service decides' : 'Eligible') : undefined],
     ]),
   };
 }

@@ -1,0 +1,301 @@
+import { expect } from 'chai';
+import { testTables } from '../support/azurite';
+import type { RunningAzurite } from '../../storage/azurite';
+import type { TableConnection } from '../../storage/tables';
+import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
+import {
+  createWorld,
+  fill,
+  GP,
+  inputValue,
+  lastCard,
+  RECEPTIONIST,
+  ReferralHarness,
+  ReferralWorld,
+  replyText,
+  submitData,
+  VALID,
+  walkTo,
+} from '../support/referralHarness';
+
+describe('Referral dialog (TestAdapter, state and records in Azurite)', function () {
+  let azurite: RunningAzurite;
+  let tables: TableConnection;
+  let world: ReferralWorld;
+  let bot: ReferralHarness;
+
+  before(async () => ({ azurite, tables } = await testTables()));
+  after(async () => azurite?.stop());
+  beforeEach(async () => {
+    world = await createWorld(tables);
+    bot = new ReferralHarness(world);
+  });
+
+  /** Every queued referral, across all services. */
+  async function storedReferrals() {
+    const all = [];
+    for (const service of await world.directory.list()) all.push(...(await world.referrals.listQueue(service.id)));
+    return all;
+  }
+
+  describe('the happy path', () => {
+    it('goes from refer to a stored, routed referral with a reference and the SNOMED code', async () => {
+      const referrer = lastCard(await bot.send('refer'));
+      expectValidTeamsCard(referrer);
+      expect(inputValue(referrer, 'name')).to.equal('Amira Patel'); // prefilled from Teams
+
+      const consent = lastCard(await bot.send(fill(referrer, VALID.referrer)));
+      expect(cardText(consent)).to.contain('Consent');
+      const safety = lastCard(await bot.send(fill(consent, VALID.consent)));
+      const person = lastCard(await bot.send(fill(safety, VALID.safety)));
+      const needs = lastCard(await bot.send(fill(person, VALID.person)));
+      const matches = lastCard(await bot.send(fill(needs, VALID.needs)));
+      expectValidTeamsCard(matches);
+      const matchText = cardText(matches);
+      expect(matchText).to.contain('Safe and Independent Living (SAIL)');
+      expect(matchText).to.contain('Meets: requires age over 50; person is 76');
+      expect(matchText).to.contain('Wait: about 6 weeks');
+      expect(matchText).to.contain('may be out of date'); // the 2019 entries are unverified
+      expect(matchText).not.to.contain('High Intensity User'); // takes no referrals: never offered
+      expect(inputValue(matches, 'serviceId')).to.equal('sail'); // the top match is preselected
+
+      const summary = lastCard(await bot.send(fill(matches, { serviceId: 'sail' })));
+      const summaryText = cardText(summary);
+      expect(summaryText).to.contain('Jane Example').and.contain('SE5 8AU').and.contain('9434765919');
+      expect(summaryText).to.contain('Safe and Independent Living (SAIL)');
+
+      const done = lastCard(await bot.send(fill(summary, {})));
+      expectValidTeamsCard(done);
+      const doneText = cardText(done);
+      expect(doneText).to.contain('SP-2026-000001');
+      expect(doneText).to.contain('871731000000106');
+      expect(doneText).to.contain('about 6 weeks');
+
+      const queue = await world.referrals.listQueue('sail');
+      expect(queue).to.have.length(1);
+      const stored = (await world.referrals.get(queue[0].referralId))!.referral;
+      expect(stored).to.include({ status: 'submitted', serviceId: 'sail', reference: 'SP-2026-000001' });
+      expect(stored.person).to.include({ givenName: 'Jane', nhsNumber: '9434765919', postcode: 'SE5 8AU' });
+      expect(stored.facts).to.include({ age: 76, borough: 'southwark', sociallyIsolated: true });
+      expect(stored.facts).not.to.have.property('dateOfBirth');
+      expect(stored.consent).to.include({ consentToReferral: true, consentToShare: true, method: 'verbal' });
+      expect(stored.match.eligibleServiceIds).to.include('sail');
+      expect(stored.match.reasons.join(' ')).to.contain('socially isolated');
+      expect(stored.referrerConversation.conversation.id).to.equal('chat-1');
+      const audit = await world.referrals.audit(stored.id);
+      expect(audit.map((event) => event.action)).to.deep.equal(['referral.submitted']);
+      expect(audit[0].actor.id).to.equal(RECEPTIONIST.id);
+
+      // The referrer's details are remembered for next time.
+      expect((await world.referrers.get(RECEPTIONIST.id))?.practice).to.equal('Lordship Lane Surgery');
+      const next = lastCard(await bot.send('new referral'));
+      expect(inputValue(next, 'practice')).to.equal('Lordship Lane Surgery');
+
+      // Nothing that identifies the person reached the log.
+      const log = world.logLines.join('\n');
+      for (const secret of ['Jane', 'Example', '9434765919', '943 476', 'SE5 8AU', '7946', 'allotment', '1950-03-14']) {
+        expect(log).not.to.contain(secret);
+      }
+    });
+
+    it('stores one referral when Send is pressed twice', async () => {
+      const summary = await walkTo(bot, 'summary');
+      await bot.send(fill(summary, {}));
+      const second = await bot.send(fill(summary, {}));
+      expect(replyText(second)).to.match(/already been sent|nothing has changed/i);
+      expect(await world.referrals.listQueue('sail')).to.have.length(1);
+    });
+  });
+
+  describe('validation', () => {
+    it('shows the referrer card again with errors and keeps what was typed', async () => {
+      const card = lastCard(await bot.send('refer'));
+      const again = lastCard(await bot.send(fill(card, { name: '  ', email: 'not-an-email', practice: 'Lordship Lane' })));
+      const text = cardText(again);
+      expect(text).to.contain('Enter your name').and.contain('Enter a valid email address');
+      expect(inputValue(again, 'email')).to.equal('not-an-email');
+      expect(inputValue(again, 'practice')).to.equal('Lordship Lane');
+      expect(submitData(again).token).to.equal(submitData(card).token);
+    });
+
+    it('requires an answer to both consent questions and how consent was given', async () => {
+      const card = await walkTo(bot, 'consent');
+      const again = lastCard(await bot.send(fill(card, { consentToReferral: 'maybe' })));
+      expect(cardText(again)).to.contain('Choose yes or no').and.contain('Choose how consent was given');
+    });
+
+    it('requires the safety question', async () => {
+      const card = await walkTo(bot, 'safety');
+      expect(cardText(lastCard(await bot.send(fill(card, {}))))).to.contain('Choose yes or no');
+    });
+
+    it('reports every bad field of the person at once, each beside its field', async () => {
+      const card = await walkTo(bot, 'person');
+      const bad = {
+        ...VALID.person,
+        givenName: '',
+        dateOfBirth: '2030-01-01',
+        nhsNumber: '943 476 5918',
+        postcode: 'SE5',
+        phone: '12',
+        preferredContactMethod: 'email',
+        email: '',
+        borough: 'atlantis',
+      };
+      const again = lastCard(await bot.send(fill(card, bad)));
+      const text = cardText(again);
+      for (const message of [
+        'Enter their first name',
+        'The date of birth is in the future',
+        'This is not a valid NHS number',
+        'Enter a full UK postcode',
+        'Enter a UK phone number',
+        'Enter their email, as they prefer email',
+        'Choose a borough',
+      ]) {
+        expect(text).to.contain(message);
+      }
+      expect(inputValue(again, 'nhsNumber')).to.equal('943 476 5918');
+      expect(inputValue(again, 'preferredContactTimes')).to.equal('Weekday mornings');
+    });
+
+    it('needs a mobile number for text messages and a real date', async () => {
+      const card = await walkTo(bot, 'person');
+      const again = lastCard(await bot.send(fill(card, { ...VALID.person, preferredContactMethod: 'text', dateOfBirth: '1950-02-30' })));
+      expect(cardText(again)).to.contain('Text messages need a mobile number').and.contain('That date does not exist');
+    });
+
+    it('checks the needs card', async () => {
+      const card = await walkTo(bot, 'needs');
+      const again = lastCard(await bot.send(fill(card, { ...VALID.needs, longTermConditions: '-2', whatMatters: '', referralRoute: 'carrier-pigeon' })));
+      expect(cardText(again)).to.contain('Enter a whole number from 0 to 30').and.contain('Tell the service what matters').and.contain('Choose who is referring');
+    });
+
+    it('refuses a service that was not offered (a forged choice)', async () => {
+      const card = await walkTo(bot, 'matches');
+      const again = lastCard(await bot.send(fill(card, { serviceId: 'gstt-high-intensity-users' })));
+      expect(cardText(again)).to.contain('Choose one of the services listed');
+      expect(await storedReferrals()).to.have.length(0);
+    });
+
+    it('re-prompts when text is typed where a card is expected', async () => {
+      const card = await walkTo(bot, 'person');
+      const replies = await bot.send('her name is Jane');
+      expect(replyText(replies)).to.contain('Please use the card above');
+      const next = lastCard(await bot.send(fill(card, VALID.person)));
+      expect(cardText(next)).to.contain('What the person needs');
+    });
+
+    it('ignores a click on the card of an earlier step', async () => {
+      const consent = await walkTo(bot, 'consent');
+      const safety = lastCard(await bot.send(fill(consent, VALID.consent)));
+      const replies = await bot.send(fill(consent, { ...VALID.consent, consentToReferral: 'no' }));
+      expect(replyText(replies)).to.contain('earlier step');
+      expect(cardText(lastCard(await bot.send(fill(safety, VALID.safety))))).to.contain('The person');
+    });
+  });
+
+  describe('cancel, consent refused and the safety stop', () => {
+    for (const step of ['referrer', 'consent', 'safety', 'person', 'needs', 'matches', 'summary'] as const) {
+      it(`cancels cleanly at the ${step} step, by text and by button`, async () => {
+        await walkTo(bot, step);
+        expect(replyText(await bot.send('cancel'))).to.contain('Referral cancelled');
+        const card = await walkTo(bot, step);
+        expect(replyText(await bot.send({ ...submitData(card), action: 'cancel' }))).to.contain('Referral cancelled');
+        expect(replyText(await bot.send(fill(card, {})))).to.match(/nothing has changed/);
+        expect(await storedReferrals()).to.have.length(0);
+      });
+    }
+
+    it('ends kindly when the person does not consent, storing nothing about them', async () => {
+      const card = await walkTo(bot, 'consent');
+      const end = lastCard(await bot.send(fill(card, { ...VALID.consent, consentToReferral: 'no' })));
+      expectValidTeamsCard(end);
+      expect(cardText(end)).to.contain('No referral made').and.contain('871711000000103');
+      const events = await world.referrals.eventsWithoutReferral(new Date('2026-11-24T12:00:00Z'));
+      expect(events.map((event) => event.action)).to.deep.equal(['referral.consent-not-given']);
+      expect(replyText(await bot.send(fill(card, VALID.consent)))).to.match(/nothing has changed/);
+    });
+
+    it('stops for safety, shows what to do now and records only that it stopped', async () => {
+      const card = await walkTo(bot, 'safety');
+      const stop = lastCard(await bot.send(fill(card, { immediateRisk: 'yes' })));
+      expect(cardText(stop)).to.contain('Referral stopped for safety').and.contain('999').and.contain('111, option 2');
+      const events = await world.referrals.eventsWithoutReferral(new Date('2026-11-24T12:00:00Z'));
+      expect(events).to.have.length(1);
+      expect(events[0]).to.deep.include({ action: 'referral.stopped-for-safety', detail: {} });
+      expect(JSON.stringify(events[0])).not.to.match(/Jane|Example|SE5/);
+    });
+  });
+
+  describe('matching', () => {
+    it('marks a near-miss for judgement, never preselects it, and records the choice', async () => {
+      const needs = { ...VALID.needs, sociallyIsolated: 'no', dischargeFrom: 'kings-college-hospital', referralRoute: 'hospital' };
+      const person = { ...VALID.person, dateOfBirth: '1973-05-01' }; // 53: not yet "approaching 60"
+      const matches = await walkTo(bot, 'matches', { needs, person });
+      const text = cardText(matches);
+      expect(text).to.contain('Near misses').and.contain('Home from Hospital (near miss: the service decides)');
+      expect(text).to.contain('No service fits every criterion');
+      expect(inputValue(matches, 'serviceId')).to.equal('');
+
+      const summary = lastCard(await bot.send(fill(matches, { serviceId: 'red-cross-home-from-hospital' })));
+      expect(cardText(summary)).to.contain('Near miss: the service decides');
+      await bot.send(fill(summary, {}));
+      const [entry] = await world.referrals.listQueue('red-cross-home-from-hospital');
+      const stored = (await world.referrals.get(entry.referralId))!.referral;
+      expect(stored.match.chosenWasNearMiss).to.equal(true);
+    });
+
+    it('offers the general route when nothing fits', async () => {
+      const needs = { ...VALID.needs, sociallyIsolated: 'no' };
+      const person = { ...VALID.person, dateOfBirth: '2000-01-01', borough: 'other' };
+      const matches = await walkTo(bot, 'matches', { needs, person });
+      expect(cardText(matches)).to.contain('No service in the directory fits').and.contain('Primary Care Network');
+    });
+
+    it('goes back a step and edits from the summary, re-matching after a change to the person', async () => {
+      const summary = await walkTo(bot, 'summary');
+      const editButton = JSON.stringify(summary).includes('"navigate":"person"');
+      expect(editButton).to.equal(true);
+      const person = lastCard(await bot.send({ ...submitData(summary), navigate: 'person' }));
+      expect(inputValue(person, 'givenName')).to.equal('Jane');
+      const matches = lastCard(await bot.send(fill(person, { ...VALID.person, givenName: 'Janet' })));
+      expect(cardText(matches)).to.contain('Matching services');
+      const summary2 = lastCard(await bot.send(fill(matches, { serviceId: 'sail' })));
+      expect(cardText(summary2)).to.contain('Janet Example');
+      const back = lastCard(await bot.send({ ...submitData(summary2), navigate: 'back' }));
+      expect(cardText(back)).to.contain('Matching services');
+    });
+  });
+
+  describe('state', () => {
+    it('resumes where it was after a restart (dialog state is in Table storage)', async () => {
+      const person = await walkTo(bot, 'person');
+      const restarted = new ReferralHarness(world);
+      const needs = lastCard(await restarted.send(fill(person, VALID.person)));
+      expect(cardText(needs)).to.contain('What the person needs');
+    });
+
+    it('keeps two colleagues referring in the same group chat apart', async () => {
+      const group = { id: 'group-1', conversationType: 'groupChat' };
+      const shared = new ReferralHarness(world, group);
+      const amiraPerson = await walkTo(shared, 'person');
+      const samPerson = await walkTo(shared, 'person', {}, GP);
+      await shared.send(fill(amiraPerson, VALID.person));
+      const samNeeds = lastCard(await shared.send(fill(samPerson, { ...VALID.person, givenName: 'Peter', familyName: 'Sample' }), GP));
+      const samSummary = await (async () => {
+        let card = lastCard(await shared.send(fill(samNeeds, VALID.needs), GP));
+        card = lastCard(await shared.send(fill(card, { serviceId: 'sail' }), GP));
+        return card;
+      })();
+      expect(cardText(samSummary)).to.contain('Peter Sample').and.not.contain('Jane');
+      // Amira cannot press Sam's card.
+      expect(replyText(await shared.send(fill(samSummary, {}), RECEPTIONIST))).to.contain('earlier step');
+    });
+  });
+
+  it('tells a channel to refer from a chat', async () => {
+    const channel = new ReferralHarness(world, { id: '19:x@thread.tacv2', conversationType: 'channel' });
+    expect(replyText(await channel.send('refer'))).to.contain('Referrals are made in a chat with me');
+  });
+});

@@ -1,0 +1,171 @@
+import { Activity, ActivityTypes, ConversationState, PrivateConversationState, TestAdapter, UserState } from 'botbuilder';
+import { SignpostBot } from '../../bot/signpostBot';
+import { createLogger } from '../../bot/log';
+import { ReferralService } from '../../dialogs/referral/referralService';
+import { southwarkDirectory } from '../../domain/directory/southwark';
+import { DirectoryRepository } from '../../storage/directoryRepository';
+import { ReferralRepository } from '../../storage/referralRepository';
+import { ReferrerRepository } from '../../storage/referrerRepository';
+import { TableStateStore } from '../../storage/tableStateStore';
+import type { TableConnection } from '../../storage/tables';
+import { uniqueTableName } from './azurite';
+
+export const FIXED_NOW = new Date('2026-11-24T12:00:00Z');
+
+export interface Person {
+  id: string;
+  name: string;
+}
+export const RECEPTIONIST: Person = { id: '29:receptionist', name: 'Amira Patel' };
+export const GP: Person = { id: '29:gp', name: 'Dr Sam Okafor' };
+
+/** Everything one test needs, on its own tables in a shared Azurite. */
+export interface ReferralWorld {
+  tables: TableConnection;
+  stateTable: string;
+  directory: DirectoryRepository;
+  referrals: ReferralRepository;
+  referrers: ReferrerRepository;
+  logLines: string[];
+}
+
+export async function createWorld(tables: TableConnection): Promise<ReferralWorld> {
+  const directory = new DirectoryRepository(tables, uniqueTableName('dir'));
+  await directory.seedIfEmpty(southwarkDirectory());
+  return {
+    tables,
+    stateTable: uniqueTableName('state'),
+    directory,
+    referrals: new ReferralRepository(tables, { tablePrefix: uniqueTableName('t') }),
+    referrers: new ReferrerRepository(tables, uniqueTableName('referrers')),
+    logLines: [],
+  };
+}
+
+/**
+ * A Signpost bot on a TestAdapter, with real Table storage: a new harness on the same world is
+ * a restarted bot (new process, same storage).
+ */
+export class ReferralHarness {
+  readonly adapter: TestAdapter;
+
+  constructor(readonly world: ReferralWorld, conversation: { id: string; conversationType: string } = { id: 'chat-1', conversationType: 'personal' }) {
+    const store = new TableStateStore(world.tables, world.stateTable);
+    const bot = new SignpostBot({
+      conversationState: new ConversationState(store),
+      privateConversationState: new PrivateConversationState(store),
+      userState: new UserState(store),
+      referrals: new ReferralService({
+        now: () => FIXED_NOW,
+        directory: world.directory,
+        referrals: world.referrals,
+        referrers: world.referrers,
+      }),
+      logger: createLogger('debug', (line) => world.logLines.push(line)),
+    });
+    this.adapter = new TestAdapter(async (context) => bot.run(context));
+    this.adapter.conversation.conversation = { ...this.adapter.conversation.conversation!, ...conversation, isGroup: conversation.conversationType !== 'personal' } as never;
+  }
+
+  /** Sends text or a card submission; returns every reply of that turn. */
+  async send(input: string | Record<string, unknown>, from: Person = RECEPTIONIST): Promise<Partial<Activity>[]> {
+    const activity: Partial<Activity> = {
+      type: ActivityTypes.Message,
+      from: { id: from.id, name: from.name },
+      ...(typeof input === 'string' ? { text: input } : { value: input, text: '' }),
+    };
+    await this.adapter.receiveActivity(activity);
+    const replies: Partial<Activity>[] = [];
+    while (this.adapter.activeQueue.length) replies.push(this.adapter.activeQueue.shift()!);
+    return replies;
+  }
+}
+
+export function lastCard(replies: Partial<Activity>[]): Record<string, any> {
+  const withCard = [...replies].reverse().find((reply) => reply.attachments?.length);
+  if (!withCard) throw new Error(`expected a card, got: ${replies.map((reply) => reply.text).join(' | ')}`);
+  return withCard.attachments![0].content;
+}
+
+export function replyText(replies: Partial<Activity>[]): string {
+  return replies.map((reply) => reply.text ?? '').join('\n');
+}
+
+/** The submit data a card's primary (first) action carries: step id and one-time token. */
+export function submitData(card: Record<string, any>): { step: string; token: string } {
+  const data = card.actions?.[0]?.data;
+  if (!data?.step || !data?.token) throw new Error('card has no submit action with step and token');
+  return { step: data.step, token: data.token };
+}
+
+/** A submission of a card: its own step and token plus the inputs. */
+export function fill(card: Record<string, any>, inputs: Record<string, unknown>): Record<string, unknown> {
+  return { ...submitData(card), ...inputs };
+}
+
+/** The value an input currently shows on a card. */
+export function inputValue(card: Record<string, any>, id: string): unknown {
+  let found: unknown;
+  const visit = (node: any): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node && typeof node === 'object') {
+      if (typeof node.type === 'string' && node.type.startsWith('Input.') && node.id === id) found = node.value;
+      Object.values(node).forEach(visit);
+    }
+  };
+  visit(card);
+  return found;
+}
+
+export const VALID = {
+  referrer: { name: 'Amira Patel', email: 'amira.patel@southwark-practice.example', practice: 'Lordship Lane Surgery', role: 'Receptionist' },
+  consent: { consentToReferral: 'yes', consentToShare: 'yes', method: 'verbal' },
+  safety: { immediateRisk: 'no' },
+  person: {
+    givenName: 'Jane',
+    familyName: 'Example',
+    dateOfBirth: '1950-03-14',
+    nhsNumber: '943 476 5919',
+    postcode: 'se5 8au',
+    borough: 'southwark',
+    phone: '020 7946 0000',
+    preferredContactMethod: 'phone',
+    email: '',
+    preferredContactTimes: 'Weekday mornings',
+    language: 'English',
+    interpreterNeeded: 'no',
+    carerInvolved: 'no',
+    carerDetails: '',
+  },
+  needs: {
+    longTermConditions: '1',
+    mentalHealth: 'none',
+    mentalHealthDiagnosis: 'no',
+    usingTalkingTherapies: 'no',
+    dementiaDiagnosis: 'no',
+    sociallyIsolated: 'yes',
+    malnutritionRisk: 'no',
+    carer: 'no',
+    dischargeFrom: 'none',
+    gpBorough: 'southwark',
+    referralRoute: 'gp',
+    whatMatters: 'Wants company at lunchtime and to get back to the allotment',
+  },
+};
+
+/** Walks the dialog from `refer` to the card of the named step, with valid answers. */
+export async function walkTo(
+  harness: ReferralHarness,
+  step: 'referrer' | 'consent' | 'safety' | 'person' | 'needs' | 'matches' | 'summary',
+  overrides: Partial<typeof VALID> = {},
+  from: Person = RECEPTIONIST,
+): Promise<Record<string, any>> {
+  const answers = { ...VALID, ...overrides };
+  let card = lastCard(await harness.send('refer', from));
+  for (const name of ['referrer', 'consent', 'safety', 'person', 'needs', 'matches'] as const) {
+    if (name === step) return card;
+    const inputs = name === 'matches' ? { serviceId: inputValue(card, 'serviceId') } : answers[name];
+    card = lastCard(await harness.send(fill(card, inputs as Record<string, unknown>), from));
+  }
+  return card;
+}
