@@ -131,27 +131,32 @@ export class DirectoryValidationError extends Error {
  */
 export function parseDirectory(input: unknown): DirectoryService[] {
   const result = directorySchema.safeParse(input);
+  const services = (input as { services?: unknown } | null)?.services;
+  const entries: unknown[] = Array.isArray(services) ? services : [];
+  const idOf = (index: number) => (entries[index] as { id?: unknown } | undefined)?.id;
   const problems: string[] = [];
+
   if (!result.success) {
-    const services = (input as { services?: unknown[] } | null)?.services;
     for (const issue of result.error.issues) {
       const [first, index, ...rest] = issue.path;
       if (first === 'services' && typeof index === 'number') {
-        const id = (services?.[index] as { id?: unknown } | undefined)?.id;
+        const id = idOf(index);
         const who = typeof id === 'string' ? `service "${id}"` : `service #${index + 1}`;
         problems.push(`${who}: ${rest.join('.') || '(entry)'}: ${issue.message}`);
       } else {
         problems.push(`${issue.path.join('.') || '(file)'}: ${issue.message}`);
       }
     }
-    throw new DirectoryValidationError(problems);
   }
-  const seen = new Set<string>();
-  for (const service of result.data.services) {
-    if (seen.has(service.id)) problems.push(`service "${service.id}": id: appears more than once`);
-    seen.add(service.id);
-  }
-  if (problems.length) throw new DirectoryValidationError(problems);
+  // Checked on the raw entries too, so a duplicate shows up alongside every other problem.
+  const seen = new Set<unknown>();
+  entries.forEach((_, index) => {
+    const id = idOf(index);
+    if (typeof id !== 'string') return;
+    if (seen.has(id)) problems.push(`service "${id}": id: appears more than once`);
+    seen.add(id);
+  });
+  if (problems.length || !result.success) throw new DirectoryValidationError(problems);
   return result.data.services;
 }
 

@@ -1,0 +1,151 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { testTables, uniqueTableName } from '../support/azurite';
+import type { RunningAzurite } from '../../storage/azurite';
+import type { TableConnection } from '../../storage/tables';
+import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
+import { DirectoryRepository } from '../../storage/directoryRepository';
+import { ReferrerRepository } from '../../storage/referrerRepository';
+import { southwarkDirectory } from '../../domain/directory/southwark';
+import type { AuditEvent, Referral } from '../../domain/referral/referral';
+
+const at = '2026-11-24T12:00:00.000Z';
+
+function sampleReferral(overrides: Partial<Referral> = {}): Referral {
+  return {
+    id: randomUUID(),
+    reference: 'SP-2026-000001',
+    status: 'submitted',
+    serviceId: 'sail',
+    facts: { age: 76, borough: 'southwark', sociallyIsolated: true },
+    whatMatters: 'Company at lunchtime',
+    match: { eligibleServiceIds: ['sail'], nearMissServiceIds: [], chosenServiceId: 'sail', chosenWasNearMiss: false, reasons: ['Meets: over 50'] },
+    person: {
+      givenName: 'Jane', familyName: 'Example', dateOfBirth: '1950-03-14', nhsNumber: '9434765919', postcode: 'SE5 8AU',
+      borough: 'southwark', phone: '020 7946 0000', preferredContactMethod: 'phone', language: 'English',
+      interpreterNeeded: false, carerInvolved: false,
+    },
+    consent: { consentToReferral: true, consentToShare: true, method: 'verbal', recordedAt: at, recordedBy: { id: '29:r', name: 'Amira Patel' } },
+    referrer: { teamsUserId: '29:r', name: 'Amira Patel', email: 'amira@practice.example', practice: 'Lordship Lane Surgery' },
+    referrerConversation: { serviceUrl: 'http://127.0.0.1:1/', channelId: 'msteams', conversation: { id: 'a:1' } },
+    createdAt: at,
+    updatedAt: at,
+    ...overrides,
+  };
+}
+
+const submitted = (referral: Referral): AuditEvent => ({
+  referralId: referral.id, at, actor: { id: '29:r', name: 'Amira Patel' }, action: 'referral.submitted', detail: { serviceId: 'sail' },
+});
+
+describe('Repositories on Azurite', () => {
+  let azurite: RunningAzurite;
+  let tables: TableConnection;
+  before(async () => ({ azurite, tables } = await testTables()));
+  after(async () => azurite?.stop());
+
+  describe('ReferralRepository', () => {
+    let repository: ReferralRepository;
+    beforeEach(() => {
+      repository = new ReferralRepository(tables, { tablePrefix: uniqueTableName('r') });
+    });
+
+    it('hands out distinct consecutive references to 20 concurrent callers', async () => {
+      const now = new Date(at);
+      const references = await Promise.all(Array.from({ length: 20 }, () => repository.nextReference(now)));
+      expect(new Set(references).size).to.equal(20);
+      expect([...references].sort()).to.deep.equal(Array.from({ length: 20 }, (_, i) => `SP-2026-${String(i + 1).padStart(6, '0')}`));
+      expect(await repository.nextReference(new Date('2027-01-01T00:00:00Z'))).to.equal('SP-2027-000001');
+    });
+
+    it('stores a referral with its audit event and queues it for its service', async () => {
+      const referral = sampleReferral();
+      await repository.submit(referral, submitted(referral));
+      const stored = await repository.get(referral.id);
+      expect(stored?.referral).to.deep.equal(referral);
+      expect(stored?.etag).to.be.a('string');
+      expect((await repository.getByReference('SP-2026-000001'))?.referral.id).to.equal(referral.id);
+      expect(await repository.audit(referral.id)).to.have.length(1);
+      expect(await repository.listQueue('sail')).to.deep.equal([
+        { serviceId: 'sail', reference: 'SP-2026-000001', referralId: referral.id, status: 'submitted', queuedAt: at },
+      ]);
+    });
+
+    it('makes submitting the same referral again a no-op', async () => {
+      const referral = sampleReferral();
+      await repository.submit(referral, submitted(referral));
+      await Promise.all([repository.submit(referral, submitted(referral)), repository.submit(referral, submitted(referral))]);
+      expect(await repository.audit(referral.id)).to.have.length(1);
+      expect(await repository.listQueue('sail')).to.have.length(1);
+    });
+
+    it('refuses a stale update and keeps the audit trail consistent', async () => {
+      const referral = sampleReferral();
+      await repository.submit(referral, submitted(referral));
+      const { etag } = (await repository.get(referral.id))!;
+      const event: AuditEvent = { ...submitted(referral), at: '2026-11-24T12:05:00.000Z' };
+      await repository.update({ ...referral, status: 'accepted' }, etag, event);
+      let error: unknown;
+      try {
+        await repository.update({ ...referral, status: 'declined' }, etag, event);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).to.be.instanceOf(ReferralConflictError);
+      expect((await repository.get(referral.id))?.referral.status).to.equal('accepted');
+      expect(await repository.audit(referral.id)).to.have.length(2);
+    });
+
+    it('rejects an invalid record without storing anything', async () => {
+      const referral = sampleReferral({ reference: 'not-a-reference' });
+      let error: unknown;
+      try {
+        await repository.submit(referral, submitted(referral));
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).to.be.instanceOf(Error);
+      expect(await repository.get(referral.id)).to.equal(undefined);
+    });
+
+    it('records events without a referral, and nothing about a person', async () => {
+      await repository.recordEvent({ referralId: null, at, actor: { id: '29:r' }, action: 'referral.stopped-for-safety', detail: {} });
+      const events = await repository.eventsWithoutReferral(new Date(at));
+      expect(events).to.deep.equal([{ referralId: null, at, actor: { id: '29:r' }, action: 'referral.stopped-for-safety', detail: {} }]);
+      let error: unknown;
+      try {
+        await repository.recordEvent({ referralId: null, at, actor: { id: '29:r' }, action: 'referral.stopped-for-safety', detail: { note: 'x'.repeat(500) } });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, 'free text longer than a short detail is refused').to.be.instanceOf(Error);
+    });
+  });
+
+  describe('DirectoryRepository', () => {
+    it('seeds once, then re-imports, removing services no longer in the file', async () => {
+      let clock = 0;
+      const repository = new DirectoryRepository(tables, uniqueTableName('dir'), () => clock);
+      const services = southwarkDirectory();
+      expect(await repository.seedIfEmpty(services)).to.equal(true);
+      expect(await repository.seedIfEmpty(services)).to.equal(false);
+      expect((await repository.list()).map((s) => s.id)).to.have.members(services.map((s) => s.id));
+
+      const changed = services.filter((s) => s.id !== 'champs').map((s) => (s.id === 'sail' ? { ...s, waitingTimeWeeks: { value: 2 } } : s));
+      const result = await repository.importAll(changed);
+      expect(result).to.deep.equal({ imported: 12, removed: ['champs'] });
+      clock += 60_000;
+      expect(await repository.get('champs')).to.equal(undefined);
+      expect((await repository.get('sail'))?.waitingTimeWeeks.value).to.equal(2);
+    });
+  });
+
+  describe('ReferrerRepository', () => {
+    it('remembers a referrer by Teams id', async () => {
+      const repository = new ReferrerRepository(tables, uniqueTableName('referrers'));
+      expect(await repository.get('29:nobody')).to.equal(undefined);
+      await repository.save({ teamsUserId: '29:a/b#c', name: 'Amira', email: 'a@p.example', practice: 'Lordship Lane', updatedAt: at });
+      expect((await repository.get('29:a/b#c'))?.practice).to.equal('Lordship Lane');
+    });
+  });
+});
