@@ -1,4 +1,4 @@
-import { DirectoryService, EligibilityRule, isUnverified, NEED_RULES, DEFAULT_VERIFICATION_MAX_AGE_DAYS } from '../directory/schema';
+import { DirectoryService, EligibilityRule, NEED_RULES, DEFAULT_VERIFICATION_MAX_AGE_DAYS } from '../directory/schema';
 import { URGENT_ACTIONS, UrgentAction } from '../referral/safety';
 import { ageOf, PersonFacts } from './facts';
 
@@ -68,6 +68,66 @@ interface RuleCheck {
   ageShortBy?: number;
 }
 
+/** A check's answer with its reason line ready for output ("Meets: ..."); one shape for all. */
+class CheckedRule {
+  readonly met: boolean;
+  readonly ageShortBy: number;
+  readonly line: string;
+  constructor(check: RuleCheck) {
+    this.met = check.met;
+    this.ageShortBy = check.ageShortBy ?? Number.NaN;
+    this.line = `${check.met ? 'Meets' : 'Does not meet'}: ${check.reason}`;
+  }
+}
+
+/** The person, with the fact combinations each rule depends on, worked out once per match. */
+interface PersonContext {
+  facts: PersonFacts;
+  age: number | undefined;
+  key: {
+    borough: string;
+    boroughAndGp: string;
+    needs: string;
+    discharge: string;
+    selfReferral: string;
+    route: string;
+  };
+}
+
+function personContext(facts: PersonFacts, age: number | undefined): PersonContext {
+  const flag = (value: boolean | undefined) => (value === undefined ? 'u' : value ? 't' : 'f');
+  return {
+    facts,
+    age,
+    key: {
+      borough: facts.borough ?? '',
+      boroughAndGp: `${facts.borough ?? ''}|${facts.gpBorough ?? ''}`,
+      needs: `${flag(facts.sociallyIsolated)}${flag(facts.malnutritionRisk)}${flag(facts.carer)}`,
+      discharge: `${facts.dischargeFrom ?? ''}|${facts.borough ?? ''}`,
+      selfReferral: `${facts.referralRoute ?? ''}|${flag(facts.mentalHealthDiagnosis)}`,
+      route: facts.referralRoute ?? '',
+    },
+  };
+}
+
+/**
+ * A rule's answer depends on one or two facts with few possible values (an age, a borough...),
+ * so each prepared rule remembers its answer per value: matching a large directory then
+ * allocates no new reason text. The caches are bounded by those small fact domains.
+ */
+function memoised(keyOf: (person: PersonContext) => string | number | undefined, check: (person: PersonContext) => RuleCheck) {
+  const answers = new Map<string | number | undefined, CheckedRule>();
+  return (person: PersonContext): CheckedRule => {
+    const key = keyOf(person);
+    let answer = answers.get(key);
+    if (!answer) {
+      answer = new CheckedRule(check(person));
+      answers.set(key, answer);
+    }
+    return answer;
+  };
+}
+
 const ROUTE_NAMES: Record<string, string> = {
   gp: 'GP practice / primary care',
   self: 'self-referral',
@@ -111,22 +171,14 @@ export function matchPerson(facts: PersonFacts, services: readonly DirectoryServ
 
   const eligible: ServiceMatch[] = [];
   const nearMiss: ServiceMatch[] = [];
-  const ineligible: ServiceMatch[] = [];
+  const ineligibleServices: PreparedService[] = [];
 
-  for (const service of services) {
-    const match = matchService(service, facts, age, nearMissYears);
-    const result: ServiceMatch = {
-      serviceId: service.id,
-      name: service.name,
-      outcome: match.outcome,
-      reasons: match.reasons,
-      waitingTimeWeeks: service.waitingTimeWeeks.value,
-      status: service.status,
-      unverified: isUnverified(service, options.now, maxAgeDays),
-      lastVerified: service.lastVerified,
-      specificity: (service.eligibility ?? []).filter((rule) => NEED_RULES.has(rule.rule)).length,
-    };
-    (match.outcome === 'eligible' ? eligible : match.outcome === 'nearMiss' ? nearMiss : ineligible).push(result);
+  const oldestVerified = options.now.getTime() - maxAgeDays * DAY_MS;
+  const person = personContext(facts, age);
+  for (const prepared of prepareAll(services)) {
+    const outcome = outcomeOf(prepared, person, nearMissYears);
+    if (outcome === 'ineligible') ineligibleServices.push(prepared);
+    else (outcome === 'eligible' ? eligible : nearMiss).push(describe(prepared, outcome, person, oldestVerified));
   }
   eligible.sort(byRank);
   nearMiss.sort(byRank);
@@ -142,103 +194,203 @@ export function matchPerson(facts: PersonFacts, services: readonly DirectoryServ
           reason: `None of the ${services.filter((s) => s.takesReferrals).length} services that take referrals has every criterion met.`,
         }
       : null;
-  return { urgent: false, urgentActions: [], eligible, nearMiss, ineligible, fallback };
+  const result = { urgent: false, urgentActions: [], eligible, nearMiss, fallback } as Omit<MatchResult, 'ineligible'>;
+  // Most services are ineligible for any one person; their reasons are written out only when
+  // someone reads them (the explanation, the CLI), not on every routing decision.
+  let ineligible: ServiceMatch[] | undefined;
+  Object.defineProperty(result, 'ineligible', {
+    enumerable: true,
+    get: () => (ineligible ??= ineligibleServices.map((prepared) => describe(prepared, 'ineligible', person, oldestVerified))),
+  });
+  return result as MatchResult;
 }
 
-function matchService(service: DirectoryService, facts: PersonFacts, age: number | undefined, nearMissYears: number): { outcome: Outcome; reasons: string[] } {
-  if (!service.takesReferrals) {
-    return { outcome: 'ineligible', reasons: [`Takes no referrals. ${service.howPeopleReachIt ?? ''}`.trim()] };
-  }
-  if (service.eligibility === null) {
-    return {
-      outcome: 'ineligible',
-      reasons: ['Its referral criteria are not published, so Signpost cannot route to it; contact the service to ask.'],
-    };
-  }
+/**
+ * What can be worked out about a service once, not per person: its rules as checks with their
+ * wording already built. Directory entries are immutable once loaded, so this is cached per
+ * entry object; it keeps a match over a large directory to simple comparisons.
+ */
+class PreparedService {
+  readonly id: string;
+  readonly name: string;
+  readonly waitingTimeWeeks: number | null;
+  readonly status: 'open' | 'paused';
+  readonly lastVerified: string;
+  readonly verifiedAt: number;
+  readonly specificity: number;
+  readonly checks: Array<(person: PersonContext) => CheckedRule>;
+  /** Set when the service can never be eligible (no referrals, or criteria not published). */
+  readonly neverEligible: string | null;
 
-  const checks = service.eligibility.map((rule) => checkRule(rule, facts, age));
-  const routeCheck = checkRoute(service, facts);
-  if (routeCheck) checks.push(routeCheck);
-
-  const unmet = checks.filter((check) => !check.met);
-  const reasons = checks.map((check) => `${check.met ? 'Meets' : 'Does not meet'}: ${check.reason}`);
-  if (unmet.length === 0) return { outcome: 'eligible', reasons };
-  if (unmet.length === 1 && unmet[0].ageShortBy !== undefined && unmet[0].ageShortBy <= nearMissYears) {
-    return { outcome: 'nearMiss', reasons };
+  // The fields a match reads are copied into one class shape: directory entries parsed from
+  // JSON come in many shapes, and reading them in a hot loop is several times slower.
+  constructor(service: DirectoryService) {
+    this.id = service.id;
+    this.name = service.name;
+    this.waitingTimeWeeks = service.waitingTimeWeeks.value;
+    this.status = service.status;
+    this.lastVerified = service.lastVerified;
+    this.verifiedAt = Date.parse(`${service.lastVerified}T00:00:00Z`);
+    this.specificity = (service.eligibility ?? []).filter((rule) => NEED_RULES.has(rule.rule)).length;
+    this.checks = (service.eligibility ?? []).map(prepareRule);
+    const routeCheck = prepareRoute(service);
+    if (routeCheck) this.checks.push(routeCheck);
+    this.neverEligible = !service.takesReferrals
+      ? `Takes no referrals. ${service.howPeopleReachIt ?? ''}`.trim()
+      : service.eligibility === null
+        ? 'Its referral criteria are not published, so Signpost cannot route to it; contact the service to ask.'
+        : null;
   }
-  return { outcome: 'ineligible', reasons };
 }
 
-function checkRule(rule: EligibilityRule, facts: PersonFacts, age: number | undefined): RuleCheck {
+const DAY_MS = 24 * 60 * 60 * 1000;
+const preparedDirectories = new WeakMap<readonly DirectoryService[], PreparedService[]>();
+
+/** Prepared once per directory list (the repository hands out the same list until it changes). */
+function prepareAll(services: readonly DirectoryService[]): PreparedService[] {
+  let prepared = preparedDirectories.get(services);
+  if (!prepared) {
+    prepared = services.map((service) => new PreparedService(service));
+    preparedDirectories.set(services, prepared);
+  }
+  return prepared;
+}
+
+function outcomeOf(prepared: PreparedService, person: PersonContext, nearMissYears: number): Outcome {
+  if (prepared.neverEligible !== null) return 'ineligible';
+  let unmet = 0;
+  let ageShortBy = Number.NaN;
+  for (const check of prepared.checks) {
+    const result = check(person);
+    if (!result.met) {
+      unmet += 1;
+      ageShortBy = result.ageShortBy;
+    }
+  }
+  // NaN (not an age rule) never compares true, so only a single unmet age rule qualifies.
+  return unmet === 0 ? 'eligible' : unmet === 1 && ageShortBy <= nearMissYears ? 'nearMiss' : 'ineligible';
+}
+
+function describe(prepared: PreparedService, outcome: Outcome, person: PersonContext, oldestVerified: number): ServiceMatch {
+  let reasons: string[];
+  if (prepared.neverEligible !== null) reasons = [prepared.neverEligible];
+  else {
+    // Checks are memoised, so asking again for the lines costs lookups, not new text.
+    reasons = new Array<string>(prepared.checks.length);
+    for (let index = 0; index < reasons.length; index += 1) reasons[index] = prepared.checks[index](person).line;
+  }
+  return {
+    serviceId: prepared.id,
+    name: prepared.name,
+    outcome,
+    reasons,
+    waitingTimeWeeks: prepared.waitingTimeWeeks,
+    status: prepared.status,
+    unverified: prepared.verifiedAt < oldestVerified,
+    lastVerified: prepared.lastVerified,
+    specificity: prepared.specificity,
+  };
+}
+
+function prepareRule(rule: EligibilityRule): (person: PersonContext) => CheckedRule {
   switch (rule.rule) {
     case 'minimumAge': {
       const lowest = rule.age - (rule.approachingYears ?? 0);
-      if (age === undefined) return { met: false, reason: `requires age ${rule.wording}; age not known` };
-      if (age >= rule.age) return { met: true, reason: `requires age ${rule.wording}; person is ${age}` };
-      if (age >= lowest) {
-        return { met: true, reason: `requires age ${rule.wording} (${lowest} or over counts as approaching); person is ${age}` };
-      }
-      return { met: false, reason: `requires age ${rule.wording}${rule.approachingYears ? ` (${lowest} or over)` : ''}; person is ${age}`, ageShortBy: lowest - age };
+      const required = `requires age ${rule.wording}`;
+      const requiredWithLowest = `${required}${rule.approachingYears ? ` (${lowest} or over)` : ''}`;
+      const approaching = `${required} (${lowest} or over counts as approaching)`;
+      return memoised((p) => p.age, ({ age }) => {
+        if (age === undefined) return { met: false, reason: `${required}; age not known` };
+        if (age >= rule.age) return { met: true, reason: `${required}; person is ${age}` };
+        if (age >= lowest) return { met: true, reason: `${approaching}; person is ${age}` };
+        return { met: false, reason: `${requiredWithLowest}; person is ${age}`, ageShortBy: lowest - age };
+      });
     }
     case 'livesIn': {
-      const where = list(rule.boroughs.map((b) => BOROUGH_NAMES[b]));
-      if (!facts.borough) return { met: false, reason: `requires living in ${where}; borough not known` };
-      return { met: rule.boroughs.includes(facts.borough), reason: `requires living in ${where}; person lives in ${BOROUGH_NAMES[facts.borough]}` };
+      const required = `requires living in ${list(rule.boroughs.map((b) => BOROUGH_NAMES[b]))}`;
+      return memoised((p) => p.key.borough, ({ facts }) => {
+        if (!facts.borough) return { met: false, reason: `${required}; borough not known` };
+        return { met: rule.boroughs.includes(facts.borough), reason: `${required}; person lives in ${BOROUGH_NAMES[facts.borough]}` };
+      });
     }
     case 'livesInOrGpIn': {
       const where = list(rule.boroughs.map((b) => BOROUGH_NAMES[b]));
-      const lives = facts.borough !== undefined && rule.boroughs.includes(facts.borough);
-      const gp = facts.gpBorough !== undefined && rule.boroughs.includes(facts.gpBorough);
-      const has = `person lives in ${facts.borough ? BOROUGH_NAMES[facts.borough] : 'a borough not known'} and has a GP in ${facts.gpBorough ? BOROUGH_NAMES[facts.gpBorough] : 'a borough not known'}`;
-      return { met: lives || gp, reason: `requires living in ${where} or a GP in ${where}; ${has}` };
+      const required = `requires living in ${where} or a GP in ${where}`;
+      return memoised((p) => p.key.boroughAndGp, ({ facts }) => {
+        const lives = facts.borough !== undefined && rule.boroughs.includes(facts.borough);
+        const gp = facts.gpBorough !== undefined && rule.boroughs.includes(facts.gpBorough);
+        const livesIn = facts.borough ? BOROUGH_NAMES[facts.borough] : 'a borough not known';
+        const gpIn = facts.gpBorough ? BOROUGH_NAMES[facts.gpBorough] : 'a borough not known';
+        return { met: lives || gp, reason: `${required}; person lives in ${livesIn} and has a GP in ${gpIn}` };
+      });
     }
     case 'anyNeed': {
-      const wanted = list(rule.needs.map((need) => NEED_NAMES[need]), 'or');
-      const present = rule.needs.filter((need) => facts[need] === true);
-      if (present.length) return { met: true, reason: `requires being ${wanted}; person is ${list(present.map((n) => NEED_NAMES[n]))}` };
-      const unknown = rule.needs.every((need) => facts[need] === undefined);
-      return { met: false, reason: `requires being ${wanted}; ${unknown ? 'not known' : 'person is neither'}` };
+      const required = `requires being ${list(rule.needs.map((need) => NEED_NAMES[need]), 'or')}`;
+      return memoised((p) => p.key.needs, ({ facts }) => {
+        const present = rule.needs.filter((need) => facts[need] === true);
+        if (present.length) return { met: true, reason: `${required}; person is ${list(present.map((n) => NEED_NAMES[n]))}` };
+        const unknown = rule.needs.every((need) => facts[need] === undefined);
+        return { met: false, reason: `${required}; ${unknown ? 'not known' : 'person is neither'}` };
+      });
     }
-    case 'minimumLongTermConditions':
-      if (facts.longTermConditions === undefined) return { met: false, reason: `requires ${rule.wording}; number of conditions not known` };
-      return { met: facts.longTermConditions >= rule.count, reason: `requires ${rule.wording}; person has ${facts.longTermConditions}` };
-    case 'mentalHealthNeed':
-      if (!facts.mentalHealth) return { met: false, reason: `requires ${rule.wording}; mental health needs not known` };
-      return {
-        met: rule.levels.includes(facts.mentalHealth),
-        reason: `requires ${rule.wording}; person's needs are ${facts.mentalHealth === 'none' ? 'none known' : facts.mentalHealth.replace('-', ' to ')}`,
-      };
-    case 'dementiaDiagnosis':
-      if (facts.dementiaDiagnosis === undefined) return { met: false, reason: `requires ${rule.wording}; not known` };
-      return { met: facts.dementiaDiagnosis, reason: `requires ${rule.wording}; person ${facts.dementiaDiagnosis ? 'has one' : 'has none'}` };
+    case 'minimumLongTermConditions': {
+      const required = `requires ${rule.wording}`;
+      return memoised((p) => p.facts.longTermConditions, ({ facts }) => {
+        if (facts.longTermConditions === undefined) return { met: false, reason: `${required}; number of conditions not known` };
+        return { met: facts.longTermConditions >= rule.count, reason: `${required}; person has ${facts.longTermConditions}` };
+      });
+    }
+    case 'mentalHealthNeed': {
+      const required = `requires ${rule.wording}`;
+      return memoised((p) => p.facts.mentalHealth, ({ facts }) => {
+        if (!facts.mentalHealth) return { met: false, reason: `${required}; mental health needs not known` };
+        const has = facts.mentalHealth === 'none' ? 'none known' : facts.mentalHealth.replace('-', ' to ');
+        return { met: rule.levels.includes(facts.mentalHealth), reason: `${required}; person's needs are ${has}` };
+      });
+    }
+    case 'dementiaDiagnosis': {
+      const required = `requires ${rule.wording}`;
+      return memoised((p) => String(p.facts.dementiaDiagnosis), ({ facts }) => {
+        if (facts.dementiaDiagnosis === undefined) return { met: false, reason: `${required}; not known` };
+        return { met: facts.dementiaDiagnosis, reason: `${required}; person ${facts.dementiaDiagnosis ? 'has one' : 'has none'}` };
+      });
+    }
     case 'dischargedFrom': {
-      if (!facts.dischargeFrom) return { met: false, reason: `requires ${rule.wording}; person is not being discharged from either` };
-      const hospital = rule.hospitals.find((h) => h.hospital === facts.dischargeFrom);
-      const name = HOSPITAL_NAMES[facts.dischargeFrom];
-      if (!hospital) return { met: false, reason: `requires ${rule.wording}; person is being discharged from ${name}` };
-      const where = list(hospital.boroughs.map((b) => BOROUGH_NAMES[b]), 'or');
-      if (!facts.borough) return { met: false, reason: `requires living in ${where} for discharge from ${name}; borough not known` };
-      return {
-        met: hospital.boroughs.includes(facts.borough),
-        reason: `requires living in ${where} for discharge from ${name}; person lives in ${BOROUGH_NAMES[facts.borough]}`,
-      };
+      const required = `requires ${rule.wording}`;
+      const byHospital = new Map(
+        rule.hospitals.map((h) => [h.hospital, { boroughs: h.boroughs, where: list(h.boroughs.map((b) => BOROUGH_NAMES[b]), 'or') }]),
+      );
+      return memoised((p) => p.key.discharge, ({ facts }) => {
+        if (!facts.dischargeFrom) return { met: false, reason: `${required}; person is not being discharged from either` };
+        const name = HOSPITAL_NAMES[facts.dischargeFrom];
+        const hospital = byHospital.get(facts.dischargeFrom);
+        if (!hospital) return { met: false, reason: `${required}; person is being discharged from ${name}` };
+        const needs = `requires living in ${hospital.where} for discharge from ${name}`;
+        if (!facts.borough) return { met: false, reason: `${needs}; borough not known` };
+        return { met: hospital.boroughs.includes(facts.borough), reason: `${needs}; person lives in ${BOROUGH_NAMES[facts.borough]}` };
+      });
     }
     case 'selfReferralNeedsMentalHealthDiagnosis':
-      if (facts.referralRoute !== 'self') return { met: true, reason: `${rule.wording}; this is not a self-referral` };
-      return {
-        met: facts.mentalHealthDiagnosis === true,
-        reason: `${rule.wording}; person ${facts.mentalHealthDiagnosis === true ? 'has one' : facts.mentalHealthDiagnosis === false ? 'has none' : 'diagnosis not known'}`,
-      };
+      return memoised((p) => p.key.selfReferral, ({ facts }) => {
+        if (facts.referralRoute !== 'self') return { met: true, reason: `${rule.wording}; this is not a self-referral` };
+        const diagnosis = facts.mentalHealthDiagnosis;
+        return {
+          met: diagnosis === true,
+          reason: `${rule.wording}; person ${diagnosis === true ? 'has one' : diagnosis === false ? 'has none' : 'diagnosis not known'}`,
+        };
+      });
   }
 }
 
-function checkRoute(service: DirectoryService, facts: PersonFacts): RuleCheck | undefined {
+function prepareRoute(service: DirectoryService): ((person: PersonContext) => CheckedRule) | undefined {
   const routes = service.referralRoutes.value;
-  if (!facts.referralRoute || !routes) return undefined;
-  return {
-    met: routes.includes(facts.referralRoute),
-    reason: `accepts referrals from ${list(routes.map((route) => ROUTE_NAMES[route]), 'or')}; this one is from ${ROUTE_NAMES[facts.referralRoute]}`,
-  };
+  if (!routes) return undefined;
+  const accepts = `accepts referrals from ${list(routes.map((route) => ROUTE_NAMES[route]), 'or')}`;
+  return memoised((p) => p.key.route, ({ facts }) => {
+    // No route given: nothing to hold against the person, and the reason says so.
+    if (!facts.referralRoute) return { met: true, reason: `${accepts}; route not given` };
+    return { met: routes.includes(facts.referralRoute), reason: `${accepts}; this one is from ${ROUTE_NAMES[facts.referralRoute]}` };
+  });
 }
 
 function byRank(a: ServiceMatch, b: ServiceMatch): number {
@@ -246,7 +398,7 @@ function byRank(a: ServiceMatch, b: ServiceMatch): number {
     b.specificity - a.specificity ||
     (a.waitingTimeWeeks ?? Number.POSITIVE_INFINITY) - (b.waitingTimeWeeks ?? Number.POSITIVE_INFINITY) ||
     (a.status === b.status ? 0 : a.status === 'open' ? -1 : 1) ||
-    a.name.localeCompare(b.name)
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
   );
 }
 

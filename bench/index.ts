@@ -1,0 +1,21 @@
+import * as matcher from './matcher.bench';
+
+/**
+ * `npm run bench`: runs every benchmark and prints a readable line and one JSON line each.
+ * Run it on an otherwise idle machine; numbers are for comparison between commits, not tests.
+ */
+const benches: Array<{ run: () => Promise<{ name: string }> }> = [matcher];
+
+async function main(): Promise<void> {
+  for (const bench of benches) {
+    const result = await bench.run();
+    const { name, ...numbers } = result as { name: string } & Record<string, unknown>;
+    process.stdout.write(`${name}: ${Object.entries(numbers).map(([key, value]) => `${key}=${value}`).join(' ')}\n`);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack}\n`);
+  process.exitCode = 1;
+});
