@@ -77,7 +77,8 @@ export class SignpostBot extends TeamsActivityHandler {
     const command = parseCommand(text);
     if (dc.activeDialog) {
       if (command.name === 'refer') {
-        await context.sendActivity('You already have a referral in progress: carry on with the latest card, or say **cancel** to stop it.');
+        await context.sendActivity('You have a referral in progress: here is where you were. Say **cancel** to start again.');
+        await dc.repromptDialog();
         return;
       }
       if (command.name === 'help') {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ActivityTypes, CardFactory, TurnContext } from 'botbuilder';
-import { Dialog, DialogContext, DialogTurnResult, DialogTurnStatus } from 'botbuilder-dialogs';
+import { Dialog, DialogContext, DialogInstance, DialogTurnResult, DialogTurnStatus } from 'botbuilder-dialogs';
 
 /**
  * One step of a card-based form: sends an Adaptive Card, waits for its submission, validates
@@ -99,6 +99,12 @@ export class CardStepPrompt<T> extends Dialog<CardStepOptions> {
       return Dialog.EndOfTurn;
     }
     return dc.endDialog(result.value);
+  }
+
+  /** Shows the current card again (with what was typed), e.g. when the chat was cleared. */
+  override async repromptDialog(context: TurnContext, instance: DialogInstance): Promise<void> {
+    const state = instance.state[STATE_KEY] as CardStepState;
+    await this.sendCard(context, state, {});
   }
 
   private async sendCard(context: TurnContext, state: CardStepState, errors: FieldErrors): Promise<void> {

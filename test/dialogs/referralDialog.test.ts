@@ -269,6 +269,17 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
   });
 
   describe('state', () => {
+    it('shows the current card again when "refer" is said during a referral', async () => {
+      const person = await walkTo(bot, 'person');
+      await bot.send(fill(person, { ...VALID.person, givenName: '' }));
+      const replies = await bot.send('refer');
+      expect(replyText(replies)).to.contain('here is where you were');
+      const again = lastCard(replies);
+      expect(cardText(again)).to.contain('The person');
+      expect(inputValue(again, 'familyName')).to.equal('Example');
+      expect(cardText(lastCard(await bot.send(fill(again, VALID.person))))).to.contain('What the person needs');
+    });
+
     it('resumes where it was after a restart (dialog state is in Table storage)', async () => {
       const person = await walkTo(bot, 'person');
       const restarted = new ReferralHarness(world);

@@ -1,0 +1,117 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startSignpost, RunningSignpost } from '../../bot/server';
+import { createLogger } from '../../bot/log';
+import { ReferralRepository } from '../../storage/referralRepository';
+import { CardOnPage, Playground, PlaygroundBrowser } from '../support/playground';
+
+/**
+ * End to end in the Microsoft 365 Agents Playground: the real bot server on its embedded
+ * Azurite, the playground's Teams emulator, and headless Chromium clicking through it.
+ */
+describe('End to end in the Agents Playground (headless Chromium)', function () {
+  this.timeout(180_000);
+  let folder: string;
+  let bot: RunningSignpost;
+  let playground: Playground;
+  let browser: PlaygroundBrowser | undefined;
+
+  before(async function () {
+    if (!PlaygroundBrowser.available()) {
+      if (process.env.CI) throw new Error('Chromium is missing at /usr/bin/chromium: .ci/run must install it');
+      this.skip();
+    }
+    folder = mkdtempSync(path.join(tmpdir(), 'signpost-e2e-'));
+    bot = await startSignpost({
+      env: { PATH: process.env.PATH },
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: path.join(folder, 'data'),
+      logger: createLogger('error', () => undefined),
+    });
+    playground = await Playground.start({ botEndpoint: `${bot.url}/api/messages`, logDir: path.join(folder, 'devTools') });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await playground?.stop();
+    await bot?.stop();
+    if (folder) rmSync(folder, { recursive: true, force: true });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && browser) {
+      const file = path.join(tmpdir(), `signpost-e2e-${Date.now()}.png`);
+      await browser.screenshot(file);
+      console.error(`screenshot of the failure: ${file}`);
+    }
+  });
+
+  it('answers "help" in the personal chat with the welcome card', async () => {
+    browser = await PlaygroundBrowser.open(playground.url);
+    await browser.openPersonalChat();
+    await browser.send('help');
+    const welcome = await browser.card('What you can say');
+    const text = await welcome.text();
+    expect(text).to.contain('Signpost').and.contain('refer').and.contain('Hello Amira');
+  });
+
+  it('completes a referral as a receptionist would, from "refer" to a reference', async () => {
+    const page = browser!;
+    await page.send('refer');
+
+    const referrer = await page.card('About you, the referrer');
+    await referrer.fill('GP practice or team', 'Lordship Lane Surgery');
+    await referrer.fill('Your role', 'Receptionist');
+    await referrer.press('Next');
+
+    const consent = await page.card('How was consent given');
+    await consent.choose('Does the person agree to be referred', 'Yes, they agree', 0);
+    await consent.choose('Does the person agree to their details', 'Yes, they agree', 1);
+    await consent.choose('How was consent given?', 'Verbally (in person or by phone)');
+    await consent.press('Next');
+
+    const safety = await page.card('Safety check');
+    await safety.choose('Is the person in crisis', 'No');
+    await safety.press('Next');
+
+    const person = await page.card('Only what the service needs');
+    await person.fill('First name', 'Jane');
+    await person.fill('Last name', 'Example');
+    await fillDate(person, 'Date of birth', '1950-03-14');
+    await person.fill('NHS number', '943 476 5919');
+    await person.fill('Postcode', 'se5 8au');
+    await person.choose('Borough where they live', 'Southwark');
+    await person.fill('Phone number', '020 7946 0000');
+    await person.choose('How they prefer to be contacted', 'Phone call');
+    await person.press('Next');
+
+    const needs = await page.card('What the person needs');
+    await needs.tick('They are socially isolated or lonely');
+    await needs.fill('What matters to the person', 'Company at lunchtime; getting back to the allotment');
+    await needs.press('Next');
+
+    const matches = await page.card('Matching services');
+    expect(await matches.text()).to.contain('Safe and Independent Living (SAIL)').and.contain('Wait: about 6 weeks');
+    await matches.press('Next');
+
+    const summary = await page.card('Check and send');
+    expect(await summary.text()).to.contain('Jane Example').and.contain('SE5 8AU');
+    await summary.press('Send referral');
+
+    const sent = await page.card('Referral sent');
+    const text = await sent.text();
+    expect(text).to.match(/SP-\d{4}-000001/).and.contain('871731000000106');
+
+    const queue = await new ReferralRepository(bot.tables).listQueue('sail');
+    expect(queue).to.have.length(1);
+    expect(queue[0].reference).to.match(/SP-\d{4}-000001/);
+  });
+});
+
+/** Input.Date renders as a date field; typing the ISO date works for the native and Fluent pickers. */
+async function fillDate(card: CardOnPage, label: string, isoDate: string): Promise<void> {
+  await card.fill(label, isoDate);
+}

@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import type { Browser, Locator, Page } from 'playwright-core';
+
+export { Playground } from '../../scripts/playground';
+
+/**
+ * A headless Chromium page driving the Agents Playground like a person would. Everything
+ * waits on elements appearing, never on fixed sleeps.
+ */
+
+export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+/** A headless Chromium page on the playground, with the moves a person makes in Teams. */
+export class PlaygroundBrowser {
+  private constructor(private readonly browser: Browser, readonly page: Page) {}
+
+  static available(): boolean {
+    return existsSync(CHROMIUM);
+  }
+
+  static async open(url: string): Promise<PlaygroundBrowser> {
+    const { chromium } = await import('playwright-core');
+    // Playwright gives every launch a new, empty profile of its own.
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1400 } });
+    page.setDefaultTimeout(20_000);
+    await page.goto(url);
+    await page.locator('[role="textbox"][contenteditable="true"]').waitFor();
+    return new PlaygroundBrowser(browser, page);
+  }
+
+  async openPersonalChat(): Promise<void> {
+    await this.page.getByRole('treeitem', { name: 'Personal Chat' }).click();
+  }
+
+  async openGroupChat(name: string): Promise<void> {
+    await this.page.getByRole('treeitem', { name }).click();
+  }
+
+  async openChannel(team: string, channel: string): Promise<void> {
+    await this.page.getByRole('treeitem', { name: `${team} - ${channel}` }).click();
+  }
+
+  async send(text: string): Promise<void> {
+    const box = this.page.locator('[role="textbox"][contenteditable="true"]');
+    await box.click();
+    await this.page.keyboard.type(text);
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** The newest Adaptive Card that contains the text, once it has arrived. */
+  async card(containing: string): Promise<CardOnPage> {
+    const card = this.page.locator('.ac-adaptiveCard').filter({ hasText: containing }).last();
+    await card.waitFor();
+    return new CardOnPage(this.page, card);
+  }
+
+  /** Waits for a bot message (text or card) with this text. */
+  async waitForText(text: string): Promise<void> {
+    await this.page.getByText(text, { exact: false }).last().waitFor();
+  }
+
+  async screenshot(file: string): Promise<void> {
+    await this.page.screenshot({ path: file, fullPage: true });
+  }
+
+  async close(): Promise<void> {
+    await this.browser.close();
+  }
+}
+
+/** One rendered Adaptive Card, filled in through its labels as a person would. */
+export class CardOnPage {
+  constructor(private readonly page: Page, readonly locator: Locator) {}
+
+  async text(): Promise<string> {
+    return this.locator.innerText();
+  }
+
+  async fill(label: string, value: string): Promise<void> {
+    await this.locator.getByLabel(label, { exact: false }).first().fill(value);
+  }
+
+  /** Picks an option of a choice set: radio buttons (expanded) or a drop-down (compact). */
+  async choose(label: string, option: string, nth = 0): Promise<void> {
+    const combobox = this.locator.getByRole('combobox', { name: label });
+    if (await combobox.count()) {
+      await combobox.first().click();
+      await this.page.getByRole('option', { name: option, exact: true }).click();
+      return;
+    }
+    await this.locator.getByRole('radio', { name: option, exact: true }).nth(nth).check();
+  }
+
+  async tick(title: string): Promise<void> {
+    await this.locator.getByRole('checkbox', { name: title }).check();
+  }
+
+  async press(button: string): Promise<void> {
+    await this.locator.getByRole('button', { name: button, exact: true }).click();
+  }
+}
