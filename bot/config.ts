@@ -16,6 +16,8 @@ const settingsSchema = z.object({
   SIGNPOST_STORAGE_CONNECTION_STRING: z.string().trim().default(''),
   SIGNPOST_DATA_DIR: z.string().trim().default(''),
   SIGNPOST_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  SIGNPOST_NEAR_MISS_YEARS: z.coerce.number().int().min(0).max(20).default(5),
+  SIGNPOST_VERIFICATION_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });
 
 export interface SignpostConfig {
@@ -33,6 +35,10 @@ export interface SignpostConfig {
   storageConnectionString: string;
   dataDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Matching: how far outside an age limit a service is still shown as a near miss. */
+  nearMissYears: number;
+  /** Directory entries not checked for this long are shown as possibly out of date. */
+  verificationMaxAgeDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -82,5 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
     storageConnectionString: settings.SIGNPOST_STORAGE_CONNECTION_STRING,
     dataDir: settings.SIGNPOST_DATA_DIR ? path.resolve(settings.SIGNPOST_DATA_DIR) : defaultDataDir(),
     logLevel: settings.SIGNPOST_LOG_LEVEL,
+    nearMissYears: settings.SIGNPOST_NEAR_MISS_YEARS,
+    verificationMaxAgeDays: settings.SIGNPOST_VERIFICATION_MAX_AGE_DAYS,
   };
 }

@@ -95,6 +95,8 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       directory,
       referrals: new ReferralRepository(tables),
       referrers: new ReferrerRepository(tables),
+      nearMissYears: config.nearMissYears,
+      verificationMaxAgeDays: config.verificationMaxAgeDays,
     });
 
     const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth));

@@ -50,6 +50,7 @@ export interface ReferralServiceDependencies {
   referrals: ReferralRepository;
   referrers: ReferrerRepository;
   nearMissYears?: number;
+  verificationMaxAgeDays?: number;
 }
 
 /** Who is sending, from the Teams activity, and how to reach them later. */
@@ -202,6 +203,7 @@ export class ReferralService {
     return matchPerson(factsFromDraft(draft), services ?? (await this.deps.directory.list()), {
       now: this.deps.now(),
       nearMissYears: this.deps.nearMissYears,
+      verificationMaxAgeDays: this.deps.verificationMaxAgeDays,
     });
   }
 }

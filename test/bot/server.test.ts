@@ -230,6 +230,15 @@ describe('settings', () => {
     ).to.throw(ConfigError, /MicrosoftAppTenantId/);
   });
 
+  it('reads the matching settings, with the review defaults', () => {
+    expect(loadConfig(noSettings)).to.include({ nearMissYears: 5, verificationMaxAgeDays: 90 });
+    expect(loadConfig({ SIGNPOST_NEAR_MISS_YEARS: '3', SIGNPOST_VERIFICATION_MAX_AGE_DAYS: '30' })).to.include({
+      nearMissYears: 3,
+      verificationMaxAgeDays: 30,
+    });
+    expect(() => loadConfig({ SIGNPOST_NEAR_MISS_YEARS: '-1' })).to.throw(ConfigError, /SIGNPOST_NEAR_MISS_YEARS/);
+  });
+
   it('rejects a malformed setting with its name', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).to.throw(ConfigError, /PORT/);
     expect(() => loadConfig({ MicrosoftAppType: 'Anything' })).to.throw(ConfigError, /MicrosoftAppType/);
