@@ -108,6 +108,14 @@ export class ReferralService {
     const now = this.deps.now();
     const at = now.toISOString();
     const reference = await this.deps.referrals.nextReference(now);
+    const referrerRecord = {
+      teamsUserId: sender.teamsUserId,
+      aadObjectId: sender.aadObjectId,
+      name: referrer.name,
+      email: referrer.email,
+      practice: referrer.practice,
+      role: referrer.role,
+    };
     const { dateOfBirth: _identifier, ...factsWithoutIdentifiers } = factsFromDraft(draft);
     const referral: Referral = {
       id: referralId,
@@ -146,14 +154,7 @@ export class ReferralService {
         recordedAt: consent.recordedAt,
         recordedBy: { id: sender.teamsUserId, name: referrer.name },
       },
-      referrer: {
-        teamsUserId: sender.teamsUserId,
-        aadObjectId: sender.aadObjectId,
-        name: referrer.name,
-        email: referrer.email,
-        practice: referrer.practice,
-        role: referrer.role,
-      },
+      referrer: referrerRecord,
       referrerConversation: sender.conversation as Referral['referrerConversation'],
       createdAt: at,
       updatedAt: at,
@@ -165,16 +166,7 @@ export class ReferralService {
       action: 'referral.submitted',
       detail: { serviceId: service.id, nearMiss: chosen.outcome === 'nearMiss', reference },
     });
-    await this.deps.referrers.save({
-      teamsUserId: sender.teamsUserId,
-      aadObjectId: sender.aadObjectId,
-      name: referrer.name,
-      email: referrer.email,
-      practice: referrer.practice,
-      role: referrer.role,
-      conversation: sender.conversation,
-      updatedAt: at,
-    });
+    await this.deps.referrers.save({ ...referrerRecord, conversation: sender.conversation, updatedAt: at });
     return submittedView(stored, service);
   }
 

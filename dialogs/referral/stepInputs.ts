@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FieldErrors, StepParseResult } from '../cardStepPrompt';
 import { isValidNhsNumber, normaliseNhsNumber } from '../../domain/referral/nhsNumber';
 import { normalisePostcode } from '../../domain/referral/postcode';
+import { BOROUGHS, HOSPITALS, MENTAL_HEALTH_LEVELS, REFERRAL_ROUTES } from '../../domain/directory/schema';
 
 /**
  * Server-side validation of each referral card's submission. Card input is untrusted: Teams
@@ -24,7 +25,6 @@ const optionalText = (max: number) =>
 const requiredText = (max: number, message: string) =>
   z.string({ required_error: message, invalid_type_error: message }).trim().min(1, message).max(max, `Keep this under ${max} characters`);
 
-export const BOROUGHS = ['southwark', 'lambeth', 'lewisham', 'croydon', 'other'] as const;
 const borough = z.enum(BOROUGHS, { errorMap: () => ({ message: 'Choose a borough' }) });
 
 export const referrerInput = z.object({
@@ -131,7 +131,7 @@ export const needsInput = z.object({
       return count;
     }),
   mentalHealth: z
-    .enum(['', 'none', 'mild-moderate', 'low-medium', 'high'], { errorMap: () => ({ message: 'Choose one of the options' }) })
+    .enum(['', ...MENTAL_HEALTH_LEVELS], { errorMap: () => ({ message: 'Choose one of the options' }) })
     .optional()
     .transform((value) => (value ? value : undefined)),
   mentalHealthDiagnosis: toggle,
@@ -141,14 +141,14 @@ export const needsInput = z.object({
   malnutritionRisk: toggle,
   carer: toggle,
   dischargeFrom: z
-    .enum(['', 'none', 'kings-college-hospital', 'guys-and-st-thomas'], { errorMap: () => ({ message: 'Choose one of the options' }) })
+    .enum(['', 'none', ...HOSPITALS], { errorMap: () => ({ message: 'Choose one of the options' }) })
     .optional()
     .transform((value) => (value && value !== 'none' ? value : null)),
   gpBorough: z
     .union([borough, z.literal('')])
     .optional()
     .transform((value) => (value ? value : undefined)),
-  referralRoute: z.enum(['gp', 'self', 'hospital', 'social-services', 'iapt', 'school', 'vcs', 'pharmacy', 'other-social-prescribing'], {
+  referralRoute: z.enum(REFERRAL_ROUTES, {
     errorMap: () => ({ message: 'Choose who is referring' }),
   }),
   whatMatters: requiredText(1000, 'Tell the service what matters to the person'),

@@ -1,39 +1,12 @@
 import type { ReferralDraft } from './draft';
+import { BOROUGH_NAMES, capitalised, HOSPITAL_NAMES, MENTAL_HEALTH_NAMES, ROUTE_NAMES } from '../../domain/directory/names';
 
 export interface Fact {
   label: string;
   value: string;
 }
 
-const BOROUGH_NAMES: Record<string, string> = {
-  southwark: 'Southwark',
-  lambeth: 'Lambeth',
-  lewisham: 'Lewisham',
-  croydon: 'Croydon',
-  other: 'Another borough',
-};
 const CONTACT_METHODS: Record<string, string> = { phone: 'Phone call', text: 'Text message', email: 'Email', letter: 'Letter' };
-const MENTAL_HEALTH: Record<string, string> = {
-  none: 'None known',
-  'mild-moderate': 'Mild to moderate',
-  'low-medium': 'Low to medium support needs',
-  high: 'High',
-};
-const DISCHARGE: Record<string, string> = {
-  'kings-college-hospital': "King's College Hospital",
-  'guys-and-st-thomas': "Guy's and St Thomas'",
-};
-const ROUTES: Record<string, string> = {
-  gp: 'GP practice / primary care',
-  self: 'Self-referral',
-  hospital: 'Hospital',
-  'social-services': 'Social services',
-  iapt: 'Talking Therapies (IAPT)',
-  school: 'School',
-  vcs: 'Voluntary or community organisation',
-  pharmacy: 'Pharmacy',
-  'other-social-prescribing': 'Another social prescribing service',
-};
 
 const yesNo = (value: boolean | undefined) => (value ? 'Yes' : 'No');
 
@@ -68,7 +41,7 @@ export function summarySections(draft: ReferralDraft, serviceName: string | unde
       ['Date of birth', person?.dateOfBirth],
       ['NHS number', person?.nhsNumber],
       ['Postcode', person?.postcode],
-      ['Borough', person ? BOROUGH_NAMES[person.borough] : undefined],
+      ['Borough', person ? capitalised(BOROUGH_NAMES[person.borough]) : undefined],
       ['Phone', person?.phone],
       ['Contact by', person ? CONTACT_METHODS[person.preferredContactMethod] : undefined],
       ['Email', person?.email],
@@ -78,11 +51,11 @@ export function summarySections(draft: ReferralDraft, serviceName: string | unde
     ]),
     needs: facts([
       ['Long-term conditions', needs?.longTermConditions?.toString()],
-      ['Mental health needs', needs?.mentalHealth ? MENTAL_HEALTH[needs.mentalHealth] : undefined],
+      ['Mental health needs', needs?.mentalHealth ? capitalised(MENTAL_HEALTH_NAMES[needs.mentalHealth]) : undefined],
       ['Also', needsList.length ? needsList.join(', ') : undefined],
-      ['Hospital discharge', needs?.dischargeFrom ? DISCHARGE[needs.dischargeFrom] : undefined],
-      ['GP borough', needs?.gpBorough ? BOROUGH_NAMES[needs.gpBorough] : undefined],
-      ['Referred by', needs ? ROUTES[needs.referralRoute] : undefined],
+      ['Hospital discharge', needs?.dischargeFrom ? HOSPITAL_NAMES[needs.dischargeFrom] : undefined],
+      ['GP borough', needs?.gpBorough ? capitalised(BOROUGH_NAMES[needs.gpBorough]) : undefined],
+      ['Referred by', needs ? capitalised(ROUTE_NAMES[needs.referralRoute]) : undefined],
       ['What matters', needs?.whatMatters],
     ]),
     matches: facts([

@@ -1,5 +1,6 @@
 import { DirectoryService, EligibilityRule, NEED_RULES, DEFAULT_VERIFICATION_MAX_AGE_DAYS } from '../directory/schema';
 import { URGENT_ACTIONS, UrgentAction } from '../referral/safety';
+import { BOROUGH_NAMES, HOSPITAL_NAMES, MENTAL_HEALTH_NAMES, ROUTE_NAMES } from '../directory/names';
 import { ageOf, PersonFacts } from './facts';
 
 /**
@@ -128,29 +129,6 @@ function memoised(keyOf: (person: PersonContext) => string | number | undefined,
   };
 }
 
-const ROUTE_NAMES: Record<string, string> = {
-  gp: 'GP practice / primary care',
-  self: 'self-referral',
-  hospital: 'hospital',
-  'social-services': 'social services',
-  iapt: 'Talking Therapies (IAPT)',
-  'mental-health-services': 'mental health services',
-  school: 'school',
-  vcs: 'voluntary and community sector',
-  pharmacy: 'pharmacy',
-  'other-social-prescribing': 'another social prescribing service',
-};
-const BOROUGH_NAMES: Record<string, string> = {
-  southwark: 'Southwark',
-  lambeth: 'Lambeth',
-  lewisham: 'Lewisham',
-  croydon: 'Croydon',
-  other: 'another borough',
-};
-const HOSPITAL_NAMES: Record<string, string> = {
-  'kings-college-hospital': "King's College Hospital",
-  'guys-and-st-thomas': "Guy's and St Thomas'",
-};
 const NEED_NAMES: Record<string, string> = {
   sociallyIsolated: 'socially isolated',
   malnutritionRisk: 'at risk of malnutrition',
@@ -344,7 +322,7 @@ function prepareRule(rule: EligibilityRule): (person: PersonContext) => CheckedR
       const required = `requires ${rule.wording}`;
       return memoised((p) => p.facts.mentalHealth, ({ facts }) => {
         if (!facts.mentalHealth) return { met: false, reason: `${required}; mental health needs not known` };
-        const has = facts.mentalHealth === 'none' ? 'none known' : facts.mentalHealth.replace('-', ' to ');
+        const has = MENTAL_HEALTH_NAMES[facts.mentalHealth];
         return { met: rule.levels.includes(facts.mentalHealth), reason: `${required}; person's needs are ${has}` };
       });
     }
