@@ -2,7 +2,13 @@
  * What a person typed, as a command. Teams puts an <at>Signpost</at> mention in channel
  * messages; the caller strips it before parsing.
  */
-export type ChatCommand = { name: 'help' } | { name: 'refer' } | { name: 'unknown' };
+export type ChatCommand =
+  | { name: 'help' }
+  | { name: 'refer' }
+  | { name: 'link'; serviceId: string }
+  | { name: 'unlink' }
+  | { name: 'status' }
+  | { name: 'unknown' };
 
 export function parseCommand(text: string | undefined): ChatCommand {
   const words = (text ?? '')
@@ -15,5 +21,8 @@ export function parseCommand(text: string | undefined): ChatCommand {
   const phrase = words.join(' ');
   if (['help', 'hi', 'hello', 'start', '?'].includes(first)) return { name: 'help' };
   if (first === 'refer' || phrase === 'new referral' || phrase === 'start a referral') return { name: 'refer' };
+  if (first === 'link') return { name: 'link', serviceId: words[1] ?? '' };
+  if (first === 'unlink') return { name: 'unlink' };
+  if (first === 'status') return { name: 'status' };
   return { name: 'unknown' };
 }

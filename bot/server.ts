@@ -21,6 +21,8 @@ import { ReferralService } from '../dialogs/referral/referralService';
 import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger } from './log';
 import { SignpostBot, conversationType } from './signpostBot';
+import { ServiceChannels } from './serviceChannels';
+import { ServiceChannelRepository } from '../storage/serviceChannelRepository';
 
 export interface SignpostOptions {
   /** Settings; defaults to process.env. */
@@ -90,10 +92,12 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     if (await directory.seedIfEmpty(southwarkDirectory())) {
       logger.info('directory-seeded', { services: (await directory.list()).length });
     }
+    const now = options.now ?? (() => new Date());
+    const referralRepository = new ReferralRepository(tables);
     const referrals = new ReferralService({
-      now: options.now ?? (() => new Date()),
+      now,
       directory,
-      referrals: new ReferralRepository(tables),
+      referrals: referralRepository,
       referrers: new ReferrerRepository(tables),
       nearMissYears: config.nearMissYears,
       verificationMaxAgeDays: config.verificationMaxAgeDays,
@@ -118,7 +122,15 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       }
     };
 
-    const bot = new SignpostBot({ conversationState, privateConversationState, userState, referrals, logger });
+    const channels = new ServiceChannels({
+      appId: config.auth.MicrosoftAppId,
+      channels: new ServiceChannelRepository(tables),
+      referrals: referralRepository,
+      directory,
+      logger,
+      now,
+    });
+    const bot = new SignpostBot({ conversationState, privateConversationState, userState, referrals, channels, logger });
     const server = restify.createServer({ name: 'signpost' });
     server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024 }));
 

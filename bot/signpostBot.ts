@@ -1,6 +1,7 @@
 import {
   ActivityTypes,
   CardFactory,
+  CloudAdapter,
   ConversationState,
   MessageFactory,
   PrivateConversationState,
@@ -14,6 +15,7 @@ import { welcomeCard } from '../cards/welcome';
 import { isCancelText } from '../dialogs/cardStepPrompt';
 import { REFERRAL_DIALOG, ReferralDialog } from '../dialogs/referral/referralDialog';
 import type { ReferralService } from '../dialogs/referral/referralService';
+import type { ServiceChannels } from './serviceChannels';
 import { parseCommand } from './commands';
 import type { Logger } from './log';
 
@@ -23,6 +25,7 @@ export interface SignpostBotDependencies {
   privateConversationState: PrivateConversationState;
   userState: UserState;
   referrals: ReferralService;
+  channels: ServiceChannels;
   logger: Logger;
 }
 
@@ -37,7 +40,11 @@ export class SignpostBot extends TeamsActivityHandler {
   constructor(private readonly deps: SignpostBotDependencies) {
     super();
     this.dialogState = deps.privateConversationState.createProperty<DialogState>('dialogState');
-    this.dialogs = new DialogSet(this.dialogState).add(new ReferralDialog(deps.referrals));
+    this.dialogs = new DialogSet(this.dialogState).add(
+      new ReferralDialog(deps.referrals, (context, submitted) =>
+        deps.channels.postReferral(context.adapter as CloudAdapter, submitted.referralId),
+      ),
+    );
 
     this.onMembersAdded(async (context, next) => {
       await this.greetNewMembers(context);
@@ -110,6 +117,15 @@ export class SignpostBot extends TeamsActivityHandler {
           return;
         }
         await dc.beginDialog(REFERRAL_DIALOG);
+        return;
+      case 'link':
+        await context.sendActivity(await this.deps.channels.link(context, command.serviceId));
+        return;
+      case 'unlink':
+        await context.sendActivity(await this.deps.channels.unlink(context));
+        return;
+      case 'status':
+        await context.sendActivity(await this.deps.channels.status(context));
         return;
       case 'unknown':
         await context.sendActivity(

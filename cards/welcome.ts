@@ -14,7 +14,12 @@ export const CHAT_COMMANDS: CommandHelp[] = [
 ];
 
 /** Commands in a team channel, said with an @mention of Signpost. */
-export const CHANNEL_COMMANDS: CommandHelp[] = [{ command: 'help', description: 'Show this card.' }];
+export const CHANNEL_COMMANDS: CommandHelp[] = [
+  { command: 'link [service id]', description: "This channel receives that service's referrals, e.g. link sail." },
+  { command: 'unlink', description: 'Stop sending referrals to this channel.' },
+  { command: 'status', description: 'Which service this channel serves, and its open referrals.' },
+  { command: 'help', description: 'Show this card.' },
+];
 
 export function welcomeCard(options: { firstName?: string; inChannel?: boolean }): Record<string, unknown> {
   const greeting = options.firstName

@@ -29,8 +29,14 @@ interface FlowState {
  * stored referral. The flow loops over a two-step waterfall (ask, then decide where to go),
  * which keeps Back and Edit simple and the dialog stack shallow.
  */
+/** Hands a sent referral to its service (posts it to their channel); true when it got there. */
+export type DeliverReferral = (context: TurnContext, submitted: SubmittedReferral) => Promise<boolean>;
+
 export class ReferralDialog extends ComponentDialog {
-  constructor(private readonly service: ReferralService) {
+  constructor(
+    private readonly service: ReferralService,
+    private readonly deliver: DeliverReferral,
+  ) {
     super(REFERRAL_DIALOG);
     const steps = buildReferralSteps();
     for (const [name, definition] of Object.entries(steps)) {
@@ -128,8 +134,9 @@ export class ReferralDialog extends ComponentDialog {
       }
       throw error;
     }
+    const delivered = await this.deliver(step.context, submitted);
     await step.context.sendActivity({
-      attachments: [CardFactory.adaptiveCard(submittedCard(submitted))],
+      attachments: [CardFactory.adaptiveCard(submittedCard({ ...submitted, nextSteps: submitted.nextSteps(delivered) }))],
     });
     return step.endDialog(submitted);
   }

@@ -37,7 +37,8 @@ export interface SubmittedReferral {
   serviceId: string;
   serviceName: string;
   wait: string;
-  nextSteps: string[];
+  /** What happens next, depending on whether the referral reached the service's channel. */
+  nextSteps(deliveredToChannel: boolean): string[];
 }
 
 export class ReferralNoLongerValidError extends Error {
@@ -269,8 +270,10 @@ function submittedView(referral: Referral, service: DirectoryService | undefined
     serviceId: referral.serviceId,
     serviceName: name,
     wait: wait === null || wait === undefined ? 'not published' : `about ${wait} weeks`,
-    nextSteps: [
-      `The referral is in ${name}'s queue in Signpost, for their link workers to pick up.`,
+    nextSteps: (delivered) => [
+      delivered
+        ? `The referral is in ${name}'s Teams channel now, for their link workers to pick up.`
+        : `The referral is queued for ${name}. It appears in their Teams channel as soon as the service links one.`,
       `A link worker will contact the person by ${contactBy[referral.person.preferredContactMethod]}${
         wait ? `, usually within about ${wait} weeks` : ''
       }.`,

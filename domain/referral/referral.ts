@@ -94,12 +94,21 @@ export const referralSchema = z.object({
   consent: consentSchema,
   referrer: referrerSchema,
   referrerConversation: conversationReferenceSchema,
+  /** The card in the service's Teams channel, once posted there. */
+  channelPost: z.object({ conversationId: text(500), activityId: text(200), postedAt: isoDateTime }).optional(),
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
 });
 export type Referral = z.infer<typeof referralSchema>;
 
-export const AUDIT_ACTIONS = ['referral.submitted', 'referral.stopped-for-safety', 'referral.consent-not-given'] as const;
+export const AUDIT_ACTIONS = [
+  'referral.submitted',
+  'referral.stopped-for-safety',
+  'referral.consent-not-given',
+  'referral.posted-to-channel',
+  'channel.linked',
+  'channel.unlinked',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Who did what, when. `detail` never carries names, NHS numbers or contact details. */

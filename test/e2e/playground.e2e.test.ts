@@ -58,8 +58,16 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     expect(text).to.contain('Signpost').and.contain('refer').and.contain('Hello Amira');
   });
 
-  it('completes a referral as a receptionist would, from "refer" to a reference', async () => {
+  it('links the SAIL team\'s Referrals channel to the SAIL service', async () => {
     const page = browser!;
+    await page.openChannel('SAIL link workers', 'Referrals');
+    await page.postToBot('Signpost', 'link sail');
+    await page.waitForText('This channel now receives referrals for');
+  });
+
+  it('completes a referral as a receptionist would, and it appears in the service\'s channel', async () => {
+    const page = browser!;
+    await page.openPersonalChat();
     await page.send('refer');
 
     const referrer = await page.card('About you, the referrer');
@@ -104,10 +112,17 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     const sent = await page.card('Referral sent');
     const text = await sent.text();
     expect(text).to.match(/SP-\d{4}-000001/).and.contain('871731000000106');
+    expect(text).to.contain("Teams channel now");
 
     const queue = await new ReferralRepository(bot.tables).listQueue('sail');
     expect(queue).to.have.length(1);
     expect(queue[0].reference).to.match(/SP-\d{4}-000001/);
+
+    await page.openChannel('SAIL link workers', 'Referrals');
+    const posted = await page.card('Referral to Safe and Independent Living');
+    const channelText = await posted.text();
+    expect(channelText).to.contain(queue[0].reference).and.contain('SE5, Southwark').and.contain('getting back to the allotment');
+    expect(channelText).not.to.contain('Jane').and.not.contain('943 476');
   });
 });
 

@@ -56,6 +56,19 @@ export class PlaygroundBrowser {
     await this.page.keyboard.press('Enter');
   }
 
+  /**
+   * Starts a new post in the open channel, @mentioning the bot first: as in Teams, a bot in a
+   * channel only hears messages that mention it. Channels post with a button, not Enter.
+   */
+  async postToBot(botName: string, text: string): Promise<void> {
+    const editor = this.page.locator('[role="textbox"][contenteditable="true"]').first();
+    await editor.click();
+    await this.page.keyboard.type(`@${botName.slice(0, 3)}`);
+    await this.page.getByRole('menuitem', { name: botName }).click();
+    await this.page.keyboard.type(` ${text}`);
+    await this.page.getByRole('button', { name: 'Post', exact: true }).click();
+  }
+
   /** The newest Adaptive Card that contains the text, once it has arrived. */
   async card(containing: string): Promise<CardOnPage> {
     const card = this.page.locator('.ac-adaptiveCard').filter({ hasText: containing }).last();

@@ -7,6 +7,8 @@ import { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferralRepository } from '../../storage/referralRepository';
 import { ReferrerRepository } from '../../storage/referrerRepository';
 import { TableStateStore } from '../../storage/tableStateStore';
+import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
+import { ServiceChannels } from '../../bot/serviceChannels';
 import type { TableConnection } from '../../storage/tables';
 import { uniqueTableName } from './azurite';
 
@@ -26,6 +28,7 @@ export interface ReferralWorld {
   directory: DirectoryRepository;
   referrals: ReferralRepository;
   referrers: ReferrerRepository;
+  channels: ServiceChannelRepository;
   logLines: string[];
 }
 
@@ -38,6 +41,7 @@ export async function createWorld(tables: TableConnection): Promise<ReferralWorl
     directory,
     referrals: new ReferralRepository(tables, { tablePrefix: uniqueTableName('t') }),
     referrers: new ReferrerRepository(tables, uniqueTableName('referrers')),
+    channels: new ServiceChannelRepository(tables, uniqueTableName('channels')),
     logLines: [],
   };
 }
@@ -60,6 +64,14 @@ export class ReferralHarness {
         directory: world.directory,
         referrals: world.referrals,
         referrers: world.referrers,
+      }),
+      channels: new ServiceChannels({
+        appId: '',
+        channels: world.channels,
+        referrals: world.referrals,
+        directory: world.directory,
+        logger: createLogger('error', () => undefined),
+        now: () => FIXED_NOW,
       }),
       logger: createLogger('debug', (line) => world.logLines.push(line)),
     });

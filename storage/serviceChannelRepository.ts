@@ -1,0 +1,107 @@
+import { odata, RestError, TableClient } from '@azure/data-tables';
+import type { TableConnection } from './tables';
+
+/**
+ * Which Teams channel serves which directory service. One channel per service and one service
+ * per channel: both directions are rows in one partition, so a link or unlink commits both
+ * rows in a single transaction and two people linking at once cannot both win.
+ */
+export interface ServiceChannel {
+  serviceId: string;
+  channelId: string;
+  teamId: string;
+  /** Plain-JSON conversation reference to the channel, for posting referrals into it. */
+  conversation: Record<string, unknown>;
+  linkedBy: { id: string; name?: string };
+  linkedAt: string;
+}
+
+export type LinkResult =
+  | { ok: true; link: ServiceChannel }
+  | { ok: false; reason: 'service-already-linked'; existing: ServiceChannel }
+  | { ok: false; reason: 'channel-already-linked'; existing: ServiceChannel };
+
+type LinkEntity = { partitionKey: string; rowKey: string; body: string };
+
+const PARTITION = 'link';
+const serviceRow = (serviceId: string) => `service|${serviceId}`;
+const channelRow = (channelId: string) => `channel|${encodeURIComponent(channelId)}`;
+
+export class ServiceChannelRepository {
+  private readonly client: Promise<TableClient>;
+
+  constructor(tables: TableConnection, tableName = 'servicechannels') {
+    this.client = tables.table(tableName);
+  }
+
+  async forService(serviceId: string): Promise<ServiceChannel | undefined> {
+    return this.read(serviceRow(serviceId));
+  }
+
+  async forChannel(channelId: string): Promise<ServiceChannel | undefined> {
+    return this.read(channelRow(channelId));
+  }
+
+  async link(link: ServiceChannel): Promise<LinkResult> {
+    const existingChannel = await this.forChannel(link.channelId);
+    if (existingChannel && existingChannel.serviceId !== link.serviceId) {
+      return { ok: false, reason: 'channel-already-linked', existing: existingChannel };
+    }
+    const existingService = await this.forService(link.serviceId);
+    if (existingService && existingService.channelId !== link.channelId) {
+      return { ok: false, reason: 'service-already-linked', existing: existingService };
+    }
+    if (existingService) return { ok: true, link: existingService };
+    const body = JSON.stringify(link);
+    try {
+      await (await this.client).submitTransaction([
+        ['create', { partitionKey: PARTITION, rowKey: serviceRow(link.serviceId), body }],
+        ['create', { partitionKey: PARTITION, rowKey: channelRow(link.channelId), body }],
+      ]);
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+      // Someone linked the service or the channel a moment ago: report what they did.
+      return this.link(link);
+    }
+    return { ok: true, link };
+  }
+
+  /** Removes the channel's link; returns what it served, if anything. */
+  async unlink(channelId: string): Promise<ServiceChannel | undefined> {
+    const existing = await this.forChannel(channelId);
+    if (!existing) return undefined;
+    try {
+      await (await this.client).submitTransaction([
+        ['delete', { partitionKey: PARTITION, rowKey: serviceRow(existing.serviceId) }],
+        ['delete', { partitionKey: PARTITION, rowKey: channelRow(channelId) }],
+      ]);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+    return existing;
+  }
+
+  async list(): Promise<ServiceChannel[]> {
+    const links: ServiceChannel[] = [];
+    for await (const row of (await this.client).listEntities<LinkEntity>({
+      queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and RowKey ge 'service|' and RowKey lt 'service}'` },
+    })) {
+      links.push(JSON.parse(row.body));
+    }
+    return links;
+  }
+
+  private async read(rowKey: string): Promise<ServiceChannel | undefined> {
+    try {
+      const row = await (await this.client).getEntity<LinkEntity>(PARTITION, rowKey);
+      return JSON.parse(row.body) as ServiceChannel;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number })?.statusCode;
+}

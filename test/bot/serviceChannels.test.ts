@@ -1,0 +1,111 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startSignpost, RunningSignpost } from '../../bot/server';
+import { createLogger } from '../../bot/log';
+import { ReferralRepository } from '../../storage/referralRepository';
+import type { Referral } from '../../domain/referral/referral';
+import { FakeConnector, postActivity, teamsActivity } from '../support/connector';
+import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
+
+const at = '2026-11-24T12:00:00.000Z';
+
+function waitingReferral(reference: string): Referral {
+  return {
+    id: randomUUID(),
+    reference,
+    status: 'submitted',
+    serviceId: 'sail',
+    facts: { age: 76, borough: 'southwark', sociallyIsolated: true, referralRoute: 'gp' },
+    whatMatters: 'Company at lunchtime',
+    match: { eligibleServiceIds: ['sail'], nearMissServiceIds: [], chosenServiceId: 'sail', chosenWasNearMiss: false, reasons: ['Meets: requires age over 50; person is 76'] },
+    person: {
+      givenName: 'Jane', familyName: 'Example', dateOfBirth: '1950-03-14', nhsNumber: '9434765919', postcode: 'SE5 8AU',
+      borough: 'southwark', phone: '020 7946 0000', preferredContactMethod: 'phone', preferredContactTimes: 'mornings',
+      language: 'English', interpreterNeeded: false, carerInvolved: false,
+    },
+    consent: { consentToReferral: true, consentToShare: true, method: 'verbal', recordedAt: at, recordedBy: { id: '29:r', name: 'Amira Patel' } },
+    referrer: { teamsUserId: '29:r', name: 'Amira Patel', email: 'amira@practice.example', practice: 'Lordship Lane Surgery' },
+    referrerConversation: { serviceUrl: 'http://127.0.0.1:1/', channelId: 'msteams', conversation: { id: 'a:1' } },
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+describe('Service channels (real server, Teams connector on loopback)', () => {
+  let folder: string;
+  let connector: FakeConnector;
+  let bot: RunningSignpost;
+
+  before(async () => {
+    folder = mkdtempSync(path.join(tmpdir(), 'signpost-channels-'));
+    connector = await FakeConnector.start();
+    bot = await startSignpost({ env: { PATH: process.env.PATH }, port: 0, host: '127.0.0.1', dataDir: folder, logger: createLogger('error', () => undefined) });
+  });
+  after(async () => {
+    await bot?.stop();
+    await connector?.stop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+  beforeEach(() => connector.clear());
+
+  /** Says something to Signpost in a team channel and returns its text reply. */
+  async function sayInChannel(text: string, channel = '19:referrals@thread.tacv2', team = '19:team@thread.tacv2'): Promise<string> {
+    const incoming = teamsActivity(connector, {
+      text: `<at>Signpost</at> ${text}`,
+      entities: [{ type: 'mention', text: '<at>Signpost</at>', mentioned: { id: '28:signpost-bot', name: 'Signpost' } }],
+      conversation: { id: `${channel};messageid=${Date.now()}`, conversationType: 'channel', tenantId: 'tenant-1' },
+      channelData: { tenant: { id: 'tenant-1' }, team: { id: team }, channel: { id: channel } },
+    });
+    await postActivity(bot.url, incoming);
+    const reply = await connector.waitFor((a) => a.conversationId.startsWith(channel) && a.activity.replyToId === incoming.id);
+    return reply.activity.text ?? JSON.stringify(reply.activity.attachments);
+  }
+
+  it('explains what is wrong with a link it cannot make', async () => {
+    expect(await sayInChannel('link')).to.contain('Say which service').and.contain('sail');
+    expect(await sayInChannel('link nonsense')).to.contain('There is no service "nonsense"');
+    expect(await sayInChannel('link gstt-high-intensity-users')).to.contain('takes no referrals');
+    expect(await sayInChannel('status')).to.contain('not linked');
+  });
+
+  it('links a channel, posts the referrals waiting for the service, and keeps one channel per service', async () => {
+    const repository = new ReferralRepository(bot.tables);
+    const waiting = waitingReferral('SP-2026-000901');
+    await repository.submit(waiting, { referralId: waiting.id, at, actor: { id: '29:r' }, action: 'referral.submitted', detail: {} });
+
+    const confirmation = await sayInChannel('link sail');
+    expect(confirmation).to.contain('now receives referrals for **Safe and Independent Living (SAIL) signposting programme**');
+    expect(confirmation).to.contain('1 referral waiting');
+
+    const post = await connector.waitFor((a) => a.conversationId === '19:referrals@thread.tacv2' && Boolean(a.activity.attachments));
+    const card = post.activity.attachments[0].content;
+    expectValidTeamsCard(card);
+    const text = cardText(card);
+    expect(text).to.contain('SP-2026-000901').and.contain('SE5, Southwark').and.contain('Company at lunchtime').and.contain('Socially isolated');
+    for (const identifier of ['Jane', 'Example', '9434765919', '943 476', '8AU', '7946', '1950']) expect(text).not.to.contain(identifier);
+
+    const stored = await repository.get(waiting.id);
+    expect(stored?.referral.channelPost?.conversationId).to.equal('19:referrals@thread.tacv2');
+    expect((await repository.audit(waiting.id)).map((event) => event.action)).to.deep.equal(['referral.submitted', 'referral.posted-to-channel']);
+
+    // Linking again posts nothing twice; another channel cannot take the same service.
+    connector.clear();
+    expect(await sayInChannel('link sail')).not.to.contain('waiting');
+    expect(connector.received.filter((a) => a.activity.attachments)).to.have.length(0);
+    expect(await sayInChannel('link sail', '19:other@thread.tacv2')).to.contain('already linked to another channel');
+    expect(await sayInChannel('link wellbeing-hub')).to.contain('already serves Safe and Independent Living');
+    expect(await sayInChannel('status')).to.contain('Open referrals: 1 (SP-2026-000901)');
+
+    expect(await sayInChannel('unlink')).to.contain('no longer receives referrals');
+    expect(await sayInChannel('unlink')).to.contain('not linked');
+    expect(await sayInChannel('link sail', '19:other@thread.tacv2')).to.contain('now receives referrals');
+  });
+
+  it('lists the channel commands when asked for help in a channel', async () => {
+    const help = await sayInChannel('help');
+    expect(help).to.contain('link [service id]').and.contain('unlink').and.contain('status');
+  });
+});
