@@ -22,6 +22,7 @@ import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger } from './log';
 import { SignpostBot, conversationType } from './signpostBot';
 import { ServiceChannels } from './serviceChannels';
+import { ReferralActions } from './referralActions';
 import { ServiceChannelRepository } from '../storage/serviceChannelRepository';
 
 export interface SignpostOptions {
@@ -122,15 +123,17 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       }
     };
 
+    const channelLinks = new ServiceChannelRepository(tables);
     const channels = new ServiceChannels({
       appId: config.auth.MicrosoftAppId,
-      channels: new ServiceChannelRepository(tables),
+      channels: channelLinks,
       referrals: referralRepository,
       directory,
       logger,
       now,
     });
-    const bot = new SignpostBot({ conversationState, privateConversationState, userState, referrals, channels, logger });
+    const actions = new ReferralActions({ referrals: referralRepository, channelLinks, channels, logger, now });
+    const bot = new SignpostBot({ conversationState, privateConversationState, userState, referrals, channels, actions, logger });
     const server = restify.createServer({ name: 'signpost' });
     server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024 }));
 

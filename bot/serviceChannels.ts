@@ -1,4 +1,5 @@
-import { CardFactory, CloudAdapter, ConversationReference, TurnContext } from 'botbuilder';
+import { CardFactory, CloudAdapter, ConversationReference, TeamsInfo, TurnContext } from 'botbuilder';
+import type { Referral } from '../domain/referral/referral';
 import { serviceReferralCard } from '../cards/serviceReferralCard';
 import type { DirectoryRepository } from '../storage/directoryRepository';
 import { ReferralConflictError, ReferralRepository } from '../storage/referralRepository';
@@ -88,10 +89,9 @@ export class ServiceChannels {
     if (stored.referral.channelPost) return true;
     const link = await this.deps.channels.forService(stored.referral.serviceId);
     if (!link) return false;
-    const service = await this.deps.directory.get(stored.referral.serviceId);
-    const card = serviceReferralCard(stored.referral, service?.name ?? stored.referral.serviceId);
     let activityId = '';
     await adapter.continueConversationAsync(this.deps.appId, link.conversation as Partial<ConversationReference>, async (context) => {
+      const card = await this.cardFor(context, stored.referral);
       activityId = (await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] }))?.id ?? '';
     });
     const at = this.deps.now().toISOString();
@@ -117,6 +117,37 @@ export class ServiceChannels {
     return true;
   }
 
+  /** The referral's channel card as it stands, with the team's link workers for Assign. */
+  async cardFor(context: TurnContext, referral: Referral, notice?: string): Promise<Record<string, unknown>> {
+    const services = await this.deps.directory.list();
+    const nameOf = (id: string) => services.find((service) => service.id === id)?.name ?? id;
+    const redirectServices = [...referral.match.eligibleServiceIds, ...referral.match.nearMissServiceIds]
+      .filter((id) => id !== referral.serviceId)
+      .map((id) => ({ id, name: nameOf(id) }));
+    const history = (await this.deps.referrals.audit(referral.id))
+      .filter((event) => typeof event.detail.summary === 'string')
+      .slice(-6)
+      .map((event) => `${formatTime(event.at)}: ${event.detail.summary}`);
+    return serviceReferralCard(referral, {
+      serviceName: nameOf(referral.serviceId),
+      members: await this.members(context),
+      redirectServices,
+      history,
+      notice,
+    });
+  }
+
+  /** The link workers: the members of the team the channel belongs to, from Teams. */
+  async members(context: TurnContext): Promise<Array<{ id: string; name: string }>> {
+    try {
+      const page = await TeamsInfo.getPagedMembers(context, 100);
+      return page.members.map((member) => ({ id: member.id, name: member.name ?? member.id }));
+    } catch (error) {
+      this.deps.logger.warn('members-unavailable', { errorName: (error as Error).name });
+      return [];
+    }
+  }
+
   private async postWaitingReferrals(adapter: CloudAdapter, serviceId: string): Promise<number> {
     let posted = 0;
     for (const entry of await this.deps.referrals.listQueue(serviceId)) {
@@ -133,8 +164,12 @@ export class ServiceChannels {
   }
 }
 
+function formatTime(iso: string): string {
+  return new Date(iso).toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' });
+}
+
 /** The team and channel a message was said in; undefined outside a team channel. */
-function channelOf(context: TurnContext): { teamId: string; channelId: string } | undefined {
+export function channelOf(context: TurnContext): { teamId: string; channelId: string } | undefined {
   const data = context.activity.channelData as { team?: { id?: string }; channel?: { id?: string } } | undefined;
   const teamId = data?.team?.id;
   const channelId = data?.channel?.id ?? context.activity.conversation.id.split(';')[0];

@@ -1,5 +1,7 @@
 import {
   ActivityTypes,
+  AdaptiveCardInvokeResponse,
+  AdaptiveCardInvokeValue,
   CardFactory,
   CloudAdapter,
   ConversationState,
@@ -16,6 +18,7 @@ import { isCancelText } from '../dialogs/cardStepPrompt';
 import { REFERRAL_DIALOG, ReferralDialog } from '../dialogs/referral/referralDialog';
 import type { ReferralService } from '../dialogs/referral/referralService';
 import type { ServiceChannels } from './serviceChannels';
+import type { ReferralActions } from './referralActions';
 import { parseCommand } from './commands';
 import type { Logger } from './log';
 
@@ -26,6 +29,7 @@ export interface SignpostBotDependencies {
   userState: UserState;
   referrals: ReferralService;
   channels: ServiceChannels;
+  actions: ReferralActions;
   logger: Logger;
 }
 
@@ -55,6 +59,14 @@ export class SignpostBot extends TeamsActivityHandler {
       await this.handleMessage(context);
       await next();
     });
+  }
+
+  /** Buttons on a referral's channel card (Universal Actions). */
+  protected override async onAdaptiveCardInvoke(
+    context: TurnContext,
+    invokeValue: AdaptiveCardInvokeValue,
+  ): Promise<AdaptiveCardInvokeResponse> {
+    return this.deps.actions.handle(context, invokeValue);
   }
 
   override async run(context: TurnContext): Promise<void> {

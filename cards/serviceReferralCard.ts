@@ -4,19 +4,42 @@ import type { Referral } from '../domain/referral/referral';
 import { postcodeDistrict } from '../domain/referral/postcode';
 import { BOROUGH_NAMES, capitalised, HOSPITAL_NAMES, MENTAL_HEALTH_NAMES } from '../domain/directory/names';
 import type { PersonFacts } from '../domain/eligibility/facts';
+import {
+  availableVerbs,
+  caseState,
+  CLOSE_REASONS,
+  DECLINE_REASONS,
+  Person,
+  PROGRESS_STATUSES,
+  STATUS_LABELS,
+} from '../domain/referral/lifecycle';
 
-const STATUS_NAMES: Record<Referral['status'], string> = {
-  submitted: 'New',
-  accepted: 'Accepted',
-  declined: 'Declined',
-  redirected: 'Redirected',
-  contacted: 'Contacted',
-  'first-meeting-held': 'First meeting held',
-  'support-plan-agreed': 'Support plan agreed',
-  'waiting-for-activity': 'Waiting for an activity',
-  'connected-to-activity': 'Connected to an activity',
-  closed: 'Closed',
+const CHOICE_LABELS: Record<string, string> = {
+  'not-eligible': 'Not eligible for this service',
+  'no-capacity': 'No capacity at the moment',
+  'better-served-elsewhere': 'Better served by another service',
+  duplicate: 'Duplicate referral',
+  other: 'Other (say in the note)',
+  completed: 'Completed',
+  'declined-by-person': 'The person declined support',
+  'not-contactable': 'Not contactable after several attempts',
+  'moved-away': 'Moved away',
+  'referred-elsewhere': 'Referred elsewhere',
 };
+const choices = (values: readonly string[], labels: Record<string, string>) => values.map((value) => ({ title: labels[value], value }));
+
+/** What the card needs besides the referral: who can be assigned, where it can go, what just happened. */
+export interface ServiceCardContext {
+  serviceName: string;
+  /** The service's link workers (the channel's team), for Assign. */
+  members: Person[];
+  /** Other services the person matched, for Redirect. */
+  redirectServices: Array<{ id: string; name: string }>;
+  /** Short lines, newest last: who did what, when. */
+  history: string[];
+  /** A message for whoever just acted ("Nothing changed: ..."). */
+  notice?: string;
+}
 const CONTACT_METHODS: Record<string, string> = { phone: 'phone call', text: 'text message', email: 'email', letter: 'letter' };
 
 /**
@@ -24,7 +47,9 @@ const CONTACT_METHODS: Record<string, string> = { phone: 'phone call', text: 'te
  * needs, what matters, why it was routed here, how the person likes to be contacted), and none
  * of the direct identifiers (name, NHS number, date of birth, full postcode, phone, email).
  */
-export function serviceReferralCard(referral: Referral, serviceName: string): Record<string, unknown> {
+export function serviceReferralCard(referral: Referral, context: ServiceCardContext): Record<string, unknown> {
+  const state = caseState(referral);
+  const verbs = new Set(availableVerbs(state));
   const facts = referral.facts as PersonFacts;
   const needs: string[] = [];
   if (facts.sociallyIsolated) needs.push('socially isolated');
@@ -53,10 +78,29 @@ export function serviceReferralCard(referral: Referral, serviceName: string): Re
     { label: 'Needs', value: needs.length ? capitalised(needs.join(', ')) : 'None recorded' },
     { label: 'Contact', value: capitalised(contact.join('; ')) },
     { label: 'Referred by', value: `${referral.referrer.name}, ${referral.referrer.practice}` },
+    ...(referral.owner ? [{ label: 'Owner', value: referral.owner.name }] : []),
+    ...(referral.outcome ? [{ label: referral.outcome.kind === 'closed' ? 'Closed' : 'Declined', value: CHOICE_LABELS[referral.outcome.reason] ?? referral.outcome.reason }] : []),
   ];
 
   return renderCard(template, {
-    title: `Referral to ${serviceName}`,
+    title: `Referral to ${context.serviceName}`,
+    notice: context.notice ?? null,
+    referralId: referral.id,
+    version: referral.version,
+    can: {
+      accept: verbs.has('accept'),
+      assign: verbs.has('assign'),
+      update: verbs.has('update'),
+      close: verbs.has('close'),
+      decline: verbs.has('decline'),
+      redirect: verbs.has('redirect'),
+    },
+    members: context.members.map((member) => ({ title: member.name, value: member.id })),
+    progressChoices: PROGRESS_STATUSES.map((status) => ({ title: STATUS_LABELS[status], value: status })),
+    closeReasons: choices(CLOSE_REASONS, CHOICE_LABELS),
+    declineReasons: choices(DECLINE_REASONS, CHOICE_LABELS),
+    redirectChoices: context.redirectServices.map((service) => ({ title: service.name, value: service.id })),
+    history: context.history,
     reference: referral.reference,
     receivedAt: new Date(referral.createdAt).toLocaleString('en-GB', {
       day: 'numeric',
@@ -65,7 +109,7 @@ export function serviceReferralCard(referral: Referral, serviceName: string): Re
       minute: '2-digit',
       timeZone: 'Europe/London',
     }),
-    status: STATUS_NAMES[referral.status],
+    status: STATUS_LABELS[referral.status],
     nearMiss: referral.match.chosenWasNearMiss,
     facts: rows,
     whatMatters: referral.whatMatters,

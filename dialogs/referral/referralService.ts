@@ -122,6 +122,7 @@ export class ReferralService {
       id: referralId,
       reference,
       status: 'submitted',
+      version: 1,
       serviceId: service.id,
       facts: { ...factsWithoutIdentifiers, age: ageOf({ dateOfBirth: person.dateOfBirth }, now) },
       whatMatters: needs.whatMatters,
@@ -165,7 +166,7 @@ export class ReferralService {
       at,
       actor: { id: sender.teamsUserId, name: referrer.name },
       action: 'referral.submitted',
-      detail: { serviceId: service.id, nearMiss: chosen.outcome === 'nearMiss', reference },
+      detail: { serviceId: service.id, nearMiss: chosen.outcome === 'nearMiss', reference, summary: `Referred by ${referrer.name}` },
     });
     await this.deps.referrers.save({ ...referrerRecord, conversation: sender.conversation, updatedAt: at });
     return submittedView(stored, service);

@@ -94,6 +94,14 @@ export const referralSchema = z.object({
   consent: consentSchema,
   referrer: referrerSchema,
   referrerConversation: conversationReferenceSchema,
+  /** The link worker answerable for the case, once accepted or assigned. */
+  owner: z.object({ id: text(200), name: text(100) }).optional(),
+  /** Bumped by every lifecycle change: a card showing an older version is stale. */
+  version: z.number().int().min(1).default(1),
+  /** The last decline or close, with the link worker's note for the referrer. */
+  outcome: z
+    .object({ kind: z.enum(['declined', 'closed']), reason: text(60), note: text(500).optional(), at: isoDateTime })
+    .optional(),
   /** The card in the service's Teams channel, once posted there. */
   channelPost: z.object({ conversationId: text(500), activityId: text(200), postedAt: isoDateTime }).optional(),
   createdAt: isoDateTime,
@@ -106,6 +114,13 @@ export const AUDIT_ACTIONS = [
   'referral.stopped-for-safety',
   'referral.consent-not-given',
   'referral.posted-to-channel',
+  'referral.accept',
+  'referral.assign',
+  'referral.decline',
+  'referral.redirect',
+  'referral.update',
+  'referral.close',
+  'referral.contact-details-shown',
   'channel.linked',
   'channel.unlinked',
 ] as const;

@@ -17,6 +17,7 @@ function waitingReferral(reference: string): Referral {
     id: randomUUID(),
     reference,
     status: 'submitted',
+    version: 1,
     serviceId: 'sail',
     facts: { age: 76, borough: 'southwark', sociallyIsolated: true, referralRoute: 'gp' },
     whatMatters: 'Company at lunchtime',

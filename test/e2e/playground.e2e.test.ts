@@ -52,8 +52,7 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
   it('answers "help" in the personal chat with the welcome card', async () => {
     browser = await PlaygroundBrowser.open(playground.url);
     await browser.openPersonalChat();
-    await browser.send('help');
-    const welcome = await browser.card('What you can say');
+    const welcome = await browser.sendAndWaitForCard('help', 'What you can say');
     const text = await welcome.text();
     expect(text).to.contain('Signpost').and.contain('refer').and.contain('Hello Amira');
   });

@@ -16,6 +16,7 @@ function sampleReferral(overrides: Partial<Referral> = {}): Referral {
     id: randomUUID(),
     reference: 'SP-2026-000001',
     status: 'submitted',
+    version: 1,
     serviceId: 'sail',
     facts: { age: 76, borough: 'southwark', sociallyIsolated: true },
     whatMatters: 'Company at lunchtime',

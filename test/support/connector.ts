@@ -30,9 +30,24 @@ export class FakeConnector {
     return connector;
   }
 
+  /** The team roster the connector reports (member lookups and paged members). */
+  members: Array<{ id: string; name: string }> = [];
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let body = '';
     for await (const chunk of req) body += chunk;
+    const memberLookup = /\/v3\/conversations\/[^/]+\/members\/([^/?]+)/.exec(req.url ?? '');
+    if (req.method === 'GET' && memberLookup) {
+      const member = this.members.find((candidate) => candidate.id === decodeURIComponent(memberLookup[1]));
+      res.writeHead(member ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(member ?? { error: { code: 'MemberNotFoundInConversation', message: 'not a member' } }));
+      return;
+    }
+    if (req.method === 'GET' && /\/pagedmembers/.test(req.url ?? '')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ members: this.members }));
+      return;
+    }
     const match = /\/v3\/conversations\/([^/]+)\/activities/.exec(req.url ?? '');
     const entry: ReceivedActivity = {
       method: req.method ?? 'GET',

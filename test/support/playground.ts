@@ -69,6 +69,22 @@ export class PlaygroundBrowser {
     await this.page.getByRole('button', { name: 'Post', exact: true }).click();
   }
 
+  /**
+   * Sends a message and waits for a new card containing the text (one that was not on the
+   * page before), so an older card with the same words cannot satisfy the wait.
+   */
+  async sendAndWaitForCard(text: string, containing: string): Promise<CardOnPage> {
+    const matching = this.page.locator('.ac-adaptiveCard').filter({ hasText: containing });
+    const before = await matching.count();
+    await this.send(text);
+    await this.page.waitForFunction(
+      ([selector, words, count]) =>
+        Array.from(document.querySelectorAll(selector as string)).filter((element) => element.textContent?.includes(words as string)).length > (count as number),
+      ['.ac-adaptiveCard', containing, before] as const,
+    );
+    return new CardOnPage(this.page, matching.last());
+  }
+
   /** The newest Adaptive Card that contains the text, once it has arrived. */
   async card(containing: string): Promise<CardOnPage> {
     const card = this.page.locator('.ac-adaptiveCard').filter({ hasText: containing }).last();

@@ -9,6 +9,7 @@ import { ReferrerRepository } from '../../storage/referrerRepository';
 import { TableStateStore } from '../../storage/tableStateStore';
 import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import { ServiceChannels } from '../../bot/serviceChannels';
+import { ReferralActions } from '../../bot/referralActions';
 import type { TableConnection } from '../../storage/tables';
 import { uniqueTableName } from './azurite';
 
@@ -55,6 +56,14 @@ export class ReferralHarness {
 
   constructor(readonly world: ReferralWorld, conversation: { id: string; conversationType: string } = { id: 'chat-1', conversationType: 'personal' }) {
     const store = new TableStateStore(world.tables, world.stateTable);
+    const channels = new ServiceChannels({
+      appId: '',
+      channels: world.channels,
+      referrals: world.referrals,
+      directory: world.directory,
+      logger: createLogger('error', () => undefined),
+      now: () => FIXED_NOW,
+    });
     const bot = new SignpostBot({
       conversationState: new ConversationState(store),
       privateConversationState: new PrivateConversationState(store),
@@ -65,11 +74,11 @@ export class ReferralHarness {
         referrals: world.referrals,
         referrers: world.referrers,
       }),
-      channels: new ServiceChannels({
-        appId: '',
-        channels: world.channels,
+      channels,
+      actions: new ReferralActions({
         referrals: world.referrals,
-        directory: world.directory,
+        channelLinks: world.channels,
+        channels,
         logger: createLogger('error', () => undefined),
         now: () => FIXED_NOW,
       }),

@@ -1,0 +1,214 @@
+import { AdaptiveCardInvokeResponse, CloudAdapter, TeamsInfo, TurnContext } from 'botbuilder';
+import { z } from 'zod';
+import {
+  Actor,
+  caseState,
+  CLOSE_REASONS,
+  DECLINE_REASONS,
+  LifecycleAction,
+  PROGRESS_STATUSES,
+  transition,
+} from '../domain/referral/lifecycle';
+import type { AuditEvent, Referral } from '../domain/referral/referral';
+import { ReferralConflictError, ReferralRepository, StoredReferral } from '../storage/referralRepository';
+import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
+import type { Logger } from './log';
+import { channelOf, ServiceChannels } from './serviceChannels';
+
+/**
+ * The buttons on a referral's channel card (Universal Actions, `Action.Execute`). Every click is
+ * untrusted: the payload is validated, the clicker must be a member of the team whose channel
+ * serves the referral's service (asked of Teams, cached briefly), the card must show the
+ * referral's current version, and the lifecycle must allow the change. Anything else changes
+ * nothing and answers with the current card and a message saying why.
+ */
+
+const uuid = z.string().uuid();
+const optionalNote = z.string().trim().max(500).optional().transform((value) => value || undefined);
+
+const executeSchema = z.object({
+  action: z.object({
+    type: z.literal('Action.Execute'),
+    verb: z.string().max(40),
+    data: z.record(z.unknown()),
+  }),
+});
+
+const inputSchemas = {
+  accept: z.object({}),
+  assign: z.object({ assignTo: z.string().min(1, 'Choose who to assign it to').max(200) }),
+  decline: z.object({ declineReason: z.enum(DECLINE_REASONS, { errorMap: () => ({ message: 'Choose why you are declining' }) }), declineNote: optionalNote }),
+  redirect: z.object({ toServiceId: z.string().min(1, 'Choose a service').max(80) }),
+  update: z.object({
+    status: z.enum(PROGRESS_STATUSES, { errorMap: () => ({ message: 'Choose what has happened' }) }),
+    activity: z.string().trim().max(120).optional().transform((value) => value || undefined),
+  }),
+  close: z.object({ closeReason: z.enum(CLOSE_REASONS, { errorMap: () => ({ message: 'Choose why it is closing' }) }), closeNote: optionalNote }),
+} as const;
+type Verb = keyof typeof inputSchemas;
+
+const MEMBERSHIP_CACHE_MS = 5 * 60 * 1000;
+
+export interface ReferralActionDependencies {
+  referrals: ReferralRepository;
+  channelLinks: ServiceChannelRepository;
+  channels: ServiceChannels;
+  logger: Logger;
+  now: () => Date;
+}
+
+export class ReferralActions {
+  private readonly membership = new Map<string, { member: boolean; until: number }>();
+
+  constructor(private readonly deps: ReferralActionDependencies) {}
+
+  async handle(context: TurnContext, invokeValue: unknown): Promise<AdaptiveCardInvokeResponse> {
+    const parsed = executeSchema.safeParse(invokeValue);
+    const referralId = uuid.safeParse(parsed.success ? parsed.data.action.data.referralId : undefined);
+    if (!parsed.success || !referralId.success) return this.message('This card is not a Signpost referral card, so nothing changed.');
+    const stored = await this.deps.referrals.get(referralId.data);
+    if (!stored) return this.message('This card does not match any referral in Signpost, so nothing changed.');
+
+    const { verb, data } = parsed.data.action;
+    if (!(verb in inputSchemas)) return this.card(context, stored.referral, `"${verb}" is not something this card can do. Nothing changed.`);
+    if (String(data.version) !== String(stored.referral.version)) {
+      return this.card(context, stored.referral, 'This card was out of date, so nothing changed. Here is the referral as it stands now.');
+    }
+    const inputs = inputSchemas[verb as Verb].safeParse(data);
+    if (!inputs.success) {
+      return this.card(context, stored.referral, `Nothing changed: ${inputs.error.issues.map((issue) => issue.message).join('; ')}.`);
+    }
+
+    const actor: Actor = {
+      id: context.activity.from.id,
+      name: context.activity.from.name ?? 'A link worker',
+      isLinkWorker: await this.isLinkWorker(context, stored.referral.serviceId),
+    };
+    const action = await this.toAction(context, verb as Verb, inputs.data as never);
+    if ('error' in action) return this.card(context, stored.referral, action.error);
+    return this.apply(context, stored, action, actor, verb as Verb);
+  }
+
+  private async apply(context: TurnContext, stored: StoredReferral, action: LifecycleAction, actor: Actor, verb: Verb, retried = false): Promise<AdaptiveCardInvokeResponse> {
+    const result = transition(caseState(stored.referral), action, actor);
+    if (!result.ok) return this.card(context, stored.referral, `Nothing changed: ${result.error}`);
+    if (!result.changed) return this.card(context, stored.referral, result.summary);
+
+    const at = this.deps.now().toISOString();
+    const next: Referral = {
+      ...stored.referral,
+      status: result.next.status,
+      serviceId: result.next.serviceId,
+      owner: result.next.owner,
+      version: stored.referral.version + 1,
+      updatedAt: at,
+      ...(action.verb === 'decline' ? { outcome: { kind: 'declined' as const, reason: action.reason, note: action.note, at } } : {}),
+      ...(action.verb === 'close' ? { outcome: { kind: 'closed' as const, reason: action.reason, note: action.note, at } } : {}),
+      // A redirected referral is posted anew to its new service's channel.
+      ...(action.verb === 'redirect' ? { channelPost: undefined } : {}),
+    };
+    const event: AuditEvent = {
+      referralId: next.id,
+      at,
+      actor: { id: actor.id, name: actor.name },
+      action: `referral.${verb}`,
+      detail: {
+        summary: result.summary,
+        status: next.status,
+        serviceId: next.serviceId,
+        ...(action.verb === 'decline' || action.verb === 'close' ? { reason: action.reason } : {}),
+        ...(action.verb === 'update' && action.activity ? { activity: action.activity } : {}),
+      },
+    };
+    let saved: StoredReferral;
+    try {
+      saved = await this.deps.referrals.update(next, stored.etag, event);
+    } catch (error) {
+      if (!(error instanceof ReferralConflictError) || retried) throw error;
+      // Someone acted at the same moment and won: judge this click against what they did.
+      const current = await this.deps.referrals.get(stored.referral.id);
+      if (!current) throw error;
+      return this.apply(context, current, action, actor, verb, true);
+    }
+    this.deps.logger.info('referral-action', { verb, reference: next.reference, status: next.status });
+
+    if (action.verb === 'redirect') {
+      await this.deps.channels.postReferral(context.adapter as CloudAdapter, next.id);
+    }
+    const card = await this.deps.channels.cardFor(context, saved.referral, `${result.summary}.`);
+    await this.updatePostedCard(context, stored.referral, card);
+    return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
+  }
+
+  /** Turns validated card inputs into a lifecycle action, checking targets against Teams and the record. */
+  private async toAction(context: TurnContext, verb: Verb, inputs: Record<string, string | undefined>): Promise<LifecycleAction | { error: string }> {
+    switch (verb) {
+      case 'accept':
+        return { verb: 'accept' };
+      case 'assign': {
+        const member = (await this.deps.channels.members(context)).find((candidate) => candidate.id === inputs.assignTo);
+        if (!member) return { error: 'Nothing changed: that person is not a member of this team.' };
+        return { verb: 'assign', to: member };
+      }
+      case 'decline':
+        return { verb: 'decline', reason: inputs.declineReason as (typeof DECLINE_REASONS)[number], note: inputs.declineNote };
+      case 'redirect':
+        return { verb: 'redirect', toServiceId: inputs.toServiceId! };
+      case 'update':
+        return { verb: 'update', status: inputs.status as (typeof PROGRESS_STATUSES)[number], activity: inputs.activity };
+      case 'close':
+        return { verb: 'close', reason: inputs.closeReason as (typeof CLOSE_REASONS)[number], note: inputs.closeNote };
+    }
+  }
+
+  /**
+   * A link worker of a service is a member of the team whose channel serves it, acting from
+   * that channel. Membership is asked of Teams at the time of the action and cached briefly.
+   */
+  private async isLinkWorker(context: TurnContext, serviceId: string): Promise<boolean> {
+    const where = channelOf(context);
+    const link = await this.deps.channelLinks.forService(serviceId);
+    if (!where || !link || link.channelId !== where.channelId || link.teamId !== where.teamId) return false;
+    const key = `${link.teamId}|${context.activity.from.id}`;
+    const cached = this.membership.get(key);
+    const now = this.deps.now().getTime();
+    if (cached && cached.until > now) return cached.member;
+    let member = false;
+    try {
+      await TeamsInfo.getMember(context, context.activity.from.id);
+      member = true;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    }
+    this.membership.set(key, { member, until: now + MEMBERSHIP_CACHE_MS });
+    return member;
+  }
+
+  /** Everyone in the channel sees the same card: the posted activity is replaced in place. */
+  private async updatePostedCard(context: TurnContext, before: Referral, card: Record<string, unknown>): Promise<void> {
+    const post = before.channelPost;
+    if (!post || post.activityId === 'unknown') return;
+    try {
+      await context.updateActivity({
+        id: post.activityId,
+        type: 'message',
+        conversation: { ...context.activity.conversation, id: post.conversationId },
+        attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: card }],
+      });
+    } catch (error) {
+      this.deps.logger.warn('card-update-failed', { reference: before.reference, statusCode: (error as { statusCode?: number }).statusCode });
+    }
+  }
+
+  private async card(context: TurnContext, referral: Referral, notice: string): Promise<AdaptiveCardInvokeResponse> {
+    return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: await this.deps.channels.cardFor(context, referral, notice) };
+  }
+
+  private message(text: string): AdaptiveCardInvokeResponse {
+    return {
+      statusCode: 200,
+      type: 'application/vnd.microsoft.card.adaptive',
+      value: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text, wrap: true, weight: 'Bolder' }] },
+    };
+  }
+}

@@ -1,0 +1,176 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startSignpost, RunningSignpost } from '../../bot/server';
+import { createLogger } from '../../bot/log';
+import { ReferralRepository } from '../../storage/referralRepository';
+import type { Referral } from '../../domain/referral/referral';
+import { FakeConnector, postActivity, teamsActivity } from '../support/connector';
+import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
+
+const at = '2026-11-24T12:00:00.000Z';
+const CHANNEL = '19:sail-referrals@thread.tacv2';
+const TEAM = '19:sail-team@thread.tacv2';
+const KWAME = { id: '29:kwame', name: 'Kwame Mensah' };
+const GRACE = { id: '29:grace', name: 'Grace Okoro' };
+const STRANGER = { id: '29:stranger', name: 'Not In The Team' };
+
+function referral(reference: string): Referral {
+  return {
+    id: randomUUID(),
+    reference,
+    status: 'submitted',
+    version: 1,
+    serviceId: 'sail',
+    facts: { age: 76, borough: 'southwark', sociallyIsolated: true },
+    whatMatters: 'Company at lunchtime',
+    match: { eligibleServiceIds: ['sail', 'sail-care-navigation'], nearMissServiceIds: [], chosenServiceId: 'sail', chosenWasNearMiss: false, reasons: ['Meets: over 50'] },
+    person: {
+      givenName: 'Jane', familyName: 'Example', dateOfBirth: '1950-03-14', postcode: 'SE5 8AU', borough: 'southwark',
+      phone: '020 7946 0000', preferredContactMethod: 'phone', language: 'English', interpreterNeeded: false, carerInvolved: false,
+    },
+    consent: { consentToReferral: true, consentToShare: true, method: 'verbal', recordedAt: at, recordedBy: { id: '29:r', name: 'Amira Patel' } },
+    referrer: { teamsUserId: '29:r', name: 'Amira Patel', email: 'amira@practice.example', practice: 'Lordship Lane Surgery' },
+    referrerConversation: { serviceUrl: 'http://127.0.0.1:1/', channelId: 'msteams', conversation: { id: 'a:1' } },
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+describe('Referral card actions (Universal Actions through the real server)', () => {
+  let folder: string;
+  let connector: FakeConnector;
+  let bot: RunningSignpost;
+  let repository: ReferralRepository;
+
+  before(async () => {
+    folder = mkdtempSync(path.join(tmpdir(), 'signpost-actions-'));
+    connector = await FakeConnector.start();
+    connector.members = [KWAME, GRACE];
+    bot = await startSignpost({ env: { PATH: process.env.PATH }, port: 0, host: '127.0.0.1', dataDir: folder, logger: createLogger('error', () => undefined) });
+    repository = new ReferralRepository(bot.tables);
+    // Link the SAIL team's channel, as a link worker would.
+    await postActivity(bot.url, inChannel({ type: 'message', text: 'link sail', from: KWAME }));
+  });
+  after(async () => {
+    await bot?.stop();
+    await connector?.stop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  function inChannel(fields: Record<string, any>, channel = CHANNEL): Record<string, any> {
+    return teamsActivity(connector, {
+      conversation: { id: `${channel};messageid=1`, conversationType: 'channel', tenantId: 'tenant-1' },
+      channelData: { tenant: { id: 'tenant-1' }, team: { id: TEAM }, channel: { id: channel } },
+      ...fields,
+    });
+  }
+
+  async function newReferral(reference: string): Promise<Referral> {
+    const value = referral(reference);
+    await repository.submit(value, { referralId: value.id, at, actor: { id: '29:r' }, action: 'referral.submitted', detail: { summary: 'Referred by Amira Patel' } });
+    return value;
+  }
+
+  /** Clicks a card button; returns the card Signpost answers with. */
+  async function click(verb: string, data: Record<string, unknown>, from = KWAME, channel = CHANNEL): Promise<Record<string, any>> {
+    const invoke = inChannel({ type: 'invoke', name: 'adaptiveCard/action', from, value: { action: { type: 'Action.Execute', verb, data } } }, channel);
+    const { status, body } = await postActivity(bot.url, invoke);
+    expect(status).to.equal(200);
+    const response = JSON.parse(body);
+    expect(response.statusCode).to.equal(200);
+    expect(response.type).to.equal('application/vnd.microsoft.card.adaptive');
+    return response.value;
+  }
+
+  it('accept makes the clicker the owner, updates the card for everyone and audits it', async () => {
+    const value = await newReferral('SP-2026-000501');
+    // Linking again posts the waiting referral's card into the channel.
+    await postActivity(bot.url, inChannel({ type: 'message', text: 'link sail', from: KWAME }));
+    const posted = await connector.waitFor((a) => a.method === 'POST' && JSON.stringify(a.activity).includes('SP-2026-000501'));
+    const postedId = (await repository.get(value.id))!.referral.channelPost!.activityId;
+    expect(cardText(posted.activity.attachments[0].content)).to.contain('Accept');
+
+    const card = await click('accept', { referralId: value.id, version: 1 });
+    expectValidTeamsCard(card);
+    const text = cardText(card);
+    expect(text).to.contain('Accepted by Kwame Mensah').and.contain('Owner');
+    expect(text).to.contain('Save update'); // the owner's next actions are offered
+    const replaced = await connector.waitFor((a) => a.method === 'PUT' && JSON.stringify(a.activity).includes('Accepted by Kwame Mensah'));
+    expect(replaced.activity.id).to.equal(postedId);
+    const stored = (await repository.get(value.id))!.referral;
+    expect(stored).to.deep.include({ status: 'accepted', version: 2, owner: KWAME });
+    expect((await repository.audit(value.id)).map((event) => event.action)).to.deep.equal(['referral.submitted', 'referral.posted-to-channel', 'referral.accept']);
+  });
+
+  it('two link workers accepting at once leave exactly one owner; the other sees who took it', async () => {
+    const value = await newReferral('SP-2026-000502');
+    const [first, second] = await Promise.all([
+      click('accept', { referralId: value.id, version: 1 }, KWAME),
+      click('accept', { referralId: value.id, version: 1 }, GRACE),
+    ]);
+    const stored = (await repository.get(value.id))!.referral;
+    expect(stored.version).to.equal(2);
+    const owner = stored.owner!;
+    expect([KWAME.id, GRACE.id]).to.include(owner.id);
+    const loser = owner.id === KWAME.id ? second : first;
+    expect(cardText(loser)).to.match(/out of date|Already accepted by/);
+    expect((await repository.audit(value.id)).filter((event) => event.action === 'referral.accept')).to.have.length(1);
+  });
+
+  it('a double click changes nothing the second time', async () => {
+    const value = await newReferral('SP-2026-000503');
+    await click('accept', { referralId: value.id, version: 1 });
+    const again = await click('accept', { referralId: value.id, version: 1 });
+    expect(cardText(again)).to.contain('out of date');
+    expect((await repository.get(value.id))!.referral.version).to.equal(2);
+  });
+
+  it('refuses people outside the team, clicks from another channel, forged ids, unknown verbs and missing fields', async () => {
+    const value = await newReferral('SP-2026-000504');
+    expect(cardText(await click('accept', { referralId: value.id, version: 1 }, STRANGER))).to.contain("Only the service's link workers");
+    expect(cardText(await click('accept', { referralId: value.id, version: 1 }, KWAME, '19:elsewhere@thread.tacv2'))).to.contain("Only the service's link workers");
+    expect(cardText(await click('accept', { referralId: randomUUID(), version: 1 }))).to.contain('does not match any referral');
+    expect(cardText(await click('accept', { referralId: 'not-a-uuid', version: 1 }))).to.contain('not a Signpost referral card');
+    expect(cardText(await click('delete', { referralId: value.id, version: 1 }))).to.contain('"delete" is not something this card can do');
+    expect(cardText(await click('decline', { referralId: value.id, version: 1 }))).to.contain('Choose why you are declining');
+    expect((await repository.get(value.id))!.referral).to.deep.include({ status: 'submitted', version: 1 });
+    expect(await repository.audit(value.id)).to.have.length(1);
+  });
+
+  it('the owner records progress and closes with a reason; a colleague cannot', async () => {
+    const value = await newReferral('SP-2026-000505');
+    await click('accept', { referralId: value.id, version: 1 });
+    expect(cardText(await click('update', { referralId: value.id, version: 2, status: 'contacted' }, GRACE))).to.contain('Only the owner (Kwame Mensah)');
+    await click('update', { referralId: value.id, version: 2, status: 'contacted' });
+    await click('update', { referralId: value.id, version: 3, status: 'connected-to-activity', activity: 'Lunch club at the Albrighton Centre' });
+    const closed = await click('close', { referralId: value.id, version: 4, closeReason: 'completed', closeNote: 'Goes to lunch club weekly' });
+    expect(cardText(closed)).to.contain('Closed by Kwame Mensah').and.not.contain('Save update');
+    const stored = (await repository.get(value.id))!.referral;
+    expect(stored.status).to.equal('closed');
+    expect(stored.outcome).to.deep.include({ kind: 'closed', reason: 'completed', note: 'Goes to lunch club weekly' });
+    expect((await repository.audit(value.id)).map((event) => event.action)).to.deep.equal([
+      'referral.submitted', 'referral.accept', 'referral.update', 'referral.update', 'referral.close',
+    ]);
+    expect(cardText(await click('accept', { referralId: value.id, version: 5 }))).to.contain('nothing more can change');
+  });
+
+  it('assigns to a member of the team only, and declines with a reason', async () => {
+    const value = await newReferral('SP-2026-000506');
+    expect(cardText(await click('assign', { referralId: value.id, version: 1, assignTo: STRANGER.id }))).to.contain('not a member of this team');
+    await click('assign', { referralId: value.id, version: 1, assignTo: GRACE.id });
+    expect((await repository.get(value.id))!.referral.owner).to.deep.equal(GRACE);
+    await click('decline', { referralId: value.id, version: 2, declineReason: 'no-capacity' }, GRACE);
+    expect((await repository.get(value.id))!.referral).to.deep.include({ status: 'declined' });
+  });
+
+  it('redirects only to another service the person matched', async () => {
+    const value = await newReferral('SP-2026-000507');
+    expect(cardText(await click('redirect', { referralId: value.id, version: 1, toServiceId: 'champs' }))).to.contain('matched to');
+    await click('redirect', { referralId: value.id, version: 1, toServiceId: 'sail-care-navigation' });
+    expect((await repository.get(value.id))!.referral).to.deep.include({ serviceId: 'sail-care-navigation', status: 'submitted', version: 2 });
+    expect((await repository.listQueue('sail-care-navigation')).map((entry) => entry.reference)).to.include('SP-2026-000507');
+  });
+});
