@@ -10,6 +10,7 @@ import {
   transition,
 } from '../domain/referral/lifecycle';
 import type { AuditEvent, Referral } from '../domain/referral/referral';
+import { ons4Schema, scoreSwemwbs, swemwbsItemsSchema } from '../domain/referral/outcomes';
 import { ReferralConflictError, ReferralRepository, StoredReferral } from '../storage/referralRepository';
 import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
 import type { Logger } from './log';
@@ -25,6 +26,7 @@ import { channelOf, ServiceChannels } from './serviceChannels';
 
 const uuid = z.string().uuid();
 const optionalNote = z.string().trim().max(500).optional().transform((value) => value || undefined);
+const stage = z.enum(['baseline', 'closing'], { errorMap: () => ({ message: 'Choose baseline or closing' }) });
 
 const executeSchema = z.object({
   action: z.object({
@@ -44,10 +46,23 @@ const inputSchemas = {
     activity: z.string().trim().max(120).optional().transform((value) => value || undefined),
   }),
   close: z.object({ closeReason: z.enum(CLOSE_REASONS, { errorMap: () => ({ message: 'Choose why it is closing' }) }), closeNote: optionalNote }),
+  swemwbs: z
+    .object({ swemwbsStage: stage })
+    .merge(z.object(Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((n) => [`swemwbs${n}`, z.string({ required_error: `Score statement ${n}` })])) as Record<string, z.ZodString>)),
+  ons4: z.object({ ons4Stage: stage, lifeSatisfaction: z.unknown(), worthwhile: z.unknown(), happiness: z.unknown(), anxiety: z.unknown() }),
+  goals: z.object(
+    Object.fromEntries([1, 2, 3].flatMap((n) => [[`goal${n}`, z.string().trim().max(200).optional()], [`goal${n}Achieved`, z.enum(['yes', 'no']).optional()]])),
+  ),
 } as const;
 type Verb = keyof typeof inputSchemas;
 
 const MEMBERSHIP_CACHE_MS = 5 * 60 * 1000;
+
+const RECORD_LABELS: Record<'swemwbs' | 'ons4' | 'goals', (inputs: Record<string, string | undefined>) => string> = {
+  swemwbs: (inputs) => `${inputs.swemwbsStage === 'closing' ? 'Closing' : 'Baseline'} SWEMWBS`,
+  ons4: (inputs) => `${inputs.ons4Stage === 'closing' ? 'Closing' : 'Baseline'} ONS4 wellbeing`,
+  goals: () => 'Goals',
+};
 
 export interface ReferralActionDependencies {
   referrals: ReferralRepository;
@@ -86,17 +101,28 @@ export class ReferralActions {
     };
     const action = await this.toAction(context, verb as Verb, inputs.data as never);
     if ('error' in action) return this.card(context, stored.referral, action.error);
-    return this.apply(context, stored, action, actor, verb as Verb);
+    return this.apply(context, stored, action, actor, verb as Verb, inputs.data as Record<string, string | undefined>);
   }
 
-  private async apply(context: TurnContext, stored: StoredReferral, action: LifecycleAction, actor: Actor, verb: Verb, retried = false): Promise<AdaptiveCardInvokeResponse> {
+  private async apply(
+    context: TurnContext,
+    stored: StoredReferral,
+    action: LifecycleAction,
+    actor: Actor,
+    verb: Verb,
+    inputs: Record<string, string | undefined>,
+    retried = false,
+  ): Promise<AdaptiveCardInvokeResponse> {
     const result = transition(caseState(stored.referral), action, actor);
     if (!result.ok) return this.card(context, stored.referral, `Nothing changed: ${result.error}`);
     if (!result.changed) return this.card(context, stored.referral, result.summary);
 
     const at = this.deps.now().toISOString();
+    const recorded = this.recordChanges(verb, inputs, at, stored.referral);
+    if ('error' in recorded) return this.card(context, stored.referral, recorded.error as string);
     const next: Referral = {
       ...stored.referral,
+      ...recorded,
       status: result.next.status,
       serviceId: result.next.serviceId,
       owner: result.next.owner,
@@ -111,7 +137,7 @@ export class ReferralActions {
       referralId: next.id,
       at,
       actor: { id: actor.id, name: actor.name },
-      action: `referral.${verb}`,
+      action: `referral.${action.verb}`,
       detail: {
         summary: result.summary,
         status: next.status,
@@ -128,7 +154,7 @@ export class ReferralActions {
       // Someone acted at the same moment and won: judge this click against what they did.
       const current = await this.deps.referrals.get(stored.referral.id);
       if (!current) throw error;
-      return this.apply(context, current, action, actor, verb, true);
+      return this.apply(context, current, action, actor, verb, inputs, true);
     }
     this.deps.logger.info('referral-action', { verb, reference: next.reference, status: next.status });
 
@@ -158,7 +184,34 @@ export class ReferralActions {
         return { verb: 'update', status: inputs.status as (typeof PROGRESS_STATUSES)[number], activity: inputs.activity };
       case 'close':
         return { verb: 'close', reason: inputs.closeReason as (typeof CLOSE_REASONS)[number], note: inputs.closeNote };
+      case 'swemwbs':
+      case 'ons4':
+      case 'goals':
+        return { verb: 'record', what: RECORD_LABELS[verb](inputs) };
     }
+  }
+
+  /** What a record action writes into the referral; a problem with the scores is reported, not stored. */
+  private recordChanges(verb: Verb, inputs: Record<string, string | undefined>, at: string, referral: Referral): Partial<Referral> | { error: string } {
+    if (verb === 'swemwbs') {
+      const items = swemwbsItemsSchema.safeParse([1, 2, 3, 4, 5, 6, 7].map((n) => inputs[`swemwbs${n}`]));
+      if (!items.success) return { error: `Nothing changed: ${items.error.issues[0].message}.` };
+      const stage = inputs.swemwbsStage as 'baseline' | 'closing';
+      return { wellbeing: { ...referral.wellbeing, [stage]: scoreSwemwbs(items.data, at) } };
+    }
+    if (verb === 'ons4') {
+      const scores = ons4Schema.safeParse(inputs);
+      if (!scores.success) return { error: `Nothing changed: ${scores.error.issues[0].path[0]}: ${scores.error.issues[0].message}.` };
+      const stage = inputs.ons4Stage as 'baseline' | 'closing';
+      return { wellbeing: { ...referral.wellbeing, [stage]: { tool: 'ons4' as const, scores: scores.data, at } } };
+    }
+    if (verb === 'goals') {
+      const goals = [1, 2, 3]
+        .map((n) => ({ text: inputs[`goal${n}`]?.trim() ?? '', achieved: inputs[`goal${n}Achieved`] === 'yes' }))
+        .filter((goal) => goal.text.length > 0);
+      return { goals };
+    }
+    return {};
   }
 
   /**

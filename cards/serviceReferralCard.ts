@@ -4,6 +4,7 @@ import type { Referral } from '../domain/referral/referral';
 import { postcodeDistrict } from '../domain/referral/postcode';
 import { BOROUGH_NAMES, capitalised, HOSPITAL_NAMES, MENTAL_HEALTH_NAMES } from '../domain/directory/names';
 import type { PersonFacts } from '../domain/eligibility/facts';
+import { describeChange, Measurement } from '../domain/referral/outcomes';
 import {
   availableVerbs,
   caseState,
@@ -27,6 +28,21 @@ const CHOICE_LABELS: Record<string, string> = {
   'referred-elsewhere': 'Referred elsewhere',
 };
 const choices = (values: readonly string[], labels: Record<string, string>) => values.map((value) => ({ title: labels[value], value }));
+
+/** Baseline and closing scores in a line: the change when both exist. */
+function wellbeingLine(referral: Referral): string | undefined {
+  const wellbeing = referral.wellbeing;
+  if (!wellbeing) return undefined;
+  const change = describeChange(wellbeing);
+  if (change) return change;
+  const describe = (label: string, measurement: Measurement | undefined) =>
+    measurement
+      ? measurement.tool === 'swemwbs'
+        ? `${label} SWEMWBS ${measurement.metric.toFixed(2)}`
+        : `${label} ONS4 ${measurement.scores.lifeSatisfaction}/${measurement.scores.worthwhile}/${measurement.scores.happiness}/${measurement.scores.anxiety}`
+      : undefined;
+  return [describe('Baseline', wellbeing.baseline), describe('Closing', wellbeing.closing)].filter(Boolean).join('; ') || undefined;
+}
 
 /** What the card needs besides the referral: who can be assigned, where it can go, what just happened. */
 export interface ServiceCardContext {
@@ -79,6 +95,10 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     { label: 'Contact', value: capitalised(contact.join('; ')) },
     { label: 'Referred by', value: `${referral.referrer.name}, ${referral.referrer.practice}` },
     ...(referral.owner ? [{ label: 'Owner', value: referral.owner.name }] : []),
+    ...(wellbeingLine(referral) ? [{ label: 'Wellbeing', value: wellbeingLine(referral)! }] : []),
+    ...(referral.goals?.length
+      ? [{ label: 'Goals', value: referral.goals.map((goal) => `${goal.text}${goal.achieved ? ' (achieved)' : ''}`).join('; ') }]
+      : []),
     ...(referral.outcome ? [{ label: referral.outcome.kind === 'closed' ? 'Closed' : 'Declined', value: CHOICE_LABELS[referral.outcome.reason] ?? referral.outcome.reason }] : []),
   ];
 
@@ -94,7 +114,15 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
       close: verbs.has('close'),
       decline: verbs.has('decline'),
       redirect: verbs.has('redirect'),
+      record: verbs.has('record'),
     },
+    wellbeingSummary: wellbeingLine(referral) ?? 'No wellbeing score recorded yet: record a baseline at the first meeting.',
+    goalValues: Object.fromEntries(
+      [0, 1, 2].flatMap((index) => [
+        [`goal${index + 1}`, referral.goals?.[index]?.text ?? ''],
+        [`goal${index + 1}Achieved`, referral.goals?.[index]?.achieved ? 'yes' : 'no'],
+      ]),
+    ),
     members: context.members.map((member) => ({ title: member.name, value: member.id })),
     progressChoices: PROGRESS_STATUSES.map((status) => ({ title: STATUS_LABELS[status], value: status })),
     closeReasons: choices(CLOSE_REASONS, CHOICE_LABELS),

@@ -32,7 +32,9 @@ export type LifecycleAction =
   | { verb: 'assign'; to: Person }
   | { verb: 'redirect'; toServiceId: string }
   | { verb: 'update'; status: ProgressStatus; activity?: string }
-  | { verb: 'close'; reason: (typeof CLOSE_REASONS)[number]; note?: string };
+  | { verb: 'close'; reason: (typeof CLOSE_REASONS)[number]; note?: string }
+  /** Recording outcome measures or goals: changes the record, not the status. */
+  | { verb: 'record'; what: string };
 
 export interface Person {
   id: string;
@@ -77,7 +79,7 @@ export const STATUS_LABELS: Record<ReferralStatus, string> = {
 export function availableVerbs(state: CaseState): Array<LifecycleAction['verb']> {
   if (TERMINAL.has(state.status)) return [];
   if (state.status === 'submitted') return ['accept', 'assign', 'decline', 'redirect'];
-  return ['update', 'close', 'assign', 'decline', 'redirect'];
+  return ['update', 'record', 'close', 'assign', 'decline', 'redirect'];
 }
 
 export function transition(state: CaseState, action: LifecycleAction, actor: Actor): TransitionResult {
@@ -124,6 +126,11 @@ export function transition(state: CaseState, action: LifecycleAction, actor: Act
         return { ok: true, changed: false, next: state, summary: `Already recorded: ${STATUS_LABELS[action.status].toLowerCase()}.` };
       }
       return changed({ ...state, status: action.status }, `${STATUS_LABELS[action.status]}, recorded by ${actor.name}`);
+
+    case 'record':
+      if (!OPEN_FOR_WORK.has(state.status)) return { ok: false, error: 'Accept the referral before recording outcomes.' };
+      if (!isOwner) return { ok: false, error: `Only the owner (${state.owner?.name ?? 'nobody yet'}) records outcomes.` };
+      return changed(state, `${action.what}, recorded by ${actor.name}`);
 
     case 'close':
       if (!OPEN_FOR_WORK.has(state.status)) return { ok: false, error: 'Only an accepted referral can be closed; decline it instead.' };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { goalsSchema, wellbeingSchema } from './outcomes';
 
 /**
  * The referral record: what is stored when a referrer confirms. Every part is validated again
@@ -102,6 +103,9 @@ export const referralSchema = z.object({
   outcome: z
     .object({ kind: z.enum(['declined', 'closed']), reason: text(60), note: text(500).optional(), at: isoDateTime })
     .optional(),
+  /** Baseline and closing wellbeing scores, and the person's goals (up to three). */
+  wellbeing: wellbeingSchema.optional(),
+  goals: goalsSchema.optional(),
   /** The card in the service's Teams channel, once posted there. */
   channelPost: z.object({ conversationId: text(500), activityId: text(200), postedAt: isoDateTime }).optional(),
   createdAt: isoDateTime,
@@ -120,6 +124,7 @@ export const AUDIT_ACTIONS = [
   'referral.redirect',
   'referral.update',
   'referral.close',
+  'referral.record',
   'referral.contact-details-shown',
   'channel.linked',
   'channel.unlinked',

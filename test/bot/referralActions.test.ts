@@ -157,6 +157,25 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(cardText(await click('accept', { referralId: value.id, version: 5 }))).to.contain('nothing more can change');
   });
 
+  it('the owner records SWEMWBS and ONS4 scores and goals; bad scores change nothing', async () => {
+    const value = await newReferral('SP-2026-000508');
+    await click('accept', { referralId: value.id, version: 1 });
+    const items = (score: string) => Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((n) => [`swemwbs${n}`, score]));
+    expect(cardText(await click('swemwbs', { referralId: value.id, version: 2, swemwbsStage: 'baseline', ...items('9') }))).to.contain('Nothing changed');
+    expect(cardText(await click('swemwbs', { referralId: value.id, version: 2, swemwbsStage: 'baseline', ...items('2') }, GRACE))).to.contain('Only the owner');
+    await click('swemwbs', { referralId: value.id, version: 2, swemwbsStage: 'baseline', ...items('2') });
+    const after = await click('swemwbs', { referralId: value.id, version: 3, swemwbsStage: 'closing', ...items('3') });
+    expect(cardText(after)).to.contain('SWEMWBS 15.32 to 19.25 (+3.93)');
+    await click('ons4', { referralId: value.id, version: 4, ons4Stage: 'baseline', lifeSatisfaction: '4', worthwhile: '5', happiness: '3', anxiety: '8' });
+    const goals = await click('goals', { referralId: value.id, version: 5, goal1: 'Go to lunch club', goal1Achieved: 'yes', goal2: 'Walk to the park', goal2Achieved: 'no', goal3: '' });
+    expect(cardText(goals)).to.contain('Go to lunch club (achieved); Walk to the park');
+    const stored = (await repository.get(value.id))!.referral;
+    expect(stored.wellbeing?.baseline).to.deep.include({ tool: 'ons4' });
+    expect(stored.wellbeing?.closing).to.deep.include({ tool: 'swemwbs', raw: 21, metric: 19.25 });
+    expect(stored.goals).to.deep.equal([{ text: 'Go to lunch club', achieved: true }, { text: 'Walk to the park', achieved: false }]);
+    expect(stored.status).to.equal('accepted');
+  });
+
   it('assigns to a member of the team only, and declines with a reason', async () => {
     const value = await newReferral('SP-2026-000506');
     expect(cardText(await click('assign', { referralId: value.id, version: 1, assignTo: STRANGER.id }))).to.contain('not a member of this team');

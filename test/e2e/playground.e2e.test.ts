@@ -122,6 +122,13 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     const channelText = await posted.text();
     expect(channelText).to.contain(queue[0].reference).and.contain('SE5, Southwark').and.contain('getting back to the allotment');
     expect(channelText).not.to.contain('Jane').and.not.contain('943 476');
+
+    // A link worker accepts it on the card; the card shows the new owner.
+    await posted.press('Accept');
+    const accepted = await page.card('Accepted by');
+    expect(await accepted.text()).to.contain('Owner').and.contain('Amira Patel');
+    const stored = await new ReferralRepository(bot.tables).get(queue[0].referralId);
+    expect(stored?.referral.status).to.equal('accepted');
   });
 });
 
