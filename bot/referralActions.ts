@@ -85,6 +85,7 @@ export class ReferralActions {
     if (!stored) return this.message('This card does not match any referral in Signpost, so nothing changed.');
 
     const { verb, data } = parsed.data.action;
+    if (verb === 'contact') return this.showContactDetails(context, stored.referral);
     if (!(verb in inputSchemas)) return this.card(context, stored.referral, `"${verb}" is not something this card can do. Nothing changed.`);
     if (String(data.version) !== String(stored.referral.version)) {
       return this.card(context, stored.referral, 'This card was out of date, so nothing changed. Here is the referral as it stands now.');
@@ -163,6 +164,28 @@ export class ReferralActions {
     }
     const card = await this.deps.channels.cardFor(context, saved.referral, `${result.summary}.`);
     await this.updatePostedCard(context, stored.referral, card);
+    return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
+  }
+
+  /**
+   * The person's contact details, to the link worker who asked only (the answer to an
+   * Action.Execute goes to the clicker; the shared card is not changed). Every view is audited.
+   */
+  private async showContactDetails(context: TurnContext, referral: Referral): Promise<AdaptiveCardInvokeResponse> {
+    if (!(await this.isLinkWorker(context, referral.serviceId))) {
+      return this.card(context, referral, "Only the service's link workers can see contact details.");
+    }
+    if (referral.status === 'declined') return this.card(context, referral, 'This referral was declined; its contact details are no longer shown.');
+    const actor = { id: context.activity.from.id, name: context.activity.from.name ?? 'A link worker' };
+    await this.deps.referrals.appendEvent({
+      referralId: referral.id,
+      at: this.deps.now().toISOString(),
+      actor,
+      action: 'referral.contact-details-shown',
+      detail: { summary: `Contact details viewed by ${actor.name}` },
+    });
+    this.deps.logger.info('contact-details-shown', { reference: referral.reference });
+    const card = await this.deps.channels.cardFor(context, referral, undefined, true);
     return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
   }
 

@@ -118,7 +118,7 @@ export class ServiceChannels {
   }
 
   /** The referral's channel card as it stands, with the team's link workers for Assign. */
-  async cardFor(context: TurnContext, referral: Referral, notice?: string): Promise<Record<string, unknown>> {
+  async cardFor(context: TurnContext, referral: Referral, notice?: string, showContactDetails = false): Promise<Record<string, unknown>> {
     const services = await this.deps.directory.list();
     const nameOf = (id: string) => services.find((service) => service.id === id)?.name ?? id;
     const redirectServices = [...referral.match.eligibleServiceIds, ...referral.match.nearMissServiceIds]
@@ -134,6 +134,7 @@ export class ServiceChannels {
       redirectServices,
       history,
       notice,
+      showContactDetails,
     });
   }
 

@@ -2,6 +2,7 @@ import template from './referral/service-referral.json';
 import { renderCard } from './render';
 import type { Referral } from '../domain/referral/referral';
 import { postcodeDistrict } from '../domain/referral/postcode';
+import { formatNhsNumber } from '../domain/referral/nhsNumber';
 import { BOROUGH_NAMES, capitalised, HOSPITAL_NAMES, MENTAL_HEALTH_NAMES } from '../domain/directory/names';
 import type { PersonFacts } from '../domain/eligibility/facts';
 import { describeChange, Measurement } from '../domain/referral/outcomes';
@@ -29,6 +30,19 @@ const CHOICE_LABELS: Record<string, string> = {
 };
 const choices = (values: readonly string[], labels: Record<string, string>) => values.map((value) => ({ title: labels[value], value }));
 
+function contactRows(referral: Referral): Array<{ label: string; value: string }> {
+  const person = referral.person;
+  return [
+    { label: 'Name', value: `${person.givenName} ${person.familyName}` },
+    { label: 'Date of birth', value: person.dateOfBirth },
+    { label: 'NHS number', value: person.nhsNumber ? formatNhsNumber(person.nhsNumber) : 'not given' },
+    { label: 'Postcode', value: person.postcode },
+    { label: 'Phone', value: person.phone },
+    ...(person.email ? [{ label: 'Email', value: person.email }] : []),
+    ...(person.carerDetails ? [{ label: 'Carer', value: person.carerDetails }] : []),
+  ];
+}
+
 /** Baseline and closing scores in a line: the change when both exist. */
 function wellbeingLine(referral: Referral): string | undefined {
   const wellbeing = referral.wellbeing;
@@ -55,6 +69,8 @@ export interface ServiceCardContext {
   history: string[];
   /** A message for whoever just acted ("Nothing changed: ..."). */
   notice?: string;
+  /** Only in the answer to the link worker who asked: the person's identifiers and contact details. */
+  showContactDetails?: boolean;
 }
 const CONTACT_METHODS: Record<string, string> = { phone: 'phone call', text: 'text message', email: 'email', letter: 'letter' };
 
@@ -115,7 +131,9 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
       decline: verbs.has('decline'),
       redirect: verbs.has('redirect'),
       record: verbs.has('record'),
+      contact: referral.status !== 'declined',
     },
+    contact: context.showContactDetails ? contactRows(referral) : null,
     wellbeingSummary: wellbeingLine(referral) ?? 'No wellbeing score recorded yet: record a baseline at the first meeting.',
     goalValues: Object.fromEntries(
       [0, 1, 2].flatMap((index) => [

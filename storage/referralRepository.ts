@@ -196,6 +196,11 @@ export class ReferralRepository {
     return this.readEvents(eventsPartition(at));
   }
 
+  /** Adds an event to a referral's audit trail without changing the referral (e.g. a view). */
+  async appendEvent(event: AuditEvent & { referralId: string }): Promise<void> {
+    await (await this.referrals).createEntity(auditEntity(event.referralId, event));
+  }
+
   /** Records an event that belongs to no stored referral; it must carry no person details. */
   async recordEvent(event: AuditEvent): Promise<void> {
     const valid = auditEventSchema.parse({ ...event, referralId: null });

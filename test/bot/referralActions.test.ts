@@ -176,6 +176,23 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(stored.status).to.equal('accepted');
   });
 
+  it('shows contact details to a link worker who asks, only in their answer, and audits it', async () => {
+    const value = await newReferral('SP-2026-000509');
+    connector.clear();
+    const refused = await click('contact', { referralId: value.id, version: 1 }, STRANGER);
+    expect(cardText(refused)).to.contain("Only the service's link workers can see contact details").and.not.contain('Jane');
+    const shown = await click('contact', { referralId: value.id, version: 1 }, GRACE);
+    expectValidTeamsCard(shown);
+    expect(cardText(shown)).to.contain('Jane Example').and.contain('020 7946 0000').and.contain('SE5 8AU');
+    const audit = await repository.audit(value.id);
+    expect(audit.map((event) => event.action)).to.deep.equal(['referral.submitted', 'referral.contact-details-shown']);
+    expect(audit[1].actor).to.deep.equal(GRACE);
+    expect(JSON.stringify(audit)).not.to.contain('Jane');
+    // The shared card in the channel is not changed to show them.
+    expect(connector.received.filter((a) => a.method === 'PUT')).to.have.length(0);
+    expect((await repository.get(value.id))!.referral.version).to.equal(1);
+  });
+
   it('assigns to a member of the team only, and declines with a reason', async () => {
     const value = await newReferral('SP-2026-000506');
     expect(cardText(await click('assign', { referralId: value.id, version: 1, assignTo: STRANGER.id }))).to.contain('not a member of this team');

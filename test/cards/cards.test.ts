@@ -10,6 +10,7 @@ import {
   submittedCard,
 } from '../../cards/referralCards';
 import { summarySections } from '../../dialogs/referral/summary';
+import { serviceReferralCard } from '../../cards/serviceReferralCard';
 import { adaptiveCardProblems, cardText, expectValidTeamsCard } from '../support/adaptiveCards';
 
 const matchData = {
@@ -97,5 +98,55 @@ describe('Adaptive Cards', () => {
   it('reports an unknown element, so the checks above can fail', () => {
     expect(adaptiveCardProblems({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'Carousel' }] })).to.have.length.greaterThan(0);
     expect(adaptiveCardProblems({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: '${missing}' }] })).to.have.length(1);
+  });
+});
+
+describe('The referral card in a service channel', () => {
+  const base = {
+    id: '0b6f6c1e-8d4a-4b7e-9c15-2a6e0f9d7b31',
+    reference: 'SP-2026-000123',
+    status: 'submitted' as const,
+    version: 1,
+    serviceId: 'sail',
+    facts: { age: 76, borough: 'southwark', sociallyIsolated: true, longTermConditions: 2 },
+    whatMatters: 'Company at lunchtime',
+    match: { eligibleServiceIds: ['sail', 'sail-care-navigation'], nearMissServiceIds: [], chosenServiceId: 'sail', chosenWasNearMiss: true, reasons: ['Meets: over 50'] },
+    person: {
+      givenName: 'Jane', familyName: 'Example', dateOfBirth: '1950-03-14', nhsNumber: '9434765919', postcode: 'SE5 8AU', borough: 'southwark',
+      phone: '020 7946 0000', preferredContactMethod: 'phone' as const, language: 'Polish', interpreterNeeded: true, carerInvolved: false,
+    },
+    consent: { consentToReferral: true as const, consentToShare: true as const, method: 'verbal' as const, recordedAt: '2026-11-24T12:00:00Z', recordedBy: { id: 'r', name: 'Amira Patel' } },
+    referrer: { teamsUserId: 'r', name: 'Amira Patel', email: 'a@p.example', practice: 'Lordship Lane Surgery' },
+    referrerConversation: { serviceUrl: 'http://x.example/', channelId: 'msteams', conversation: { id: 'a' } },
+    createdAt: '2026-11-24T12:00:00Z',
+    updatedAt: '2026-11-24T12:00:00Z',
+  };
+  const context = {
+    serviceName: 'SAIL',
+    members: [{ id: 'k', name: 'Kwame Mensah' }],
+    redirectServices: [{ id: 'sail-care-navigation', name: 'SAIL Care Navigation' }],
+    history: ['24 Nov, 12:00: Referred by Amira Patel'],
+  };
+
+  for (const status of ['submitted', 'accepted', 'contacted', 'connected-to-activity', 'declined', 'closed'] as const) {
+    it(`is a valid card when ${status}, with no direct identifiers`, () => {
+      const card = serviceReferralCard({ ...base, status, owner: status === 'submitted' ? undefined : { id: 'k', name: 'Kwame Mensah' } }, context);
+      expectValidTeamsCard(card);
+      const text = cardText(card);
+      expect(text).to.contain('SP-2026-000123').and.contain('SE5, Southwark').and.contain('Near miss').and.contain('interpreter needed');
+      for (const identifier of ['Jane', 'Example', '9434765919', '943 476', '8AU', '7946', '1950-03-14']) expect(text).not.to.contain(identifier);
+    });
+  }
+
+  it('offers Accept only while new, and the owner tools once accepted', () => {
+    expect(cardText(serviceReferralCard(base, context))).to.contain('Accept').and.not.contain('Save update');
+    const accepted = cardText(serviceReferralCard({ ...base, status: 'accepted', owner: { id: 'k', name: 'Kwame Mensah' } }, context));
+    expect(accepted).to.contain('Save update').and.contain('Save SWEMWBS').and.contain('Close referral');
+  });
+
+  it('shows contact details only when asked, with a notice', () => {
+    const card = serviceReferralCard(base, { ...context, showContactDetails: true, notice: 'Shown to you' });
+    expectValidTeamsCard(card);
+    expect(cardText(card)).to.contain('Jane Example').and.contain('943 476 5919').and.contain('Shown to you');
   });
 });
