@@ -1,4 +1,4 @@
-import { AdaptiveCardInvokeResponse, CloudAdapter, TeamsInfo, TurnContext } from 'botbuilder';
+import { AdaptiveCardInvokeResponse, CloudAdapter, ConversationReference, TeamsInfo, TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import {
   Actor,
@@ -58,6 +58,14 @@ type Verb = keyof typeof inputSchemas;
 
 const MEMBERSHIP_CACHE_MS = 5 * 60 * 1000;
 
+const DECLINE_LABELS: Record<string, string> = {
+  'not-eligible': 'not eligible for this service',
+  'no-capacity': 'no capacity at the moment',
+  'better-served-elsewhere': 'better served by another service',
+  duplicate: 'a duplicate referral',
+  other: 'see the note',
+};
+
 const RECORD_LABELS: Record<'swemwbs' | 'ons4' | 'goals', (inputs: Record<string, string | undefined>) => string> = {
   swemwbs: (inputs) => `${inputs.swemwbsStage === 'closing' ? 'Closing' : 'Baseline'} SWEMWBS`,
   ons4: (inputs) => `${inputs.ons4Stage === 'closing' ? 'Closing' : 'Baseline'} ONS4 wellbeing`,
@@ -65,6 +73,8 @@ const RECORD_LABELS: Record<'swemwbs' | 'ons4' | 'goals', (inputs: Record<string
 };
 
 export interface ReferralActionDependencies {
+  /** The bot's app id ('' in local mode), for messages to the referrer. */
+  appId: string;
   referrals: ReferralRepository;
   channelLinks: ServiceChannelRepository;
   channels: ServiceChannels;
@@ -112,7 +122,6 @@ export class ReferralActions {
     actor: Actor,
     verb: Verb,
     inputs: Record<string, string | undefined>,
-    retried = false,
   ): Promise<AdaptiveCardInvokeResponse> {
     const result = transition(caseState(stored.referral), action, actor);
     if (!result.ok) return this.card(context, stored.referral, `Nothing changed: ${result.error}`);
@@ -151,20 +160,51 @@ export class ReferralActions {
     try {
       saved = await this.deps.referrals.update(next, stored.etag, event);
     } catch (error) {
-      if (!(error instanceof ReferralConflictError) || retried) throw error;
-      // Someone acted at the same moment and won: judge this click against what they did.
-      const current = await this.deps.referrals.get(stored.referral.id);
-      if (!current) throw error;
-      return this.apply(context, current, action, actor, verb, inputs, true);
+      if (!(error instanceof ReferralConflictError)) throw error;
+      // Someone acted at the same moment and won. This click was made on what is now an old
+      // version, so it changes nothing; say what happened instead (e.g. who accepted it).
+      const current = (await this.deps.referrals.get(stored.referral.id)) ?? stored;
+      const now = transition(caseState(current.referral), action, actor);
+      const notice = !now.ok ? `Nothing changed: ${now.error}` : !now.changed ? now.summary : 'Someone changed this referral at the same moment, so nothing changed. Here it is now.';
+      return this.card(context, current.referral, notice);
     }
     this.deps.logger.info('referral-action', { verb, reference: next.reference, status: next.status });
 
     if (action.verb === 'redirect') {
       await this.deps.channels.postReferral(context.adapter as CloudAdapter, next.id);
     }
+    if (action.verb === 'decline') await this.tellReferrerDeclined(context.adapter as CloudAdapter, saved.referral);
     const card = await this.deps.channels.cardFor(context, saved.referral, `${result.summary}.`);
     await this.updatePostedCard(context, stored.referral, card);
     return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
+  }
+
+  /**
+   * A declined referral goes back to the referrer, in their chat with Signpost, with the
+   * reason and the other services the person matched. The person is named only by reference.
+   * (Every other status change reaches the referrer through the notification outbox.)
+   */
+  private async tellReferrerDeclined(adapter: CloudAdapter, referral: Referral): Promise<void> {
+    const services = await this.deps.channels.serviceNames();
+    const alternatives = [
+      ...referral.match.eligibleServiceIds.filter((id) => id !== referral.serviceId).map((id) => services.get(id) ?? id),
+      ...referral.match.nearMissServiceIds.filter((id) => id !== referral.serviceId).map((id) => `${services.get(id) ?? id} (near miss)`),
+    ];
+    const reason = DECLINE_LABELS[referral.outcome?.reason ?? ''] ?? referral.outcome?.reason ?? 'no reason given';
+    const text =
+      `Your referral **${referral.reference}** to ${services.get(referral.serviceId) ?? referral.serviceId} was declined: ${reason}.` +
+      (referral.outcome?.note ? ` The service says: "${referral.outcome.note}"` : '') +
+      (alternatives.length
+        ? ` The person also matched: ${alternatives.join(', ')}. Say **refer** to send a new referral.`
+        : ' No other service in the directory matched; talk to your Primary Care Network link worker.');
+    try {
+      await adapter.continueConversationAsync(this.deps.appId, referral.referrerConversation as unknown as Partial<ConversationReference>, async (turn) => {
+        await turn.sendActivity(text);
+      });
+    } catch (error) {
+      // The decline stands; the referrer sees it in "my referrals". Logged without content.
+      this.deps.logger.warn('referrer-not-reached', { reference: referral.reference, errorName: (error as Error).name });
+    }
   }
 
   /**

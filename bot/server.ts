@@ -132,7 +132,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       logger,
       now,
     });
-    const actions = new ReferralActions({ referrals: referralRepository, channelLinks, channels, logger, now });
+    const actions = new ReferralActions({ appId: config.auth.MicrosoftAppId, referrals: referralRepository, channelLinks, channels, logger, now });
     const bot = new SignpostBot({ conversationState, privateConversationState, userState, referrals, channels, actions, logger });
     const server = restify.createServer({ name: 'signpost' });
     server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024 }));

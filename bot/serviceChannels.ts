@@ -138,6 +138,11 @@ export class ServiceChannels {
     });
   }
 
+  /** Service names by id, for messages. */
+  async serviceNames(): Promise<Map<string, string>> {
+    return new Map((await this.deps.directory.list()).map((service) => [service.id, service.name]));
+  }
+
   /** The link workers: the members of the team the channel belongs to, from Teams. */
   async members(context: TurnContext): Promise<Array<{ id: string; name: string }>> {
     try {

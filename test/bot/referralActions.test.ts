@@ -69,7 +69,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
   }
 
   async function newReferral(reference: string): Promise<Referral> {
-    const value = referral(reference);
+    const value = { ...referral(reference), referrerConversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: 'a:referrer-chat' } } };
     await repository.submit(value, { referralId: value.id, at, actor: { id: '29:r' }, action: 'referral.submitted', detail: { summary: 'Referred by Amira Patel' } });
     return value;
   }
@@ -118,6 +118,19 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     const loser = owner.id === KWAME.id ? second : first;
     expect(cardText(loser)).to.match(/out of date|Already accepted by/);
     expect((await repository.audit(value.id)).filter((event) => event.action === 'referral.accept')).to.have.length(1);
+  });
+
+  it('two updates at the same moment: exactly one is recorded, the other changes nothing', async () => {
+    const value = await newReferral('SP-2026-000510');
+    await click('accept', { referralId: value.id, version: 1 });
+    const results = await Promise.all([
+      click('update', { referralId: value.id, version: 2, status: 'contacted' }),
+      click('update', { referralId: value.id, version: 2, status: 'first-meeting-held' }),
+    ]);
+    const stored = (await repository.get(value.id))!.referral;
+    expect(stored.version).to.equal(3);
+    expect((await repository.audit(value.id)).filter((event) => event.action === 'referral.update')).to.have.length(1);
+    expect(results.map(cardText).filter((text) => /nothing changed|out of date/i.test(text))).to.have.length(1);
   });
 
   it('a double click changes nothing the second time', async () => {
@@ -198,8 +211,12 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(cardText(await click('assign', { referralId: value.id, version: 1, assignTo: STRANGER.id }))).to.contain('not a member of this team');
     await click('assign', { referralId: value.id, version: 1, assignTo: GRACE.id });
     expect((await repository.get(value.id))!.referral.owner).to.deep.equal(GRACE);
-    await click('decline', { referralId: value.id, version: 2, declineReason: 'no-capacity' }, GRACE);
+    await click('decline', { referralId: value.id, version: 2, declineReason: 'no-capacity', declineNote: 'Waiting list closed until March' }, GRACE);
     expect((await repository.get(value.id))!.referral).to.deep.include({ status: 'declined' });
+    // The referrer hears, in their own chat, why and where else the person could go.
+    const told = await connector.waitFor((a) => a.conversationId === 'a:referrer-chat');
+    expect(told.activity.text).to.contain('SP-2026-000506').and.contain('no capacity at the moment').and.contain('Waiting list closed until March');
+    expect(told.activity.text).to.contain('SAIL Care Navigation').and.not.contain('Jane');
   });
 
   it('redirects only to another service the person matched', async () => {

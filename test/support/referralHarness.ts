@@ -76,6 +76,7 @@ export class ReferralHarness {
       }),
       channels,
       actions: new ReferralActions({
+        appId: '',
         referrals: world.referrals,
         channelLinks: world.channels,
         channels,
