@@ -6,7 +6,7 @@ import { buildManifest, manifestSettings, validateManifest } from '../scripts/ma
 import { packageApp } from '../scripts/package-app';
 import { pixelAt, readPngInfo } from '../scripts/png';
 import { readZip } from '../scripts/zip';
-import { CHAT_COMMANDS } from '../cards/welcome';
+import { CHANNEL_COMMANDS, CHAT_COMMANDS } from '../cards/welcome';
 
 const botId = '8a3d5f0e-2b1c-4d6e-9f70-1a2b3c4d5e6f';
 const manifestFolder = path.resolve(__dirname, '..', '..', 'manifest');
@@ -27,6 +27,9 @@ describe('Teams app package', () => {
     const chat = manifest.bots[0].commandLists.find((list: { scopes: string[] }) => list.scopes.includes('personal'));
     const titles = chat.commands.map((command: { title: string }) => command.title);
     for (const { command } of CHAT_COMMANDS) expect(titles).to.include(command);
+    const team = manifest.bots[0].commandLists.find((list: { scopes: string[] }) => list.scopes.includes('team'));
+    const teamTitles = team.commands.map((command: { title: string }) => command.title);
+    for (const { command } of CHANNEL_COMMANDS) expect(teamTitles).to.include(command.split(' ')[0]);
   });
 
   it('the schema check fails on a broken manifest, so the test above can fail', async () => {
