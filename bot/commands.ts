@@ -8,6 +8,7 @@ export type ChatCommand =
   | { name: 'link'; serviceId: string }
   | { name: 'unlink' }
   | { name: 'status' }
+  | { name: 'my-referrals' }
   | { name: 'unknown' };
 
 export function parseCommand(text: string | undefined): ChatCommand {
@@ -23,6 +24,7 @@ export function parseCommand(text: string | undefined): ChatCommand {
   if (first === 'refer' || phrase === 'new referral' || phrase === 'start a referral') return { name: 'refer' };
   if (first === 'link') return { name: 'link', serviceId: words[1] ?? '' };
   if (first === 'unlink') return { name: 'unlink' };
+  if (phrase === 'my referrals' || phrase === 'referrals') return { name: 'my-referrals' };
   if (first === 'status') return { name: 'status' };
   return { name: 'unknown' };
 }

@@ -139,6 +139,11 @@ export class SignpostBot extends TeamsActivityHandler {
       case 'status':
         await context.sendActivity(await this.deps.channels.status(context));
         return;
+      case 'my-referrals': {
+        const card = await this.deps.referrals.myReferralsCard(context.activity.from.id);
+        await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
+        return;
+      }
       case 'unknown':
         await context.sendActivity(
           MessageFactory.text("Sorry, I didn't understand that. Say **help** to see what I can do."),

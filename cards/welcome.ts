@@ -9,6 +9,7 @@ export interface CommandHelp {
 /** Commands in a 1:1 or group chat with Signpost. Keep in step with the manifest's command lists. */
 export const CHAT_COMMANDS: CommandHelp[] = [
   { command: 'refer', description: 'Refer someone to a social prescribing service (also: new referral).' },
+  { command: 'my referrals', description: 'Your referrals: status, owner and days since the last update.' },
   { command: 'cancel', description: 'Stop the referral you are writing. Nothing is saved.' },
   { command: 'help', description: 'Show this card.' },
 ];

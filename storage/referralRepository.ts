@@ -168,6 +168,21 @@ export class ReferralRepository {
     return undefined;
   }
 
+  /**
+   * A referrer's referrals, newest first. Filters on a property across partitions: fine for a
+   * practice's volumes; a per-referrer index table is the step up if it ever is not.
+   */
+  async listForReferrer(teamsUserId: string): Promise<Referral[]> {
+    const client = await this.referrals;
+    const found: Referral[] = [];
+    for await (const entity of client.listEntities<RecordEntity>({
+      queryOptions: { filter: odata`RowKey eq ${RECORD_ROW} and referrerId eq ${teamsUserId}` },
+    })) {
+      found.push(referralSchema.parse(JSON.parse(entity.body)));
+    }
+    return found.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  }
+
   /** The service's queue, oldest reference first. */
   async listQueue(serviceId: string): Promise<QueueEntry[]> {
     const queue = await this.queue;

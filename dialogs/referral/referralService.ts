@@ -1,4 +1,5 @@
 import type { ReferralDraft } from './draft';
+import { myReferralsCard } from '../../cards/myReferralsCard';
 import type { DirectoryService } from '../../domain/directory/schema';
 import { matchPerson, MatchResult, ServiceMatch } from '../../domain/eligibility/matcher';
 import { ageOf, PersonFacts, personFactsSchema } from '../../domain/eligibility/facts';
@@ -70,6 +71,12 @@ export class ReferralService {
 
   async rememberedReferrer(teamsUserId: string): Promise<ReferrerProfile | undefined> {
     return this.deps.referrers.get(teamsUserId);
+  }
+
+  /** The card for `my referrals`. */
+  async myReferralsCard(teamsUserId: string): Promise<Record<string, unknown>> {
+    const [referrals, services] = await Promise.all([this.deps.referrals.listForReferrer(teamsUserId), this.deps.directory.list()]);
+    return myReferralsCard(referrals, new Map(services.map((service) => [service.id, service.name])), this.deps.now());
   }
 
   async serviceName(serviceId: string | undefined): Promise<string | undefined> {

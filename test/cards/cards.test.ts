@@ -11,6 +11,7 @@ import {
 } from '../../cards/referralCards';
 import { summarySections } from '../../dialogs/referral/summary';
 import { serviceReferralCard } from '../../cards/serviceReferralCard';
+import { myReferralsCard } from '../../cards/myReferralsCard';
 import { adaptiveCardProblems, cardText, expectValidTeamsCard } from '../support/adaptiveCards';
 
 const matchData = {
@@ -148,5 +149,15 @@ describe('The referral card in a service channel', () => {
     const card = serviceReferralCard(base, { ...context, showContactDetails: true, notice: 'Shown to you' });
     expectValidTeamsCard(card);
     expect(cardText(card)).to.contain('Jane Example').and.contain('943 476 5919').and.contain('Shown to you');
+  });
+});
+
+describe('The "my referrals" card', () => {
+  it('is valid empty and with referrals, and counts days since the last update', () => {
+    expectValidTeamsCard(myReferralsCard([], new Map(), new Date()));
+    const referral = { reference: 'SP-2026-000007', serviceId: 'sail', status: 'accepted', owner: { id: 'k', name: 'Kwame Mensah' }, updatedAt: '2026-11-20T12:00:00Z' };
+    const card = myReferralsCard([referral as never], new Map([['sail', 'SAIL']]), new Date('2026-11-24T12:00:00Z'));
+    expectValidTeamsCard(card);
+    expect(cardText(card)).to.contain('SP-2026-000007').and.contain('Accepted').and.contain('Owner: Kwame Mensah').and.contain('4 days ago');
   });
 });

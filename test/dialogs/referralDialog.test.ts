@@ -98,6 +98,18 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
       }
     });
 
+    it('lists the referrer\'s own referrals with "my referrals", and nobody else\'s', async () => {
+      const summary = await walkTo(bot, 'summary');
+      await bot.send(fill(summary, {}));
+      const mine = lastCard(await bot.send('my referrals'));
+      expectValidTeamsCard(mine);
+      const text = cardText(mine);
+      expect(text).to.contain('SP-2026-000001').and.contain('Safe and Independent Living').and.contain('New').and.contain('Not yet accepted');
+      expect(text).to.contain('Last update today').and.not.contain('Jane');
+      const theirs = cardText(lastCard(await bot.send('my referrals', GP)));
+      expect(theirs).to.contain('You have not made any referrals').and.not.contain('SP-2026-000001');
+    });
+
     it('stores one referral when Send is pressed twice', async () => {
       const summary = await walkTo(bot, 'summary');
       await bot.send(fill(summary, {}));
