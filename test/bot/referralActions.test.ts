@@ -7,6 +7,7 @@ import { startSignpost, RunningSignpost } from '../../bot/server';
 import { createLogger } from '../../bot/log';
 import { ReferralRepository } from '../../storage/referralRepository';
 import type { Referral } from '../../domain/referral/referral';
+import { sampleReferral } from '../support/fixtures';
 import { FakeConnector, postActivity, teamsActivity } from '../support/connector';
 import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
 
@@ -17,27 +18,6 @@ const KWAME = { id: '29:kwame', name: 'Kwame Mensah' };
 const GRACE = { id: '29:grace', name: 'Grace Okoro' };
 const STRANGER = { id: '29:stranger', name: 'Not In The Team' };
 
-function referral(reference: string): Referral {
-  return {
-    id: randomUUID(),
-    reference,
-    status: 'submitted',
-    version: 1,
-    serviceId: 'sail',
-    facts: { age: 76, borough: 'southwark', sociallyIsolated: true },
-    whatMatters: 'Company at lunchtime',
-    match: { eligibleServiceIds: ['sail', 'sail-care-navigation'], nearMissServiceIds: [], chosenServiceId: 'sail', chosenWasNearMiss: false, reasons: ['Meets: over 50'] },
-    person: {
-      givenName: 'Jane', familyName: 'Example', dateOfBirth: '1950-03-14', postcode: 'SE5 8AU', borough: 'southwark',
-      phone: '020 7946 0000', preferredContactMethod: 'phone', language: 'English', interpreterNeeded: false, carerInvolved: false,
-    },
-    consent: { consentToReferral: true, consentToShare: true, method: 'verbal', recordedAt: at, recordedBy: { id: '29:r', name: 'Amira Patel' } },
-    referrer: { teamsUserId: '29:r', name: 'Amira Patel', email: 'amira@practice.example', practice: 'Lordship Lane Surgery' },
-    referrerConversation: { serviceUrl: 'http://127.0.0.1:1/', channelId: 'msteams', conversation: { id: 'a:1' } },
-    createdAt: at,
-    updatedAt: at,
-  };
-}
 
 describe('Referral card actions (Universal Actions through the real server)', () => {
   let folder: string;
@@ -69,7 +49,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
   }
 
   async function newReferral(reference: string): Promise<Referral> {
-    const value = { ...referral(reference), referrerConversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: 'a:referrer-chat' } } };
+    const value = { ...sampleReferral({ reference, person: { ...sampleReferral().person, nhsNumber: undefined } }), referrerConversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: 'a:referrer-chat' } } };
     await repository.submit(value, { referralId: value.id, at, actor: { id: '29:r' }, action: 'referral.submitted', detail: { summary: 'Referred by Amira Patel' } });
     return value;
   }

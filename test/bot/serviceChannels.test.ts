@@ -1,39 +1,16 @@
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSignpost, RunningSignpost } from '../../bot/server';
 import { createLogger } from '../../bot/log';
 import { ReferralRepository } from '../../storage/referralRepository';
-import type { Referral } from '../../domain/referral/referral';
+import { sampleReferral } from '../support/fixtures';
 import { FakeConnector, postActivity, teamsActivity } from '../support/connector';
 import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
 
 const at = '2026-11-24T12:00:00.000Z';
 
-function waitingReferral(reference: string): Referral {
-  return {
-    id: randomUUID(),
-    reference,
-    status: 'submitted',
-    version: 1,
-    serviceId: 'sail',
-    facts: { age: 76, borough: 'southwark', sociallyIsolated: true, referralRoute: 'gp' },
-    whatMatters: 'Company at lunchtime',
-    match: { eligibleServiceIds: ['sail'], nearMissServiceIds: [], chosenServiceId: 'sail', chosenWasNearMiss: false, reasons: ['Meets: requires age over 50; person is 76'] },
-    person: {
-      givenName: 'Jane', familyName: 'Example', dateOfBirth: '1950-03-14', nhsNumber: '9434765919', postcode: 'SE5 8AU',
-      borough: 'southwark', phone: '020 7946 0000', preferredContactMethod: 'phone', preferredContactTimes: 'mornings',
-      language: 'English', interpreterNeeded: false, carerInvolved: false,
-    },
-    consent: { consentToReferral: true, consentToShare: true, method: 'verbal', recordedAt: at, recordedBy: { id: '29:r', name: 'Amira Patel' } },
-    referrer: { teamsUserId: '29:r', name: 'Amira Patel', email: 'amira@practice.example', practice: 'Lordship Lane Surgery' },
-    referrerConversation: { serviceUrl: 'http://127.0.0.1:1/', channelId: 'msteams', conversation: { id: 'a:1' } },
-    createdAt: at,
-    updatedAt: at,
-  };
-}
 
 describe('Service channels (real server, Teams connector on loopback)', () => {
   let folder: string;
@@ -74,7 +51,7 @@ describe('Service channels (real server, Teams connector on loopback)', () => {
 
   it('links a channel, posts the referrals waiting for the service, and keeps one channel per service', async () => {
     const repository = new ReferralRepository(bot.tables);
-    const waiting = waitingReferral('SP-2026-000901');
+    const waiting = sampleReferral({ reference: 'SP-2026-000901', facts: { age: 76, borough: 'southwark', sociallyIsolated: true, referralRoute: 'gp' } });
     await repository.submit(waiting, { referralId: waiting.id, at, actor: { id: '29:r' }, action: 'referral.submitted', detail: {} });
 
     const confirmation = await sayInChannel('link sail');

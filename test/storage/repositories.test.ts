@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
 import { testTables, uniqueTableName } from '../support/azurite';
 import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
@@ -8,32 +7,10 @@ import { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferrerRepository } from '../../storage/referrerRepository';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
+import { sampleReferral } from '../support/fixtures';
 
 const at = '2026-11-24T12:00:00.000Z';
 
-function sampleReferral(overrides: Partial<Referral> = {}): Referral {
-  return {
-    id: randomUUID(),
-    reference: 'SP-2026-000001',
-    status: 'submitted',
-    version: 1,
-    serviceId: 'sail',
-    facts: { age: 76, borough: 'southwark', sociallyIsolated: true },
-    whatMatters: 'Company at lunchtime',
-    match: { eligibleServiceIds: ['sail'], nearMissServiceIds: [], chosenServiceId: 'sail', chosenWasNearMiss: false, reasons: ['Meets: over 50'] },
-    person: {
-      givenName: 'Jane', familyName: 'Example', dateOfBirth: '1950-03-14', nhsNumber: '9434765919', postcode: 'SE5 8AU',
-      borough: 'southwark', phone: '020 7946 0000', preferredContactMethod: 'phone', language: 'English',
-      interpreterNeeded: false, carerInvolved: false,
-    },
-    consent: { consentToReferral: true, consentToShare: true, method: 'verbal', recordedAt: at, recordedBy: { id: '29:r', name: 'Amira Patel' } },
-    referrer: { teamsUserId: '29:r', name: 'Amira Patel', email: 'amira@practice.example', practice: 'Lordship Lane Surgery' },
-    referrerConversation: { serviceUrl: 'http://127.0.0.1:1/', channelId: 'msteams', conversation: { id: 'a:1' } },
-    createdAt: at,
-    updatedAt: at,
-    ...overrides,
-  };
-}
 
 const submitted = (referral: Referral): AuditEvent => ({
   referralId: referral.id, at, actor: { id: '29:r', name: 'Amira Patel' }, action: 'referral.submitted', detail: { serviceId: 'sail' },
