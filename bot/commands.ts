@@ -9,6 +9,7 @@ export type ChatCommand =
   | { name: 'unlink' }
   | { name: 'status' }
   | { name: 'my-referrals' }
+  | { name: 'notify'; preference: string }
   | { name: 'unknown' };
 
 export function parseCommand(text: string | undefined): ChatCommand {
@@ -25,6 +26,7 @@ export function parseCommand(text: string | undefined): ChatCommand {
   if (first === 'link') return { name: 'link', serviceId: words[1] ?? '' };
   if (first === 'unlink') return { name: 'unlink' };
   if (phrase === 'my referrals' || phrase === 'referrals') return { name: 'my-referrals' };
+  if (first === 'notify') return { name: 'notify', preference: words[1] ?? '' };
   if (first === 'status') return { name: 'status' };
   return { name: 'unknown' };
 }

@@ -18,6 +18,16 @@ const settingsSchema = z.object({
   SIGNPOST_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   SIGNPOST_NEAR_MISS_YEARS: z.coerce.number().int().min(0).max(20).default(5),
   SIGNPOST_VERIFICATION_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  SIGNPOST_SMTP_URL: z
+    .string()
+    .trim()
+    .default('')
+    .refine((value) => value === '' || /^smtps?:\/\//.test(value), 'must start with smtp:// or smtps://'),
+  SIGNPOST_MAIL_FROM: z.string().trim().default('Signpost <signpost@localhost>'),
+  SIGNPOST_ACTIONABLE_MESSAGE_ORIGINATOR: z.string().trim().default(''),
+  SIGNPOST_NOTIFY_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
+  SIGNPOST_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
+  SIGNPOST_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
 });
 
 export interface SignpostConfig {
@@ -39,6 +49,8 @@ export interface SignpostConfig {
   nearMissYears: number;
   /** Directory entries not checked for this long are shown as possibly out of date. */
   verificationMaxAgeDays: number;
+  mail: { smtpUrl: string; from: string; originator: string };
+  notify: { pollMs: number; retryBaseMs: number; maxAttempts: number };
 }
 
 export class ConfigError extends Error {}
@@ -90,5 +102,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
     logLevel: settings.SIGNPOST_LOG_LEVEL,
     nearMissYears: settings.SIGNPOST_NEAR_MISS_YEARS,
     verificationMaxAgeDays: settings.SIGNPOST_VERIFICATION_MAX_AGE_DAYS,
+    mail: {
+      smtpUrl: settings.SIGNPOST_SMTP_URL,
+      from: settings.SIGNPOST_MAIL_FROM,
+      originator: settings.SIGNPOST_ACTIONABLE_MESSAGE_ORIGINATOR,
+    },
+    notify: {
+      pollMs: settings.SIGNPOST_NOTIFY_POLL_MS,
+      retryBaseMs: settings.SIGNPOST_NOTIFY_RETRY_BASE_MS,
+      maxAttempts: settings.SIGNPOST_NOTIFY_MAX_ATTEMPTS,
+    },
   };
 }

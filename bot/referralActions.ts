@@ -1,4 +1,4 @@
-import { AdaptiveCardInvokeResponse, CloudAdapter, ConversationReference, TeamsInfo, TurnContext } from 'botbuilder';
+import { AdaptiveCardInvokeResponse, CloudAdapter, TeamsInfo, TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import {
   Actor,
@@ -11,7 +11,10 @@ import {
 } from '../domain/referral/lifecycle';
 import type { AuditEvent, Referral } from '../domain/referral/referral';
 import { ons4Schema, scoreSwemwbs, swemwbsItemsSchema } from '../domain/referral/outcomes';
-import { ReferralConflictError, ReferralRepository, StoredReferral } from '../storage/referralRepository';
+import { OutboxMessage, ReferralConflictError, ReferralRepository, StoredReferral } from '../storage/referralRepository';
+import type { ReferrerRepository } from '../storage/referrerRepository';
+import type { DirectoryRepository } from '../storage/directoryRepository';
+import { deliveryChannels, referralUpdate } from '../domain/notifications/referralUpdate';
 import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
 import type { Logger } from './log';
 import { channelOf, ServiceChannels } from './serviceChannels';
@@ -58,13 +61,6 @@ type Verb = keyof typeof inputSchemas;
 
 const MEMBERSHIP_CACHE_MS = 5 * 60 * 1000;
 
-const DECLINE_LABELS: Record<string, string> = {
-  'not-eligible': 'not eligible for this service',
-  'no-capacity': 'no capacity at the moment',
-  'better-served-elsewhere': 'better served by another service',
-  duplicate: 'a duplicate referral',
-  other: 'see the note',
-};
 
 const RECORD_LABELS: Record<'swemwbs' | 'ons4' | 'goals', (inputs: Record<string, string | undefined>) => string> = {
   swemwbs: (inputs) => `${inputs.swemwbsStage === 'closing' ? 'Closing' : 'Baseline'} SWEMWBS`,
@@ -73,9 +69,11 @@ const RECORD_LABELS: Record<'swemwbs' | 'ons4' | 'goals', (inputs: Record<string
 };
 
 export interface ReferralActionDependencies {
-  /** The bot's app id ('' in local mode), for messages to the referrer. */
-  appId: string;
   referrals: ReferralRepository;
+  referrers: ReferrerRepository;
+  directory: DirectoryRepository;
+  /** Called after a change queued notifications, so they go out now rather than at the next poll. */
+  notificationsQueued?: () => void;
   channelLinks: ServiceChannelRepository;
   channels: ServiceChannels;
   logger: Logger;
@@ -158,7 +156,7 @@ export class ReferralActions {
     };
     let saved: StoredReferral;
     try {
-      saved = await this.deps.referrals.update(next, stored.etag, event);
+      saved = await this.deps.referrals.update(next, stored.etag, event, await this.notificationsFor(next, action, actor));
     } catch (error) {
       if (!(error instanceof ReferralConflictError)) throw error;
       // Someone acted at the same moment and won. This click was made on what is now an old
@@ -173,38 +171,27 @@ export class ReferralActions {
     if (action.verb === 'redirect') {
       await this.deps.channels.postReferral(context.adapter as CloudAdapter, next.id);
     }
-    if (action.verb === 'decline') await this.tellReferrerDeclined(context.adapter as CloudAdapter, saved.referral);
+    this.deps.notificationsQueued?.();
     const card = await this.deps.channels.cardFor(context, saved.referral, `${result.summary}.`);
     await this.updatePostedCard(context, stored.referral, card);
     return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
   }
 
   /**
-   * A declined referral goes back to the referrer, in their chat with Signpost, with the
-   * reason and the other services the person matched. The person is named only by reference.
-   * (Every other status change reaches the referrer through the notification outbox.)
+   * What the referrer hears about this change, written in the same transaction as the change:
+   * one message per channel they chose (Teams by default), keyed by referral and version.
    */
-  private async tellReferrerDeclined(adapter: CloudAdapter, referral: Referral): Promise<void> {
-    const services = await this.deps.channels.serviceNames();
-    const alternatives = [
-      ...referral.match.eligibleServiceIds.filter((id) => id !== referral.serviceId).map((id) => services.get(id) ?? id),
-      ...referral.match.nearMissServiceIds.filter((id) => id !== referral.serviceId).map((id) => `${services.get(id) ?? id} (near miss)`),
-    ];
-    const reason = DECLINE_LABELS[referral.outcome?.reason ?? ''] ?? referral.outcome?.reason ?? 'no reason given';
-    const text =
-      `Your referral **${referral.reference}** to ${services.get(referral.serviceId) ?? referral.serviceId} was declined: ${reason}.` +
-      (referral.outcome?.note ? ` The service says: "${referral.outcome.note}"` : '') +
-      (alternatives.length
-        ? ` The person also matched: ${alternatives.join(', ')}. Say **refer** to send a new referral.`
-        : ' No other service in the directory matched; talk to your Primary Care Network link worker.');
-    try {
-      await adapter.continueConversationAsync(this.deps.appId, referral.referrerConversation as unknown as Partial<ConversationReference>, async (turn) => {
-        await turn.sendActivity(text);
-      });
-    } catch (error) {
-      // The decline stands; the referrer sees it in "my referrals". Logged without content.
-      this.deps.logger.warn('referrer-not-reached', { reference: referral.reference, errorName: (error as Error).name });
-    }
+  private async notificationsFor(referral: Referral, action: LifecycleAction, actor: Actor): Promise<OutboxMessage[]> {
+    if (action.verb === 'record') return []; // outcome scores are reported when the case closes
+    const [profile, services] = await Promise.all([this.deps.referrers.get(referral.referrer.teamsUserId), this.deps.directory.list()]);
+    const names = new Map(services.map((service) => [service.id, service.name]));
+    const wait = services.find((service) => service.id === referral.serviceId)?.waitingTimeWeeks.value ?? null;
+    const update = referralUpdate(referral, { verb: action.verb, actorName: actor.name, activity: action.verb === 'update' ? action.activity : undefined }, names, wait);
+    return deliveryChannels(profile?.notify).map((channel) => ({
+      key: `${referral.id}:${referral.version}:${channel}`,
+      channel,
+      payload: update as unknown as Record<string, unknown>,
+    }));
   }
 
   /**

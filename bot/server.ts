@@ -23,6 +23,8 @@ import { createLogger, describeError, Logger } from './log';
 import { SignpostBot, conversationType } from './signpostBot';
 import { ServiceChannels } from './serviceChannels';
 import { ReferralActions } from './referralActions';
+import { createMailer } from './mailer';
+import { NotificationDispatcher } from './notificationDispatcher';
 import { ServiceChannelRepository } from '../storage/serviceChannelRepository';
 
 export interface SignpostOptions {
@@ -95,11 +97,12 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     }
     const now = options.now ?? (() => new Date());
     const referralRepository = new ReferralRepository(tables);
+    const referrers = new ReferrerRepository(tables);
     const referrals = new ReferralService({
       now,
       directory,
       referrals: referralRepository,
-      referrers: new ReferrerRepository(tables),
+      referrers,
       nearMissYears: config.nearMissYears,
       verificationMaxAgeDays: config.verificationMaxAgeDays,
     });
@@ -132,7 +135,28 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       logger,
       now,
     });
-    const actions = new ReferralActions({ appId: config.auth.MicrosoftAppId, referrals: referralRepository, channelLinks, channels, logger, now });
+    const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir });
+    logger.info('mail', { delivery: mailer.description });
+    const dispatcher = new NotificationDispatcher({
+      appId: config.auth.MicrosoftAppId,
+      adapter,
+      referrals: referralRepository,
+      mailer,
+      originator: config.mail.originator,
+      logger,
+      baseDelayMs: config.notify.retryBaseMs,
+      maxAttempts: config.notify.maxAttempts,
+    });
+    const actions = new ReferralActions({
+      referrals: referralRepository,
+      referrers,
+      directory,
+      channelLinks,
+      channels,
+      logger,
+      now,
+      notificationsQueued: () => dispatcher.kick(),
+    });
     const bot = new SignpostBot({ conversationState, privateConversationState, userState, referrals, channels, actions, logger });
     const server = restify.createServer({ name: 'signpost' });
     server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024 }));
@@ -157,12 +181,15 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
 
     server.get('/api/health', async (_req, res) => {
       const storage = await storageStatus(tables);
+      // Notifications that failed for good are counted here so they are never silently lost.
+      const outbox = storage === 'ok' ? await referralRepository.outboxCounts().catch(() => undefined) : undefined;
       res.send(storage === 'ok' ? 200 : 503, {
         name: packageJson.name,
         version: packageJson.version,
         status: storage === 'ok' ? 'ok' : 'unavailable',
         storage,
         mode: config.localMode ? 'local' : 'authenticated',
+        notifications: outbox ? { pending: outbox.pending + outbox.sending, failed: outbox.failed } : undefined,
       });
     });
 
@@ -175,6 +202,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     const address = server.address() as AddressInfo;
     const url = `http://${options.host ?? 'localhost'}:${address.port}`;
     logger.info('listening', { url, messagesEndpoint: `${url}/api/messages` });
+    dispatcher.start(config.notify.pollMs);
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
@@ -191,6 +219,8 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
         }
         server.server.closeAllConnections();
         await closed;
+        await dispatcher.stop();
+        mailer.close();
         await azurite?.stop();
         logger.info('stopped');
       })());

@@ -139,6 +139,15 @@ export class SignpostBot extends TeamsActivityHandler {
       case 'status':
         await context.sendActivity(await this.deps.channels.status(context));
         return;
+      case 'notify':
+        await context.sendActivity(
+          await this.deps.referrals.setNotifyPreference(
+            { teamsUserId: context.activity.from.id, name: context.activity.from.name ?? '' },
+            command.preference,
+            JSON.parse(JSON.stringify(TurnContext.getConversationReference(context.activity))) as Record<string, unknown>,
+          ),
+        );
+        return;
       case 'my-referrals': {
         const card = await this.deps.referrals.myReferralsCard(context.activity.from.id);
         await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });

@@ -10,6 +10,7 @@ export interface CommandHelp {
 export const CHAT_COMMANDS: CommandHelp[] = [
   { command: 'refer', description: 'Refer someone to a social prescribing service (also: new referral).' },
   { command: 'my referrals', description: 'Your referrals: status, owner and days since the last update.' },
+  { command: 'notify', description: 'How you hear about your referrals: notify teams, notify email or notify both.' },
   { command: 'cancel', description: 'Stop the referral you are writing. Nothing is saved.' },
   { command: 'help', description: 'Show this card.' },
 ];

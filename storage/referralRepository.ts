@@ -30,6 +30,39 @@ export class ReferralConflictError extends Error {
   }
 }
 
+/** A notification written with the change it reports, sent later by the dispatcher. */
+export interface OutboxMessage {
+  /** Idempotency key: one per notification and channel (e.g. referral:version:teams). */
+  key: string;
+  channel: 'teams' | 'email';
+  /** What to send; no patient identifiers beyond reference and initials. */
+  payload: Record<string, unknown>;
+}
+
+export type OutboxState = 'pending' | 'sending' | 'sent' | 'failed';
+
+export interface OutboxEntry extends OutboxMessage {
+  referralId: string;
+  state: OutboxState;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError?: string;
+  etag: string;
+}
+
+type OutboxEntity = {
+  partitionKey: string;
+  rowKey: string;
+  kind: 'outbox';
+  key: string;
+  channel: string;
+  state: OutboxState;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError?: string;
+  body: string;
+};
+
 export interface StoredReferral {
   referral: Referral;
   etag: string;
@@ -130,13 +163,18 @@ export class ReferralRepository {
     return stored;
   }
 
-  /** Replaces a referral if nobody changed it since it was read, with its audit event. */
-  async update(referral: Referral, expectedEtag: string, event: AuditEvent): Promise<StoredReferral> {
+  /**
+   * Replaces a referral if nobody changed it since it was read, with its audit event and the
+   * notifications it causes: all in one transaction, so a change is never without its audit
+   * event or its notifications, and a notification never reports a change that failed.
+   */
+  async update(referral: Referral, expectedEtag: string, event: AuditEvent, outbox: OutboxMessage[] = []): Promise<StoredReferral> {
     const valid = referralSchema.parse(referral);
     const client = await this.referrals;
     const actions: TransactionAction[] = [
       ['update', recordEntity(valid), 'Replace', { etag: expectedEtag }],
       ['create', auditEntity(valid.id, { ...event, referralId: valid.id })],
+      ...outbox.map((message): TransactionAction => ['create', outboxEntity(valid.id, message, event.at)]),
     ];
     try {
       await client.submitTransaction(actions);
@@ -211,6 +249,82 @@ export class ReferralRepository {
     return this.readEvents(eventsPartition(at));
   }
 
+  /** Notifications due now: pending, or claimed by a sender whose lease ran out. */
+  async dueOutbox(now: Date, limit = 50): Promise<OutboxEntry[]> {
+    const client = await this.referrals;
+    const due: OutboxEntry[] = [];
+    const iso = now.toISOString();
+    for await (const entity of client.listEntities<OutboxEntity>({
+      queryOptions: { filter: odata`kind eq 'outbox' and (state eq 'pending' or state eq 'sending') and nextAttemptAt le ${iso}` },
+    })) {
+      due.push(outboxEntry(entity));
+      if (due.length >= limit) break;
+    }
+    return due;
+  }
+
+  /**
+   * Claims a notification for sending (eTag-checked, with a lease): of several senders, one
+   * wins; if it dies mid-send, the lease runs out and another sender picks the message up.
+   */
+  async claimOutbox(entry: OutboxEntry, leaseUntil: Date): Promise<OutboxEntry | undefined> {
+    try {
+      const response = await (await this.referrals).updateEntity(
+        { partitionKey: entry.referralId, rowKey: outboxRow(entry.key), state: 'sending', nextAttemptAt: leaseUntil.toISOString(), attempts: entry.attempts + 1 },
+        'Merge',
+        { etag: entry.etag },
+      );
+      return { ...entry, state: 'sending', attempts: entry.attempts + 1, nextAttemptAt: leaseUntil.toISOString(), etag: response.etag ?? entry.etag };
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Marks a claimed notification sent, to retry at a time, or failed for good. */
+  async settleOutbox(entry: OutboxEntry, outcome: { state: 'sent' | 'failed' } | { state: 'pending'; retryAt: Date }, lastError?: string): Promise<void> {
+    await (await this.referrals).updateEntity(
+      {
+        partitionKey: entry.referralId,
+        rowKey: outboxRow(entry.key),
+        state: outcome.state,
+        nextAttemptAt: outcome.state === 'pending' ? outcome.retryAt.toISOString() : entry.nextAttemptAt,
+        lastError: lastError?.slice(0, 300) ?? '',
+      },
+      'Merge',
+      { etag: entry.etag },
+    );
+  }
+
+  /** Adds a notification outside a referral change (e.g. email when Teams cannot reach someone). */
+  async enqueueNotification(referralId: string, message: OutboxMessage, at: string): Promise<void> {
+    try {
+      await (await this.referrals).createEntity(outboxEntity(referralId, message, at));
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error; // already queued: the key makes this idempotent
+    }
+  }
+
+  async outboxCounts(): Promise<Record<OutboxState, number>> {
+    const counts: Record<OutboxState, number> = { pending: 0, sending: 0, sent: 0, failed: 0 };
+    for await (const entity of (await this.referrals).listEntities<OutboxEntity>({
+      queryOptions: { filter: odata`kind eq 'outbox'`, select: ['state'] },
+    })) {
+      counts[entity.state] += 1;
+    }
+    return counts;
+  }
+
+  async failedOutbox(): Promise<OutboxEntry[]> {
+    const failed: OutboxEntry[] = [];
+    for await (const entity of (await this.referrals).listEntities<OutboxEntity>({
+      queryOptions: { filter: odata`kind eq 'outbox' and state eq 'failed'` },
+    })) {
+      failed.push(outboxEntry(entity));
+    }
+    return failed;
+  }
+
   /** Adds an event to a referral's audit trail without changing the referral (e.g. a view). */
   async appendEvent(event: AuditEvent & { referralId: string }): Promise<void> {
     await (await this.referrals).createEntity(auditEntity(event.referralId, event));
@@ -267,6 +381,36 @@ function recordEntity(referral: Referral): RecordEntity {
 function auditEntity(partitionKey: string, event: AuditEvent): AuditEntity {
   const valid = auditEventSchema.parse(event);
   return { partitionKey, rowKey: `audit-${valid.at}-${randomUUID()}`, kind: 'audit', body: JSON.stringify(valid) };
+}
+
+const outboxRow = (key: string) => `outbox-${key.replace(/[^A-Za-z0-9:._-]/g, '_')}`;
+
+function outboxEntity(referralId: string, message: OutboxMessage, at: string): OutboxEntity {
+  return {
+    partitionKey: referralId,
+    rowKey: outboxRow(message.key),
+    kind: 'outbox',
+    key: message.key,
+    channel: message.channel,
+    state: 'pending',
+    attempts: 0,
+    nextAttemptAt: at,
+    body: JSON.stringify(message.payload),
+  };
+}
+
+function outboxEntry(entity: OutboxEntity & { etag: string }): OutboxEntry {
+  return {
+    referralId: entity.partitionKey,
+    key: entity.key,
+    channel: entity.channel as OutboxEntry['channel'],
+    payload: JSON.parse(entity.body),
+    state: entity.state,
+    attempts: entity.attempts,
+    nextAttemptAt: entity.nextAttemptAt,
+    lastError: entity.lastError || undefined,
+    etag: entity.etag,
+  };
 }
 
 function eventsPartition(at: Date): string {

@@ -12,6 +12,8 @@ export interface ReferrerProfile {
   email: string;
   practice: string;
   role?: string;
+  /** How they want updates: Teams (default), email or both. */
+  notify?: 'teams' | 'email' | 'both';
   /** A plain-JSON conversation reference to their chat with Signpost, for proactive updates. */
   conversation?: Record<string, unknown>;
   updatedAt: string;

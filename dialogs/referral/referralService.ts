@@ -1,5 +1,6 @@
 import type { ReferralDraft } from './draft';
 import { myReferralsCard } from '../../cards/myReferralsCard';
+import { NOTIFY_PREFERENCES, NotifyPreference } from '../../domain/notifications/referralUpdate';
 import type { DirectoryService } from '../../domain/directory/schema';
 import { matchPerson, MatchResult, ServiceMatch } from '../../domain/eligibility/matcher';
 import { ageOf, PersonFacts, personFactsSchema } from '../../domain/eligibility/facts';
@@ -71,6 +72,29 @@ export class ReferralService {
 
   async rememberedReferrer(teamsUserId: string): Promise<ReferrerProfile | undefined> {
     return this.deps.referrers.get(teamsUserId);
+  }
+
+  /** `notify teams|email|both`: how the referrer hears about their referrals. Answers in words. */
+  async setNotifyPreference(who: { teamsUserId: string; name: string }, preference: string, conversation: Record<string, unknown>): Promise<string> {
+    const known = await this.deps.referrers.get(who.teamsUserId);
+    if (!(NOTIFY_PREFERENCES as readonly string[]).includes(preference)) {
+      return `Updates on your referrals come ${describePreference(known?.notify)}. Say **notify teams**, **notify email** or **notify both** to change it.`;
+    }
+    const choice = preference as NotifyPreference;
+    if (choice !== 'teams' && !known?.email) {
+      return 'I do not have your email address yet: it is taken from your first referral. Until then, updates come here in Teams.';
+    }
+    await this.deps.referrers.save({
+      teamsUserId: who.teamsUserId,
+      name: known?.name ?? who.name,
+      email: known?.email ?? '',
+      practice: known?.practice ?? '',
+      ...known,
+      notify: choice,
+      conversation: known?.conversation ?? conversation,
+      updatedAt: this.deps.now().toISOString(),
+    });
+    return `Done: updates on your referrals will come ${describePreference(choice)}.`;
   }
 
   /** The card for `my referrals`. */
@@ -175,7 +199,8 @@ export class ReferralService {
       action: 'referral.submitted',
       detail: { serviceId: service.id, nearMiss: chosen.outcome === 'nearMiss', reference, summary: `Referred by ${referrer.name}` },
     });
-    await this.deps.referrers.save({ ...referrerRecord, conversation: sender.conversation, updatedAt: at });
+    const known = await this.deps.referrers.get(sender.teamsUserId);
+    await this.deps.referrers.save({ ...known, ...referrerRecord, conversation: sender.conversation, updatedAt: at });
     return submittedView(stored, service);
   }
 
@@ -227,6 +252,12 @@ export function factsFromDraft(draft: ReferralDraft): PersonFacts {
     carer: needs?.carer,
     referralRoute: needs?.referralRoute,
   });
+}
+
+function describePreference(preference: NotifyPreference | undefined): string {
+  if (preference === 'email') return 'by email';
+  if (preference === 'both') return 'here in Teams and by email';
+  return 'here in Teams';
 }
 
 function waitText(match: Pick<ServiceMatch, 'waitingTimeWeeks' | 'status'>): string {

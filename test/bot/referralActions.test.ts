@@ -194,9 +194,10 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     await click('decline', { referralId: value.id, version: 2, declineReason: 'no-capacity', declineNote: 'Waiting list closed until March' }, GRACE);
     expect((await repository.get(value.id))!.referral).to.deep.include({ status: 'declined' });
     // The referrer hears, in their own chat, why and where else the person could go.
-    const told = await connector.waitFor((a) => a.conversationId === 'a:referrer-chat');
-    expect(told.activity.text).to.contain('SP-2026-000506').and.contain('no capacity at the moment').and.contain('Waiting list closed until March');
-    expect(told.activity.text).to.contain('SAIL Care Navigation').and.not.contain('Jane');
+    const told = await connector.waitFor((a) => a.conversationId === 'a:referrer-chat' && JSON.stringify(a.activity).includes('declined'));
+    const toldText = cardText(told.activity.attachments[0].content);
+    expect(toldText).to.contain('SP-2026-000506 (J.E.)').and.contain('no capacity at the moment').and.contain('Waiting list closed until March');
+    expect(toldText).to.contain('SAIL Care Navigation').and.not.contain('Jane');
   });
 
   it('redirects only to another service the person matched', async () => {

@@ -76,8 +76,9 @@ export class ReferralHarness {
       }),
       channels,
       actions: new ReferralActions({
-        appId: '',
         referrals: world.referrals,
+        referrers: world.referrers,
+        directory: world.directory,
         channelLinks: world.channels,
         channels,
         logger: createLogger('error', () => undefined),

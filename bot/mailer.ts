@@ -1,0 +1,47 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import nodemailer, { Transporter } from 'nodemailer';
+
+/**
+ * Outgoing mail through nodemailer: SMTP when SIGNPOST_SMTP_URL is set; otherwise (the embedded
+ * default) each message is written as an .eml file under the data folder, so nothing is lost
+ * and a developer can open what would have been sent.
+ */
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** Stable per notification and channel: mail systems can drop a repeat with the same id. */
+  messageId: string;
+}
+
+export interface Mailer {
+  send(mail: OutgoingMail): Promise<void>;
+  readonly description: string;
+  close(): void;
+}
+
+export function createMailer(settings: { smtpUrl: string; from: string; dataDir: string }): Mailer {
+  if (settings.smtpUrl) {
+    const transport: Transporter = nodemailer.createTransport(settings.smtpUrl);
+    return {
+      description: `SMTP ${new URL(settings.smtpUrl).host}`,
+      send: async (mail) => {
+        await transport.sendMail({ from: settings.from, ...mail, messageId: `<${mail.messageId}@signpost>` });
+      },
+      close: () => transport.close(),
+    };
+  }
+  const folder = path.join(settings.dataDir, 'mail');
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    description: `files in ${folder}`,
+    send: async (mail) => {
+      const info = await transport.sendMail({ from: settings.from, ...mail, messageId: `<${mail.messageId}@signpost>` });
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(path.join(folder, `${mail.messageId.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`), info.message as Buffer);
+    },
+    close: () => transport.close(),
+  };
+}

@@ -1,0 +1,133 @@
+import { CardFactory, CloudAdapter, ConversationReference } from 'botbuilder';
+import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
+import { referralUpdateCard, referralUpdateEmail } from '../cards/referralUpdateCard';
+import type { OutboxEntry, ReferralRepository } from '../storage/referralRepository';
+import type { Mailer } from './mailer';
+import { describeError, Logger } from './log';
+
+/**
+ * Sends what the outbox holds. Each message is claimed with its eTag and a lease, sent, then
+ * marked sent; transient failures (Teams 429/5xx, network, SMTP) are retried with exponential
+ * backoff; Teams saying the person cannot be reached (403/404: the bot was removed) falls back
+ * to email; after the last attempt a message is marked failed and counted on the health
+ * endpoint, never dropped.
+ *
+ * Delivery is at least once: a message sent just before a crash, but not yet marked, is sent
+ * again when its lease ends. The idempotency key travels with it (the email Message-ID), so
+ * receivers can recognise a repeat.
+ */
+export interface DispatcherOptions {
+  appId: string;
+  adapter: CloudAdapter;
+  referrals: ReferralRepository;
+  mailer: Mailer;
+  originator: string;
+  logger: Logger;
+  now?: () => Date;
+  baseDelayMs?: number;
+  maxAttempts?: number;
+  leaseMs?: number;
+}
+
+export interface DispatchCounts {
+  sent: number;
+  retried: number;
+  failed: number;
+}
+
+export class NotificationDispatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<DispatchCounts> | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  /** Polls every intervalMs; `kick()` runs a pass at once after a write. */
+  start(intervalMs = 5_000): void {
+    this.stopped = false;
+    const loop = () => {
+      if (this.stopped) return;
+      void this.runOnce()
+        .catch((error) => this.options.logger.error('dispatch-failed', describeError(error)))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, intervalMs);
+        });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  kick(): void {
+    if (this.stopped || !this.timer) return;
+    void this.runOnce().catch((error) => this.options.logger.error('dispatch-failed', describeError(error)));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass over what is due; a pass already under way is joined, not doubled. */
+  runOnce(): Promise<DispatchCounts> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<DispatchCounts> {
+    const counts: DispatchCounts = { sent: 0, retried: 0, failed: 0 };
+    const { referrals } = this.options;
+    for (const due of await referrals.dueOutbox(this.now())) {
+      const claimed = await referrals.claimOutbox(due, new Date(this.now().getTime() + (this.options.leaseMs ?? 60_000)));
+      if (!claimed) continue; // another sender has it
+      try {
+        await this.deliver(claimed);
+        await referrals.settleOutbox(claimed, { state: 'sent' });
+        counts.sent += 1;
+      } catch (error) {
+        const status = (error as { statusCode?: number }).statusCode;
+        const reason = `${(error as Error).name}${status ? ` ${status}` : ''}`;
+        if (claimed.channel === 'teams' && (status === 401 || status === 403 || status === 404)) {
+          await this.fallBackToEmail(claimed);
+          await referrals.settleOutbox(claimed, { state: 'failed' }, `${reason}: Teams cannot reach the referrer; sent by email instead`);
+          counts.failed += 1;
+        } else if (claimed.attempts >= (this.options.maxAttempts ?? 8)) {
+          await referrals.settleOutbox(claimed, { state: 'failed' }, reason);
+          this.options.logger.error('notification-failed', { key: claimed.key, channel: claimed.channel, reason });
+          counts.failed += 1;
+        } else {
+          const delay = (this.options.baseDelayMs ?? 2_000) * 2 ** (claimed.attempts - 1);
+          await referrals.settleOutbox(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
+          counts.retried += 1;
+        }
+      }
+    }
+    return counts;
+  }
+
+  private async deliver(entry: OutboxEntry): Promise<void> {
+    const update = entry.payload as unknown as ReferralUpdate;
+    const stored = await this.options.referrals.get(entry.referralId);
+    if (!stored) throw Object.assign(new Error('referral not found'), { name: 'ReferralGone' });
+    if (entry.channel === 'teams') {
+      await this.options.adapter.continueConversationAsync(
+        this.options.appId,
+        stored.referral.referrerConversation as unknown as Partial<ConversationReference>,
+        async (context) => {
+          await context.sendActivity({ attachments: [CardFactory.adaptiveCard(referralUpdateCard(update))] });
+        },
+      );
+      return;
+    }
+    const email = referralUpdateEmail(update, this.options.originator);
+    await this.options.mailer.send({ to: stored.referral.referrer.email, ...email, messageId: entry.key });
+  }
+
+  private async fallBackToEmail(entry: OutboxEntry): Promise<void> {
+    const key = entry.key.replace(/:teams$/, ':email');
+    await this.options.referrals.enqueueNotification(entry.referralId, { key, channel: 'email', payload: entry.payload }, this.now().toISOString());
+  }
+}

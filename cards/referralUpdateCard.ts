@@ -1,0 +1,51 @@
+import template from './referral-update.json';
+import { renderCard } from './render';
+import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
+
+/** The update a referrer receives, as an Adaptive Card (Teams chat, and embedded in email). */
+export function referralUpdateCard(update: ReferralUpdate): Record<string, unknown> {
+  return renderCard(template, update);
+}
+
+export interface UpdateEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/**
+ * The same update as an email: a plain-text part, a readable HTML part, and the Adaptive Card
+ * embedded for Outlook (Actionable Messages read `application/adaptivecard+json` with the
+ * registered originator id). Like the card, it names the person only by reference and initials.
+ */
+export function referralUpdateEmail(update: ReferralUpdate, originator: string): UpdateEmail {
+  const snomedText = update.snomed.map((code) => `${code.code} ${code.term}`);
+  const text = [
+    update.headline,
+    '',
+    `Reference: ${update.reference}`,
+    `Service: ${update.serviceName}`,
+    `Status: ${update.status}`,
+    '',
+    ...update.lines,
+    ...(snomedText.length ? ['', "Record in the person's GP record:", ...snomedText] : []),
+    '',
+    'Say "my referrals" to Signpost in Teams to see all your referrals.',
+  ].join('\n');
+  const card = { ...referralUpdateCard(update), originator };
+  // "</" inside the script would end it early; JSON allows escaping the slash.
+  const embedded = JSON.stringify(card).replace(/<\//g, '<\\/');
+  const html = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><script type="application/adaptivecard+json">${embedded}</script></head>
+<body style="font-family: Segoe UI, Arial, sans-serif">
+<h2>${escapeHtml(update.headline)}</h2>
+<p>Reference: <strong>${escapeHtml(update.reference)}</strong><br>Service: ${escapeHtml(update.serviceName)}<br>Status: ${escapeHtml(update.status)}</p>
+${update.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
+${snomedText.length ? `<p><strong>Record in the person's GP record:</strong><br>${snomedText.map(escapeHtml).join('<br>')}</p>` : ''}
+<p style="color:#666">Say "my referrals" to Signpost in Teams to see all your referrals.</p>
+</body></html>`;
+  return { subject: `Signpost: ${update.headline}`, text, html };
+}

@@ -1,0 +1,125 @@
+import type { Referral } from '../referral/referral';
+import { initials } from '../referral/referral';
+import { STATUS_LABELS } from '../referral/lifecycle';
+import { describeChange } from '../referral/outcomes';
+import { SNOMED_SOCIAL_PRESCRIBING_DECLINED, SnomedCode } from '../referral/snomed';
+
+/**
+ * What the referrer is told when their referral changes: the one place that decides the words,
+ * for Teams and email alike. The person appears only as reference and initials, never by name,
+ * NHS number, date of birth or contact details.
+ */
+
+export const NOTIFY_PREFERENCES = ['teams', 'email', 'both'] as const;
+export type NotifyPreference = (typeof NOTIFY_PREFERENCES)[number];
+export type DeliveryChannel = 'teams' | 'email';
+
+export function deliveryChannels(preference: NotifyPreference | undefined): DeliveryChannel[] {
+  if (preference === 'email') return ['email'];
+  if (preference === 'both') return ['teams', 'email'];
+  return ['teams'];
+}
+
+export interface ReferralUpdate {
+  referralId: string;
+  reference: string;
+  initials: string;
+  serviceName: string;
+  status: string;
+  headline: string;
+  lines: string[];
+  snomed: SnomedCode[];
+  at: string;
+}
+
+export interface ChangeEvent {
+  verb: 'accept' | 'assign' | 'decline' | 'redirect' | 'update' | 'close';
+  actorName: string;
+  activity?: string;
+}
+
+const DECLINE_REASONS: Record<string, string> = {
+  'not-eligible': 'not eligible for this service',
+  'no-capacity': 'no capacity at the moment',
+  'better-served-elsewhere': 'better served by another service',
+  duplicate: 'a duplicate referral',
+  other: 'see the note',
+};
+const CLOSE_REASONS: Record<string, string> = {
+  completed: 'support completed',
+  'declined-by-person': 'the person declined support',
+  'not-contactable': 'the person could not be contacted',
+  'moved-away': 'the person moved away',
+  'referred-elsewhere': 'referred elsewhere',
+};
+
+/** The update for a change, or undefined when the change is not news for the referrer. */
+export function referralUpdate(
+  referral: Referral,
+  change: ChangeEvent,
+  serviceNames: ReadonlyMap<string, string>,
+  waitingTimeWeeks: number | null,
+): ReferralUpdate {
+  const service = serviceNames.get(referral.serviceId) ?? referral.serviceId;
+  const base = {
+    referralId: referral.id,
+    reference: referral.reference,
+    initials: initials(referral.person),
+    serviceName: service,
+    status: STATUS_LABELS[referral.status],
+    at: referral.updatedAt,
+    snomed: [] as SnomedCode[],
+  };
+  const who = `${base.reference} (${base.initials})`;
+  switch (change.verb) {
+    case 'accept':
+      return { ...base, headline: `${who} was accepted by ${service}`, lines: [`${change.actorName} is the link worker.`] };
+    case 'assign':
+      return { ...base, headline: `${who} has a new link worker`, lines: [`${referral.owner?.name ?? 'A colleague'} at ${service} now has the case.`] };
+    case 'redirect':
+      return { ...base, headline: `${who} was redirected to ${service}`, lines: [`${change.actorName} sent it on; ${service}'s link workers will pick it up.`] };
+    case 'decline': {
+      const alternatives = [
+        ...referral.match.eligibleServiceIds.filter((id) => id !== referral.serviceId).map((id) => serviceNames.get(id) ?? id),
+        ...referral.match.nearMissServiceIds.filter((id) => id !== referral.serviceId).map((id) => `${serviceNames.get(id) ?? id} (near miss)`),
+      ];
+      return {
+        ...base,
+        headline: `${who} was declined by ${service}`,
+        lines: [
+          `Reason: ${DECLINE_REASONS[referral.outcome?.reason ?? ''] ?? referral.outcome?.reason ?? 'not given'}.`,
+          ...(referral.outcome?.note ? [`The service says: ${referral.outcome.note}`] : []),
+          alternatives.length
+            ? `The person also matched: ${alternatives.join(', ')}. Say "refer" to send a new referral.`
+            : "No other service in the directory matched; talk to your Primary Care Network's link worker.",
+        ],
+      };
+    }
+    case 'update': {
+      const lines = [`${STATUS_LABELS[referral.status]}, recorded by ${change.actorName}.`];
+      if (referral.status === 'waiting-for-activity') {
+        lines.push(waitingTimeWeeks === null ? "The service's current wait is not published." : `The service's current wait is about ${waitingTimeWeeks} weeks.`);
+      }
+      if (referral.status === 'connected-to-activity' && change.activity) lines.push(`Connected to: ${change.activity}.`);
+      return { ...base, headline: `${who}: ${STATUS_LABELS[referral.status].toLowerCase()}`, lines };
+    }
+    case 'close': {
+      const reason = referral.outcome?.reason ?? '';
+      const goals = referral.goals ?? [];
+      const wellbeingChange = referral.wellbeing ? describeChange(referral.wellbeing) : undefined;
+      return {
+        ...base,
+        headline: `${who} was closed by ${service}`,
+        lines: [
+          `Reason: ${CLOSE_REASONS[reason] ?? reason}.`,
+          ...(referral.outcome?.note ? [`Outcome: ${referral.outcome.note}`] : []),
+          wellbeingChange ? `Wellbeing: ${wellbeingChange}.` : 'No baseline and closing wellbeing scores were recorded with the same tool.',
+          ...(goals.length ? [`Goals achieved: ${goals.filter((goal) => goal.achieved).length} of ${goals.length}.`] : []),
+        ],
+        // The person turning down support is what this code records; other closures add no
+        // code beyond the referral code recorded when the referral was made.
+        snomed: reason === 'declined-by-person' ? [SNOMED_SOCIAL_PRESCRIBING_DECLINED] : [],
+      };
+    }
+  }
+}
