@@ -4,6 +4,7 @@ import { referralUpdateCard, referralUpdateEmail } from '../cards/referralUpdate
 import type { OutboxEntry, ReferralRepository } from '../storage/referralRepository';
 import type { Mailer } from './mailer';
 import { describeError, Logger } from './log';
+import { inConversation } from './proactive';
 
 /**
  * Sends what the outbox holds. Each message is claimed with its eTag and a lease, sent, then
@@ -113,12 +114,11 @@ export class NotificationDispatcher {
     const stored = await this.options.referrals.get(entry.referralId);
     if (!stored) throw Object.assign(new Error('referral not found'), { name: 'ReferralGone' });
     if (entry.channel === 'teams') {
-      await this.options.adapter.continueConversationAsync(
+      await inConversation(
+        this.options.adapter,
         this.options.appId,
         stored.referral.referrerConversation as unknown as Partial<ConversationReference>,
-        async (context) => {
-          await context.sendActivity({ attachments: [CardFactory.adaptiveCard(referralUpdateCard(update))] });
-        },
+        (context) => context.sendActivity({ attachments: [CardFactory.adaptiveCard(referralUpdateCard(update))] }),
       );
       return;
     }

@@ -5,6 +5,7 @@ import type { DirectoryRepository } from '../storage/directoryRepository';
 import { ReferralConflictError, ReferralRepository } from '../storage/referralRepository';
 import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
 import type { Logger } from './log';
+import { inConversation } from './proactive';
 
 export interface ServiceChannelDependencies {
   /** The bot's app id ('' in local mode), for proactive posts. */
@@ -89,10 +90,9 @@ export class ServiceChannels {
     if (stored.referral.channelPost) return true;
     const link = await this.deps.channels.forService(stored.referral.serviceId);
     if (!link) return false;
-    let activityId = '';
-    await adapter.continueConversationAsync(this.deps.appId, link.conversation as Partial<ConversationReference>, async (context) => {
+    const activityId = await inConversation(adapter, this.deps.appId, link.conversation as Partial<ConversationReference>, async (context) => {
       const card = await this.cardFor(context, stored.referral);
-      activityId = (await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] }))?.id ?? '';
+      return (await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] }))?.id ?? '';
     });
     const at = this.deps.now().toISOString();
     try {

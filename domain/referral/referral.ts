@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { goalsSchema, wellbeingSchema } from './outcomes';
+import { isValidNhsNumber, normaliseNhsNumber } from './nhsNumber';
+import { normalisePostcode } from './postcode';
 
 /**
  * The referral record: what is stored when a referrer confirms. Every part is validated again
@@ -24,22 +26,43 @@ export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
 const isoDateTime = z.string().datetime({ offset: true });
 const text = (max: number) => z.string().trim().min(1).max(max);
 
-export const personSchema = z.object({
-  givenName: text(60),
-  familyName: text(60),
-  dateOfBirth: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
-  nhsNumber: z.string().regex(/^\d{10}$/).optional(),
-  postcode: text(10),
-  borough: text(40),
-  phone: text(20),
-  preferredContactMethod: z.enum(['phone', 'text', 'email', 'letter']),
-  email: z.string().email().optional(),
-  preferredContactTimes: text(100).optional(),
-  language: text(40),
-  interpreterNeeded: z.boolean(),
-  carerInvolved: z.boolean(),
-  carerDetails: text(200).optional(),
-});
+/** A calendar date written YYYY-MM-DD that exists (no 30 February). */
+export function isIsoDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+}
+
+const isoDate = z.string().refine(isIsoDate, 'Expected a real date as YYYY-MM-DD');
+
+export const personSchema = z
+  .object({
+    givenName: text(60),
+    familyName: text(60),
+    dateOfBirth: isoDate,
+    /** Stored as ten digits; must pass the Modulus 11 check. */
+    nhsNumber: z
+      .string()
+      .refine((value) => isValidNhsNumber(value) && normaliseNhsNumber(value) === value, 'Expected a valid NHS number as ten digits')
+      .optional(),
+    /** Stored normalised (upper case, one space), e.g. "SE5 8AU". */
+    postcode: z.string().refine((value) => normalisePostcode(value) === value, 'Expected a UK postcode in the form SE5 8AU'),
+    borough: text(40),
+    phone: text(20),
+    preferredContactMethod: z.enum(['phone', 'text', 'email', 'letter']),
+    email: z.string().email().optional(),
+    preferredContactTimes: text(100).optional(),
+    language: text(40),
+    interpreterNeeded: z.boolean(),
+    carerInvolved: z.boolean(),
+    carerDetails: text(200).optional(),
+  })
+  // Between fields: an email address is needed when that is how the person wants contact.
+  .superRefine((person, ctx) => {
+    if (person.preferredContactMethod === 'email' && !person.email) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['email'], message: 'Required when the person prefers email' });
+    }
+  });
 export type ReferralPerson = z.infer<typeof personSchema>;
 
 export const consentSchema = z.object({
@@ -131,13 +154,45 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-/** Who did what, when. `detail` never carries names, NHS numbers or contact details. */
+/** Keys an audit event's detail may not use: they name the person's own details. */
+export const PERSON_DETAIL_KEYS: readonly string[] = [
+  'person',
+  'givenName',
+  'familyName',
+  'dateOfBirth',
+  'nhsNumber',
+  'postcode',
+  'phone',
+  'email',
+  'address',
+  'carerDetails',
+  'preferredContactTimes',
+  'whatMatters',
+];
+
+/**
+ * Who did what, when. `detail` never carries the person's names, NHS number, date of birth or
+ * contact details: keys that would hold them are refused, and so is any value that is, as a
+ * whole, a valid NHS number or a full postcode (a district such as "SE5" is allowed).
+ */
+const auditDetailSchema = z
+  .record(z.union([z.string().max(200), z.number(), z.boolean(), z.null()]))
+  .superRefine((detail, ctx) => {
+    for (const [key, value] of Object.entries(detail)) {
+      if (PERSON_DETAIL_KEYS.includes(key)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'Audit detail may not hold person details' });
+      } else if (typeof value === 'string' && (isValidNhsNumber(value) || normalisePostcode(value) !== null)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'Audit detail may not hold an NHS number or postcode' });
+      }
+    }
+  });
+
 export const auditEventSchema = z.object({
   referralId: z.string().nullable(),
   at: isoDateTime,
   actor: z.object({ id: text(200), name: text(100).optional() }),
   action: z.enum(AUDIT_ACTIONS),
-  detail: z.record(z.union([z.string().max(200), z.number(), z.boolean(), z.null()])).default({}),
+  detail: auditDetailSchema.default({}),
 });
 export type AuditEvent = z.infer<typeof auditEventSchema>;
 
@@ -145,4 +200,34 @@ export type AuditEvent = z.infer<typeof auditEventSchema>;
 export function initials(person: Pick<ReferralPerson, 'givenName' | 'familyName'>): string {
   const first = (name: string) => (name.trim()[0] ?? '').toUpperCase();
   return `${first(person.givenName)}.${first(person.familyName)}.`;
+}
+
+/**
+ * Age in whole years on `now` (UTC), for a date of birth written YYYY-MM-DD. Someone born on
+ * 29 February is a year older on 1 March in years without one.
+ */
+export function ageOn(dateOfBirth: string, now: Date): number {
+  if (!isIsoDate(dateOfBirth)) throw new RangeError('Expected a date of birth as YYYY-MM-DD');
+  const [year, month, day] = dateOfBirth.split('-').map(Number);
+  const nowMonth = now.getUTCMonth() + 1;
+  const hadBirthday = nowMonth > month || (nowMonth === month && now.getUTCDate() >= day);
+  return now.getUTCFullYear() - year - (hadBirthday ? 0 : 1);
+}
+
+export interface FieldIssue {
+  /** Dotted path, e.g. "person.nhsNumber". */
+  field: string;
+  message: string;
+}
+
+export type ReferralParseResult = { ok: true; referral: Referral } | { ok: false; errors: FieldIssue[] };
+
+/** Validates an untrusted referral record, reporting every bad field at once (never their values). */
+export function parseReferral(input: unknown): ReferralParseResult {
+  const result = referralSchema.safeParse(input);
+  if (result.success) return { ok: true, referral: result.data };
+  return {
+    ok: false,
+    errors: result.error.issues.map((issue) => ({ field: issue.path.join('.') || '(record)', message: issue.message })),
+  };
 }

@@ -129,6 +129,12 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     expect(await accepted.text()).to.contain('Owner').and.contain('Amira Patel');
     const stored = await new ReferralRepository(bot.tables).get(queue[0].referralId);
     expect(stored?.referral.status).to.equal('accepted');
+
+    // The referrer hears about it in their personal chat, without asking.
+    await page.openPersonalChat();
+    const update = await page.card('was accepted by');
+    const updateText = await update.text();
+    expect(updateText).to.contain(`${queue[0].reference} (J.E.)`).and.not.contain('Jane');
   });
 });
 

@@ -17,7 +17,8 @@ export class FakeConnector {
   readonly received: ReceivedActivity[] = [];
   private waiters: Array<{ predicate: (a: ReceivedActivity) => boolean; resolve: (a: ReceivedActivity) => void }> = [];
   /** Optional hook to make the connector slow or failing for a request. */
-  respond: (req: ReceivedActivity) => Promise<{ status: number; body?: unknown } | void> = async () => undefined;
+  respond: (req: ReceivedActivity) => Promise<{ status: number; body?: unknown; headers?: Record<string, string> } | void> = async () =>
+    undefined;
 
   private constructor(private readonly server: http.Server, readonly url: string) {}
 
@@ -56,7 +57,7 @@ export class FakeConnector {
     };
     const custom = await this.respond(entry);
     if (custom && custom.status >= 400) {
-      res.writeHead(custom.status, { 'content-type': 'application/json' });
+      res.writeHead(custom.status, { 'content-type': 'application/json', ...custom.headers });
       res.end(JSON.stringify(custom.body ?? { error: { code: 'Failure' } }));
       return;
     }

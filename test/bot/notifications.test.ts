@@ -1,0 +1,221 @@
+import { expect } from 'chai';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication } from 'botbuilder';
+import { startSignpost, RunningSignpost } from '../../bot/server';
+import { createLogger } from '../../bot/log';
+import { createMailer } from '../../bot/mailer';
+import { NotificationDispatcher } from '../../bot/notificationDispatcher';
+import { ReferralRepository } from '../../storage/referralRepository';
+import { ReferrerRepository } from '../../storage/referrerRepository';
+import { FakeConnector, postActivity, teamsActivity } from '../support/connector';
+import { sampleReferral, FIXTURE_TIME } from '../support/fixtures';
+import { TestSmtpServer } from '../support/smtp';
+import { adaptiveCardProblems, cardText } from '../support/adaptiveCards';
+import type { Referral } from '../../domain/referral/referral';
+
+const CHANNEL = '19:sail-referrals@thread.tacv2';
+const TEAM = '19:sail-team@thread.tacv2';
+const KWAME = { id: '29:kwame', name: 'Kwame Mensah' };
+const IDENTIFIERS = ['Jane', 'Example', '9434765919', '943 476', '1950', 'SE5 8AU', '8AU', '7946'];
+
+describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP on loopback)', () => {
+  let folder: string;
+  let connector: FakeConnector;
+  let smtp: TestSmtpServer;
+  let bot: RunningSignpost;
+  let referrals: ReferralRepository;
+  let referrers: ReferrerRepository;
+  let counter = 0;
+
+  before(async () => {
+    folder = mkdtempSync(path.join(tmpdir(), 'signpost-notify-'));
+    connector = await FakeConnector.start();
+    connector.members = [KWAME];
+    smtp = await TestSmtpServer.start();
+    bot = await startSignpost({
+      env: {
+        PATH: process.env.PATH,
+        SIGNPOST_SMTP_URL: smtp.url,
+        SIGNPOST_ACTIONABLE_MESSAGE_ORIGINATOR: 'originator-1234',
+        SIGNPOST_NOTIFY_RETRY_BASE_MS: '20',
+        SIGNPOST_NOTIFY_POLL_MS: '50',
+      },
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: folder,
+      logger: createLogger('error', () => undefined),
+    });
+    referrals = new ReferralRepository(bot.tables);
+    referrers = new ReferrerRepository(bot.tables);
+    await postActivity(bot.url, inChannel({ type: 'message', text: 'link sail', from: KWAME }));
+  });
+  after(async () => {
+    await bot?.stop();
+    await connector?.stop();
+    await smtp?.stop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    connector.clear();
+    connector.respond = async () => undefined;
+    smtp.messages.length = 0;
+    smtp.refuse = 0;
+  });
+
+  function inChannel(fields: Record<string, any>): Record<string, any> {
+    return teamsActivity(connector, {
+      conversation: { id: `${CHANNEL};messageid=1`, conversationType: 'channel', tenantId: 'tenant-1' },
+      channelData: { tenant: { id: 'tenant-1' }, team: { id: TEAM }, channel: { id: CHANNEL } },
+      ...fields,
+    });
+  }
+
+  /** A referral by a referrer whose chat is on the fake connector, with their notify preference. */
+  async function referralBy(notify: 'teams' | 'email' | 'both'): Promise<Referral> {
+    counter += 1;
+    const referrerId = `29:referrer-${counter}`;
+    const value = sampleReferral({
+      reference: `SP-2026-0007${String(counter).padStart(2, '0')}`,
+      referrer: { teamsUserId: referrerId, name: 'Amira Patel', email: `amira${counter}@practice.example`, practice: 'Lordship Lane Surgery' },
+      referrerConversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: `a:chat-${counter}` } },
+    });
+    await referrers.save({ teamsUserId: referrerId, name: 'Amira Patel', email: value.referrer.email, practice: 'Lordship Lane Surgery', notify, updatedAt: FIXTURE_TIME });
+    await referrals.submit(value, { referralId: value.id, at: FIXTURE_TIME, actor: { id: referrerId }, action: 'referral.submitted', detail: {} });
+    return value;
+  }
+
+  async function accept(value: Referral): Promise<void> {
+    const { body } = await postActivity(
+      bot.url,
+      inChannel({ type: 'invoke', name: 'adaptiveCard/action', from: KWAME, value: { action: { type: 'Action.Execute', verb: 'accept', data: { referralId: value.id, version: 1 } } } }),
+    );
+    expect(JSON.parse(body).statusCode).to.equal(200);
+  }
+
+  const chatUpdates = (value: Referral) =>
+    connector.received.filter((a) => a.conversationId === value.referrerConversation.conversation.id && a.method === 'POST');
+
+  it('sends an accepted update to the referrer\'s Teams chat, once, naming the person only by reference and initials', async () => {
+    const value = await referralBy('teams');
+    await accept(value);
+    const update = await connector.waitFor((a) => a.conversationId === value.referrerConversation.conversation.id);
+    const text = cardText(update.activity.attachments[0].content);
+    expect(text).to.contain(`${value.reference} (J.E.) was accepted by Safe and Independent Living`).and.contain('Kwame Mensah is the link worker');
+    for (const identifier of IDENTIFIERS) expect(text).not.to.contain(identifier);
+    await waitForOutboxIdle();
+    expect(chatUpdates(value)).to.have.length(1);
+    expect(smtp.messages).to.have.length(0);
+  });
+
+  it('emails a referrer who prefers email: plain text, HTML and the card for Outlook, without identifiers', async () => {
+    const value = await referralBy('email');
+    await accept(value);
+    const [mail] = await smtp.waitForMessages(1);
+    expect(mail.subject).to.contain(value.reference).and.contain('accepted');
+    expect(mail.to && 'text' in mail.to ? mail.to.text : '').to.contain(value.referrer.email);
+    expect(mail.text).to.contain(`${value.reference} (J.E.)`).and.contain('Kwame Mensah is the link worker');
+    const html = String(mail.html);
+    const embedded = /<script type="application\/adaptivecard\+json">([\s\S]*?)<\/script>/.exec(html);
+    expect(embedded, 'the email embeds an Adaptive Card').to.not.equal(null);
+    const card = JSON.parse(embedded![1]);
+    expect(card.originator).to.equal('originator-1234');
+    expect(adaptiveCardProblems(card)).to.deep.equal([]);
+    for (const part of [mail.text ?? '', html, mail.subject ?? '']) {
+      for (const identifier of IDENTIFIERS) expect(part).not.to.contain(identifier);
+    }
+    expect(mail.messageId).to.contain(`${value.id}:2:email`);
+    expect(chatUpdates(value)).to.have.length(0);
+  });
+
+  it('keeps retrying while SMTP is down and delivers exactly once when it is back', async () => {
+    smtp.refuse = 3;
+    const value = await referralBy('email');
+    await accept(value);
+    await smtp.waitForMessages(1);
+    await waitForOutboxIdle();
+    expect(smtp.messages.filter((mail) => mail.subject?.includes(value.reference))).to.have.length(1);
+    expect(smtp.refuse).to.equal(0);
+  });
+
+  it('retries a Teams 429 and delivers exactly once', async () => {
+    const value = await referralBy('teams');
+    let throttled = 0;
+    connector.respond = async (request) => {
+      if (request.conversationId === value.referrerConversation.conversation.id && throttled < 2) {
+        throttled += 1;
+        return { status: 429, headers: { 'retry-after': '1' }, body: { error: { code: 'Throttled', message: 'slow down' } } };
+      }
+    };
+    await accept(value);
+    await connector.waitFor((a) => a.conversationId === value.referrerConversation.conversation.id);
+    await waitForOutboxIdle();
+    expect(throttled).to.equal(2);
+    expect(chatUpdates(value)).to.have.length(1);
+  });
+
+  it('falls back to email when Teams says the referrer cannot be reached (bot removed)', async () => {
+    const value = await referralBy('teams');
+    connector.respond = async (request) => {
+      if (request.conversationId === value.referrerConversation.conversation.id) return { status: 403, body: { error: { code: 'BotNotInConversationRoster' } } };
+    };
+    await accept(value);
+    const mails = await smtp.waitForMessages(1);
+    expect(mails[0].subject).to.contain(value.reference);
+    await waitForOutboxIdle();
+    const failed = await referrals.failedOutbox();
+    expect(failed.some((entry) => entry.key === `${value.id}:2:teams` && /email instead/.test(entry.lastError ?? ''))).to.equal(true);
+    const health = await (await fetch(`${bot.url}/api/health`)).json();
+    expect(health.notifications.failed).to.be.at.least(1);
+  });
+
+  it('delivers exactly once after a restart between the write and the send', async () => {
+    const value = await referralBy('teams');
+    const stored = (await referrals.get(value.id))!;
+    // The change and its notification are written, and the bot dies before sending it.
+    await referrals.update({ ...stored.referral, status: 'accepted', owner: KWAME, version: 2 }, stored.etag, {
+      referralId: value.id, at: FIXTURE_TIME, actor: KWAME, action: 'referral.accept', detail: { summary: 'Accepted by Kwame Mensah' },
+    }, [{ key: `${value.id}:2:teams`, channel: 'teams', payload: { referralId: value.id, reference: value.reference, initials: 'J.E.', serviceName: 'SAIL', status: 'Accepted', headline: `${value.reference} (J.E.) was accepted`, lines: [], snomed: [], at: FIXTURE_TIME } }]);
+
+    // A new process: its own adapter and dispatcher on the same storage.
+    const restarted = new NotificationDispatcher({
+      appId: '',
+      adapter: new CloudAdapter(new ConfigurationBotFrameworkAuthentication({})),
+      referrals,
+      mailer: createMailer({ smtpUrl: smtp.url, from: 'Signpost <signpost@localhost>', dataDir: folder }),
+      originator: '',
+      logger: createLogger('error', () => undefined),
+    });
+    await restarted.runOnce();
+    await restarted.runOnce();
+    await waitForOutboxIdle();
+    expect(chatUpdates(value)).to.have.length(1);
+  });
+
+  async function waitForOutboxIdle(): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const counts = await referrals.outboxCounts();
+      if (counts.pending + counts.sending === 0) return;
+      if (Date.now() > deadline) throw new Error(`outbox still busy: ${JSON.stringify(counts)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+});
+
+describe('Mail on the embedded default', () => {
+  it('writes .eml files under the data folder when no SMTP server is set', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'signpost-eml-'));
+    try {
+      const mailer = createMailer({ smtpUrl: '', from: 'Signpost <signpost@localhost>', dataDir: folder });
+      expect(mailer.description).to.contain(path.join(folder, 'mail'));
+      await mailer.send({ to: 'gp@practice.example', subject: 'Signpost: test', text: 'hello', html: '<p>hello</p>', messageId: 'ref:1:email' });
+      const files = readdirSync(path.join(folder, 'mail'));
+      expect(files).to.deep.equal(['ref_1_email.eml']);
+      expect(readFileSync(path.join(folder, 'mail', files[0]), 'utf8')).to.contain('Subject: Signpost: test');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { testTables, uniqueTableName } from '../support/azurite';
+import type { RunningAzurite } from '../../storage/azurite';
+import { TableConnection } from '../../storage/tables';
+import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
+import type { AuditEvent, Referral } from '../../domain/referral/referral';
+import { FIXTURE_TIME, sampleReferral } from '../support/fixtures';
+
+const actor = { id: '29:r', name: 'Amira Patel' };
+const submitted = (referral: Referral, at = FIXTURE_TIME): AuditEvent => ({
+  referralId: referral.id, at, actor, action: 'referral.submitted', detail: { serviceId: referral.serviceId },
+});
+
+/** Every string the sample person is identified by; none may be stored outside their record. */
+function personStrings(referral: Referral): string[] {
+  const { person } = referral;
+  return [person.givenName, person.familyName, person.dateOfBirth, person.nhsNumber!, person.postcode, person.phone, referral.whatMatters];
+}
+
+async function caught(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('ReferralRepository (referral records on Azurite)', () => {
+  let azurite: RunningAzurite;
+  let tables: TableConnection;
+  let prefix: string;
+  let repository: ReferralRepository;
+
+  /** Every entity of one of the repository's tables, as stored. */
+  async function rawEntities(table: string): Promise<Array<Record<string, unknown>>> {
+    const client = await tables.table(`${prefix}${table}`);
+    const found: Array<Record<string, unknown>> = [];
+    for await (const entity of client.listEntities()) found.push(entity);
+    return found;
+  }
+
+  before(async () => ({ azurite, tables } = await testTables()));
+  after(async () => azurite?.stop());
+  beforeEach(() => {
+    prefix = uniqueTableName('rr');
+    repository = new ReferralRepository(tables, { tablePrefix: prefix });
+  });
+
+  describe('references', () => {
+    it('allocates consecutive references per year, starting at 000001', async () => {
+      const now = new Date('2026-06-01T09:00:00Z');
+      expect(await repository.nextReference(now)).to.equal('SP-2026-000001');
+      expect(await repository.nextReference(now)).to.equal('SP-2026-000002');
+      expect(await repository.nextReference(new Date('2027-01-01T00:00:00Z'))).to.equal('SP-2027-000001');
+      expect(await repository.nextReference(new Date('2026-12-31T23:59:59Z'))).to.equal('SP-2026-000003');
+    });
+
+    it('never gives two of 20 concurrent callers on two bot instances the same number', async () => {
+      // Two repositories over two connections: as two bot instances sharing one storage account.
+      const other = new ReferralRepository(new TableConnection(tables.connectionString), { tablePrefix: prefix });
+      const now = new Date(FIXTURE_TIME);
+      const references = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : repository).nextReference(now)));
+      expect(new Set(references).size).to.equal(20);
+      expect([...references].sort()).to.deep.equal(Array.from({ length: 20 }, (_, i) => `SP-2026-${String(i + 1).padStart(6, '0')}`));
+    });
+  });
+
+  describe('submit', () => {
+    it('stores the record, its audit event and its place in the service queue', async () => {
+      const referral = sampleReferral({ reference: 'SP-2026-000042' });
+      const returned = await repository.submit(referral, submitted(referral));
+      expect(returned).to.deep.equal(referral);
+
+      const stored = await repository.get(referral.id);
+      expect(stored?.referral).to.deep.equal(referral);
+      expect(stored?.etag).to.be.a('string').and.not.equal('*');
+      expect((await repository.getByReference('SP-2026-000042'))?.referral.id).to.equal(referral.id);
+      expect(await repository.audit(referral.id)).to.deep.equal([submitted(referral)]);
+      expect(await repository.listQueue('sail')).to.deep.equal([
+        { serviceId: 'sail', reference: 'SP-2026-000042', referralId: referral.id, status: 'submitted', queuedAt: FIXTURE_TIME },
+      ]);
+      expect(await repository.listQueue('another-service')).to.deep.equal([]);
+    });
+
+    it('finds nothing for ids and references never stored', async () => {
+      await repository.submit(sampleReferral(), submitted(sampleReferral()));
+      expect(await repository.get(randomUUID())).to.equal(undefined);
+      expect(await repository.getByReference('SP-2026-999999')).to.equal(undefined);
+      expect(await repository.audit(randomUUID())).to.deep.equal([]);
+    });
+
+    it('is idempotent by referral id: concurrent and repeated submits store one of each', async () => {
+      const referral = sampleReferral();
+      await Promise.all(Array.from({ length: 4 }, () => repository.submit(referral, submitted(referral))));
+      // A retry carrying a changed body does not overwrite what was stored first.
+      const retried = await repository.submit({ ...referral, whatMatters: 'Something else' }, submitted(referral, '2026-11-24T12:30:00.000Z'));
+      expect(retried.whatMatters).to.equal(referral.whatMatters);
+      expect(await repository.audit(referral.id)).to.have.length(1);
+      expect(await repository.listQueue('sail')).to.have.length(1);
+      expect((await rawEntities('referrals')).filter((entity) => entity.kind === 'referral')).to.have.length(1);
+    });
+
+    it('recovers from a crash between the record and the queue when the submit is retried', async () => {
+      const referral = sampleReferral();
+      await repository.submit(referral, submitted(referral));
+      const queue = await tables.table(`${prefix}servicequeue`);
+      await queue.deleteEntity('sail', referral.reference); // as if the process died before the queue write
+      expect(await repository.listQueue('sail')).to.deep.equal([]);
+
+      await repository.submit(referral, submitted(referral));
+      expect((await repository.listQueue('sail')).map((entry) => entry.referralId)).to.deep.equal([referral.id]);
+      expect(await repository.audit(referral.id)).to.have.length(1);
+    });
+
+    it('refuses a record too large for one entity with a clear error, and stores nothing', async () => {
+      const referral = sampleReferral({ facts: { notes: 'x'.repeat(40_000) } });
+      const error = await caught(repository.submit(referral, submitted(referral)));
+      expect(error).to.be.instanceOf(Error);
+      expect((error as Error).message).to.match(/too large/).and.contain(referral.reference);
+      expect((error as Error).message).not.to.contain(referral.person.familyName);
+      expect(await repository.get(referral.id)).to.equal(undefined);
+      expect(await repository.listQueue('sail')).to.deep.equal([]);
+    });
+
+    it('refuses an invalid record, naming the bad field, and stores nothing', async () => {
+      const referral = sampleReferral({ person: { ...sampleReferral().person, nhsNumber: '9434765918' } });
+      const error = await caught(repository.submit(referral, submitted(referral)));
+      expect(String(error)).to.contain('nhsNumber');
+      expect(await repository.get(referral.id)).to.equal(undefined);
+      expect(await repository.listQueue('sail')).to.deep.equal([]);
+    });
+  });
+
+  describe('lists', () => {
+    it("lists a referrer's referrals newest first, and only theirs", async () => {
+      const older = sampleReferral({ reference: 'SP-2026-000001', createdAt: '2026-11-20T09:00:00.000Z' });
+      const newer = sampleReferral({ reference: 'SP-2026-000002', createdAt: '2026-11-23T09:00:00.000Z' });
+      const someoneElses = sampleReferral({
+        reference: 'SP-2026-000003',
+        referrer: { ...sampleReferral().referrer, teamsUserId: '29:other', name: 'Tom Okafor' },
+      });
+      for (const referral of [older, someoneElses, newer]) await repository.submit(referral, submitted(referral));
+      expect((await repository.listForReferrer('29:r')).map((r) => r.reference)).to.deep.equal(['SP-2026-000002', 'SP-2026-000001']);
+      expect((await repository.listForReferrer('29:other')).map((r) => r.id)).to.deep.equal([someoneElses.id]);
+      expect(await repository.listForReferrer('29:nobody')).to.deep.equal([]);
+    });
+
+    it("queues each referral on its own service's queue in reference order", async () => {
+      const a = sampleReferral({ reference: 'SP-2026-000007', serviceId: 'sail' });
+      const b = sampleReferral({ reference: 'SP-2026-000005', serviceId: 'sail' });
+      const c = sampleReferral({ reference: 'SP-2026-000006', serviceId: 'champs' });
+      for (const referral of [a, b, c]) await repository.submit(referral, submitted(referral));
+      expect((await repository.listQueue('sail')).map((entry) => entry.reference)).to.deep.equal(['SP-2026-000005', 'SP-2026-000007']);
+      expect((await repository.listQueue('champs')).map((entry) => entry.referralId)).to.deep.equal([c.id]);
+    });
+  });
+
+  describe('update', () => {
+    it('replaces the record with the current eTag, audits it, and refuses the stale eTag with a typed error', async () => {
+      const referral = sampleReferral();
+      await repository.submit(referral, submitted(referral));
+      const { etag } = (await repository.get(referral.id))!;
+      const accept: AuditEvent = { referralId: referral.id, at: '2026-11-24T12:05:00.000Z', actor, action: 'referral.accept', detail: {} };
+      const saved = await repository.update({ ...referral, status: 'accepted', version: 2 }, etag, accept);
+      expect(saved.referral.status).to.equal('accepted');
+      expect(saved.etag).not.to.equal(etag);
+
+      const error = await caught(repository.update({ ...referral, status: 'declined', version: 2 }, etag, { ...accept, action: 'referral.decline' }));
+      expect(error).to.be.instanceOf(ReferralConflictError);
+      expect((error as Error).message).to.contain(referral.reference);
+      expect((await repository.get(referral.id))?.referral.status).to.equal('accepted');
+      expect((await repository.audit(referral.id)).map((event) => event.action)).to.deep.equal(['referral.submitted', 'referral.accept']);
+    });
+
+    it('lets exactly one of two concurrent updates on the same eTag win', async () => {
+      const referral = sampleReferral();
+      await repository.submit(referral, submitted(referral));
+      const { etag } = (await repository.get(referral.id))!;
+      const event = (action: AuditEvent['action']): AuditEvent => ({ referralId: referral.id, at: '2026-11-24T12:05:00.000Z', actor, action, detail: {} });
+      const results = await Promise.allSettled([
+        repository.update({ ...referral, status: 'accepted', version: 2 }, etag, event('referral.accept')),
+        repository.update({ ...referral, status: 'declined', version: 2 }, etag, event('referral.decline')),
+      ]);
+      const rejected = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+      expect(rejected).to.have.length(1);
+      expect(rejected[0].reason).to.be.instanceOf(ReferralConflictError);
+      const winner = results[0].status === 'fulfilled' ? 'accepted' : 'declined';
+      expect((await repository.get(referral.id))?.referral.status).to.equal(winner);
+      expect(await repository.audit(referral.id)).to.have.length(2);
+    });
+
+    it('refuses to update a referral that was never stored', async () => {
+      const referral = sampleReferral();
+      const event: AuditEvent = { referralId: referral.id, at: FIXTURE_TIME, actor, action: 'referral.accept', detail: {} };
+      expect(await caught(repository.update(referral, '*', event))).to.be.instanceOf(ReferralConflictError);
+      expect(await repository.get(referral.id)).to.equal(undefined);
+    });
+  });
+
+  describe('audit trail', () => {
+    it('returns events in time order, whatever order they were written in', async () => {
+      const referral = sampleReferral();
+      await repository.submit(referral, submitted(referral, '2026-11-24T12:00:00.000Z'));
+      const view = (at: string): AuditEvent & { referralId: string } => ({
+        referralId: referral.id, at, actor, action: 'referral.contact-details-shown', detail: {},
+      });
+      await repository.appendEvent(view('2026-11-24T15:00:00.000Z'));
+      await repository.appendEvent(view('2026-11-24T13:00:00.000Z'));
+      await repository.appendEvent(view('2026-11-24T13:00:00.000Z')); // same instant: both kept
+      expect((await repository.audit(referral.id)).map((event) => event.at)).to.deep.equal([
+        '2026-11-24T12:00:00.000Z', '2026-11-24T13:00:00.000Z', '2026-11-24T13:00:00.000Z', '2026-11-24T15:00:00.000Z',
+      ]);
+    });
+
+    it('records a safety stop or refused consent with only the referrer, the time and the fact', async () => {
+      const person = sampleReferral();
+      const at = '2026-11-24T12:00:00.000Z';
+      await repository.recordEvent({ referralId: null, at, actor, action: 'referral.stopped-for-safety', detail: {} });
+      await repository.recordEvent({ referralId: null, at, actor, action: 'referral.consent-not-given', detail: { declined: 'sharing' } });
+      expect(await repository.eventsWithoutReferral(new Date(at))).to.deep.equal([
+        { referralId: null, at, actor, action: 'referral.stopped-for-safety', detail: {} },
+        { referralId: null, at, actor, action: 'referral.consent-not-given', detail: { declined: 'sharing' } },
+      ]);
+      expect(await repository.eventsWithoutReferral(new Date('2026-10-15T00:00:00Z'))).to.deep.equal([]);
+
+      // Person details slipped into an event are refused, and nothing of them is stored.
+      for (const detail of [{ nhsNumber: person.person.nhsNumber! }, { note: person.person.postcode }, { givenName: 'Jane' }]) {
+        expect(await caught(repository.recordEvent({ referralId: null, at, actor, action: 'referral.stopped-for-safety', detail })), JSON.stringify(detail)).to.be.instanceOf(Error);
+      }
+      const everything = JSON.stringify([...(await rawEntities('referrals')), ...(await rawEntities('servicequeue'))]);
+      for (const value of personStrings(person)) expect(everything).not.to.contain(value);
+      expect((await rawEntities('referrals')).every((entity) => entity.kind === 'audit')).to.equal(true);
+      expect(await rawEntities('referrals')).to.have.length(2);
+    });
+
+    it('keeps the person out of the queue entry and out of every audit event of a submitted referral', async () => {
+      const referral = sampleReferral();
+      await repository.submit(referral, submitted(referral));
+      const outside = JSON.stringify([
+        ...(await rawEntities('servicequeue')),
+        ...(await rawEntities('referrals')).filter((entity) => entity.kind !== 'referral'),
+      ]);
+      for (const value of personStrings(referral)) expect(outside).not.to.contain(value);
+      // ...while the record itself holds them (so this check would see them if they leaked).
+      const record = JSON.stringify((await rawEntities('referrals')).filter((entity) => entity.kind === 'referral'));
+      for (const value of personStrings(referral)) expect(record).to.contain(value);
+    });
+  });
+});
