@@ -28,6 +28,7 @@ const settingsSchema = z.object({
   SIGNPOST_NOTIFY_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
   SIGNPOST_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
   SIGNPOST_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  SIGNPOST_ADMINS: z.string().trim().default(''),
 });
 
 export interface SignpostConfig {
@@ -51,6 +52,8 @@ export interface SignpostConfig {
   verificationMaxAgeDays: number;
   mail: { smtpUrl: string; from: string; originator: string };
   notify: { pollMs: number; retryBaseMs: number; maxAttempts: number };
+  /** Teams user ids or sign-in emails of people who may see Signpost's operational status. */
+  admins: string[];
 }
 
 export class ConfigError extends Error {}
@@ -107,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       from: settings.SIGNPOST_MAIL_FROM,
       originator: settings.SIGNPOST_ACTIONABLE_MESSAGE_ORIGINATOR,
     },
+    admins: settings.SIGNPOST_ADMINS.split(',').map((admin) => admin.trim().toLowerCase()).filter(Boolean),
     notify: {
       pollMs: settings.SIGNPOST_NOTIFY_POLL_MS,
       retryBaseMs: settings.SIGNPOST_NOTIFY_RETRY_BASE_MS,

@@ -157,7 +157,17 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       now,
       notificationsQueued: () => dispatcher.kick(),
     });
-    const bot = new SignpostBot({ conversationState, privateConversationState, userState, referrals, channels, actions, logger });
+    const bot = new SignpostBot({
+      conversationState,
+      privateConversationState,
+      userState,
+      referrals,
+      channels,
+      actions,
+      referralStore: referralRepository,
+      admins: config.admins,
+      logger,
+    });
     const server = restify.createServer({ name: 'signpost' });
     server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024 }));
 

@@ -9,6 +9,7 @@ import {
   PrivateConversationState,
   StatePropertyAccessor,
   TeamsActivityHandler,
+  TeamsInfo,
   TurnContext,
   UserState,
 } from 'botbuilder';
@@ -19,6 +20,7 @@ import { REFERRAL_DIALOG, ReferralDialog } from '../dialogs/referral/referralDia
 import type { ReferralService } from '../dialogs/referral/referralService';
 import type { ServiceChannels } from './serviceChannels';
 import type { ReferralActions } from './referralActions';
+import type { ReferralRepository } from '../storage/referralRepository';
 import { parseCommand } from './commands';
 import type { Logger } from './log';
 
@@ -30,6 +32,9 @@ export interface SignpostBotDependencies {
   referrals: ReferralService;
   channels: ServiceChannels;
   actions: ReferralActions;
+  /** For the admins' status: the referral store's outbox. */
+  referralStore: ReferralRepository;
+  admins: string[];
   logger: Logger;
 }
 
@@ -137,7 +142,9 @@ export class SignpostBot extends TeamsActivityHandler {
         await context.sendActivity(await this.deps.channels.unlink(context));
         return;
       case 'status':
-        await context.sendActivity(await this.deps.channels.status(context));
+        await context.sendActivity(
+          type === 'channel' ? await this.deps.channels.status(context) : await this.adminStatus(context),
+        );
         return;
       case 'notify':
         await context.sendActivity(
@@ -159,6 +166,27 @@ export class SignpostBot extends TeamsActivityHandler {
         );
         return;
     }
+  }
+
+  /** Operational status for admins in a chat: notifications waiting and failed for good. */
+  private async adminStatus(context: TurnContext): Promise<string> {
+    const ids = [context.activity.from.id, context.activity.from.aadObjectId].filter(Boolean).map((id) => id!.toLowerCase());
+    let email: string | undefined;
+    try {
+      const member = await TeamsInfo.getMember(context, context.activity.from.id);
+      email = (member.email ?? member.userPrincipalName)?.toLowerCase();
+    } catch {
+      // not in Teams: ids only
+    }
+    const admin = [...ids, email].some((id) => id && this.deps.admins.includes(id));
+    if (!admin) return '**status** in a service channel shows its referrals; in a chat it is for Signpost admins.';
+    const counts = await this.deps.referralStore.outboxCounts();
+    const failed = await this.deps.referralStore.failedOutbox();
+    const lines = failed.slice(0, 10).map((entry) => `- ${String(entry.payload.reference ?? entry.referralId)} by ${entry.channel}: ${entry.lastError ?? 'unknown error'}`);
+    return [
+      `Notifications: ${counts.sent} sent, ${counts.pending + counts.sending} waiting, ${counts.failed} failed for good.`,
+      ...(lines.length ? ['Failed:', ...lines] : []),
+    ].join('\n');
   }
 
   private async greetNewMembers(context: TurnContext): Promise<void> {

@@ -41,6 +41,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
         SIGNPOST_ACTIONABLE_MESSAGE_ORIGINATOR: 'originator-1234',
         SIGNPOST_NOTIFY_RETRY_BASE_MS: '20',
         SIGNPOST_NOTIFY_POLL_MS: '50',
+        SIGNPOST_ADMINS: '29:admin, someone@else.example',
       },
       port: 0,
       host: '127.0.0.1',
@@ -168,6 +169,16 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(failed.some((entry) => entry.key === `${value.id}:2:teams` && /email instead/.test(entry.lastError ?? ''))).to.equal(true);
     const health = await (await fetch(`${bot.url}/api/health`)).json();
     expect(health.notifications.failed).to.be.at.least(1);
+
+    // An admin sees failures with "status" in their chat; anyone else is told what it is for.
+    const askAdmin = teamsActivity(connector, { text: 'status', from: { id: '29:admin', name: 'Admin' } });
+    await postActivity(bot.url, askAdmin);
+    const adminReply = await connector.waitFor((a) => a.conversationId === askAdmin.conversation.id);
+    expect(adminReply.activity.text).to.contain('failed for good').and.contain(`${value.reference} by teams`);
+    const askOther = teamsActivity(connector, { text: 'status' });
+    await postActivity(bot.url, askOther);
+    const otherReply = await connector.waitFor((a) => a.conversationId === askOther.conversation.id);
+    expect(otherReply.activity.text).to.contain('for Signpost admins').and.not.contain('failed');
   });
 
   it('delivers exactly once after a restart between the write and the send', async () => {

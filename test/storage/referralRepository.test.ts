@@ -218,15 +218,17 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       const person = sampleReferral();
       const at = '2026-11-24T12:00:00.000Z';
       await repository.recordEvent({ referralId: null, at, actor, action: 'referral.stopped-for-safety', detail: {} });
-      await repository.recordEvent({ referralId: null, at, actor, action: 'referral.consent-not-given', detail: { declined: 'sharing' } });
+      const later = '2026-11-24T12:01:00.000Z';
+      await repository.recordEvent({ referralId: null, at: later, actor, action: 'referral.consent-not-given', detail: { declined: 'sharing' } });
       expect(await repository.eventsWithoutReferral(new Date(at))).to.deep.equal([
         { referralId: null, at, actor, action: 'referral.stopped-for-safety', detail: {} },
-        { referralId: null, at, actor, action: 'referral.consent-not-given', detail: { declined: 'sharing' } },
+        { referralId: null, at: later, actor, action: 'referral.consent-not-given', detail: { declined: 'sharing' } },
       ]);
       expect(await repository.eventsWithoutReferral(new Date('2026-10-15T00:00:00Z'))).to.deep.equal([]);
 
       // Person details slipped into an event are refused, and nothing of them is stored.
-      for (const detail of [{ nhsNumber: person.person.nhsNumber! }, { note: person.person.postcode }, { givenName: 'Jane' }]) {
+      const leaks: Array<Record<string, string>> = [{ nhsNumber: person.person.nhsNumber! }, { note: person.person.postcode }, { givenName: 'Jane' }];
+      for (const detail of leaks) {
         expect(await caught(repository.recordEvent({ referralId: null, at, actor, action: 'referral.stopped-for-safety', detail })), JSON.stringify(detail)).to.be.instanceOf(Error);
       }
       const everything = JSON.stringify([...(await rawEntities('referrals')), ...(await rawEntities('servicequeue'))]);

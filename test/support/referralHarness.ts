@@ -84,6 +84,8 @@ export class ReferralHarness {
         logger: createLogger('error', () => undefined),
         now: () => FIXED_NOW,
       }),
+      referralStore: world.referrals,
+      admins: [],
       logger: createLogger('debug', (line) => world.logLines.push(line)),
     });
     this.adapter = new TestAdapter(async (context) => bot.run(context));
