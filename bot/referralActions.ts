@@ -169,6 +169,8 @@ export class ReferralActions {
     this.deps.logger.info('referral-action', { verb, reference: next.reference, status: next.status });
 
     if (action.verb === 'redirect') {
+      // The old service's queue keeps the entry, marked, so its status count stays right.
+      await this.deps.referrals.markQueueEntry(stored.referral.serviceId, next.reference, 'redirected');
       await this.deps.channels.postReferral(context.adapter as CloudAdapter, next.id);
     }
     this.deps.notificationsQueued?.();

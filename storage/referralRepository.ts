@@ -21,7 +21,7 @@ import { auditEventSchema, AuditEvent, Referral, referralSchema } from '../domai
 
 const RECORD_ROW = 'referral';
 const MAX_RECORD_CHARS = 30_000; // one string property holds 32K UTF-16 units
-const COUNTER_ATTEMPTS = 20;
+const COUNTER_ATTEMPTS = 60;
 
 export class ReferralConflictError extends Error {
   readonly code = 'ReferralConflict';
@@ -133,8 +133,8 @@ export class ReferralRepository {
           throw error;
         }
       }
-      // Contended: back off a little (jittered) before reading again.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
+      // Contended: back off (jittered, growing, capped) before reading again.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6))));
     }
     throw new Error('Could not allocate a referral reference: too much contention. Try again.');
   }
@@ -219,6 +219,15 @@ export class ReferralRepository {
       found.push(referralSchema.parse(JSON.parse(entity.body)));
     }
     return found.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  }
+
+  /** Marks a referral's entry in a service's queue, e.g. "redirected" when it moved on. */
+  async markQueueEntry(serviceId: string, reference: string, status: string): Promise<void> {
+    try {
+      await (await this.queue).updateEntity({ partitionKey: serviceId, rowKey: reference, status }, 'Merge');
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
   }
 
   /** The service's queue, oldest reference first. */

@@ -3,8 +3,8 @@ import { myReferralsCard } from '../../cards/myReferralsCard';
 import { NOTIFY_PREFERENCES, NotifyPreference } from '../../domain/notifications/referralUpdate';
 import type { DirectoryService } from '../../domain/directory/schema';
 import { matchPerson, MatchResult, ServiceMatch } from '../../domain/eligibility/matcher';
-import { ageOf, PersonFacts, personFactsSchema } from '../../domain/eligibility/facts';
-import type { Referral } from '../../domain/referral/referral';
+import { PersonFacts, personFactsSchema } from '../../domain/eligibility/facts';
+import { ageOn, Referral } from '../../domain/referral/referral';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import type { ReferrerProfile, ReferrerRepository } from '../../storage/referrerRepository';
 
@@ -155,7 +155,7 @@ export class ReferralService {
       status: 'submitted',
       version: 1,
       serviceId: service.id,
-      facts: { ...factsWithoutIdentifiers, age: ageOf({ dateOfBirth: person.dateOfBirth }, now) },
+      facts: { ...factsWithoutIdentifiers, age: ageOn(person.dateOfBirth, now) },
       whatMatters: needs.whatMatters,
       match: {
         eligibleServiceIds: result.eligible.map((match) => match.serviceId),

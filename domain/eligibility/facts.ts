@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BOROUGHS, HOSPITALS, MENTAL_HEALTH_LEVELS, REFERRAL_ROUTES } from '../directory/schema';
+import { ageOn, isIsoDate } from '../referral/referral';
 
 /**
  * The facts about one person that eligibility depends on. All optional: a fact a rule needs
@@ -12,7 +13,7 @@ export const personFactsSchema = z
     dateOfBirth: z
       .string()
       .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD')
-      .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), 'not a real date')
+      .refine(isIsoDate, 'not a real date')
       .optional(),
     borough: z.enum(BOROUGHS).optional(),
     gpBorough: z.enum(BOROUGHS).optional(),
@@ -55,9 +56,5 @@ export function parsePersonFacts(input: unknown): FactsResult {
 /** Age in whole years on `now`, from age or date of birth; undefined when neither is known. */
 export function ageOf(facts: PersonFacts, now: Date): number | undefined {
   if (facts.age !== undefined) return facts.age;
-  if (!facts.dateOfBirth) return undefined;
-  const [year, month, day] = facts.dateOfBirth.split('-').map(Number);
-  let age = now.getUTCFullYear() - year;
-  if (now.getUTCMonth() + 1 < month || (now.getUTCMonth() + 1 === month && now.getUTCDate() < day)) age -= 1;
-  return age;
+  return facts.dateOfBirth ? ageOn(facts.dateOfBirth, now) : undefined;
 }

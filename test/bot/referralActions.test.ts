@@ -206,5 +206,6 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     await click('redirect', { referralId: value.id, version: 1, toServiceId: 'sail-care-navigation' });
     expect((await repository.get(value.id))!.referral).to.deep.include({ serviceId: 'sail-care-navigation', status: 'submitted', version: 2 });
     expect((await repository.listQueue('sail-care-navigation')).map((entry) => entry.reference)).to.include('SP-2026-000507');
+    expect((await repository.listQueue('sail')).find((entry) => entry.reference === 'SP-2026-000507')?.status).to.equal('redirected');
   });
 });
