@@ -37,6 +37,8 @@ interface CardStepState {
   token: string;
   data: unknown;
   values: Record<string, unknown>;
+  /** The card last sent for this step, to retire its buttons once the step is done. */
+  activityId?: string;
 }
 
 const STATE_KEY = 'cardStep';
@@ -89,6 +91,7 @@ export class CardStepPrompt<T> extends Dialog<CardStepOptions> {
     const typed = Object.fromEntries(Object.entries(submitted).filter(([key]) => !CONTROL_FIELDS.has(key)));
 
     if (typeof submitted.navigate === 'string' && submitted.navigate.length <= 40) {
+      await this.retireCard(dc.context, state);
       return dc.endDialog({ navigate: submitted.navigate } satisfies CardStepNavigation);
     }
 
@@ -98,6 +101,7 @@ export class CardStepPrompt<T> extends Dialog<CardStepOptions> {
       await this.sendCard(dc.context, state, result.errors);
       return Dialog.EndOfTurn;
     }
+    await this.retireCard(dc.context, state);
     return dc.endDialog(result.value);
   }
 
@@ -112,11 +116,36 @@ export class CardStepPrompt<T> extends Dialog<CardStepOptions> {
     const summary = Object.keys(errors).length
       ? `Please check ${Object.keys(errors).length === 1 ? 'the highlighted field' : 'the highlighted fields'}.`
       : undefined;
-    await context.sendActivity({
+    const sent = await context.sendActivity({
       type: ActivityTypes.Message,
       text: summary,
       attachments: [CardFactory.adaptiveCard(card)],
     });
+    state.activityId = sent?.id;
+  }
+
+  /**
+   * Replaces a finished step's card with a one-line note, so the chat does not keep buttons
+   * that no longer do anything. Best effort: a client that cannot update keeps the old card,
+   * whose clicks are ignored anyway (its token is spent).
+   */
+  private async retireCard(context: TurnContext, state: CardStepState): Promise<void> {
+    if (!state.activityId) return;
+    try {
+      await context.updateActivity({
+        id: state.activityId,
+        type: ActivityTypes.Message,
+        attachments: [
+          CardFactory.adaptiveCard({
+            type: 'AdaptiveCard',
+            version: '1.5',
+            body: [{ type: 'TextBlock', text: 'Step done. Carry on with the latest card.', isSubtle: true, wrap: true }],
+          }),
+        ],
+      });
+    } catch {
+      // Not every channel can update a message; the old card's clicks are ignored.
+    }
   }
 }
 

@@ -112,6 +112,8 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     const text = await sent.text();
     expect(text).to.match(/SP-\d{4}-000001/).and.contain('871731000000106');
     expect(text).to.contain("Teams channel now");
+    // Finished steps' cards were replaced, so no stale buttons are left in the chat.
+    expect(await page.page.locator('.ac-adaptiveCard').filter({ hasText: 'How was consent given' }).count()).to.equal(0);
 
     const queue = await new ReferralRepository(bot.tables).listQueue('sail');
     expect(queue).to.have.length(1);
