@@ -158,8 +158,6 @@ export function matchPerson(facts: PersonFacts, services: readonly DirectoryServ
     if (outcome === 'ineligible') ineligibleServices.push(prepared);
     else (outcome === 'eligible' ? eligible : nearMiss).push(describe(prepared, outcome, person, oldestVerified));
   }
-  eligible.sort(byRank);
-  nearMiss.sort(byRank);
 
   const fallback =
     eligible.length === 0
@@ -224,11 +222,15 @@ class PreparedService {
 const DAY_MS = 24 * 60 * 60 * 1000;
 const preparedDirectories = new WeakMap<readonly DirectoryService[], PreparedService[]>();
 
-/** Prepared once per directory list (the repository hands out the same list until it changes). */
+/**
+ * Prepared once per directory list (the repository hands out the same list until it changes),
+ * in rank order: every ranking key is a fact about the service, not the person, so matching
+ * in this order yields eligible services already ranked, with no sort per match.
+ */
 function prepareAll(services: readonly DirectoryService[]): PreparedService[] {
   let prepared = preparedDirectories.get(services);
   if (!prepared) {
-    prepared = services.map((service) => new PreparedService(service));
+    prepared = services.map((service) => new PreparedService(service)).sort(byRank);
     preparedDirectories.set(services, prepared);
   }
   return prepared;
@@ -371,7 +373,7 @@ function prepareRoute(service: DirectoryService): ((person: PersonContext) => Ch
   });
 }
 
-function byRank(a: ServiceMatch, b: ServiceMatch): number {
+function byRank(a: Pick<ServiceMatch, 'specificity' | 'waitingTimeWeeks' | 'status' | 'name'>, b: Pick<ServiceMatch, 'specificity' | 'waitingTimeWeeks' | 'status' | 'name'>): number {
   return (
     b.specificity - a.specificity ||
     (a.waitingTimeWeeks ?? Number.POSITIVE_INFINITY) - (b.waitingTimeWeeks ?? Number.POSITIVE_INFINITY) ||
