@@ -22,6 +22,8 @@ export interface ServiceChannelDependencies {
  * `status`, said to Signpost in the channel) and posting that service's referrals into it.
  */
 export class ServiceChannels {
+  private readonly memberCache = new Map<string, { members: Array<{ id: string; name: string }>; until: number }>();
+
   constructor(private readonly deps: ServiceChannelDependencies) {}
 
   async link(context: TurnContext, serviceId: string): Promise<string> {
@@ -143,11 +145,20 @@ export class ServiceChannels {
     return new Map((await this.deps.directory.list()).map((service) => [service.id, service.name]));
   }
 
-  /** The link workers: the members of the team the channel belongs to, from Teams. */
+  /**
+   * The link workers: the members of the team the channel belongs to, from Teams. Cached for a
+   * minute per conversation, since every card render (every click) needs the list.
+   */
   async members(context: TurnContext): Promise<Array<{ id: string; name: string }>> {
+    const key = context.activity.conversation.id.split(';')[0];
+    const cached = this.memberCache.get(key);
+    const now = this.deps.now().getTime();
+    if (cached && cached.until > now) return cached.members;
     try {
       const page = await TeamsInfo.getPagedMembers(context, 100);
-      return page.members.map((member) => ({ id: member.id, name: member.name ?? member.id }));
+      const members = page.members.map((member) => ({ id: member.id, name: member.name ?? member.id }));
+      this.memberCache.set(key, { members, until: now + 60_000 });
+      return members;
     } catch (error) {
       this.deps.logger.warn('members-unavailable', { errorName: (error as Error).name });
       return [];

@@ -9,7 +9,7 @@ import { createMailer } from '../../bot/mailer';
 import { NotificationDispatcher } from '../../bot/notificationDispatcher';
 import { ReferralRepository } from '../../storage/referralRepository';
 import { ReferrerRepository } from '../../storage/referrerRepository';
-import { FakeConnector, postActivity, teamsActivity } from '../support/connector';
+import { channelActivity, FakeConnector, postActivity, teamsActivity } from '../support/connector';
 import { sampleReferral, FIXTURE_TIME } from '../support/fixtures';
 import { TestSmtpServer } from '../support/smtp';
 import { adaptiveCardProblems, cardText } from '../support/adaptiveCards';
@@ -65,13 +65,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     smtp.refuse = 0;
   });
 
-  function inChannel(fields: Record<string, any>): Record<string, any> {
-    return teamsActivity(connector, {
-      conversation: { id: `${CHANNEL};messageid=1`, conversationType: 'channel', tenantId: 'tenant-1' },
-      channelData: { tenant: { id: 'tenant-1' }, team: { id: TEAM }, channel: { id: CHANNEL } },
-      ...fields,
-    });
-  }
+  const inChannel = (fields: Record<string, any>) => channelActivity(connector, { team: TEAM, channel: CHANNEL }, fields);
 
   /** A referral by a referrer whose chat is on the fake connector, with their notify preference. */
   async function referralBy(notify: 'teams' | 'email' | 'both'): Promise<Referral> {

@@ -8,7 +8,7 @@ import { createLogger } from '../../bot/log';
 import { ReferralRepository } from '../../storage/referralRepository';
 import type { Referral } from '../../domain/referral/referral';
 import { sampleReferral } from '../support/fixtures';
-import { FakeConnector, postActivity, teamsActivity } from '../support/connector';
+import { channelActivity, FakeConnector, postActivity } from '../support/connector';
 import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
 
 const at = '2026-11-24T12:00:00.000Z';
@@ -40,13 +40,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     rmSync(folder, { recursive: true, force: true });
   });
 
-  function inChannel(fields: Record<string, any>, channel = CHANNEL): Record<string, any> {
-    return teamsActivity(connector, {
-      conversation: { id: `${channel};messageid=1`, conversationType: 'channel', tenantId: 'tenant-1' },
-      channelData: { tenant: { id: 'tenant-1' }, team: { id: TEAM }, channel: { id: channel } },
-      ...fields,
-    });
-  }
+  const inChannel = (fields: Record<string, any>, channel = CHANNEL) => channelActivity(connector, { team: TEAM, channel }, fields);
 
   async function newReferral(reference: string): Promise<Referral> {
     const value = { ...sampleReferral({ reference, person: { ...sampleReferral().person, nhsNumber: undefined } }), referrerConversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: 'a:referrer-chat' } } };

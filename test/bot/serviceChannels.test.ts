@@ -6,7 +6,7 @@ import { startSignpost, RunningSignpost } from '../../bot/server';
 import { createLogger } from '../../bot/log';
 import { ReferralRepository } from '../../storage/referralRepository';
 import { sampleReferral } from '../support/fixtures';
-import { FakeConnector, postActivity, teamsActivity } from '../support/connector';
+import { channelActivity, FakeConnector, postActivity } from '../support/connector';
 import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
 
 const at = '2026-11-24T12:00:00.000Z';
@@ -31,11 +31,9 @@ describe('Service channels (real server, Teams connector on loopback)', () => {
 
   /** Says something to Signpost in a team channel and returns its text reply. */
   async function sayInChannel(text: string, channel = '19:referrals@thread.tacv2', team = '19:team@thread.tacv2'): Promise<string> {
-    const incoming = teamsActivity(connector, {
+    const incoming = channelActivity(connector, { team, channel }, {
       text: `<at>Signpost</at> ${text}`,
       entities: [{ type: 'mention', text: '<at>Signpost</at>', mentioned: { id: '28:signpost-bot', name: 'Signpost' } }],
-      conversation: { id: `${channel};messageid=${Date.now()}`, conversationType: 'channel', tenantId: 'tenant-1' },
-      channelData: { tenant: { id: 'tenant-1' }, team: { id: team }, channel: { id: channel } },
     });
     await postActivity(bot.url, incoming);
     const reply = await connector.waitFor((a) => a.conversationId.startsWith(channel) && a.activity.replyToId === incoming.id);

@@ -127,3 +127,16 @@ export async function postActivity(botUrl: string, activity: Record<string, any>
   });
   return { status: response.status, body: await response.text() };
 }
+
+/** An activity said in a team channel (the thread id carries ";messageid="), as Teams sends it. */
+export function channelActivity(
+  connector: FakeConnector,
+  where: { team: string; channel: string },
+  fields: Partial<Record<string, any>>,
+): Record<string, any> {
+  return teamsActivity(connector, {
+    conversation: { id: `${where.channel};messageid=1`, conversationType: 'channel', tenantId: 'tenant-1' },
+    channelData: { tenant: { id: 'tenant-1' }, team: { id: where.team }, channel: { id: where.channel } },
+    ...fields,
+  });
+}
