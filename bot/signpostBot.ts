@@ -184,7 +184,7 @@ export class SignpostBot extends TeamsActivityHandler {
     const failed = await this.deps.referralStore.failedOutbox();
     const lines = failed.slice(0, 10).map((entry) => `- ${String(entry.payload.reference ?? entry.referralId)} by ${entry.channel}: ${entry.lastError ?? 'unknown error'}`);
     return [
-      `Notifications: ${counts.sent} sent, ${counts.pending + counts.sending} waiting, ${counts.failed} failed for good.`,
+      `Notifications: ${counts.pending + counts.sending} waiting, ${counts.failed} failed for good.`,
       ...(lines.length ? ['Failed:', ...lines] : []),
     ].join('\n');
   }
