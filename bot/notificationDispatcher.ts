@@ -1,10 +1,12 @@
-import { CardFactory, CloudAdapter, ConversationReference } from 'botbuilder';
+import { Activity, CardFactory, CloudAdapter, ConversationParameters, ConversationReference, TurnContext } from 'botbuilder';
+import type { Referral } from '../domain/referral/referral';
+import type { ReferrerRepository } from '../storage/referrerRepository';
 import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
 import { referralUpdateCard, referralUpdateEmail } from '../cards/referralUpdateCard';
 import type { OutboxEntry, ReferralRepository } from '../storage/referralRepository';
 import type { Mailer } from './mailer';
 import { describeError, Logger } from './log';
-import { inConversation } from './proactive';
+import { inConversation, inNewConversation } from './proactive';
 
 /**
  * Sends what the outbox holds. Each message is claimed with its eTag and a lease, sent, then
@@ -21,6 +23,7 @@ export interface DispatcherOptions {
   appId: string;
   adapter: CloudAdapter;
   referrals: ReferralRepository;
+  referrers: ReferrerRepository;
   mailer: Mailer;
   originator: string;
   logger: Logger;
@@ -114,16 +117,48 @@ export class NotificationDispatcher {
     const stored = await this.options.referrals.get(entry.referralId);
     if (!stored) throw Object.assign(new Error('referral not found'), { name: 'ReferralGone' });
     if (entry.channel === 'teams') {
-      await inConversation(
-        this.options.adapter,
-        this.options.appId,
-        stored.referral.referrerConversation as unknown as Partial<ConversationReference>,
-        (context) => context.sendActivity({ attachments: [CardFactory.adaptiveCard(referralUpdateCard(update))] }),
-      );
+      await this.sendToReferrer(stored.referral, { attachments: [CardFactory.adaptiveCard(referralUpdateCard(update))] });
       return;
     }
     const email = referralUpdateEmail(update, this.options.originator);
     await this.options.mailer.send({ to: stored.referral.referrer.email, ...email, messageId: entry.key });
+  }
+
+  /**
+   * Updates go to the referrer's 1:1 chat with Signpost. A referral made in a group chat has
+   * no 1:1 reference yet: Signpost creates that chat once and remembers it.
+   */
+  private async sendToReferrer(referral: Referral, activity: Partial<Activity>): Promise<void> {
+    const reference = referral.referrerConversation as unknown as Partial<ConversationReference>;
+    const type = reference.conversation?.conversationType;
+    if (!type || type === 'personal') {
+      await inConversation(this.options.adapter, this.options.appId, reference, (context) => context.sendActivity(activity));
+      return;
+    }
+    const profile = await this.options.referrers.get(referral.referrer.teamsUserId);
+    if (profile?.personalConversation) {
+      const personal = profile.personalConversation as Partial<ConversationReference>;
+      await inConversation(this.options.adapter, this.options.appId, personal, (context) => context.sendActivity(activity));
+      return;
+    }
+    const tenantId = reference.conversation?.tenantId;
+    const created = await inNewConversation(
+      this.options.adapter,
+      this.options.appId,
+      reference.serviceUrl!,
+      {
+        isGroup: false,
+        bot: reference.bot!,
+        members: [{ id: referral.referrer.teamsUserId, name: referral.referrer.name }],
+        tenantId,
+        channelData: { tenant: { id: tenantId } },
+      } as ConversationParameters,
+      async (context) => {
+        await context.sendActivity(activity);
+        return JSON.parse(JSON.stringify(TurnContext.getConversationReference(context.activity))) as Record<string, unknown>;
+      },
+    );
+    if (profile) await this.options.referrers.save({ ...profile, personalConversation: created });
   }
 
   private async fallBackToEmail(entry: OutboxEntry): Promise<void> {

@@ -141,6 +141,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       appId: config.auth.MicrosoftAppId,
       adapter,
       referrals: referralRepository,
+      referrers,
       mailer,
       originator: config.mail.originator,
       logger,

@@ -14,8 +14,10 @@ export interface ReferrerProfile {
   role?: string;
   /** How they want updates: Teams (default), email or both. */
   notify?: 'teams' | 'email' | 'both';
-  /** A plain-JSON conversation reference to their chat with Signpost, for proactive updates. */
+  /** A plain-JSON conversation reference to the chat they last referred from. */
   conversation?: Record<string, unknown>;
+  /** Their 1:1 chat with Signpost, where updates go (created when first needed). */
+  personalConversation?: Record<string, unknown>;
   updatedAt: string;
 }
 

@@ -104,6 +104,32 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(smtp.messages).to.have.length(0);
   });
 
+  it('creates the referrer\'s 1:1 chat when the referral came from a group chat, once', async () => {
+    const value = await referralBy('teams');
+    const fromGroup = { ...value, referrerConversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: '19:group@thread.v2', conversationType: 'groupChat', tenantId: 'tenant-1' }, bot: { id: '28:signpost-bot' } } };
+    const stored = (await referrals.get(value.id))!;
+    await referrals.update({ ...stored.referral, referrerConversation: fromGroup.referrerConversation }, stored.etag, {
+      referralId: value.id, at: FIXTURE_TIME, actor: { id: 'test' }, action: 'referral.submitted', detail: {},
+    });
+    const createdBefore = connector.created.length;
+    await accept({ ...value });
+    const update = await connector.waitFor((a) => a.conversationId.startsWith('a:created-') && JSON.stringify(a.activity).includes(value.reference));
+    expect(connector.created.length).to.equal(createdBefore + 1);
+    expect(connector.created[createdBefore].parameters.members[0].id).to.equal(value.referrer.teamsUserId);
+    expect(connector.received.some((a) => a.conversationId === '19:group@thread.v2')).to.equal(false);
+    await waitForOutboxIdle();
+    const profile = await referrers.get(value.referrer.teamsUserId);
+    expect((profile?.personalConversation as { conversation: { id: string } }).conversation.id).to.equal(update.conversationId);
+
+    // The next update goes to the same 1:1 chat: nothing new is created.
+    await postActivity(
+      bot.url,
+      inChannel({ type: 'invoke', name: 'adaptiveCard/action', from: KWAME, value: { action: { type: 'Action.Execute', verb: 'update', data: { referralId: value.id, version: 2, status: 'contacted' } } } }),
+    );
+    await connector.waitFor((a) => a.conversationId === update.conversationId && JSON.stringify(a.activity).includes('contacted'));
+    expect(connector.created.length).to.equal(createdBefore + 1);
+  });
+
   it('emails a referrer who prefers email: plain text, HTML and the card for Outlook, without identifiers', async () => {
     const value = await referralBy('email');
     await accept(value);
@@ -188,6 +214,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
       appId: '',
       adapter: new CloudAdapter(new ConfigurationBotFrameworkAuthentication({})),
       referrals,
+      referrers,
       mailer: createMailer({ smtpUrl: smtp.url, from: 'Signpost <signpost@localhost>', dataDir: folder }),
       originator: '',
       logger: createLogger('error', () => undefined),

@@ -31,6 +31,9 @@ export class FakeConnector {
     return connector;
   }
 
+  /** Conversations the bot created (1:1 chats), with the parameters it sent. */
+  readonly created: Array<{ id: string; parameters: Record<string, any> }> = [];
+
   /** The team roster the connector reports (member lookups and paged members). */
   members: Array<{ id: string; name: string }> = [];
 
@@ -42,6 +45,14 @@ export class FakeConnector {
       const member = this.members.find((candidate) => candidate.id === decodeURIComponent(memberLookup[1]));
       res.writeHead(member ? 200 : 404, { 'content-type': 'application/json' });
       res.end(JSON.stringify(member ?? { error: { code: 'MemberNotFoundInConversation', message: 'not a member' } }));
+      return;
+    }
+    if (req.method === 'POST' && /^\/v3\/conversations\/?(\?.*)?$/.test(req.url ?? '')) {
+      // Creating a conversation (a new 1:1 chat): answer with its id.
+      const id = `a:created-${this.created.length + 1}`;
+      this.created.push({ id, parameters: body ? JSON.parse(body) : {} });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id }));
       return;
     }
     if (req.method === 'GET' && /\/pagedmembers/.test(req.url ?? '')) {
