@@ -1,20 +1,18 @@
 import { CloudAdapter, ConversationParameters, ConversationReference, TurnContext } from 'botbuilder';
 
 /**
- * Runs `logic` in a conversation Signpost is not currently in (a channel, a referrer's chat).
- * The adapter sends errors from such a turn to its onTurnError handler, which would apologise
- * into that conversation and swallow the failure; here the error is caught in the turn and
- * rethrown to the caller, which knows whether to retry.
+ * Turns Signpost starts itself, in a conversation it is not currently in (a channel, a
+ * referrer's chat). The adapter sends errors from such a turn to its onTurnError handler, which
+ * would apologise into that conversation and swallow the failure; here the error is caught in
+ * the turn and rethrown to the caller, which knows whether to retry.
  */
-export async function inConversation<T>(
-  adapter: CloudAdapter,
-  appId: string,
-  reference: Partial<ConversationReference>,
+async function captured<T>(
+  start: (turn: (context: TurnContext) => Promise<void>) => Promise<void>,
   logic: (context: TurnContext) => Promise<T>,
 ): Promise<T> {
   let result: { value: T } | undefined;
   let failure: { error: unknown } | undefined;
-  await adapter.continueConversationAsync(appId, reference, async (context) => {
+  await start(async (context) => {
     try {
       result = { value: await logic(context) };
     } catch (error) {
@@ -26,27 +24,24 @@ export async function inConversation<T>(
   return result.value;
 }
 
-/**
- * Creates a conversation (a 1:1 chat with someone the bot has not talked to there yet) and runs
- * `logic` in it, with the same error handling as inConversation.
- */
-export async function inNewConversation<T>(
+/** Runs `logic` in an existing conversation. */
+export function inConversation<T>(
+  adapter: CloudAdapter,
+  appId: string,
+  reference: Partial<ConversationReference>,
+  logic: (context: TurnContext) => Promise<T>,
+): Promise<T> {
+  return captured((turn) => adapter.continueConversationAsync(appId, reference, turn), logic);
+}
+
+/** Creates a conversation (a 1:1 chat the bot has not had yet) and runs `logic` in it. */
+export function inNewConversation<T>(
   adapter: CloudAdapter,
   appId: string,
   serviceUrl: string,
   parameters: ConversationParameters,
   logic: (context: TurnContext) => Promise<T>,
 ): Promise<T> {
-  let result: { value: T } | undefined;
-  let failure: { error: unknown } | undefined;
-  await adapter.createConversationAsync(appId, 'msteams', serviceUrl, undefined as unknown as string, parameters, async (context) => {
-    try {
-      result = { value: await logic(context) };
-    } catch (error) {
-      failure = { error };
-    }
-  });
-  if (failure) throw failure.error;
-  if (!result) throw new Error('the new conversation turn did not run');
-  return result.value;
+  // The audience defaults to the Bot Framework's when none is given.
+  return captured((turn) => adapter.createConversationAsync(appId, 'msteams', serviceUrl, undefined as unknown as string, parameters, turn), logic);
 }
