@@ -10,6 +10,7 @@ export type ChatCommand =
   | { name: 'status' }
   | { name: 'my-referrals' }
   | { name: 'notify'; preference: string }
+  | { name: 'supervisors'; change?: 'add' | 'remove'; email?: string; role?: string }
   | { name: 'unknown' };
 
 export function parseCommand(text: string | undefined): ChatCommand {
@@ -28,5 +29,9 @@ export function parseCommand(text: string | undefined): ChatCommand {
   if (phrase === 'my referrals' || phrase === 'referrals') return { name: 'my-referrals' };
   if (first === 'notify') return { name: 'notify', preference: words[1] ?? '' };
   if (first === 'status') return { name: 'status' };
+  if (first === 'supervisors' || first === 'supervisor') {
+    const change = words[1] === 'add' || words[1] === 'remove' ? words[1] : undefined;
+    return { name: 'supervisors', change, email: words[2], role: words[3] };
+  }
   return { name: 'unknown' };
 }

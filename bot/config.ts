@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseHoursRange, parseWorkingDays, WorkingHours } from '../domain/supervision/workingCalendar';
 
 /**
  * Settings come from the environment only (see .env.example). Everything has a safe local
@@ -29,6 +30,22 @@ const settingsSchema = z.object({
   SIGNPOST_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
   SIGNPOST_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   SIGNPOST_ADMINS: z.string().trim().default(''),
+  SIGNPOST_WORKING_HOURS: z.string().trim().default('09:00-17:00').refine((value) => parseHoursRange(value) !== undefined, 'expected a range such as 09:00-17:00'),
+  SIGNPOST_WORKING_DAYS: z.string().trim().default('mon-fri').refine((value) => parseWorkingDays(value) !== undefined, 'expected days such as mon-fri or mon,tue,thu'),
+  SIGNPOST_TIME_ZONE: z
+    .string()
+    .trim()
+    .default('Europe/London')
+    .refine((value) => {
+      try {
+        new Intl.DateTimeFormat('en-GB', { timeZone: value });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected an IANA time zone such as Europe/London'),
+  SIGNPOST_HOLIDAYS: z.string().trim().default('GB-ENG'),
+  SIGNPOST_SUPERVISION_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
 });
 
 export interface SignpostConfig {
@@ -54,6 +71,8 @@ export interface SignpostConfig {
   notify: { pollMs: number; retryBaseMs: number; maxAttempts: number };
   /** Teams user ids or sign-in emails of people who may see Signpost's operational status. */
   admins: string[];
+  /** When reminders go out, and how working days and hours are counted. */
+  supervision: { workingHours: WorkingHours; holidays: string; pollMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -111,6 +130,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       originator: settings.SIGNPOST_ACTIONABLE_MESSAGE_ORIGINATOR,
     },
     admins: settings.SIGNPOST_ADMINS.split(',').map((admin) => admin.trim().toLowerCase()).filter(Boolean),
+    supervision: {
+      workingHours: {
+        timeZone: settings.SIGNPOST_TIME_ZONE,
+        ...parseHoursRange(settings.SIGNPOST_WORKING_HOURS)!,
+        days: parseWorkingDays(settings.SIGNPOST_WORKING_DAYS)!,
+      },
+      holidays: settings.SIGNPOST_HOLIDAYS,
+      pollMs: settings.SIGNPOST_SUPERVISION_POLL_MS,
+    },
     notify: {
       pollMs: settings.SIGNPOST_NOTIFY_POLL_MS,
       retryBaseMs: settings.SIGNPOST_NOTIFY_RETRY_BASE_MS,

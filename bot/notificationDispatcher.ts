@@ -7,6 +7,10 @@ import type { OutboxEntry, ReferralRepository } from '../storage/referralReposit
 import type { Mailer } from './mailer';
 import { describeError, Logger } from './log';
 import { inConversation, inNewConversation } from './proactive';
+import { isStaffPayload, StaffPayload } from './supervision';
+import { staffMessageCard, staffMessageEmail } from '../cards/staffMessageCard';
+import type { ContactRepository } from '../storage/contactRepository';
+import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
 
 /**
  * Sends what the outbox holds. Each message is claimed with its eTag and a lease, sent, then
@@ -25,6 +29,9 @@ export interface DispatcherOptions {
   referrals: ReferralRepository;
   referrers: ReferrerRepository;
   mailer: Mailer;
+  /** Staff messages (reminders, alerts, digests): how to reach people and service channels. */
+  contacts: ContactRepository;
+  channelLinks: ServiceChannelRepository;
   originator: string;
   logger: Logger;
   now?: () => Date;
@@ -113,6 +120,7 @@ export class NotificationDispatcher {
   }
 
   private async deliver(entry: OutboxEntry): Promise<void> {
+    if (isStaffPayload(entry.payload)) return this.deliverToStaff(entry, entry.payload);
     const update = entry.payload as unknown as ReferralUpdate;
     const stored = await this.options.referrals.get(entry.referralId);
     if (!stored) throw Object.assign(new Error('referral not found'), { name: 'ReferralGone' });
@@ -161,7 +169,48 @@ export class NotificationDispatcher {
     if (profile) await this.options.referrers.save({ ...profile, personalConversation: created });
   }
 
+  /** A reminder, alert or digest: to a service's channel, or to a person's 1:1 chat or inbox. */
+  private async deliverToStaff(entry: OutboxEntry, payload: StaffPayload): Promise<void> {
+    const { recipient, message } = payload;
+    if (entry.channel === 'email') {
+      if (recipient.channel || !recipient.email) throw Object.assign(new Error('no email address'), { name: 'NoEmailAddress' });
+      await this.options.mailer.send({ to: recipient.email, ...staffMessageEmail(message), messageId: entry.key });
+      return;
+    }
+    const activity = { attachments: [CardFactory.adaptiveCard(staffMessageCard(message))] };
+    const link = await this.options.channelLinks.forService(payload.serviceId);
+    if (recipient.channel) {
+      if (!link) throw Object.assign(new Error('the service has no linked channel'), { name: 'ChannelNotLinked' });
+      await inConversation(this.options.adapter, this.options.appId, link.conversation as Partial<ConversationReference>, (context) => context.sendActivity(activity));
+      return;
+    }
+    const contact =
+      (recipient.teamsUserId ? await this.options.contacts.byTeamsId(recipient.teamsUserId) : undefined) ??
+      (recipient.email ? await this.options.contacts.byEmail(recipient.email) : undefined);
+    if (contact?.personalConversation) {
+      await inConversation(this.options.adapter, this.options.appId, contact.personalConversation as Partial<ConversationReference>, (context) => context.sendActivity(activity));
+      return;
+    }
+    const teamsUserId = recipient.teamsUserId ?? contact?.teamsUserId;
+    const via = link?.conversation as Partial<ConversationReference> | undefined;
+    // Treated like Teams saying the person cannot be reached: the email copy carries the message.
+    if (!teamsUserId || !via?.serviceUrl || !via.bot) throw Object.assign(new Error('no Teams chat with this person yet'), { name: 'NotReachableInTeams', statusCode: 404 });
+    const tenantId = via.conversation?.tenantId;
+    const personalConversation = await inNewConversation(
+      this.options.adapter,
+      this.options.appId,
+      via.serviceUrl,
+      { isGroup: false, bot: via.bot, members: [{ id: teamsUserId, name: recipient.name ?? '' }], tenantId, channelData: { tenant: { id: tenantId } } } as ConversationParameters,
+      async (context) => {
+        await context.sendActivity(activity);
+        return JSON.parse(JSON.stringify(TurnContext.getConversationReference(context.activity))) as Record<string, unknown>;
+      },
+    );
+    await this.options.contacts.remember({ teamsUserId, name: recipient.name, email: recipient.email, personalConversation, updatedAt: this.now().toISOString() });
+  }
+
   private async fallBackToEmail(entry: OutboxEntry): Promise<void> {
+    if (isStaffPayload(entry.payload) && (entry.payload.recipient.channel || !entry.payload.recipient.email)) return; // no address to fall back to
     const key = entry.key.replace(/:teams$/, ':email');
     await this.options.referrals.enqueueNotification(entry.referralId, { key, channel: 'email', payload: entry.payload }, this.now().toISOString());
   }

@@ -14,10 +14,14 @@ import { ons4Schema, scoreSwemwbs, swemwbsItemsSchema } from '../domain/referral
 import { OutboxMessage, ReferralConflictError, ReferralRepository, StoredReferral } from '../storage/referralRepository';
 import type { ReferrerRepository } from '../storage/referrerRepository';
 import type { DirectoryRepository } from '../storage/directoryRepository';
-import { deliveryChannels, referralUpdate } from '../domain/notifications/referralUpdate';
+import { ChangeEvent, deliveryChannels, referralUpdate } from '../domain/notifications/referralUpdate';
 import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
 import type { Logger } from './log';
 import { channelOf, ServiceChannels } from './serviceChannels';
+import { randomUUID } from 'node:crypto';
+import { ESCALATION_REASONS, raiseEscalation } from '../domain/supervision/escalation';
+import { escalationAlert, escalationTimer, isOpen } from '../domain/supervision/policy';
+import type { Supervision } from './supervision';
 
 /**
  * The buttons on a referral's channel card (Universal Actions, `Action.Execute`). Every click is
@@ -56,6 +60,14 @@ const inputSchemas = {
   goals: z.object(
     Object.fromEntries([1, 2, 3].flatMap((n) => [[`goal${n}`, z.string().trim().max(200).optional()], [`goal${n}Achieved`, z.enum(['yes', 'no']).optional()]])),
   ),
+  escalate: z.object({
+    escalationReason: z.enum(ESCALATION_REASONS, { errorMap: () => ({ message: 'Choose why you are escalating' }) }),
+    escalationNote: z
+      .string({ required_error: 'Say what the supervisor needs to know' })
+      .trim()
+      .min(1, 'Say what the supervisor needs to know')
+      .max(1000, 'Keep the note under 1,000 characters'),
+  }),
 } as const;
 type Verb = keyof typeof inputSchemas;
 
@@ -76,12 +88,14 @@ export interface ReferralActionDependencies {
   notificationsQueued?: () => void;
   channelLinks: ServiceChannelRepository;
   channels: ServiceChannels;
+  /** Reminder clocks and who supervises each service. */
+  supervision: Supervision;
   logger: Logger;
   now: () => Date;
 }
 
 export class ReferralActions {
-  private readonly membership = new Map<string, { member: boolean; until: number }>();
+  private readonly membership = new Map<string, { member: boolean; email?: string; until: number }>();
 
   constructor(private readonly deps: ReferralActionDependencies) {}
 
@@ -103,11 +117,14 @@ export class ReferralActions {
       return this.card(context, stored.referral, `Nothing changed: ${inputs.error.issues.map((issue) => issue.message).join('; ')}.`);
     }
 
+    const linkWorker = await this.linkWorker(context, stored.referral.serviceId);
     const actor: Actor = {
       id: context.activity.from.id,
       name: context.activity.from.name ?? 'A link worker',
-      isLinkWorker: await this.isLinkWorker(context, stored.referral.serviceId),
+      ...(linkWorker.email ? { email: linkWorker.email } : {}),
+      isLinkWorker: linkWorker.member,
     };
+    if (verb === 'escalate') return this.escalate(context, stored, actor, inputs.data as z.infer<(typeof inputSchemas)['escalate']>);
     const action = await this.toAction(context, verb as Verb, inputs.data as never);
     if ('error' in action) return this.card(context, stored.referral, action.error);
     return this.apply(context, stored, action, actor, verb as Verb, inputs.data as Record<string, string | undefined>);
@@ -138,8 +155,10 @@ export class ReferralActions {
       updatedAt: at,
       ...(action.verb === 'decline' ? { outcome: { kind: 'declined' as const, reason: action.reason, note: action.note, at } } : {}),
       ...(action.verb === 'close' ? { outcome: { kind: 'closed' as const, reason: action.reason, note: action.note, at } } : {}),
-      // A redirected referral is posted anew to its new service's channel.
-      ...(action.verb === 'redirect' ? { channelPost: undefined } : {}),
+      // A redirected referral is posted anew to its new service's channel, and its clocks restart there.
+      ...(action.verb === 'redirect' ? { channelPost: undefined, routedAt: at, acceptedAt: undefined } : {}),
+      // Taking a case on starts the first-contact and engagement clocks.
+      ...(stored.referral.status === 'submitted' && result.next.status === 'accepted' ? { acceptedAt: at } : {}),
     };
     const event: AuditEvent = {
       referralId: next.id,
@@ -156,6 +175,7 @@ export class ReferralActions {
     };
     let saved: StoredReferral;
     try {
+      await this.deps.supervision.prepare(next);
       saved = await this.deps.referrals.update(next, stored.etag, event, await this.notificationsFor(next, action, actor));
     } catch (error) {
       if (!(error instanceof ReferralConflictError)) throw error;
@@ -180,20 +200,58 @@ export class ReferralActions {
   }
 
   /**
-   * What the referrer hears about this change, written in the same transaction as the change:
-   * one message per channel they chose (Teams by default), keyed by referral and version.
+   * Escalate: the referral records the escalation, and the alert to the supervisors whose role
+   * fits the reason is queued in the same transaction. The re-alert clock is stored first.
    */
+  private async escalate(
+    context: TurnContext,
+    stored: StoredReferral,
+    actor: Actor,
+    inputs: { escalationReason: (typeof ESCALATION_REASONS)[number]; escalationNote: string },
+  ): Promise<AdaptiveCardInvokeResponse> {
+    const at = this.deps.now().toISOString();
+    const raised = raiseEscalation({ id: randomUUID(), reason: inputs.escalationReason, note: inputs.escalationNote, at }, actor, isOpen(stored.referral));
+    if (!raised.ok) return this.card(context, stored.referral, `Nothing changed: ${raised.error}`);
+    const { supervision } = this.deps;
+    const next: Referral = {
+      ...stored.referral,
+      escalations: [...(stored.referral.escalations ?? []), raised.escalation].slice(-20),
+      version: stored.referral.version + 1,
+      updatedAt: at,
+    };
+    const serviceName = (await this.deps.directory.get(next.serviceId))?.name ?? next.serviceId;
+    const alert = escalationAlert(next, raised.escalation, serviceName, at, supervision.calendar.hours.timeZone);
+    const outbox = await supervision.outboxFor([{ audience: { to: 'supervisors', reason: raised.escalation.reason }, message: alert }], next.serviceId, `escalation:${raised.escalation.id}`);
+    const event: AuditEvent = {
+      referralId: next.id,
+      at,
+      actor: { id: actor.id, name: actor.name },
+      action: 'referral.escalate',
+      detail: { summary: raised.summary, reason: raised.escalation.reason, escalationId: raised.escalation.id, recipients: outbox.length },
+    };
+    let saved: StoredReferral;
+    try {
+      const settings = await supervision.settingsFor(next.serviceId);
+      await supervision.deps.timers.schedule([escalationTimer(next, raised.escalation, 1, new Date(at), settings, supervision.calendar)]);
+      saved = await this.deps.referrals.update(next, stored.etag, event, outbox);
+    } catch (error) {
+      if (!(error instanceof ReferralConflictError)) throw error;
+      const current = (await this.deps.referrals.get(stored.referral.id)) ?? stored;
+      return this.card(context, current.referral, 'Someone changed this referral at the same moment, so it was not escalated. Here it is now; escalate again if you still need to.');
+    }
+    this.deps.logger.info('referral-escalated', { reference: next.reference, reason: raised.escalation.reason, recipients: outbox.length });
+    this.deps.notificationsQueued?.();
+    const notice = outbox.length
+      ? `${raised.summary}. The supervisors have been alerted; their answer will appear here.`
+      : `${raised.summary}, but nobody can be alerted: the service has no supervisors and Signpost has no admins. Tell your manager directly.`;
+    const card = await this.deps.channels.cardFor(context, saved.referral, notice);
+    await this.updatePostedCard(context, stored.referral, card);
+    return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
+  }
+
   private async notificationsFor(referral: Referral, action: LifecycleAction, actor: Actor): Promise<OutboxMessage[]> {
     if (action.verb === 'record') return []; // outcome scores are reported when the case closes
-    const [profile, services] = await Promise.all([this.deps.referrers.get(referral.referrer.teamsUserId), this.deps.directory.list()]);
-    const names = new Map(services.map((service) => [service.id, service.name]));
-    const wait = services.find((service) => service.id === referral.serviceId)?.waitingTimeWeeks.value ?? null;
-    const update = referralUpdate(referral, { verb: action.verb, actorName: actor.name, activity: action.verb === 'update' ? action.activity : undefined }, names, wait);
-    return deliveryChannels(profile?.notify).map((channel) => ({
-      key: `${referral.id}:${referral.version}:${channel}`,
-      channel,
-      payload: update as unknown as Record<string, unknown>,
-    }));
+    return referrerUpdates(this.deps, referral, { verb: action.verb, actorName: actor.name, activity: action.verb === 'update' ? action.activity : undefined });
   }
 
   /**
@@ -201,7 +259,7 @@ export class ReferralActions {
    * Action.Execute goes to the clicker; the shared card is not changed). Every view is audited.
    */
   private async showContactDetails(context: TurnContext, referral: Referral): Promise<AdaptiveCardInvokeResponse> {
-    if (!(await this.isLinkWorker(context, referral.serviceId))) {
+    if (!(await this.linkWorker(context, referral.serviceId)).member) {
       return this.card(context, referral, "Only the service's link workers can see contact details.");
     }
     if (referral.status === 'declined') return this.card(context, referral, 'This referral was declined; its contact details are no longer shown.');
@@ -240,6 +298,8 @@ export class ReferralActions {
       case 'ons4':
       case 'goals':
         return { verb: 'record', what: RECORD_LABELS[verb](inputs) };
+      case 'escalate':
+        return { error: 'Escalations are not a lifecycle change.' }; // handled before this point
     }
   }
 
@@ -270,23 +330,24 @@ export class ReferralActions {
    * A link worker of a service is a member of the team whose channel serves it, acting from
    * that channel. Membership is asked of Teams at the time of the action and cached briefly.
    */
-  private async isLinkWorker(context: TurnContext, serviceId: string): Promise<boolean> {
+  private async linkWorker(context: TurnContext, serviceId: string): Promise<{ member: boolean; email?: string }> {
     const where = channelOf(context);
     const link = await this.deps.channelLinks.forService(serviceId);
-    if (!where || !link || link.channelId !== where.channelId || link.teamId !== where.teamId) return false;
+    if (!where || !link || link.channelId !== where.channelId || link.teamId !== where.teamId) return { member: false };
     const key = `${link.teamId}|${context.activity.from.id}`;
     const cached = this.membership.get(key);
     const now = this.deps.now().getTime();
-    if (cached && cached.until > now) return cached.member;
-    let member = false;
+    if (cached && cached.until > now) return cached;
+    let found: { member: boolean; email?: string } = { member: false };
     try {
-      await TeamsInfo.getMember(context, context.activity.from.id);
-      member = true;
+      const member = await TeamsInfo.getMember(context, context.activity.from.id);
+      const email = (member.email ?? member.userPrincipalName)?.toLowerCase();
+      found = { member: true, ...(email && /@/.test(email) ? { email } : {}) };
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
     }
-    this.membership.set(key, { member, until: now + MEMBERSHIP_CACHE_MS });
-    return member;
+    this.membership.set(key, { ...found, until: now + MEMBERSHIP_CACHE_MS });
+    return found;
   }
 
   /** Everyone in the channel sees the same card: the posted activity is replaced in place. */
@@ -316,4 +377,24 @@ export class ReferralActions {
       value: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text, wrap: true, weight: 'Bolder' }] },
     };
   }
+}
+
+/**
+ * What the referrer hears about a change, to be written in the same transaction as the change:
+ * one message per channel they chose (Teams by default), keyed by referral and version.
+ */
+export async function referrerUpdates(
+  deps: { referrers: ReferrerRepository; directory: DirectoryRepository },
+  referral: Referral,
+  change: ChangeEvent,
+): Promise<OutboxMessage[]> {
+  const [profile, services] = await Promise.all([deps.referrers.get(referral.referrer.teamsUserId), deps.directory.list()]);
+  const names = new Map(services.map((service) => [service.id, service.name]));
+  const wait = services.find((service) => service.id === referral.serviceId)?.waitingTimeWeeks.value ?? null;
+  const update = referralUpdate(referral, change, names, wait);
+  return deliveryChannels(profile?.notify).map((channel) => ({
+    key: `${referral.id}:${referral.version}:${channel}`,
+    channel,
+    payload: update as unknown as Record<string, unknown>,
+  }));
 }

@@ -26,6 +26,15 @@ import { ReferralActions } from './referralActions';
 import { createMailer } from './mailer';
 import { NotificationDispatcher } from './notificationDispatcher';
 import { ServiceChannelRepository } from '../storage/serviceChannelRepository';
+import { TimerRepository } from '../storage/timerRepository';
+import { SupervisorRepository } from '../storage/supervisorRepository';
+import { ContactRepository } from '../storage/contactRepository';
+import { WorkingCalendar } from '../domain/supervision/workingCalendar';
+import { bankHolidays } from '../domain/supervision/bankHolidays';
+import { Supervision } from './supervision';
+import { SupervisionScheduler } from './supervisionScheduler';
+import { EscalationActions } from './escalationActions';
+import { SupervisorCommands } from './supervisorCommands';
 
 export interface SignpostOptions {
   /** Settings; defaults to process.env. */
@@ -98,7 +107,22 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     const now = options.now ?? (() => new Date());
     const referralRepository = new ReferralRepository(tables);
     const referrers = new ReferrerRepository(tables);
+    const channelLinks = new ServiceChannelRepository(tables);
+    const contacts = new ContactRepository(tables);
+    const timers = new TimerRepository(tables);
+    const supervisorStore = new SupervisorRepository(tables);
+    const supervision = new Supervision({
+      directory,
+      supervisors: supervisorStore,
+      contacts,
+      timers,
+      channelLinks,
+      calendar: new WorkingCalendar(config.supervision.workingHours, bankHolidays(config.supervision.holidays)),
+      admins: config.admins,
+      now,
+    });
     const referrals = new ReferralService({
+      beforeStore: (referral) => supervision.prepare(referral),
       now,
       directory,
       referrals: referralRepository,
@@ -126,8 +150,8 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       }
     };
 
-    const channelLinks = new ServiceChannelRepository(tables);
     const channels = new ServiceChannels({
+      linked: (serviceId) => supervision.scheduleDigest(serviceId),
       appId: config.auth.MicrosoftAppId,
       channels: channelLinks,
       referrals: referralRepository,
@@ -143,6 +167,8 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       referrals: referralRepository,
       referrers,
       mailer,
+      contacts,
+      channelLinks,
       originator: config.mail.originator,
       logger,
       baseDelayMs: config.notify.retryBaseMs,
@@ -154,6 +180,37 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       directory,
       channelLinks,
       channels,
+      supervision,
+      logger,
+      now,
+      notificationsQueued: () => dispatcher.kick(),
+    });
+    const escalations = new EscalationActions({
+      referrals: referralRepository,
+      referrers,
+      directory,
+      contacts,
+      channels,
+      supervision,
+      logger,
+      now,
+      notificationsQueued: () => dispatcher.kick(),
+    });
+    const supervisorCommands = new SupervisorCommands({
+      channelLinks,
+      supervisors: supervisorStore,
+      contacts,
+      directory,
+      referrals: referralRepository,
+      channels,
+      supervision,
+      logger,
+      now,
+    });
+    const scheduler = new SupervisionScheduler({
+      timers,
+      referrals: referralRepository,
+      supervision,
       logger,
       now,
       notificationsQueued: () => dispatcher.kick(),
@@ -167,7 +224,11 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       actions,
       referralStore: referralRepository,
       admins: config.admins,
+      escalations,
+      supervisorCommands,
+      contacts,
       logger,
+      now,
     });
     const server = restify.createServer({ name: 'signpost' });
     server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024 }));
@@ -200,7 +261,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
         status: storage === 'ok' ? 'ok' : 'unavailable',
         storage,
         mode: config.localMode ? 'local' : 'authenticated',
-        notifications: outbox ? { pending: outbox.pending + outbox.sending, failed: outbox.failed } : undefined,
+        notifications: outbox ? { pending: outbox.pending, failed: outbox.failed } : undefined,
       });
     });
 
@@ -214,6 +275,8 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     const url = `http://${options.host ?? 'localhost'}:${address.port}`;
     logger.info('listening', { url, messagesEndpoint: `${url}/api/messages` });
     dispatcher.start(config.notify.pollMs);
+    await supervision.scheduleDigestsForLinkedServices();
+    scheduler.start(config.supervision.pollMs);
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
@@ -230,6 +293,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
         }
         server.server.closeAllConnections();
         await closed;
+        await scheduler.stop();
         await dispatcher.stop();
         mailer.close();
         await azurite?.stop();

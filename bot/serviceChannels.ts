@@ -15,6 +15,8 @@ export interface ServiceChannelDependencies {
   directory: DirectoryRepository;
   logger: Logger;
   now: () => Date;
+  /** After a channel is linked (e.g. to start the service's caseload digests). */
+  linked?: (serviceId: string) => Promise<void>;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface ServiceChannelDependencies {
  * `status`, said to Signpost in the channel) and posting that service's referrals into it.
  */
 export class ServiceChannels {
-  private readonly memberCache = new Map<string, { members: Array<{ id: string; name: string }>; until: number }>();
+  private readonly memberCache = new Map<string, { members: Array<{ id: string; name: string; email?: string }>; until: number }>();
 
   constructor(private readonly deps: ServiceChannelDependencies) {}
 
@@ -52,6 +54,7 @@ export class ServiceChannels {
       return `${service.name} is already linked to another channel (linked by ${result.existing.linkedBy.name ?? 'a colleague'}). Unlink it there first, so referrals go to one place.`;
     }
     this.deps.logger.info('channel-linked', { serviceId: service.id });
+    await this.deps.linked?.(service.id);
     const posted = await this.postWaitingReferrals(context.adapter as CloudAdapter, service.id);
     return (
       `This channel now receives referrals for **${service.name}**. The members of this team are its link workers.` +
@@ -119,6 +122,20 @@ export class ServiceChannels {
     return true;
   }
 
+  /**
+   * Replaces the referral's card in its channel with the card as it stands now, from outside
+   * the channel (e.g. after a supervisor answered an escalation in their chat).
+   */
+  async refreshPostedCard(adapter: CloudAdapter, referral: Referral, notice?: string): Promise<void> {
+    const post = referral.channelPost;
+    const link = await this.deps.channels.forService(referral.serviceId);
+    if (!post || post.activityId === 'unknown' || !link || link.channelId !== post.conversationId) return;
+    await inConversation(adapter, this.deps.appId, link.conversation as Partial<ConversationReference>, async (context) => {
+      const card = await this.cardFor(context, referral, notice);
+      await context.updateActivity({ id: post.activityId, type: 'message', attachments: [CardFactory.adaptiveCard(card)] });
+    });
+  }
+
   /** The referral's channel card as it stands, with the team's link workers for Assign. */
   async cardFor(context: TurnContext, referral: Referral, notice?: string, showContactDetails = false): Promise<Record<string, unknown>> {
     const services = await this.deps.directory.list();
@@ -149,14 +166,17 @@ export class ServiceChannels {
    * The link workers: the members of the team the channel belongs to, from Teams. Cached for a
    * minute per conversation, since every card render (every click) needs the list.
    */
-  async members(context: TurnContext): Promise<Array<{ id: string; name: string }>> {
+  async members(context: TurnContext): Promise<Array<{ id: string; name: string; email?: string }>> {
     const key = context.activity.conversation.id.split(';')[0];
     const cached = this.memberCache.get(key);
     const now = this.deps.now().getTime();
     if (cached && cached.until > now) return cached.members;
     try {
       const page = await TeamsInfo.getPagedMembers(context, 100);
-      const members = page.members.map((member) => ({ id: member.id, name: member.name ?? member.id }));
+      const members = page.members.map((member) => {
+        const email = (member.email ?? member.userPrincipalName)?.toLowerCase();
+        return { id: member.id, name: member.name ?? member.id, ...(email && /@/.test(email) ? { email } : {}) };
+      });
       this.memberCache.set(key, { members, until: now + 60_000 });
       return members;
     } catch (error) {

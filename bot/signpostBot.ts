@@ -23,6 +23,9 @@ import type { ReferralActions } from './referralActions';
 import type { ReferralRepository } from '../storage/referralRepository';
 import { parseCommand } from './commands';
 import type { Logger } from './log';
+import { EscalationActions, isEscalationVerb } from './escalationActions';
+import type { SupervisorCommands } from './supervisorCommands';
+import type { ContactRepository } from '../storage/contactRepository';
 
 export interface SignpostBotDependencies {
   conversationState: ConversationState;
@@ -35,7 +38,12 @@ export interface SignpostBotDependencies {
   /** For the admins' status: the referral store's outbox. */
   referralStore: ReferralRepository;
   admins: string[];
+  escalations: EscalationActions;
+  supervisorCommands: SupervisorCommands;
+  /** Where Signpost remembers staff's 1:1 chats, so reminders and alerts can reach them. */
+  contacts: ContactRepository;
   logger: Logger;
+  now: () => Date;
 }
 
 /**
@@ -45,6 +53,8 @@ export interface SignpostBotDependencies {
 export class SignpostBot extends TeamsActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
   private readonly dialogs: DialogSet;
+  /** People whose 1:1 chat this process has already remembered (once per person per process). */
+  private readonly rememberedContacts = new Set<string>();
 
   constructor(private readonly deps: SignpostBotDependencies) {
     super();
@@ -71,10 +81,13 @@ export class SignpostBot extends TeamsActivityHandler {
     context: TurnContext,
     invokeValue: AdaptiveCardInvokeValue,
   ): Promise<AdaptiveCardInvokeResponse> {
+    // Escalation alerts live in supervisors' chats; everything else is a referral's channel card.
+    if (isEscalationVerb(invokeValue)) return this.deps.escalations.handle(context, invokeValue);
     return this.deps.actions.handle(context, invokeValue);
   }
 
   override async run(context: TurnContext): Promise<void> {
+    await this.rememberContact(context);
     await super.run(context);
     await this.deps.conversationState.saveChanges(context, false);
     await this.deps.privateConversationState.saveChanges(context, false);
@@ -160,6 +173,9 @@ export class SignpostBot extends TeamsActivityHandler {
         await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
         return;
       }
+      case 'supervisors':
+        await context.sendActivity(await this.deps.supervisorCommands.handle(context, command));
+        return;
       case 'unknown':
         await context.sendActivity(
           MessageFactory.text("Sorry, I didn't understand that. Say **help** to see what I can do."),
@@ -184,9 +200,40 @@ export class SignpostBot extends TeamsActivityHandler {
     const failed = await this.deps.referralStore.failedOutbox();
     const lines = failed.slice(0, 10).map((entry) => `- ${String(entry.payload.reference ?? entry.referralId)} by ${entry.channel}: ${entry.lastError ?? 'unknown error'}`);
     return [
-      `Notifications: ${counts.pending + counts.sending} waiting, ${counts.failed} failed for good.`,
+      `Notifications: ${counts.pending} waiting, ${counts.failed} failed for good.`,
       ...(lines.length ? ['Failed:', ...lines] : []),
     ].join('\n');
+  }
+
+  /**
+   * Remembers a person's 1:1 chat with Signpost and their sign-in email, so supervisors and
+   * admins (configured by email) can be alerted in Teams. Once per person per process; a
+   * failure here never stops what they came to do.
+   */
+  private async rememberContact(context: TurnContext): Promise<void> {
+    const from = context.activity.from;
+    if (conversationType(context) !== 'personal' || !from?.id || this.rememberedContacts.has(from.id)) return;
+    if (context.activity.type !== ActivityTypes.Message && context.activity.type !== ActivityTypes.ConversationUpdate) return;
+    try {
+      let email: string | undefined;
+      try {
+        const member = await TeamsInfo.getMember(context, from.id);
+        email = (member.email ?? member.userPrincipalName)?.toLowerCase();
+      } catch {
+        // Teams did not say; the chat is still worth remembering by Teams id
+      }
+      await this.deps.contacts.remember({
+        teamsUserId: from.id,
+        aadObjectId: from.aadObjectId,
+        name: from.name,
+        email: email && /@/.test(email) ? email : undefined,
+        personalConversation: JSON.parse(JSON.stringify(TurnContext.getConversationReference(context.activity))) as Record<string, unknown>,
+        updatedAt: this.deps.now().toISOString(),
+      });
+      this.rememberedContacts.add(from.id);
+    } catch (error) {
+      this.deps.logger.warn('contact-not-remembered', { errorName: (error as Error).name });
+    }
   }
 
   private async greetNewMembers(context: TurnContext): Promise<void> {

@@ -15,6 +15,8 @@ import {
   PROGRESS_STATUSES,
   STATUS_LABELS,
 } from '../domain/referral/lifecycle';
+import { describeEscalation, ESCALATION_REASON_LABELS, ESCALATION_REASONS } from '../domain/supervision/escalation';
+import { formatTime } from '../domain/supervision/policy';
 
 const CHOICE_LABELS: Record<string, string> = {
   'not-eligible': 'Not eligible for this service',
@@ -131,6 +133,7 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
       decline: verbs.has('decline'),
       redirect: verbs.has('redirect'),
       record: verbs.has('record'),
+      escalate: verbs.size > 0,
       contact: referral.status !== 'declined',
     },
     contact: context.showContactDetails ? contactRows(referral) : null,
@@ -147,6 +150,8 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     declineReasons: choices(DECLINE_REASONS, CHOICE_LABELS),
     redirectChoices: context.redirectServices.map((service) => ({ title: service.name, value: service.id })),
     history: context.history,
+    escalations: (referral.escalations ?? []).map((escalation) => describeEscalation(escalation, (iso) => formatTime(iso, 'Europe/London'))),
+    escalationReasons: ESCALATION_REASONS.map((reason) => ({ title: ESCALATION_REASON_LABELS[reason], value: reason })),
     reference: referral.reference,
     receivedAt: new Date(referral.createdAt).toLocaleString('en-GB', {
       day: 'numeric',

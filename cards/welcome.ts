@@ -20,6 +20,11 @@ export const CHANNEL_COMMANDS: CommandHelp[] = [
   { command: 'link [service id]', description: "This channel receives that service's referrals, e.g. link sail." },
   { command: 'unlink', description: 'Stop sending referrals to this channel.' },
   { command: 'status', description: 'Which service this channel serves, and its open referrals.' },
+  {
+    command: 'supervisors',
+    description:
+      'Who gets escalations and reminders. Team owners: supervisors add [email] clinical (or manager), supervisors remove [email].',
+  },
   { command: 'help', description: 'Show this card.' },
 ];
 

@@ -17,11 +17,20 @@ import { auditEventSchema, AuditEvent, Referral, referralSchema } from '../domai
  * Each service's queue (`servicequeue`: partition = service id, row = reference) is written
  * after the referral. A crash between the two is repaired by submitting again: the referral
  * id makes every write idempotent.
+ *
+ * Notifications (the outbox) are rows in the partition they report on, written in the same
+ * transaction as the change. So that senders never scan every referral to find them, each is
+ * also listed in `outboxindex` (partition `pending`, then `failed` if it fails for good),
+ * written just before the transaction: an index row whose transaction then failed points at
+ * nothing, and the sender drops it once it is old enough that the transaction cannot still be
+ * under way.
  */
 
 const RECORD_ROW = 'referral';
 const MAX_RECORD_CHARS = 30_000; // one string property holds 32K UTF-16 units
 const COUNTER_ATTEMPTS = 60;
+/** An index row older than this whose outbox row does not exist belongs to a change that failed. */
+const DANGLING_INDEX_MS = 10 * 60 * 1000;
 
 export class ReferralConflictError extends Error {
   readonly code = 'ReferralConflict';
@@ -87,6 +96,15 @@ type RecordEntity = {
   body: string;
 };
 
+type OutboxIndexEntity = {
+  partitionKey: 'pending' | 'failed';
+  rowKey: string;
+  /** The outbox row's partition: a referral id, or e.g. `digest-<service>` for messages about no one referral. */
+  referralId: string;
+  key: string;
+  createdAt: string;
+};
+
 type AuditEntity = {
   partitionKey: string;
   rowKey: string;
@@ -98,12 +116,14 @@ export class ReferralRepository {
   private readonly referrals: Promise<TableClient>;
   private readonly queue: Promise<TableClient>;
   private readonly counters: Promise<TableClient>;
+  private readonly outboxIndex: Promise<TableClient>;
 
   constructor(tables: TableConnection, options: { tablePrefix?: string } = {}) {
     const prefix = options.tablePrefix ?? '';
     this.referrals = tables.table(`${prefix}referrals`);
     this.queue = tables.table(`${prefix}servicequeue`);
     this.counters = tables.table(`${prefix}counters`);
+    this.outboxIndex = tables.table(`${prefix}outboxindex`);
   }
 
   /**
@@ -176,6 +196,7 @@ export class ReferralRepository {
       ['create', auditEntity(valid.id, { ...event, referralId: valid.id })],
       ...outbox.map((message): TransactionAction => ['create', outboxEntity(valid.id, message, event.at)]),
     ];
+    await this.indexOutbox(valid.id, outbox, event.at);
     try {
       await client.submitTransaction(actions);
     } catch (error) {
@@ -258,15 +279,15 @@ export class ReferralRepository {
     return this.readEvents(eventsPartition(at));
   }
 
-  /** Notifications due now: pending, or claimed by a sender whose lease ran out. */
+  /**
+   * Notifications due now: pending, or claimed by a sender whose lease ran out. Reads the
+   * index of undelivered notifications, then each one's row: never the referrals themselves.
+   */
   async dueOutbox(now: Date, limit = 50): Promise<OutboxEntry[]> {
-    const client = await this.referrals;
     const due: OutboxEntry[] = [];
     const iso = now.toISOString();
-    for await (const entity of client.listEntities<OutboxEntity>({
-      queryOptions: { filter: odata`kind eq 'outbox' and (state eq 'pending' or state eq 'sending') and nextAttemptAt le ${iso}` },
-    })) {
-      due.push(outboxEntry(entity));
+    for (const entry of await this.indexedOutbox('pending', now)) {
+      if ((entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso) due.push(entry);
       if (due.length >= limit) break;
     }
     return due;
@@ -303,10 +324,13 @@ export class ReferralRepository {
       'Merge',
       { etag: entry.etag },
     );
+    // The row above is the truth; the index follows it (a crash here is mended by the next read).
+    if (outcome.state !== 'pending') await this.moveIndex(entry.referralId, entry.key, outcome.state, entry.nextAttemptAt);
   }
 
   /** Adds a notification outside a referral change (e.g. email when Teams cannot reach someone). */
   async enqueueNotification(referralId: string, message: OutboxMessage, at: string): Promise<void> {
+    await this.indexOutbox(referralId, [message], at);
     try {
       await (await this.referrals).createEntity(outboxEntity(referralId, message, at));
     } catch (error) {
@@ -315,27 +339,98 @@ export class ReferralRepository {
   }
 
   /**
-   * Notifications not yet delivered, by state. Sent ones are left out of the query: the health
-   * endpoint asks often, and what is done is most of the table.
+   * Queues notifications with the audit event that records them, in one transaction in
+   * `partition` (a referral id, or a partition of its own for messages about no one referral).
+   * Returns false when they were queued before (the keys are idempotent): a reminder that is
+   * fired twice is sent and recorded once.
    */
-  async outboxCounts(): Promise<Record<Exclude<OutboxState, 'sent'>, number>> {
-    const counts = { pending: 0, sending: 0, failed: 0 };
-    for await (const entity of (await this.referrals).listEntities<OutboxEntity>({
-      queryOptions: { filter: odata`kind eq 'outbox' and state ne 'sent'`, select: ['state'] },
-    })) {
-      if (entity.state !== 'sent') counts[entity.state] += 1;
+  async recordNotifications(partition: string, messages: OutboxMessage[], event: AuditEvent | undefined, at: string): Promise<boolean> {
+    if (!messages.length && !event) return true;
+    await this.indexOutbox(partition, messages, at);
+    const actions: TransactionAction[] = [
+      ...(event ? [['create', auditEntity(partition, event)] as TransactionAction] : []),
+      ...messages.map((message): TransactionAction => ['create', outboxEntity(partition, message, at)]),
+    ];
+    try {
+      await (await this.referrals).submitTransaction(actions);
+      return true;
+    } catch (error) {
+      if (isAlreadyExists(error)) return false;
+      throw error;
     }
-    return counts;
+  }
+
+  /** Notifications not yet delivered (sending included in pending) and failed for good: index rows only. */
+  async outboxCounts(): Promise<{ pending: number; failed: number }> {
+    const index = await this.outboxIndex;
+    const count = async (partition: 'pending' | 'failed') => {
+      let total = 0;
+      for await (const _ of index.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${partition}`, select: ['RowKey'] } })) total += 1;
+      return total;
+    };
+    const [pending, failed] = await Promise.all([count('pending'), count('failed')]);
+    return { pending, failed };
   }
 
   async failedOutbox(): Promise<OutboxEntry[]> {
-    const failed: OutboxEntry[] = [];
-    for await (const entity of (await this.referrals).listEntities<OutboxEntity>({
-      queryOptions: { filter: odata`kind eq 'outbox' and state eq 'failed'` },
-    })) {
-      failed.push(outboxEntry(entity));
+    return (await this.indexedOutbox('failed', new Date())).filter((entry) => entry.state === 'failed');
+  }
+
+  /** An outbox entry by its partition and key (tests and the admins' status). */
+  async outboxEntry(partition: string, key: string): Promise<OutboxEntry | undefined> {
+    try {
+      return outboxEntry(await (await this.referrals).getEntity<OutboxEntity>(partition, outboxRow(key)));
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
     }
-    return failed;
+  }
+
+  /** The entries an index partition lists, mending rows that no longer match their entry. */
+  private async indexedOutbox(partition: 'pending' | 'failed', now: Date): Promise<OutboxEntry[]> {
+    const index = await this.outboxIndex;
+    const found: OutboxEntry[] = [];
+    for await (const row of index.listEntities<OutboxIndexEntity>({ queryOptions: { filter: odata`PartitionKey eq ${partition}` } })) {
+      const entry = await this.outboxEntry(row.referralId, row.key);
+      if (!entry) {
+        if (now.getTime() - Date.parse(row.createdAt) > DANGLING_INDEX_MS) await this.deleteIndexRow(partition, row.rowKey);
+        continue;
+      }
+      if (partition === 'pending' && (entry.state === 'sent' || entry.state === 'failed')) {
+        await this.moveIndex(row.referralId, row.key, entry.state, row.createdAt);
+        continue;
+      }
+      found.push(entry);
+    }
+    return found;
+  }
+
+  private async indexOutbox(partition: string, messages: OutboxMessage[], at: string): Promise<void> {
+    const index = await this.outboxIndex;
+    await Promise.all(
+      messages.map((message) =>
+        index.upsertEntity<OutboxIndexEntity>(
+          { partitionKey: 'pending', rowKey: indexRow(partition, message.key), referralId: partition, key: message.key, createdAt: at },
+          'Replace',
+        ),
+      ),
+    );
+  }
+
+  private async moveIndex(partition: string, key: string, state: 'sent' | 'failed', createdAt: string): Promise<void> {
+    const index = await this.outboxIndex;
+    if (state === 'failed') {
+      await index.upsertEntity<OutboxIndexEntity>({ partitionKey: 'failed', rowKey: indexRow(partition, key), referralId: partition, key, createdAt }, 'Replace');
+    }
+    await this.deleteIndexRow('pending', indexRow(partition, key));
+  }
+
+  private async deleteIndexRow(partition: 'pending' | 'failed', rowKey: string): Promise<void> {
+    try {
+      await (await this.outboxIndex).deleteEntity(partition, rowKey);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
   }
 
   /** Adds an event to a referral's audit trail without changing the referral (e.g. a view). */
@@ -397,6 +492,7 @@ function auditEntity(partitionKey: string, event: AuditEvent): AuditEntity {
 }
 
 const outboxRow = (key: string) => `outbox-${key.replace(/[^A-Za-z0-9:._-]/g, '_')}`;
+const indexRow = (partition: string, key: string) => `${partition}|${outboxRow(key)}`;
 
 function outboxEntity(referralId: string, message: OutboxMessage, at: string): OutboxEntity {
   return {

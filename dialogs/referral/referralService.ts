@@ -54,6 +54,8 @@ export interface ReferralServiceDependencies {
   referrers: ReferrerRepository;
   nearMissYears?: number;
   verificationMaxAgeDays?: number;
+  /** Runs before a new referral is stored (the supervision clocks are written here). */
+  beforeStore?: (referral: Referral) => Promise<void>;
 }
 
 /** Who is sending, from the Teams activity, and how to reach them later. */
@@ -189,9 +191,12 @@ export class ReferralService {
       },
       referrer: referrerRecord,
       referrerConversation: sender.conversation as Referral['referrerConversation'],
+      routedAt: at,
       createdAt: at,
       updatedAt: at,
     };
+    // Reminder clocks first: a referral must never be stored without them.
+    await this.deps.beforeStore?.(referral);
     const stored = await this.deps.referrals.submit(referral, {
       referralId,
       at,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SUPERVISOR_ROLES } from '../supervision/escalation';
 
 /**
  * The service directory: which social prescribing services exist, who each is for (in words and
@@ -34,6 +35,21 @@ export const NEEDS = ['sociallyIsolated', 'malnutritionRisk', 'carer'] as const;
 export type Need = (typeof NEEDS)[number];
 
 const borough = z.enum(BOROUGHS);
+
+/**
+ * Reminder clocks (working days and hours, see domain/supervision). Defaults come from the
+ * review: referrals acknowledged within 2 working days, a fortnightly caseload review.
+ */
+export const supervisionSettingsSchema = z
+  .object({
+    acceptReminderWorkingDays: z.number().min(0.5).max(60),
+    acceptEscalationWorkingDays: z.number().min(0.5).max(60),
+    firstContactWorkingDays: z.number().min(0.5).max(60),
+    escalationAcknowledgeWorkingHours: z.number().min(0.5).max(80),
+    digestEveryDays: z.number().int().min(1).max(90),
+  })
+  .partial()
+  .strict();
 
 /** One machine-checkable criterion. `need` rules describe what the service is for; the others gate access. */
 export const eligibilityRuleSchema = z.discriminatedUnion('rule', [
@@ -100,6 +116,12 @@ export const serviceSchema = z
       note: z.string().optional(),
     }),
     funding: nullableWithNote(z.string().min(1)),
+    /** Who supervises the service's link workers: alerts and escalations go to them. */
+    supervisors: z
+      .array(z.object({ name: z.string().min(1), email: z.string().email(), role: z.enum(SUPERVISOR_ROLES) }).strict())
+      .optional(),
+    /** The service's own reminder clocks, where they differ from Signpost's defaults. */
+    supervision: supervisionSettingsSchema.optional(),
     lastVerified: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD'),
     sources: z.array(z.string().min(1)).min(1),
   })

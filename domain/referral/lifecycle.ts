@@ -39,6 +39,8 @@ export type LifecycleAction =
 export interface Person {
   id: string;
   name: string;
+  /** Their sign-in email, where Teams gave it: reminders can then reach their inbox too. */
+  email?: string;
 }
 
 export interface CaseState {
@@ -96,7 +98,7 @@ export function transition(state: CaseState, action: LifecycleAction, actor: Act
           ? { ok: true, changed: false, next: state, summary: 'You have already accepted this referral.' }
           : { ok: false, error: `Already accepted by ${state.owner?.name ?? 'a colleague'}.` };
       }
-      return changed({ ...state, status: 'accepted', owner: { id: actor.id, name: actor.name } }, `Accepted by ${actor.name}`);
+      return changed({ ...state, status: 'accepted', owner: { id: actor.id, name: actor.name, ...(actor.email ? { email: actor.email } : {}) } }, `Accepted by ${actor.name}`);
 
     case 'assign':
       if (state.owner?.id === action.to.id) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { goalsSchema, wellbeingSchema } from './outcomes';
 import { isValidNhsNumber, normaliseNhsNumber } from './nhsNumber';
 import { normalisePostcode } from './postcode';
+import { escalationSchema } from '../supervision/escalation';
 
 /**
  * The referral record: what is stored when a referrer confirms. Every part is validated again
@@ -119,7 +120,13 @@ export const referralSchema = z.object({
   referrer: referrerSchema,
   referrerConversation: conversationReferenceSchema,
   /** The link worker answerable for the case, once accepted or assigned. */
-  owner: z.object({ id: text(200), name: text(100) }).optional(),
+  owner: z.object({ id: text(200), name: text(100), email: z.string().email().optional() }).optional(),
+  /** When the referral reached its current service (its submission, or the last redirect). */
+  routedAt: isoDateTime.optional(),
+  /** When a link worker first took the case on: the engagement and first-contact clocks start here. */
+  acceptedAt: isoDateTime.optional(),
+  /** Cases raised with the service's supervisors, oldest first. */
+  escalations: z.array(escalationSchema).max(20).optional(),
   /** Bumped by every lifecycle change: a card showing an older version is stale. */
   version: z.number().int().min(1).default(1),
   /** The last decline or close, with the link worker's note for the referrer. */
@@ -136,6 +143,11 @@ export const referralSchema = z.object({
 });
 export type Referral = z.infer<typeof referralSchema>;
 
+/** When the referral reached its current service; older records have only their creation time. */
+export function routedAt(referral: Pick<Referral, 'routedAt' | 'createdAt'>): string {
+  return referral.routedAt ?? referral.createdAt;
+}
+
 export const AUDIT_ACTIONS = [
   'referral.submitted',
   'referral.stopped-for-safety',
@@ -149,6 +161,15 @@ export const AUDIT_ACTIONS = [
   'referral.close',
   'referral.record',
   'referral.contact-details-shown',
+  'referral.escalate',
+  'escalation.acknowledge',
+  'escalation.take-over',
+  'escalation.advice',
+  'escalation.re-alerted',
+  'reminder.sent',
+  'digest.sent',
+  'supervisor.added',
+  'supervisor.removed',
   'channel.linked',
   'channel.unlinked',
 ] as const;

@@ -9,6 +9,8 @@ import { createMailer } from '../../bot/mailer';
 import { NotificationDispatcher } from '../../bot/notificationDispatcher';
 import { ReferralRepository } from '../../storage/referralRepository';
 import { ReferrerRepository } from '../../storage/referrerRepository';
+import { ContactRepository } from '../../storage/contactRepository';
+import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import { channelActivity, FakeConnector, postActivity, teamsActivity } from '../support/connector';
 import { sampleReferral, FIXTURE_TIME } from '../support/fixtures';
 import { TestSmtpServer } from '../support/smtp';
@@ -216,6 +218,8 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
       referrals,
       referrers,
       mailer: createMailer({ smtpUrl: smtp.url, from: 'Signpost <signpost@localhost>', dataDir: folder }),
+      contacts: new ContactRepository(bot.tables),
+      channelLinks: new ServiceChannelRepository(bot.tables),
       originator: '',
       logger: createLogger('error', () => undefined),
     });
@@ -229,7 +233,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     const deadline = Date.now() + 15_000;
     for (;;) {
       const counts = await referrals.outboxCounts();
-      if (counts.pending + counts.sending === 0) return;
+      if (counts.pending === 0) return;
       if (Date.now() > deadline) throw new Error(`outbox still busy: ${JSON.stringify(counts)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -11,6 +11,14 @@ import { ServiceChannelRepository } from '../../storage/serviceChannelRepository
 import { ServiceChannels } from '../../bot/serviceChannels';
 import { ReferralActions } from '../../bot/referralActions';
 import type { TableConnection } from '../../storage/tables';
+import { TimerRepository } from '../../storage/timerRepository';
+import { SupervisorRepository } from '../../storage/supervisorRepository';
+import { ContactRepository } from '../../storage/contactRepository';
+import { Supervision } from '../../bot/supervision';
+import { EscalationActions } from '../../bot/escalationActions';
+import { SupervisorCommands } from '../../bot/supervisorCommands';
+import { WorkingCalendar } from '../../domain/supervision/workingCalendar';
+import { bankHolidays } from '../../domain/supervision/bankHolidays';
 import { uniqueTableName } from './azurite';
 
 export const FIXED_NOW = new Date('2026-11-24T12:00:00Z');
@@ -30,7 +38,24 @@ export interface ReferralWorld {
   referrals: ReferralRepository;
   referrers: ReferrerRepository;
   channels: ServiceChannelRepository;
+  timers: TimerRepository;
+  supervisors: SupervisorRepository;
+  contacts: ContactRepository;
   logLines: string[];
+}
+
+/** The supervision rules on a world's tables: default working hours, England and Wales holidays. */
+export function supervisionFor(world: ReferralWorld, options: { admins?: string[]; now?: () => Date } = {}): Supervision {
+  return new Supervision({
+    directory: world.directory,
+    supervisors: world.supervisors,
+    contacts: world.contacts,
+    timers: world.timers,
+    channelLinks: world.channels,
+    calendar: new WorkingCalendar(undefined, bankHolidays('GB-ENG')),
+    admins: options.admins ?? [],
+    now: options.now ?? (() => FIXED_NOW),
+  });
 }
 
 export async function createWorld(tables: TableConnection): Promise<ReferralWorld> {
@@ -43,6 +68,9 @@ export async function createWorld(tables: TableConnection): Promise<ReferralWorl
     referrals: new ReferralRepository(tables, { tablePrefix: uniqueTableName('t') }),
     referrers: new ReferrerRepository(tables, uniqueTableName('referrers')),
     channels: new ServiceChannelRepository(tables, uniqueTableName('channels')),
+    timers: new TimerRepository(tables, uniqueTableName('timers')),
+    supervisors: new SupervisorRepository(tables, uniqueTableName('supervisors')),
+    contacts: new ContactRepository(tables, uniqueTableName('contacts')),
     logLines: [],
   };
 }
@@ -56,6 +84,8 @@ export class ReferralHarness {
 
   constructor(readonly world: ReferralWorld, conversation: { id: string; conversationType: string } = { id: 'chat-1', conversationType: 'personal' }) {
     const store = new TableStateStore(world.tables, world.stateTable);
+    const supervision = supervisionFor(world);
+    const quiet = createLogger('error', () => undefined);
     const channels = new ServiceChannels({
       appId: '',
       channels: world.channels,
@@ -73,6 +103,7 @@ export class ReferralHarness {
         directory: world.directory,
         referrals: world.referrals,
         referrers: world.referrers,
+        beforeStore: (referral) => supervision.prepare(referral),
       }),
       channels,
       actions: new ReferralActions({
@@ -81,12 +112,36 @@ export class ReferralHarness {
         directory: world.directory,
         channelLinks: world.channels,
         channels,
-        logger: createLogger('error', () => undefined),
+        supervision,
+        logger: quiet,
         now: () => FIXED_NOW,
       }),
       referralStore: world.referrals,
       admins: [],
+      escalations: new EscalationActions({
+        referrals: world.referrals,
+        referrers: world.referrers,
+        directory: world.directory,
+        contacts: world.contacts,
+        channels,
+        supervision,
+        logger: quiet,
+        now: () => FIXED_NOW,
+      }),
+      supervisorCommands: new SupervisorCommands({
+        channelLinks: world.channels,
+        supervisors: world.supervisors,
+        contacts: world.contacts,
+        directory: world.directory,
+        referrals: world.referrals,
+        channels,
+        supervision,
+        logger: quiet,
+        now: () => FIXED_NOW,
+      }),
+      contacts: world.contacts,
       logger: createLogger('debug', (line) => world.logLines.push(line)),
+      now: () => FIXED_NOW,
     });
     this.adapter = new TestAdapter(async (context) => bot.run(context));
     this.adapter.conversation.conversation = { ...this.adapter.conversation.conversation!, ...conversation, isGroup: conversation.conversationType !== 'personal' } as never;

@@ -1,0 +1,151 @@
+import type { DirectoryService } from '../domain/directory/schema';
+import type { Referral } from '../domain/referral/referral';
+import { firstResponders, SupervisorRole } from '../domain/supervision/escalation';
+import { Audience, digestTimer, Notice, referralTimers, StaffMessage, supervisionSettings, SupervisionSettings } from '../domain/supervision/policy';
+import type { WorkingCalendar } from '../domain/supervision/workingCalendar';
+import type { OutboxMessage } from '../storage/referralRepository';
+import type { ContactRepository } from '../storage/contactRepository';
+import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
+import type { SupervisorRepository } from '../storage/supervisorRepository';
+import type { TimerRepository } from '../storage/timerRepository';
+
+/**
+ * Who supervises a service and how Signpost reaches staff: the glue between the supervision
+ * policy (domain/supervision) and storage. No Bot Framework types: sending is the dispatcher's.
+ */
+
+export interface Supervisor {
+  email: string;
+  name?: string;
+  role: SupervisorRole;
+  teamsUserId?: string;
+  source: 'directory' | 'channel';
+}
+
+/** Someone a staff message goes to: a person (by Teams id and/or email) or a service's channel. */
+export type StaffRecipient = { channel: true; serviceId: string } | { channel?: false; name?: string; email?: string; teamsUserId?: string };
+
+/** What the outbox holds for a staff message (the referrer's updates have their own shape). */
+export interface StaffPayload {
+  kind: 'staff';
+  serviceId: string;
+  recipient: StaffRecipient;
+  message: StaffMessage;
+}
+
+export function isStaffPayload(payload: Record<string, unknown>): payload is StaffPayload & Record<string, unknown> {
+  return payload.kind === 'staff';
+}
+
+export interface SupervisionDependencies {
+  directory: { get(id: string): Promise<DirectoryService | undefined>; list(): Promise<DirectoryService[]> };
+  supervisors: SupervisorRepository;
+  contacts: ContactRepository;
+  timers: TimerRepository;
+  channelLinks: ServiceChannelRepository;
+  calendar: WorkingCalendar;
+  /** SIGNPOST_ADMINS: Teams ids or sign-in emails, lower case. */
+  admins: string[];
+  now: () => Date;
+}
+
+export class Supervision {
+  constructor(readonly deps: SupervisionDependencies) {}
+
+  get calendar(): WorkingCalendar {
+    return this.deps.calendar;
+  }
+
+  async settingsFor(serviceId: string): Promise<SupervisionSettings> {
+    return supervisionSettings(await this.deps.directory.get(serviceId));
+  }
+
+  /** The directory's supervisors and those added in the channel; one entry per email address. */
+  async supervisorsOf(serviceId: string): Promise<Supervisor[]> {
+    const service = await this.deps.directory.get(serviceId);
+    const byEmail = new Map<string, Supervisor>();
+    for (const listed of service?.supervisors ?? []) {
+      byEmail.set(listed.email.toLowerCase(), { email: listed.email.toLowerCase(), name: listed.name, role: listed.role, source: 'directory' });
+    }
+    for (const added of await this.deps.supervisors.list(serviceId)) {
+      const before = byEmail.get(added.email);
+      byEmail.set(added.email, { ...before, email: added.email, name: added.name ?? before?.name, role: added.role, teamsUserId: added.teamsUserId, source: 'channel' });
+    }
+    return [...byEmail.values()];
+  }
+
+  /** Is this person (by Teams id or sign-in email) a supervisor of the service? */
+  async isSupervisor(serviceId: string, who: { teamsUserId: string; email?: string }): Promise<boolean> {
+    const email = who.email?.toLowerCase();
+    return (await this.supervisorsOf(serviceId)).some((supervisor) => supervisor.teamsUserId === who.teamsUserId || (email !== undefined && supervisor.email === email));
+  }
+
+  isAdmin(who: { teamsUserId: string; aadObjectId?: string; email?: string }): boolean {
+    return [who.teamsUserId, who.aadObjectId, who.email].some((id) => id && this.deps.admins.includes(id.toLowerCase()));
+  }
+
+  /**
+   * Stores the clocks a referral needs in its new state. Called before the change is stored:
+   * a timer whose change then fails finds nothing to say when it comes due, whereas a change
+   * stored without its timer would be a case nobody is reminded about.
+   */
+  async prepare(referral: Referral): Promise<void> {
+    await this.deps.timers.schedule(referralTimers(referral, await this.settingsFor(referral.serviceId), this.deps.calendar));
+  }
+
+  /** Makes sure a linked service has its next caseload digest scheduled (idempotent). */
+  async scheduleDigest(serviceId: string): Promise<void> {
+    await this.deps.timers.schedule([digestTimer(serviceId, await this.settingsFor(serviceId), this.deps.calendar, this.deps.now())]);
+  }
+
+  /** At start-up: every linked service has a digest coming. */
+  async scheduleDigestsForLinkedServices(): Promise<number> {
+    const links = await this.deps.channelLinks.list();
+    for (const link of links) await this.scheduleDigest(link.serviceId);
+    return links.length;
+  }
+
+  async recipients(audience: Audience, serviceId: string): Promise<StaffRecipient[]> {
+    switch (audience.to) {
+      case 'channel':
+        return [{ channel: true, serviceId }];
+      case 'person':
+        return [{ name: audience.person.name, email: audience.person.email ?? (await this.deps.contacts.byTeamsId(audience.person.id))?.email, teamsUserId: audience.person.id }];
+      case 'supervisors': {
+        const all = await this.supervisorsOf(serviceId);
+        const chosen = audience.reason ? firstResponders(audience.reason, all) : all;
+        // A service with no supervisors yet must not swallow the alert: admins hear instead.
+        return chosen.length ? chosen.map(({ name, email, teamsUserId }) => ({ name, email, teamsUserId })) : this.adminRecipients();
+      }
+      case 'admins':
+        return this.adminRecipients();
+    }
+  }
+
+  /**
+   * The outbox messages for notices: per recipient, Teams (where Signpost can reach them there)
+   * and email (where it has an address). Keys start with `keyPrefix` (the timer or action), so
+   * queuing the same notices again adds nothing.
+   */
+  async outboxFor(notices: Notice[], serviceId: string, keyPrefix: string): Promise<OutboxMessage[]> {
+    const messages = new Map<string, OutboxMessage>();
+    for (const notice of notices) {
+      for (const recipient of await this.recipients(notice.audience, serviceId)) {
+        const payload = { kind: 'staff', serviceId, recipient, message: notice.message } satisfies StaffPayload;
+        if (recipient.channel) {
+          messages.set(`${keyPrefix}:channel`, { key: `${keyPrefix}:channel:teams`, channel: 'teams', payload });
+          continue;
+        }
+        const who = recipient.email ?? recipient.teamsUserId ?? 'unknown';
+        const reachableInTeams = recipient.teamsUserId || (recipient.email && (await this.deps.contacts.byEmail(recipient.email))?.personalConversation);
+        if (reachableInTeams) messages.set(`${who}:teams`, { key: `${keyPrefix}:${who}:teams`, channel: 'teams', payload });
+        if (recipient.email) messages.set(`${who}:email`, { key: `${keyPrefix}:${who}:email`, channel: 'email', payload });
+      }
+    }
+    return [...messages.values()];
+  }
+
+  private adminRecipients(): StaffRecipient[] {
+    return this.deps.admins.map((admin) => (admin.includes('@') ? { email: admin } : { teamsUserId: admin }));
+  }
+}

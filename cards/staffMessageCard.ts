@@ -1,0 +1,76 @@
+import template from './staff-message.json';
+import { renderCard } from './render';
+import type { StaffMessage } from '../domain/supervision/policy';
+
+const KIND_LABELS: Record<StaffMessage['kind'], string> = {
+  reminder: 'Signpost reminder',
+  'escalation-alert': 'Escalation: a link worker needs a supervisor',
+  'escalation-answer': 'Your escalation was answered',
+  'caseload-digest': 'Fortnightly caseload digest',
+};
+
+export interface StaffCardState {
+  /** Where an alert stands (acknowledged, taken over, advice given). */
+  answer?: string;
+  /** Taken over or advice given: the alert keeps no buttons (acknowledged ones keep theirs). */
+  resolved?: boolean;
+  notice?: string;
+}
+
+/** A reminder, alert or digest for staff, as an Adaptive Card in their chat or the service's channel. */
+export function staffMessageCard(message: StaffMessage, state: StaffCardState = {}): Record<string, unknown> {
+  return renderCard(template, {
+    kindLabel: KIND_LABELS[message.kind],
+    title: message.title,
+    facts: [
+      { title: 'Service', value: message.serviceName },
+      ...(message.reference ? [{ title: 'Reference', value: message.reference }] : []),
+    ],
+    lines: message.lines,
+    privateNote: message.privateNote ?? null,
+    sections: message.sections ?? [],
+    answer: state.answer ?? null,
+    notice: state.notice ?? null,
+    canAnswer: Boolean(message.escalation) && !state.resolved,
+    referralId: message.escalation?.referralId ?? '',
+    escalationId: message.escalation?.escalationId ?? '',
+  });
+}
+
+export interface StaffEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/**
+ * The same message by email. A link worker's free-text note never goes by email (it may name
+ * the person); the email says where to read it and answer.
+ */
+export function staffMessageEmail(message: StaffMessage): StaffEmail {
+  const noteLine = message.privateNote
+    ? "The link worker's note is in Signpost in Teams (it is not sent by email, as it may identify the person)."
+    : undefined;
+  const action = message.escalation
+    ? 'Open your chat with Signpost in Teams to acknowledge, take over or record your advice.'
+    : message.reference
+      ? "Open the referral's card in the service's Teams channel to act on it."
+      : undefined;
+  const facts = [`Service: ${message.serviceName}`, ...(message.reference ? [`Reference: ${message.reference}`] : [])];
+  const sections = (message.sections ?? []).flatMap((section) => ['', `${section.title}:`, ...section.lines.map((line) => `- ${line}`)]);
+  const text = [message.title, '', ...facts, '', ...message.lines, ...(noteLine ? ['', noteLine] : []), ...sections, ...(action ? ['', action] : [])].join('\n');
+  const html = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"></head>
+<body style="font-family: Segoe UI, Arial, sans-serif">
+<h2>${escapeHtml(message.title)}</h2>
+<p>${facts.map(escapeHtml).join('<br>')}</p>
+${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
+${noteLine ? `<p><em>${escapeHtml(noteLine)}</em></p>` : ''}
+${(message.sections ?? []).map((section) => `<h3>${escapeHtml(section.title)}</h3><ul>${section.lines.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>`).join('\n')}
+${action ? `<p style="color:#444">${escapeHtml(action)}</p>` : ''}
+</body></html>`;
+  return { subject: `Signpost: ${message.title}`, text, html };
+}
