@@ -1,5 +1,8 @@
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 
+/** Observes each request to storage (method and table), e.g. for a benchmark to count reads. */
+export type RequestObserver = (request: { method: string; url: string }) => void;
+
 /**
  * One connection to Table storage (Azurite, Azure Storage or Cosmos DB Table API),
  * handing out clients for named tables and creating each table once.
@@ -8,14 +11,34 @@ export class TableConnection {
   private readonly ensured = new Map<string, Promise<void>>();
   private readonly insecure: boolean;
 
-  constructor(readonly connectionString: string) {
+  constructor(
+    readonly connectionString: string,
+    private readonly observe?: RequestObserver,
+  ) {
     // Azurite speaks plain http on loopback; the SDK refuses http unless told.
     this.insecure = /DefaultEndpointsProtocol=http;|TableEndpoint=http:\/\//i.test(connectionString);
   }
 
   client(tableName: string): TableClient {
+    const observe = this.observe;
     return TableClient.fromConnectionString(this.connectionString, tableName, {
       allowInsecureConnection: this.insecure,
+      ...(observe
+        ? {
+            additionalPolicies: [
+              {
+                position: 'perCall' as const,
+                policy: {
+                  name: 'signpostRequestObserver',
+                  sendRequest: (request, next) => {
+                    observe({ method: request.method, url: request.url });
+                    return next(request);
+                  },
+                },
+              },
+            ],
+          }
+        : {}),
     });
   }
 
