@@ -35,7 +35,7 @@ export class FakeConnector {
   readonly created: Array<{ id: string; parameters: Record<string, any> }> = [];
 
   /** The team roster the connector reports (member lookups and paged members). */
-  members: Array<{ id: string; name: string }> = [];
+  members: Array<{ id: string; name: string; email?: string; userRole?: string }> = [];
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let body = '';
