@@ -5,7 +5,8 @@ import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
 import { referralUpdateCard, referralUpdateEmail } from '../cards/referralUpdateCard';
 import type { OutboxEntry, ReferralRepository } from '../storage/referralRepository';
 import type { Mailer } from './mailer';
-import { describeError, Logger } from './log';
+import type { Logger } from './log';
+import { PollingLoop } from './pollingLoop';
 import { inConversation, inNewConversation } from './proactive';
 import { isStaffPayload, StaffPayload } from './supervision';
 import { staffMessageCard, staffMessageEmail } from '../cards/staffMessageCard';
@@ -47,11 +48,11 @@ export interface DispatchCounts {
 }
 
 export class NotificationDispatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<DispatchCounts> | undefined;
-  private stopped = false;
+  private readonly loop: PollingLoop<DispatchCounts>;
 
-  constructor(private readonly options: DispatcherOptions) {}
+  constructor(private readonly options: DispatcherOptions) {
+    this.loop = new PollingLoop(() => this.pass(), options.logger, 'dispatch-failed');
+  }
 
   private now(): Date {
     return this.options.now?.() ?? new Date();
@@ -59,33 +60,20 @@ export class NotificationDispatcher {
 
   /** Polls every intervalMs; `kick()` runs a pass at once after a write. */
   start(intervalMs = 5_000): void {
-    this.stopped = false;
-    const loop = () => {
-      if (this.stopped) return;
-      void this.runOnce()
-        .catch((error) => this.options.logger.error('dispatch-failed', describeError(error)))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, intervalMs);
-        });
-    };
-    this.timer = setTimeout(loop, 0);
+    this.loop.start(intervalMs);
   }
 
   kick(): void {
-    if (this.stopped || !this.timer) return;
-    void this.runOnce().catch((error) => this.options.logger.error('dispatch-failed', describeError(error)));
+    this.loop.kick();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One pass over what is due; a pass already under way is joined, not doubled. */
   runOnce(): Promise<DispatchCounts> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+    return this.loop.runOnce();
   }
 
   private async pass(): Promise<DispatchCounts> {

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { AuditEvent, Referral } from '../domain/referral/referral';
 import { caseloadDigests, digestTimer, evaluateReferralTimer, Notice, Timer, TimerDecision } from '../domain/supervision/policy';
 import type { ReferralRepository } from '../storage/referralRepository';
 import type { StoredTimer, TimerRepository } from '../storage/timerRepository';
 import { describeError, Logger } from './log';
+import { PollingLoop } from './pollingLoop';
 import type { Supervision } from './supervision';
 
 /**
@@ -43,41 +43,27 @@ export interface SweepResult {
 const SYSTEM = { id: 'signpost', name: 'Signpost' };
 
 export class SupervisionScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<SweepResult> | undefined;
-  private stopped = false;
-  /** Names this instance in the lease, for the logs. */
-  readonly instanceId = randomUUID().slice(0, 8);
+  private readonly loop: PollingLoop<SweepResult>;
 
-  constructor(private readonly options: SchedulerOptions) {}
+  constructor(private readonly options: SchedulerOptions) {
+    this.loop = new PollingLoop(() => this.sweep(), options.logger, 'supervision-sweep-failed');
+  }
 
   private now(): Date {
     return this.options.now?.() ?? new Date();
   }
 
   start(intervalMs = 60_000): void {
-    this.stopped = false;
-    const loop = () => {
-      if (this.stopped) return;
-      void this.runOnce()
-        .catch((error) => this.options.logger.error('supervision-sweep-failed', describeError(error)))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, intervalMs);
-        });
-    };
-    this.timer = setTimeout(loop, 0);
+    this.loop.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One sweep; a sweep already under way is joined, not doubled. */
   runOnce(): Promise<SweepResult> {
-    this.running ??= this.sweep().finally(() => (this.running = undefined));
-    return this.running;
+    return this.loop.runOnce();
   }
 
   private async sweep(): Promise<SweepResult> {

@@ -1,5 +1,6 @@
 import template from './referral-update.json';
 import { renderCard } from './render';
+import { escapeHtml, RenderedEmail } from './email';
 import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
 
 /** The update a referrer receives, as an Adaptive Card (Teams chat, and embedded in email). */
@@ -7,14 +8,7 @@ export function referralUpdateCard(update: ReferralUpdate): Record<string, unkno
   return renderCard(template, update);
 }
 
-export interface UpdateEmail {
-  subject: string;
-  text: string;
-  html: string;
-}
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export type UpdateEmail = RenderedEmail;
 
 /**
  * The same update as an email: a plain-text part, a readable HTML part, and the Adaptive Card

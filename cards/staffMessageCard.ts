@@ -1,5 +1,6 @@
 import template from './staff-message.json';
 import { renderCard } from './render';
+import { escapeHtml, RenderedEmail } from './email';
 import type { StaffMessage } from '../domain/supervision/policy';
 
 const KIND_LABELS: Record<StaffMessage['kind'], string> = {
@@ -37,14 +38,7 @@ export function staffMessageCard(message: StaffMessage, state: StaffCardState = 
   });
 }
 
-export interface StaffEmail {
-  subject: string;
-  text: string;
-  html: string;
-}
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export type StaffEmail = RenderedEmail;
 
 /**
  * The same message by email. A link worker's free-text note never goes by email (it may name

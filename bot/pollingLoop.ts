@@ -1,0 +1,48 @@
+import { describeError, Logger } from './log';
+
+/**
+ * Runs a pass now and then every interval until stopped. A pass already under way is joined,
+ * never doubled (a `kick` after a write and the timer can coincide); a failed pass is logged
+ * and the loop goes on. Shared by the notification dispatcher and the supervision scheduler.
+ */
+export class PollingLoop<T> {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<T> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly pass: () => Promise<T>,
+    private readonly logger: Logger,
+    private readonly failureEvent: string,
+  ) {}
+
+  start(intervalMs: number): void {
+    this.stopped = false;
+    const loop = () => {
+      if (this.stopped) return;
+      void this.runOnce()
+        .catch((error) => this.logger.error(this.failureEvent, describeError(error)))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, intervalMs);
+        });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  /** A pass now, if the loop is running. */
+  kick(): void {
+    if (this.stopped || !this.timer) return;
+    void this.runOnce().catch((error) => this.logger.error(this.failureEvent, describeError(error)));
+  }
+
+  runOnce(): Promise<T> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+}
