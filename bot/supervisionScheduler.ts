@@ -41,6 +41,7 @@ export interface SweepResult {
 }
 
 const SYSTEM = { id: 'signpost', name: 'Signpost' };
+const SWEEP_CONCURRENCY = 8;
 
 export class SupervisionScheduler {
   private readonly loop: PollingLoop<SweepResult>;
@@ -73,11 +74,11 @@ export class SupervisionScheduler {
     const { timers } = this.options;
     const due = await timers.due(now, this.options.batchSize ?? 100);
     result.rowsRead = due.rowsRead;
-    for (const candidate of due.timers) {
+    const handle = async (candidate: StoredTimer) => {
       const claimed = await timers.claim(candidate, new Date(now.getTime() + (this.options.leaseMs ?? 120_000)));
       if (!claimed) {
         result.lostClaims += 1;
-        continue;
+        return;
       }
       try {
         const outcome = await this.fire(claimed, now);
@@ -89,6 +90,10 @@ export class SupervisionScheduler {
         // outbox keys make a second try queue nothing twice.
         this.options.logger.error('supervision-timer-failed', { kind: claimed.kind, timerId: claimed.id, ...describeError(error) });
       }
+    };
+    // A few at a time: each timer is a handful of round trips to storage, and they are independent.
+    for (let start = 0; start < due.timers.length; start += SWEEP_CONCURRENCY) {
+      await Promise.all(due.timers.slice(start, start + SWEEP_CONCURRENCY).map(handle));
     }
     if (result.queued) this.options.notificationsQueued?.();
     if (result.fired) this.options.logger.info('supervision-sweep', { fired: result.fired, queued: result.queued, rowsRead: result.rowsRead });
