@@ -138,6 +138,34 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     const updateText = await update.text();
     expect(updateText).to.contain(`${queue[0].reference} (J.E.)`).and.not.contain('Jane');
   });
+
+  it('adds a supervisor in the channel, escalates from the card, and the supervisor acknowledges in their chat', async () => {
+    const page = browser!;
+    await page.openChannel('SAIL link workers', 'Referrals');
+    // Amira linked the channel in this playground, so she may name supervisors; she is also the one who is alerted.
+    await page.postToBot('Signpost', 'supervisors add amira.patel@lordship-lane-surgery.example clinical');
+    await page.waitForText('is now a clinical supervisor');
+
+    const posted = await page.card('Referral to Safe and Independent Living');
+    await posted.press('Escalate to a supervisor');
+    await posted.choose('Why', 'Clinical advice needed');
+    await posted.fill('What the supervisor needs to know', 'Side effects from a new medication');
+    await posted.press('Send to supervisors');
+    const escalated = await page.card('Escalated (clinical advice needed)');
+    expect(await escalated.text()).to.contain('waiting for a supervisor');
+
+    await page.openPersonalChat();
+    const alert = await page.card('Clinical advice needed: SP-');
+    expect(await alert.text()).to.contain('Side effects from a new medication').and.contain('Take over');
+    await alert.press('Acknowledge');
+    const answered = await page.card('The link worker has been told');
+    expect(await answered.text()).to.contain('Escalation acknowledged by Amira Patel');
+    // She escalated too, so the answer also reaches her as the link worker.
+    expect(await (await page.card('Your escalation was answered')).text()).to.contain('Escalation acknowledged by Amira Patel');
+    const [entry] = await new ReferralRepository(bot.tables).listQueue('sail');
+    const stored = await new ReferralRepository(bot.tables).get(entry.referralId);
+    expect(stored?.referral.escalations?.[0].acknowledged?.by.name).to.equal('Amira Patel');
+  });
 });
 
 /** Input.Date renders as a date field; typing the ISO date works for the native and Fluent pickers. */
