@@ -3,22 +3,25 @@ import type { TableConnection } from './tables';
 import type { Timer } from '../domain/supervision/policy';
 
 /**
- * Timers on Table storage, indexed by due time: one partition, row key `<dueAt ISO>|<id>`.
- * ISO times in UTC sort as strings, so "what is due" is a range query on the row key that
- * reads only due rows, however many referrals and future timers there are.
+ * Timers on Table storage, indexed by due time: partition `due-<UTC date>`, row key
+ * `<dueAt ISO>|<id>`. Keys sort as strings, and ISO times in UTC sort as times, so "what is
+ * due" is one range query (partitions up to today, rows up to now) that returns only due rows,
+ * however many referrals and future timers there are. A partition per day keeps each one small
+ * (no hot partition, quick lookups in Azurite as well as Azure).
  *
  * Claiming: a sweeper sets a lease on a due row with its eTag. Of several instances, one wins;
  * if the winner dies mid-way, the lease runs out and another picks the timer up. Completing
- * marks the row done (eTag-checked) and writes the timers that follow it in one transaction,
- * so a timer is never done without its successor; the done row is then deleted (a sweep that
- * finds one left by a crash deletes it).
+ * stores the timers that follow (their ids and due times are deterministic, so a second
+ * writer writes the same rows), then marks the row done with the claim's eTag, then deletes it.
+ * A done row left by a crash is deleted by the next sweep that reads it.
  */
 
-const PARTITION = 'due';
+const PREFIX = 'due-';
 /** Above every character a timer id uses, so `<now>|~` bounds every row due at or before now. */
 const AFTER_IDS = '~';
 
 export interface StoredTimer extends Timer {
+  partitionKey: string;
   rowKey: string;
   etag: string;
   /** While set in the future, another sweeper has it. */
@@ -68,14 +71,13 @@ export class TimerRepository {
     const iso = now.toISOString();
     const timers: StoredTimer[] = [];
     let rowsRead = 0;
-    const pages = client
-      .listEntities<TimerEntity>({ queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and RowKey lt ${`${iso}|${AFTER_IDS}`}` } })
-      .byPage({ maxPageSize: Math.min(1000, limit * 2) });
+    const filter = odata`PartitionKey ge ${PREFIX} and PartitionKey le ${partitionOf(iso)} and RowKey lt ${`${iso}|${AFTER_IDS}`}`;
+    const pages = client.listEntities<TimerEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(1000, limit * 2) });
     for await (const page of pages) {
       for (const row of page) {
         rowsRead += 1;
         if (row.done) {
-          await this.remove(row.rowKey);
+          await this.remove(row.partitionKey, row.rowKey);
           continue;
         }
         if (row.leaseUntil && row.leaseUntil > iso) continue;
@@ -86,11 +88,11 @@ export class TimerRepository {
     return { timers, rowsRead };
   }
 
-  /** Takes a due timer for `leaseMs`; undefined when another sweeper got it first. */
+  /** Takes a due timer until `leaseUntil`; undefined when another sweeper got it first. */
   async claim(timer: StoredTimer, leaseUntil: Date): Promise<StoredTimer | undefined> {
     try {
       const response = await (await this.client).updateEntity(
-        { partitionKey: PARTITION, rowKey: timer.rowKey, leaseUntil: leaseUntil.toISOString(), attempts: timer.attempts + 1 },
+        { partitionKey: timer.partitionKey, rowKey: timer.rowKey, leaseUntil: leaseUntil.toISOString(), attempts: timer.attempts + 1 },
         'Merge',
         { etag: timer.etag },
       );
@@ -102,60 +104,59 @@ export class TimerRepository {
   }
 
   /**
-   * Removes a claimed timer and stores what follows it, together. Returns false when the claim
-   * was lost meanwhile (the lease ran out and another sweeper took it): nothing is written.
+   * Stores what follows a claimed timer, then marks it done. Returns false when the claim was
+   * lost meanwhile (the lease ran out and another sweeper took it over).
    */
   async complete(timer: StoredTimer, next: Timer[] = []): Promise<boolean> {
-    const actions: TransactionAction[] = [
-      ['update', { partitionKey: PARTITION, rowKey: timer.rowKey, done: true }, 'Merge', { etag: timer.etag }],
-      ...next.filter((following) => rowKeyOf(following) !== timer.rowKey).map((following): TransactionAction => ['upsert', entity(following), 'Replace']),
-    ];
+    const client = await this.client;
+    await Promise.all(next.filter((following) => rowKeyOf(following) !== timer.rowKey).map((following) => client.upsertEntity(entity(following), 'Replace')));
     try {
-      await (await this.client).submitTransaction(actions);
+      await client.updateEntity({ partitionKey: timer.partitionKey, rowKey: timer.rowKey, done: true }, 'Merge', { etag: timer.etag });
     } catch (error) {
-      if (statusOf(error) === 412 || statusOf(error) === 404 || /UpdateConditionNotSatisfied|ResourceNotFound/.test(String((error as Error).message))) {
-        return false;
-      }
+      if (statusOf(error) === 412 || statusOf(error) === 404) return false;
       throw error;
     }
-    await this.remove(timer.rowKey);
+    await this.remove(timer.partitionKey, timer.rowKey);
     return true;
   }
 
-  private async remove(rowKey: string): Promise<void> {
-    try {
-      await (await this.client).deleteEntity(PARTITION, rowKey);
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
-  }
-
-  /** Gives a claimed timer back to be tried again at `retryAt` (e.g. storage was briefly unavailable). */
-  async release(timer: StoredTimer, retryAt: Date): Promise<void> {
-    try {
-      await (await this.client).updateEntity({ partitionKey: PARTITION, rowKey: timer.rowKey, leaseUntil: retryAt.toISOString() }, 'Merge', { etag: timer.etag });
-    } catch (error) {
-      if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
-    }
-  }
-
-  /** Pending timers of a kind for a subject, e.g. to show or test what is scheduled. */
+  /** Pending timers, optionally only those a filter keeps (for status and tests). */
   async list(filter: (timer: Timer) => boolean = () => true): Promise<StoredTimer[]> {
     const found: StoredTimer[] = [];
-    for await (const row of (await this.client).listEntities<TimerEntity>({ queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` } })) {
+    const query = odata`PartitionKey ge ${PREFIX} and PartitionKey lt ${'due.'}`;
+    for await (const row of (await this.client).listEntities<TimerEntity>({ queryOptions: { filter: query } })) {
       const timer = stored(row as TimerEntity & { etag: string });
       if (!row.done && filter(timer)) found.push(timer);
     }
     return found;
   }
 
-  /** Writes many timers in transactions of 100 (the benchmark's set-up). */
+  /** Writes many timers, in transactions of up to 100 per day (the benchmark's set-up). */
   async scheduleMany(timers: Timer[]): Promise<void> {
     const client = await this.client;
-    for (let start = 0; start < timers.length; start += 100) {
-      await client.submitTransaction(timers.slice(start, start + 100).map((timer): TransactionAction => ['upsert', entity(timer), 'Replace']));
+    const byPartition = new Map<string, TimerEntity[]>();
+    for (const timer of timers) {
+      const row = entity(timer);
+      byPartition.set(row.partitionKey, [...(byPartition.get(row.partitionKey) ?? []), row]);
+    }
+    for (const rows of byPartition.values()) {
+      for (let start = 0; start < rows.length; start += 100) {
+        await client.submitTransaction(rows.slice(start, start + 100).map((row): TransactionAction => ['upsert', row, 'Replace']));
+      }
     }
   }
+
+  private async remove(partitionKey: string, rowKey: string): Promise<void> {
+    try {
+      await (await this.client).deleteEntity(partitionKey, rowKey);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+}
+
+function partitionOf(dueIso: string): string {
+  return `${PREFIX}${dueIso.slice(0, 10)}`;
 }
 
 function rowKeyOf(timer: Timer): string {
@@ -163,11 +164,19 @@ function rowKeyOf(timer: Timer): string {
 }
 
 function entity(timer: Timer): TimerEntity {
-  return { partitionKey: PARTITION, rowKey: rowKeyOf(timer), body: JSON.stringify(timer), leaseUntil: '', attempts: 0 };
+  const dueAt = new Date(timer.dueAt).toISOString();
+  return { partitionKey: partitionOf(dueAt), rowKey: rowKeyOf(timer), body: JSON.stringify(timer), leaseUntil: '', attempts: 0 };
 }
 
 function stored(row: TimerEntity & { etag: string }): StoredTimer {
-  return { ...(JSON.parse(row.body) as Timer), rowKey: row.rowKey, etag: row.etag, leaseUntil: row.leaseUntil || undefined, attempts: row.attempts ?? 0 };
+  return {
+    ...(JSON.parse(row.body) as Timer),
+    partitionKey: row.partitionKey,
+    rowKey: row.rowKey,
+    etag: row.etag,
+    leaseUntil: row.leaseUntil || undefined,
+    attempts: row.attempts ?? 0,
+  };
 }
 
 function statusOf(error: unknown): number | undefined {

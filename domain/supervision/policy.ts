@@ -297,7 +297,8 @@ export function evaluateReferralTimer(due: Timer, referral: Referral | undefined
       };
       return {
         notices: [{ audience: level === 1 ? { to: 'supervisors' } : { to: 'admins' }, message }],
-        next: level === 1 ? [escalationTimer(referral, escalation, 2, context.now, settings, context.calendar)] : [],
+        // Counted from when this re-alert was due, not when it ran, so every instance computes the same next timer.
+        next: level === 1 ? [escalationTimer(referral, escalation, 2, new Date(due.dueAt), settings, context.calendar)] : [],
         audit: {
           action: 'escalation.re-alerted',
           summary: level === 1 ? `Escalation re-sent to every supervisor after ${hours}` : `Escalation raised to Signpost admins after ${hours}`,
