@@ -90,8 +90,8 @@ export class NotificationDispatcher {
         const status = (error as { statusCode?: number }).statusCode;
         const reason = `${(error as Error).name}${status ? ` ${status}` : ''}`;
         if (claimed.channel === 'teams' && (status === 401 || status === 403 || status === 404)) {
-          await this.fallBackToEmail(claimed);
-          await referrals.settleOutbox(claimed, { state: 'failed' }, `${reason}: Teams cannot reach the referrer; sent by email instead`);
+          const fellBack = await this.fallBackToEmail(claimed);
+          await referrals.settleOutbox(claimed, { state: 'failed' }, `${reason}: Teams cannot reach them; ${fellBack ? 'sent by email instead' : 'no email address to use instead'}`);
           counts.failed += 1;
         } else if (claimed.attempts >= (this.options.maxAttempts ?? 8)) {
           await referrals.settleOutbox(claimed, { state: 'failed' }, reason);
@@ -197,9 +197,11 @@ export class NotificationDispatcher {
     await this.options.contacts.remember({ teamsUserId, name: recipient.name, email: recipient.email, personalConversation, updatedAt: this.now().toISOString() });
   }
 
-  private async fallBackToEmail(entry: OutboxEntry): Promise<void> {
-    if (isStaffPayload(entry.payload) && (entry.payload.recipient.channel || !entry.payload.recipient.email)) return; // no address to fall back to
+  /** Queues the email copy of a Teams message; false when there is no address to send it to. */
+  private async fallBackToEmail(entry: OutboxEntry): Promise<boolean> {
+    if (isStaffPayload(entry.payload) && (entry.payload.recipient.channel || !entry.payload.recipient.email)) return false;
     const key = entry.key.replace(/:teams$/, ':email');
     await this.options.referrals.enqueueNotification(entry.referralId, { key, channel: 'email', payload: entry.payload }, this.now().toISOString());
+    return true;
   }
 }

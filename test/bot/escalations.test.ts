@@ -153,6 +153,24 @@ describe('Supervisors and escalations (through the real server)', () => {
     expect((await referrals.audit(referral.id)).map((event) => event.action)).to.include.members(['referral.escalate', 'escalation.advice']);
   });
 
+  it('delivers a reminder queued for the channel to the linked channel, as a card without the person', async () => {
+    const referral = await postedReferral('SP-2026-000703');
+    const message = {
+      kind: 'reminder' as const,
+      title: 'Waiting to be accepted: SP-2026-000703',
+      lines: ['This referral reached SAIL 2 working days ago, and nobody has accepted it yet.'],
+      serviceName: 'SAIL',
+      referralId: referral.id,
+      reference: referral.reference,
+      at,
+    };
+    await referrals.recordNotifications(referral.id, [{ key: `test-reminder:${referral.id}:channel:teams`, channel: 'teams', payload: { kind: 'staff', serviceId: 'sail', recipient: { channel: true, serviceId: 'sail' }, message } }], undefined, new Date().toISOString());
+    const posted = await connector.waitFor((a) => a.method === 'POST' && a.conversationId.startsWith(CHANNEL) && JSON.stringify(a.activity).includes('Waiting to be accepted: SP-2026-000703'));
+    const card = posted.activity.attachments[0].content;
+    expectValidTeamsCard(card);
+    expect(cardText(card)).to.contain('Signpost reminder').and.not.contain('Jane');
+  });
+
   it('take over makes the supervisor the owner and tells the referrer', async () => {
     const referral = await postedReferral('SP-2026-000702');
     await click('escalate', { referralId: referral.id, version: referral.version, escalationReason: 'clinical-advice', escalationNote: 'New medication side effects' }, KWAME, 'channel');
