@@ -1,8 +1,8 @@
-import { AdaptiveCardInvokeResponse, CloudAdapter, TeamsInfo, TurnContext } from 'botbuilder';
+import { AdaptiveCardInvokeResponse, CloudAdapter, TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import type { AuditEvent, Referral } from '../domain/referral/referral';
 import { ESCALATION_REASON_LABELS, Escalation, EscalationResponse, isAwaitingAnswer, respondToEscalation } from '../domain/supervision/escalation';
-import { escalationAlert, StaffMessage } from '../domain/supervision/policy';
+import { clocksMayChange, escalationAlert, StaffMessage } from '../domain/supervision/policy';
 import { staffMessageCard } from '../cards/staffMessageCard';
 import { OutboxMessage, ReferralConflictError, ReferralRepository, StoredReferral } from '../storage/referralRepository';
 import type { ReferrerRepository } from '../storage/referrerRepository';
@@ -12,6 +12,8 @@ import type { Logger } from './log';
 import type { ServiceChannels } from './serviceChannels';
 import type { Supervision } from './supervision';
 import { referrerUpdates } from './referralActions';
+import { describeSender } from './teamsMembers';
+import { cardAnswer, messageAnswer } from './cardAnswers';
 
 /**
  * The buttons on an escalation alert in a supervisor's chat: Acknowledge, Take over, Advice
@@ -65,7 +67,7 @@ export class EscalationActions {
     const parsed = invokeSchema.safeParse(invokeValue);
     if (!parsed.success) {
       const tooLong = parsed.error.issues.find((issue) => issue.path.includes('adviceNote'));
-      return this.message(tooLong ? `Nothing changed: ${tooLong.message}.` : 'This card is not a Signpost escalation alert, so nothing changed.');
+      return messageAnswer(tooLong ? `Nothing changed: ${tooLong.message}.` : 'This card is not a Signpost escalation alert, so nothing changed.');
     }
     const { verb, data } = parsed.data.action;
     const response: EscalationResponse =
@@ -76,7 +78,7 @@ export class EscalationActions {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       const stored = await this.deps.referrals.get(data.referralId);
       const escalation = stored?.referral.escalations?.find((candidate) => candidate.id === data.escalationId);
-      if (!stored || !escalation) return this.message('This alert does not match any escalation in Signpost, so nothing changed.');
+      if (!stored || !escalation) return messageAnswer('This alert does not match any escalation in Signpost, so nothing changed.');
       const mayAnswer = (await this.deps.supervision.isSupervisor(stored.referral.serviceId, who)) || this.deps.supervision.isAdmin(who);
       const at = this.deps.now().toISOString();
       const result = respondToEscalation(escalation, response, { id: who.teamsUserId, name: who.name, mayAnswer }, at);
@@ -91,7 +93,7 @@ export class EscalationActions {
         if (!(error instanceof ReferralConflictError)) throw error;
       }
     }
-    return this.message('The referral kept changing while you answered, so nothing changed. Please try again.');
+    return messageAnswer('The referral kept changing while you answered, so nothing changed. Please try again.');
   }
 
   private async save(
@@ -144,7 +146,7 @@ export class EscalationActions {
       action: AUDIT_ACTIONS[response.verb],
       detail: { summary, escalationId: escalation.id, reason: escalation.reason, ...(takeOver ? { status: next.status } : {}) },
     };
-    if (takeOver) await this.deps.supervision.prepare(next);
+    if (clocksMayChange(before, next)) await this.deps.supervision.prepare(next);
     const saved = await this.deps.referrals.update(next, stored.etag, event, outbox);
     this.deps.logger.info('escalation-answered', { reference: next.reference, verb: response.verb });
     return saved;
@@ -153,14 +155,8 @@ export class EscalationActions {
   /** The clicker, with the sign-in email Teams gives for them (supervisors are configured by email). */
   private async whoIsClicking(context: TurnContext): Promise<{ teamsUserId: string; aadObjectId?: string; name: string; email?: string }> {
     const from = context.activity.from;
-    let email: string | undefined;
-    try {
-      const member = await TeamsInfo.getMember(context, from.id);
-      email = (member.email ?? member.userPrincipalName)?.toLowerCase();
-    } catch {
-      email = (await this.deps.contacts.byTeamsId(from.id))?.email;
-    }
-    return { teamsUserId: from.id, aadObjectId: from.aadObjectId, name: from.name ?? 'A supervisor', email: email && /@/.test(email) ? email : undefined };
+    const email = (await describeSender(context))?.email ?? (await this.deps.contacts.byTeamsId(from.id))?.email;
+    return { teamsUserId: from.id, aadObjectId: from.aadObjectId, name: from.name ?? 'A supervisor', email };
   }
 
   private async refreshChannelCard(context: TurnContext, referral: Referral, summary: string): Promise<void> {
@@ -176,16 +172,9 @@ export class EscalationActions {
     const serviceName = (await this.deps.directory.get(referral.serviceId))?.name ?? referral.serviceId;
     const message = escalationAlert(referral, escalation, serviceName, this.deps.now().toISOString(), this.deps.supervision.calendar.hours.timeZone);
     const answer = isAwaitingAnswer(escalation) ? undefined : answerLine(escalation);
-    return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: staffMessageCard(message, { answer, resolved: Boolean(escalation.resolution), notice }) };
+    return cardAnswer(staffMessageCard(message, { answer, resolved: Boolean(escalation.resolution), notice }));
   }
 
-  private message(text: string): AdaptiveCardInvokeResponse {
-    return {
-      statusCode: 200,
-      type: 'application/vnd.microsoft.card.adaptive',
-      value: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text, wrap: true, weight: 'Bolder' }] },
-    };
-  }
 }
 
 function answerLine(escalation: Escalation): string {

@@ -1,4 +1,4 @@
-import { Activity, CardFactory, CloudAdapter, ConversationParameters, ConversationReference, TurnContext } from 'botbuilder';
+import { Activity, CardFactory, CloudAdapter, ConversationParameters, ConversationReference } from 'botbuilder';
 import type { Referral } from '../domain/referral/referral';
 import type { ReferrerRepository } from '../storage/referrerRepository';
 import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
@@ -7,7 +7,7 @@ import type { OutboxEntry, ReferralRepository } from '../storage/referralReposit
 import type { Mailer } from './mailer';
 import type { Logger } from './log';
 import { PollingLoop } from './pollingLoop';
-import { inConversation, inNewConversation } from './proactive';
+import { inConversation, inNewConversation, plainReference } from './proactive';
 import { isStaffPayload, StaffPayload } from './supervision';
 import { staffMessageCard, staffMessageEmail } from '../cards/staffMessageCard';
 import type { ContactRepository } from '../storage/contactRepository';
@@ -132,29 +132,9 @@ export class NotificationDispatcher {
       return;
     }
     const profile = await this.options.referrers.get(referral.referrer.teamsUserId);
-    if (profile?.personalConversation) {
-      const personal = profile.personalConversation as Partial<ConversationReference>;
-      await inConversation(this.options.adapter, this.options.appId, personal, (context) => context.sendActivity(activity));
-      return;
-    }
-    const tenantId = reference.conversation?.tenantId;
-    const created = await inNewConversation(
-      this.options.adapter,
-      this.options.appId,
-      reference.serviceUrl!,
-      {
-        isGroup: false,
-        bot: reference.bot!,
-        members: [{ id: referral.referrer.teamsUserId, name: referral.referrer.name }],
-        tenantId,
-        channelData: { tenant: { id: tenantId } },
-      } as ConversationParameters,
-      async (context) => {
-        await context.sendActivity(activity);
-        return JSON.parse(JSON.stringify(TurnContext.getConversationReference(context.activity))) as Record<string, unknown>;
-      },
-    );
-    if (profile) await this.options.referrers.save({ ...profile, personalConversation: created });
+    const member = { id: referral.referrer.teamsUserId, name: referral.referrer.name };
+    const created = await this.sendInPersonalChat(activity, member, profile?.personalConversation, reference);
+    if (created && profile) await this.options.referrers.save({ ...profile, personalConversation: created });
   }
 
   /** A reminder, alert or digest: to a service's channel, or to a person's 1:1 chat or inbox. */
@@ -175,26 +155,43 @@ export class NotificationDispatcher {
     const contact =
       (recipient.teamsUserId ? await this.options.contacts.byTeamsId(recipient.teamsUserId) : undefined) ??
       (recipient.email ? await this.options.contacts.byEmail(recipient.email) : undefined);
-    if (contact?.personalConversation) {
-      await inConversation(this.options.adapter, this.options.appId, contact.personalConversation as Partial<ConversationReference>, (context) => context.sendActivity(activity));
-      return;
-    }
     const teamsUserId = recipient.teamsUserId ?? contact?.teamsUserId;
-    const via = link?.conversation as Partial<ConversationReference> | undefined;
     // Treated like Teams saying the person cannot be reached: the email copy carries the message.
-    if (!teamsUserId || !via?.serviceUrl || !via.bot) throw Object.assign(new Error('no Teams chat with this person yet'), { name: 'NotReachableInTeams', statusCode: 404 });
+    if (!contact?.personalConversation && (!teamsUserId || !link)) {
+      throw Object.assign(new Error('no Teams chat with this person yet'), { name: 'NotReachableInTeams', statusCode: 404 });
+    }
+    const member = { id: teamsUserId ?? '', name: recipient.name ?? '' };
+    const created = await this.sendInPersonalChat(activity, member, contact?.personalConversation, link?.conversation as Partial<ConversationReference>);
+    if (created) await this.options.contacts.remember({ teamsUserId, name: recipient.name, email: recipient.email, personalConversation: created, updatedAt: this.now().toISOString() });
+  }
+
+  /**
+   * Sends in someone's 1:1 chat with Signpost: the one already known, or a new one created
+   * through `via` (any conversation in their tenant: a group chat, the service's channel).
+   * Returns the new chat's reference for the caller to remember, or undefined if it existed.
+   */
+  private async sendInPersonalChat(
+    activity: Partial<Activity>,
+    member: { id: string; name: string },
+    known: Record<string, unknown> | undefined,
+    via: Partial<ConversationReference>,
+  ): Promise<Record<string, unknown> | undefined> {
+    if (known) {
+      await inConversation(this.options.adapter, this.options.appId, known as Partial<ConversationReference>, (context) => context.sendActivity(activity));
+      return undefined;
+    }
+    if (!via.serviceUrl || !via.bot) throw Object.assign(new Error('no conversation to start a chat from'), { name: 'NotReachableInTeams', statusCode: 404 });
     const tenantId = via.conversation?.tenantId;
-    const personalConversation = await inNewConversation(
+    return inNewConversation(
       this.options.adapter,
       this.options.appId,
       via.serviceUrl,
-      { isGroup: false, bot: via.bot, members: [{ id: teamsUserId, name: recipient.name ?? '' }], tenantId, channelData: { tenant: { id: tenantId } } } as ConversationParameters,
+      { isGroup: false, bot: via.bot, members: [member], tenantId, channelData: { tenant: { id: tenantId } } } as ConversationParameters,
       async (context) => {
         await context.sendActivity(activity);
-        return JSON.parse(JSON.stringify(TurnContext.getConversationReference(context.activity))) as Record<string, unknown>;
+        return plainReference(context.activity);
       },
     );
-    await this.options.contacts.remember({ teamsUserId, name: recipient.name, email: recipient.email, personalConversation, updatedAt: this.now().toISOString() });
   }
 
   /** Queues the email copy of a Teams message; false when there is no address to send it to. */

@@ -1,4 +1,12 @@
-import { CloudAdapter, ConversationParameters, ConversationReference, TurnContext } from 'botbuilder';
+import { Activity, CloudAdapter, ConversationParameters, ConversationReference, TurnContext } from 'botbuilder';
+
+/**
+ * The conversation an activity belongs to, as plain JSON: what storage keeps, so storage and
+ * the domain never hold Bot Framework types.
+ */
+export function plainReference(activity: Partial<Activity>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(TurnContext.getConversationReference(activity))) as Record<string, unknown>;
+}
 
 /**
  * Turns Signpost starts itself, in a conversation it is not currently in (a channel, a

@@ -1,4 +1,4 @@
-import { AdaptiveCardInvokeResponse, CloudAdapter, TeamsInfo, TurnContext } from 'botbuilder';
+import { AdaptiveCardInvokeResponse, CardFactory, CloudAdapter, TeamsInfo, TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import {
   Actor,
@@ -18,10 +18,12 @@ import { ChangeEvent, deliveryChannels, referralUpdate } from '../domain/notific
 import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
 import type { Logger } from './log';
 import { channelOf, ServiceChannels } from './serviceChannels';
+import { cardAnswer, messageAnswer } from './cardAnswers';
 import { randomUUID } from 'node:crypto';
 import { ESCALATION_REASONS, raiseEscalation } from '../domain/supervision/escalation';
-import { escalationAlert, escalationTimer, isOpen } from '../domain/supervision/policy';
+import { clocksMayChange, escalationAlert, escalationTimer, isOpen } from '../domain/supervision/policy';
 import type { Supervision } from './supervision';
+import { signInEmail } from './teamsMembers';
 
 /**
  * The buttons on a referral's channel card (Universal Actions, `Action.Execute`). Every click is
@@ -102,9 +104,9 @@ export class ReferralActions {
   async handle(context: TurnContext, invokeValue: unknown): Promise<AdaptiveCardInvokeResponse> {
     const parsed = executeSchema.safeParse(invokeValue);
     const referralId = uuid.safeParse(parsed.success ? parsed.data.action.data.referralId : undefined);
-    if (!parsed.success || !referralId.success) return this.message('This card is not a Signpost referral card, so nothing changed.');
+    if (!parsed.success || !referralId.success) return messageAnswer('This card is not a Signpost referral card, so nothing changed.');
     const stored = await this.deps.referrals.get(referralId.data);
-    if (!stored) return this.message('This card does not match any referral in Signpost, so nothing changed.');
+    if (!stored) return messageAnswer('This card does not match any referral in Signpost, so nothing changed.');
 
     const { verb, data } = parsed.data.action;
     if (verb === 'contact') return this.showContactDetails(context, stored.referral);
@@ -175,7 +177,7 @@ export class ReferralActions {
     };
     let saved: StoredReferral;
     try {
-      await this.deps.supervision.prepare(next);
+      if (clocksMayChange(stored.referral, next)) await this.deps.supervision.prepare(next);
       saved = await this.deps.referrals.update(next, stored.etag, event, await this.notificationsFor(next, action, actor));
     } catch (error) {
       if (!(error instanceof ReferralConflictError)) throw error;
@@ -196,7 +198,7 @@ export class ReferralActions {
     this.deps.notificationsQueued?.();
     const card = await this.deps.channels.cardFor(context, saved.referral, `${result.summary}.`);
     await this.updatePostedCard(context, stored.referral, card);
-    return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
+    return cardAnswer(card);
   }
 
   /**
@@ -246,7 +248,7 @@ export class ReferralActions {
       : `${raised.summary}, but nobody can be alerted: the service has no supervisors and Signpost has no admins. Tell your manager directly.`;
     const card = await this.deps.channels.cardFor(context, saved.referral, notice);
     await this.updatePostedCard(context, stored.referral, card);
-    return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
+    return cardAnswer(card);
   }
 
   private async notificationsFor(referral: Referral, action: LifecycleAction, actor: Actor): Promise<OutboxMessage[]> {
@@ -273,7 +275,7 @@ export class ReferralActions {
     });
     this.deps.logger.info('contact-details-shown', { reference: referral.reference });
     const card = await this.deps.channels.cardFor(context, referral, undefined, true);
-    return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
+    return cardAnswer(card);
   }
 
   /** Turns validated card inputs into a lifecycle action, checking targets against Teams and the record. */
@@ -340,9 +342,8 @@ export class ReferralActions {
     if (cached && cached.until > now) return cached;
     let found: { member: boolean; email?: string } = { member: false };
     try {
-      const member = await TeamsInfo.getMember(context, context.activity.from.id);
-      const email = (member.email ?? member.userPrincipalName)?.toLowerCase();
-      found = { member: true, ...(email && /@/.test(email) ? { email } : {}) };
+      const email = signInEmail(await TeamsInfo.getMember(context, context.activity.from.id));
+      found = { member: true, ...(email ? { email } : {}) };
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
     }
@@ -359,7 +360,7 @@ export class ReferralActions {
         id: post.activityId,
         type: 'message',
         conversation: { ...context.activity.conversation, id: post.conversationId },
-        attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: card }],
+        attachments: [CardFactory.adaptiveCard(card)],
       });
     } catch (error) {
       this.deps.logger.warn('card-update-failed', { reference: before.reference, statusCode: (error as { statusCode?: number }).statusCode });
@@ -367,16 +368,9 @@ export class ReferralActions {
   }
 
   private async card(context: TurnContext, referral: Referral, notice: string): Promise<AdaptiveCardInvokeResponse> {
-    return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: await this.deps.channels.cardFor(context, referral, notice) };
+    return cardAnswer(await this.deps.channels.cardFor(context, referral, notice));
   }
 
-  private message(text: string): AdaptiveCardInvokeResponse {
-    return {
-      statusCode: 200,
-      type: 'application/vnd.microsoft.card.adaptive',
-      value: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text, wrap: true, weight: 'Bolder' }] },
-    };
-  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { ReferralConflictError, ReferralRepository } from '../storage/referralRe
 import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
 import type { Logger } from './log';
 import { inConversation } from './proactive';
+import { signInEmail } from './teamsMembers';
 
 export interface ServiceChannelDependencies {
   /** The bot's app id ('' in local mode), for proactive posts. */
@@ -174,8 +175,8 @@ export class ServiceChannels {
     try {
       const page = await TeamsInfo.getPagedMembers(context, 100);
       const members = page.members.map((member) => {
-        const email = (member.email ?? member.userPrincipalName)?.toLowerCase();
-        return { id: member.id, name: member.name ?? member.id, ...(email && /@/.test(email) ? { email } : {}) };
+        const email = signInEmail(member);
+        return { id: member.id, name: member.name ?? member.id, ...(email ? { email } : {}) };
       });
       this.memberCache.set(key, { members, until: now + 60_000 });
       return members;

@@ -9,7 +9,6 @@ import {
   PrivateConversationState,
   StatePropertyAccessor,
   TeamsActivityHandler,
-  TeamsInfo,
   TurnContext,
   UserState,
 } from 'botbuilder';
@@ -25,6 +24,9 @@ import { parseCommand } from './commands';
 import type { Logger } from './log';
 import { EscalationActions, isEscalationVerb } from './escalationActions';
 import type { SupervisorCommands } from './supervisorCommands';
+import { describeSender } from './teamsMembers';
+import { plainReference } from './proactive';
+import { isAdmin } from './supervision';
 import type { ContactRepository } from '../storage/contactRepository';
 
 export interface SignpostBotDependencies {
@@ -164,7 +166,7 @@ export class SignpostBot extends TeamsActivityHandler {
           await this.deps.referrals.setNotifyPreference(
             { teamsUserId: context.activity.from.id, name: context.activity.from.name ?? '' },
             command.preference,
-            JSON.parse(JSON.stringify(TurnContext.getConversationReference(context.activity))) as Record<string, unknown>,
+            plainReference(context.activity),
           ),
         );
         return;
@@ -186,15 +188,8 @@ export class SignpostBot extends TeamsActivityHandler {
 
   /** Operational status for admins in a chat: notifications waiting and failed for good. */
   private async adminStatus(context: TurnContext): Promise<string> {
-    const ids = [context.activity.from.id, context.activity.from.aadObjectId].filter(Boolean).map((id) => id!.toLowerCase());
-    let email: string | undefined;
-    try {
-      const member = await TeamsInfo.getMember(context, context.activity.from.id);
-      email = (member.email ?? member.userPrincipalName)?.toLowerCase();
-    } catch {
-      // not in Teams: ids only
-    }
-    const admin = [...ids, email].some((id) => id && this.deps.admins.includes(id));
+    const from = context.activity.from;
+    const admin = isAdmin(this.deps.admins, { teamsUserId: from.id, aadObjectId: from.aadObjectId, email: (await describeSender(context))?.email });
     if (!admin) return '**status** in a service channel shows its referrals; in a chat it is for Signpost admins.';
     const counts = await this.deps.referralStore.outboxCounts();
     const failed = await this.deps.referralStore.failedOutbox();
@@ -215,19 +210,13 @@ export class SignpostBot extends TeamsActivityHandler {
     if (conversationType(context) !== 'personal' || !from?.id || this.rememberedContacts.has(from.id)) return;
     if (context.activity.type !== ActivityTypes.Message && context.activity.type !== ActivityTypes.ConversationUpdate) return;
     try {
-      let email: string | undefined;
-      try {
-        const member = await TeamsInfo.getMember(context, from.id);
-        email = (member.email ?? member.userPrincipalName)?.toLowerCase();
-      } catch {
-        // Teams did not say; the chat is still worth remembering by Teams id
-      }
+      // When Teams does not say, the chat is still worth remembering by Teams id.
       await this.deps.contacts.remember({
         teamsUserId: from.id,
         aadObjectId: from.aadObjectId,
         name: from.name,
-        email: email && /@/.test(email) ? email : undefined,
-        personalConversation: JSON.parse(JSON.stringify(TurnContext.getConversationReference(context.activity))) as Record<string, unknown>,
+        email: (await describeSender(context))?.email,
+        personalConversation: plainReference(context.activity),
         updatedAt: this.deps.now().toISOString(),
       });
       this.rememberedContacts.add(from.id);

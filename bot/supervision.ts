@@ -37,6 +37,11 @@ export function isStaffPayload(payload: Record<string, unknown>): payload is Sta
   return payload.kind === 'staff';
 }
 
+/** Is this person (by Teams id, AAD object id or sign-in email) one of SIGNPOST_ADMINS? */
+export function isAdmin(admins: string[], who: { teamsUserId: string; aadObjectId?: string; email?: string }): boolean {
+  return [who.teamsUserId, who.aadObjectId, who.email].some((id) => id && admins.includes(id.toLowerCase()));
+}
+
 export interface SupervisionDependencies {
   directory: { get(id: string): Promise<DirectoryService | undefined>; list(): Promise<DirectoryService[]> };
   supervisors: SupervisorRepository;
@@ -81,7 +86,7 @@ export class Supervision {
   }
 
   isAdmin(who: { teamsUserId: string; aadObjectId?: string; email?: string }): boolean {
-    return [who.teamsUserId, who.aadObjectId, who.email].some((id) => id && this.deps.admins.includes(id.toLowerCase()));
+    return isAdmin(this.deps.admins, who);
   }
 
   /**

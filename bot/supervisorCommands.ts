@@ -1,4 +1,5 @@
-import { TeamsInfo, TurnContext } from 'botbuilder';
+import type { TurnContext } from 'botbuilder';
+import { describeSender } from './teamsMembers';
 import { z } from 'zod';
 import { SUPERVISOR_ROLE_LABELS, SupervisorRole } from '../domain/supervision/escalation';
 import type { ReferralRepository } from '../storage/referralRepository';
@@ -117,15 +118,9 @@ export class SupervisorCommands {
   private async mayManage(context: TurnContext, linkedById: string): Promise<boolean> {
     const from = context.activity.from;
     if (from.id === linkedById) return true;
-    let memberEmail: string | undefined;
-    try {
-      const member = await TeamsInfo.getMember(context, from.id);
-      if (member.userRole?.toLowerCase() === 'owner') return true;
-      memberEmail = (member.email ?? member.userPrincipalName)?.toLowerCase();
-    } catch {
-      // not resolvable: ids only
-    }
-    return this.deps.supervision.isAdmin({ teamsUserId: from.id, aadObjectId: from.aadObjectId, email: memberEmail });
+    const member = await describeSender(context);
+    if (member?.userRole === 'owner') return true;
+    return this.deps.supervision.isAdmin({ teamsUserId: from.id, aadObjectId: from.aadObjectId, email: member?.email });
   }
 
   private async audit(action: 'supervisor.added' | 'supervisor.removed', actor: { id: string; name: string }, at: string, summary: string, serviceId: string): Promise<void> {

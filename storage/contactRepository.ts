@@ -1,5 +1,5 @@
-import { RestError, TableClient } from '@azure/data-tables';
-import type { TableConnection } from './tables';
+import { TableClient } from '@azure/data-tables';
+import { statusOf, TableConnection } from './tables';
 
 /**
  * Staff Signpost may need to reach on its own initiative (link workers, supervisors, admins):
@@ -53,7 +53,7 @@ export class ContactRepository {
       const entity = await (await this.client).getEntity<ContactEntity>(partitionKey, encodeURIComponent(key));
       return JSON.parse(entity.body) as Contact;
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404) return undefined;
+      if (statusOf(error) === 404) return undefined;
       throw error;
     }
   }

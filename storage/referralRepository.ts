@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { odata, RestError, TableClient, TransactionAction } from '@azure/data-tables';
-import type { TableConnection } from './tables';
+import { odata, TableClient, TransactionAction } from '@azure/data-tables';
+import { statusOf, TableConnection } from './tables';
 import { formatReference } from '../domain/referral/reference';
 import { auditEventSchema, AuditEvent, Referral, referralSchema } from '../domain/referral/referral';
 
@@ -376,8 +376,7 @@ export class ReferralRepository {
     return (await this.indexedOutbox('failed', new Date())).filter((entry) => entry.state === 'failed');
   }
 
-  /** An outbox entry by its partition and key (tests and the admins' status). */
-  async outboxEntry(partition: string, key: string): Promise<OutboxEntry | undefined> {
+  private async outboxEntry(partition: string, key: string): Promise<OutboxEntry | undefined> {
     try {
       return outboxEntry(await (await this.referrals).getEntity<OutboxEntity>(partition, outboxRow(key)));
     } catch (error) {
@@ -526,9 +525,6 @@ function eventsPartition(at: Date): string {
   return `events-${at.toISOString().slice(0, 7)}`;
 }
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number })?.statusCode;
-}
 
 /** A transaction whose create hits an existing row fails with 409 (EntityAlreadyExists). */
 function isAlreadyExists(error: unknown): boolean {

@@ -1,5 +1,5 @@
-import { RestError, TableClient } from '@azure/data-tables';
-import type { TableConnection } from './tables';
+import { TableClient } from '@azure/data-tables';
+import { statusOf, TableConnection } from './tables';
 
 /**
  * People who refer: what they told us last time (to prefill the next referral) and how to
@@ -39,7 +39,7 @@ export class ReferrerRepository {
       const entity = await (await this.client).getEntity<ReferrerEntity>('referrer', rowKey(teamsUserId));
       return JSON.parse(entity.profile) as ReferrerProfile;
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404) return undefined;
+      if (statusOf(error) === 404) return undefined;
       throw error;
     }
   }

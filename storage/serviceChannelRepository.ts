@@ -1,5 +1,5 @@
-import { odata, RestError, TableClient } from '@azure/data-tables';
-import type { TableConnection } from './tables';
+import { odata, TableClient } from '@azure/data-tables';
+import { statusOf, TableConnection } from './tables';
 
 /**
  * Which Teams channel serves which directory service. One channel per service and one service
@@ -102,6 +102,3 @@ export class ServiceChannelRepository {
   }
 }
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number })?.statusCode;
-}

@@ -1,5 +1,5 @@
-import { odata, RestError, TableClient } from '@azure/data-tables';
-import type { TableConnection } from './tables';
+import { odata, TableClient } from '@azure/data-tables';
+import { statusOf, TableConnection } from './tables';
 import type { SupervisorRole } from '../domain/supervision/escalation';
 
 /**
@@ -49,7 +49,7 @@ export class SupervisorRepository {
       await (await this.client).deleteEntity(serviceId, encodeURIComponent(email.toLowerCase()));
       return true;
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404) return false;
+      if (statusOf(error) === 404) return false;
       throw error;
     }
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { RestError, TableClient, TableEntityResult } from '@azure/data-tables';
-import type { TableConnection } from './tables';
+import { TableClient, TableEntityResult } from '@azure/data-tables';
+import { statusOf, TableConnection } from './tables';
 
 /**
  * Bot state (conversation, user and dialog state) on Azure Table storage.
@@ -144,7 +144,7 @@ function decode(entity: TableEntityResult<StateEntity>): Record<string, unknown>
 }
 
 function isStatus(error: unknown, status: number): boolean {
-  return error instanceof RestError ? error.statusCode === status : (error as { statusCode?: number })?.statusCode === status;
+  return statusOf(error) === status;
 }
 
 /** Keys can carry Teams conversation ids; show only their kind in errors and logs. */

@@ -1,4 +1,4 @@
-import { TableClient, TableServiceClient } from '@azure/data-tables';
+import { RestError, TableClient, TableServiceClient } from '@azure/data-tables';
 
 /** Observes each request to storage (method and table), e.g. for a benchmark to count reads. */
 export type RequestObserver = (request: { method: string; url: string }) => void;
@@ -68,4 +68,9 @@ export class TableConnection {
     const pages = this.service().listTables().byPage({ maxPageSize: 1 });
     await pages.next();
   }
+}
+
+/** The HTTP status a storage call failed with (404 not found, 409 exists, 412 changed since read). */
+export function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number })?.statusCode;
 }

@@ -1,5 +1,5 @@
-import { odata, RestError, TableClient, TransactionAction } from '@azure/data-tables';
-import type { TableConnection } from './tables';
+import { odata, TableClient, TransactionAction } from '@azure/data-tables';
+import { statusOf, TableConnection } from './tables';
 import type { Timer } from '../domain/supervision/policy';
 
 /**
@@ -179,6 +179,3 @@ function stored(row: TimerEntity & { etag: string }): StoredTimer {
   };
 }
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number })?.statusCode;
-}

@@ -132,6 +132,16 @@ export function referralTimers(referral: Referral, settings: SupervisionSettings
   return timers;
 }
 
+/** Whether a change can need clocks the referral did not have: only these fields start one. */
+export function clocksMayChange(before: Referral, after: Referral): boolean {
+  return (
+    before.status !== after.status ||
+    before.serviceId !== after.serviceId ||
+    routedAt(before) !== routedAt(after) ||
+    before.acceptedAt !== after.acceptedAt
+  );
+}
+
 /** The re-alert clock for an escalation nobody has acknowledged: level 1 after one period, level 2 after the next. */
 export function escalationTimer(
   referral: Pick<Referral, 'id' | 'serviceId'>,
@@ -188,95 +198,68 @@ export function evaluateReferralTimer(due: Timer, referral: Referral | undefined
   const when = (iso: string) => formatTime(iso, context.calendar.hours.timeZone);
   const about = { serviceName, referralId: referral.id, reference: referral.reference, at };
 
+  /** A reminder: the same message to each audience, recorded once in the audit trail. */
+  const remind = (audiences: Audience[], title: string, lines: string[], summary: string): TimerDecision => ({
+    notices: audiences.map((audience) => ({ audience, message: { ...about, kind: 'reminder', title, lines } })),
+    next: [],
+    audit: { action: 'reminder.sent', summary },
+  });
+
   switch (due.kind) {
-    case 'not-accepted-reminder':
+    case 'not-accepted-reminder': {
+      if (referral.status !== 'submitted' || routedAt(referral) !== due.anchor) return NOTHING;
+      const days = plural(settings.acceptReminderWorkingDays, 'working day');
+      return remind(
+        [{ to: 'channel' }],
+        `Waiting to be accepted: ${referral.reference}`,
+        [
+          `This referral reached ${serviceName} ${when(due.anchor)}, ${days} ago, and nobody has accepted it yet.`,
+          'Accept, assign or decline it on its card in this channel, so the referrer hears back.',
+        ],
+        `Reminder: not accepted after ${days}`,
+      );
+    }
+
     case 'not-accepted-escalation': {
       if (referral.status !== 'submitted' || routedAt(referral) !== due.anchor) return NOTHING;
-      if (due.kind === 'not-accepted-reminder') {
-        const days = plural(settings.acceptReminderWorkingDays, 'working day');
-        return {
-          notices: [
-            {
-              audience: { to: 'channel' },
-              message: {
-                ...about,
-                kind: 'reminder',
-                title: `Waiting to be accepted: ${referral.reference}`,
-                lines: [
-                  `This referral reached ${serviceName} ${when(due.anchor)}, ${days} ago, and nobody has accepted it yet.`,
-                  'Accept, assign or decline it on its card in this channel, so the referrer hears back.',
-                ],
-              },
-            },
-          ],
-          next: [],
-          audit: { action: 'reminder.sent', summary: `Reminder: not accepted after ${days}` },
-        };
-      }
       const days = plural(settings.acceptEscalationWorkingDays, 'working day');
-      return {
-        notices: [
-          {
-            audience: { to: 'supervisors' },
-            message: {
-              ...about,
-              kind: 'reminder',
-              title: `Not accepted after ${days}: ${referral.reference}`,
-              lines: [
-                `This referral reached ${serviceName} ${when(due.anchor)} and nobody in the team has accepted it.`,
-                'Please check the team has capacity; if it cannot take the case, decline or redirect it so the referrer knows.',
-              ],
-            },
-          },
+      return remind(
+        [{ to: 'supervisors' }],
+        `Not accepted after ${days}: ${referral.reference}`,
+        [
+          `This referral reached ${serviceName} ${when(due.anchor)} and nobody in the team has accepted it.`,
+          'Please check the team has capacity; if it cannot take the case, decline or redirect it so the referrer knows.',
         ],
-        next: [],
-        audit: { action: 'reminder.sent', summary: `Supervisors alerted: not accepted after ${days}` },
-      };
+        `Supervisors alerted: not accepted after ${days}`,
+      );
     }
 
     case 'first-contact': {
       if (referral.status !== 'accepted' || referral.acceptedAt !== due.anchor || !referral.owner) return NOTHING;
       const days = plural(settings.firstContactWorkingDays, 'working day');
-      return {
-        notices: [
-          {
-            audience: { to: 'person', person: referral.owner },
-            message: {
-              ...about,
-              kind: 'reminder',
-              title: `No first contact recorded: ${referral.reference}`,
-              lines: [
-                `You have had this case since ${when(due.anchor)}; after ${days} no contact with the person is recorded.`,
-                'Record the contact on its card in the channel, or assign the case to a colleague if you cannot reach them.',
-              ],
-            },
-          },
+      return remind(
+        [{ to: 'person', person: referral.owner }],
+        `No first contact recorded: ${referral.reference}`,
+        [
+          `You have had this case since ${when(due.anchor)}; after ${days} no contact with the person is recorded.`,
+          'Record the contact on its card in the channel, or assign the case to a colleague if you cannot reach them.',
         ],
-        next: [],
-        audit: { action: 'reminder.sent', summary: `Reminder to ${referral.owner.name}: no first contact after ${days}` },
-      };
+        `Reminder to ${referral.owner.name}: no first contact after ${days}`,
+      );
     }
 
     case 'engagement-review': {
       if (!isOpen(referral) || referral.acceptedAt !== due.anchor) return NOTHING;
       const weeks = plural(settings.engagementWeeks, 'week');
-      const message: StaffMessage = {
-        ...about,
-        kind: 'reminder',
-        title: `Review due: ${referral.reference} has been open ${weeks}`,
-        lines: [
+      return remind(
+        [...(referral.owner ? [{ to: 'person' as const, person: referral.owner }] : []), { to: 'supervisors' }],
+        `Review due: ${referral.reference} has been open ${weeks}`,
+        [
           `Accepted ${when(due.anchor)}${referral.owner ? `; ${referral.owner.name} has the case` : ''}. ${serviceName}'s typical engagement is ${weeks}.`,
           `Status: ${STATUS_LABELS[referral.status]}. Review the support plan: close the case, or agree why support continues.`,
         ],
-      };
-      return {
-        notices: [
-          ...(referral.owner ? [{ audience: { to: 'person' as const, person: referral.owner }, message }] : []),
-          { audience: { to: 'supervisors' }, message },
-        ],
-        next: [],
-        audit: { action: 'reminder.sent', summary: `Review reminder: open longer than ${weeks}` },
-      };
+        `Review reminder: open longer than ${weeks}`,
+      );
     }
 
     case 'escalation-realert': {

@@ -34,11 +34,8 @@ const MAX_DAYS_SEARCHED = 400;
 
 interface LocalTime {
   date: string;
-  weekday: number;
   minutes: number;
 }
-
-const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
 
 /** Parses "09:00-17:00" into minutes; undefined when it is not a valid range. */
 export function parseHoursRange(text: string): { startMinutes: number; endMinutes: number } | undefined {
@@ -79,7 +76,6 @@ export class WorkingCalendar {
     this.format = new Intl.DateTimeFormat('en-GB', {
       timeZone: hours.timeZone,
       hourCycle: 'h23',
-      weekday: 'short',
       year: 'numeric',
       month: '2-digit',
       day: '2-digit',
@@ -140,16 +136,10 @@ export class WorkingCalendar {
     return this.toInstant(localDate, 0);
   }
 
-  /** The local date (YYYY-MM-DD) of an instant, in the calendar's time zone. */
-  localDate(at: Date): string {
-    return this.local(at).date;
-  }
-
   private local(at: Date): LocalTime {
     const parts = Object.fromEntries(this.format.formatToParts(at).map((part) => [part.type, part.value]));
     return {
       date: `${parts.year}-${parts.month}-${parts.day}`,
-      weekday: WEEKDAYS[parts.weekday],
       minutes: Number(parts.hour) * 60 + Number(parts.minute),
     };
   }

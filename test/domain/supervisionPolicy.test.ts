@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import {
   caseloadDigests,
+  clocksMayChange,
   DEFAULT_SUPERVISION,
   digestTimer,
   escalationTimer,
@@ -61,6 +62,14 @@ describe('Supervision policy', () => {
     it('needs no first-contact clock once contact is recorded, and none at all once closed', () => {
       expect(referralTimers(accepted({ status: 'contacted' }), DEFAULT_SUPERVISION, calendar).map((timer) => timer.kind)).to.deep.equal(['engagement-review']);
       expect(referralTimers(accepted({ status: 'closed' }), DEFAULT_SUPERVISION, calendar)).to.deep.equal([]);
+    });
+
+    it('is asked again only when a change can start a clock (status, service, routed or accepted), not for outcome scores', () => {
+      const before = accepted();
+      expect(clocksMayChange(before, { ...before, version: 3, goals: [{ text: 'Join a walking group', achieved: false }] })).to.equal(false);
+      expect(clocksMayChange(before, { ...before, status: 'contacted' })).to.equal(true);
+      expect(clocksMayChange(submitted(), { ...submitted(), routedAt: '2026-11-25T10:00:00.000Z' })).to.equal(true);
+      expect(clocksMayChange(before, { ...before, acceptedAt: '2026-11-26T10:00:00.000Z' })).to.equal(true);
     });
 
     it('gives the same clock the same id, so scheduling twice stores one', () => {
