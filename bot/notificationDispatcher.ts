@@ -47,36 +47,16 @@ export interface DispatchCounts {
   failed: number;
 }
 
-export class NotificationDispatcher {
-  private readonly loop: PollingLoop<DispatchCounts>;
-
+export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
   constructor(private readonly options: DispatcherOptions) {
-    this.loop = new PollingLoop(() => this.pass(), options.logger, 'dispatch-failed');
+    super(options.logger, 'dispatch-failed');
   }
 
   private now(): Date {
     return this.options.now?.() ?? new Date();
   }
 
-  /** Polls every intervalMs; `kick()` runs a pass at once after a write. */
-  start(intervalMs = 5_000): void {
-    this.loop.start(intervalMs);
-  }
-
-  kick(): void {
-    this.loop.kick();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  /** One pass over what is due; a pass already under way is joined, not doubled. */
-  runOnce(): Promise<DispatchCounts> {
-    return this.loop.runOnce();
-  }
-
-  private async pass(): Promise<DispatchCounts> {
+  protected async pass(): Promise<DispatchCounts> {
     const counts: DispatchCounts = { sent: 0, retried: 0, failed: 0 };
     const { referrals } = this.options;
     for (const due of await referrals.dueOutbox(this.now())) {

@@ -5,23 +5,25 @@ import { describeError, Logger } from './log';
  * never doubled (a `kick` after a write and the timer can coincide); a failed pass is logged
  * and the loop goes on. Shared by the notification dispatcher and the supervision scheduler.
  */
-export class PollingLoop<T> {
+export abstract class PollingLoop<T> {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<T> | undefined;
   private stopped = false;
 
-  constructor(
-    private readonly pass: () => Promise<T>,
-    private readonly logger: Logger,
+  protected constructor(
+    private readonly loopLogger: Logger,
     private readonly failureEvent: string,
   ) {}
+
+  /** One pass of the work: what is due now. */
+  protected abstract pass(): Promise<T>;
 
   start(intervalMs: number): void {
     this.stopped = false;
     const loop = () => {
       if (this.stopped) return;
       void this.runOnce()
-        .catch((error) => this.logger.error(this.failureEvent, describeError(error)))
+        .catch((error) => this.loopLogger.error(this.failureEvent, describeError(error)))
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(loop, intervalMs);
         });
@@ -32,9 +34,10 @@ export class PollingLoop<T> {
   /** A pass now, if the loop is running. */
   kick(): void {
     if (this.stopped || !this.timer) return;
-    void this.runOnce().catch((error) => this.logger.error(this.failureEvent, describeError(error)));
+    void this.runOnce().catch((error) => this.loopLogger.error(this.failureEvent, describeError(error)));
   }
 
+  /** One pass now; a pass already under way is joined, not doubled. */
   runOnce(): Promise<T> {
     this.running ??= this.pass().finally(() => (this.running = undefined));
     return this.running;

@@ -43,31 +43,16 @@ export interface SweepResult {
 const SYSTEM = { id: 'signpost', name: 'Signpost' };
 const SWEEP_CONCURRENCY = 8;
 
-export class SupervisionScheduler {
-  private readonly loop: PollingLoop<SweepResult>;
-
+export class SupervisionScheduler extends PollingLoop<SweepResult> {
   constructor(private readonly options: SchedulerOptions) {
-    this.loop = new PollingLoop(() => this.sweep(), options.logger, 'supervision-sweep-failed');
+    super(options.logger, 'supervision-sweep-failed');
   }
 
   private now(): Date {
     return this.options.now?.() ?? new Date();
   }
 
-  start(intervalMs = 60_000): void {
-    this.loop.start(intervalMs);
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  /** One sweep; a sweep already under way is joined, not doubled. */
-  runOnce(): Promise<SweepResult> {
-    return this.loop.runOnce();
-  }
-
-  private async sweep(): Promise<SweepResult> {
+  protected async pass(): Promise<SweepResult> {
     const result: SweepResult = { fired: 0, queued: 0, rowsRead: 0, lostClaims: 0, outsideWorkingHours: false };
     const now = this.now();
     if (!this.options.supervision.calendar.isWorkingTime(now)) return { ...result, outsideWorkingHours: true };
