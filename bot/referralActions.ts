@@ -4,7 +4,9 @@ import {
   Actor,
   caseState,
   CLOSE_REASONS,
+  CloseReason,
   DECLINE_REASONS,
+  DeclineReason,
   LifecycleAction,
   PROGRESS_STATUSES,
   transition,
@@ -289,13 +291,13 @@ export class ReferralActions {
         return { verb: 'assign', to: member };
       }
       case 'decline':
-        return { verb: 'decline', reason: inputs.declineReason as (typeof DECLINE_REASONS)[number], note: inputs.declineNote };
+        return { verb: 'decline', reason: inputs.declineReason as DeclineReason, note: inputs.declineNote };
       case 'redirect':
         return { verb: 'redirect', toServiceId: inputs.toServiceId! };
       case 'update':
         return { verb: 'update', status: inputs.status as (typeof PROGRESS_STATUSES)[number], activity: inputs.activity };
       case 'close':
-        return { verb: 'close', reason: inputs.closeReason as (typeof CLOSE_REASONS)[number], note: inputs.closeNote };
+        return { verb: 'close', reason: inputs.closeReason as CloseReason, note: inputs.closeNote };
       case 'swemwbs':
       case 'ons4':
       case 'goals':

@@ -13,24 +13,13 @@ import {
   DECLINE_REASONS,
   Person,
   PROGRESS_STATUSES,
+  reasonWords,
   STATUS_LABELS,
 } from '../domain/referral/lifecycle';
 import { describeEscalation, ESCALATION_REASON_LABELS, ESCALATION_REASONS } from '../domain/supervision/escalation';
 import { formatTime } from '../domain/supervision/policy';
 
-const CHOICE_LABELS: Record<string, string> = {
-  'not-eligible': 'Not eligible for this service',
-  'no-capacity': 'No capacity at the moment',
-  'better-served-elsewhere': 'Better served by another service',
-  duplicate: 'Duplicate referral',
-  other: 'Other (say in the note)',
-  completed: 'Completed',
-  'declined-by-person': 'The person declined support',
-  'not-contactable': 'Not contactable after several attempts',
-  'moved-away': 'Moved away',
-  'referred-elsewhere': 'Referred elsewhere',
-};
-const choices = (values: readonly string[], labels: Record<string, string>) => values.map((value) => ({ title: labels[value], value }));
+const choices = (values: readonly string[]) => values.map((value) => ({ title: reasonWords(value).choice, value }));
 
 function contactRows(referral: Referral): Array<{ label: string; value: string }> {
   const person = referral.person;
@@ -117,7 +106,7 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     ...(referral.goals?.length
       ? [{ label: 'Goals', value: referral.goals.map((goal) => `${goal.text}${goal.achieved ? ' (achieved)' : ''}`).join('; ') }]
       : []),
-    ...(referral.outcome ? [{ label: referral.outcome.kind === 'closed' ? 'Closed' : 'Declined', value: CHOICE_LABELS[referral.outcome.reason] ?? referral.outcome.reason }] : []),
+    ...(referral.outcome ? [{ label: referral.outcome.kind === 'closed' ? 'Closed' : 'Declined', value: reasonWords(referral.outcome.reason).choice }] : []),
   ];
 
   return renderCard(template, {
@@ -146,8 +135,8 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     ),
     members: context.members.map((member) => ({ title: member.name, value: member.id })),
     progressChoices: PROGRESS_STATUSES.map((status) => ({ title: STATUS_LABELS[status], value: status })),
-    closeReasons: choices(CLOSE_REASONS, CHOICE_LABELS),
-    declineReasons: choices(DECLINE_REASONS, CHOICE_LABELS),
+    closeReasons: choices(CLOSE_REASONS),
+    declineReasons: choices(DECLINE_REASONS),
     redirectChoices: context.redirectServices.map((service) => ({ title: service.name, value: service.id })),
     history: context.history,
     escalations: (referral.escalations ?? []).map((escalation) => describeEscalation(escalation, (iso) => formatTime(iso, 'Europe/London'))),

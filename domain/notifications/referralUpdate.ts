@@ -1,6 +1,6 @@
 import type { Referral } from '../referral/referral';
 import { initials } from '../referral/referral';
-import { STATUS_LABELS } from '../referral/lifecycle';
+import { reasonWords, STATUS_LABELS } from '../referral/lifecycle';
 import { describeChange } from '../referral/outcomes';
 import { SNOMED_SOCIAL_PRESCRIBING_DECLINED, SnomedCode } from '../referral/snomed';
 
@@ -38,21 +38,6 @@ export interface ChangeEvent {
   activity?: string;
 }
 
-const DECLINE_REASONS: Record<string, string> = {
-  'not-eligible': 'not eligible for this service',
-  'no-capacity': 'no capacity at the moment',
-  'better-served-elsewhere': 'better served by another service',
-  duplicate: 'a duplicate referral',
-  other: 'see the note',
-};
-const CLOSE_REASONS: Record<string, string> = {
-  completed: 'support completed',
-  'declined-by-person': 'the person declined support',
-  'not-contactable': 'the person could not be contacted',
-  'moved-away': 'the person moved away',
-  'referred-elsewhere': 'referred elsewhere',
-};
-
 /** The update for a change, or undefined when the change is not news for the referrer. */
 export function referralUpdate(
   referral: Referral,
@@ -87,7 +72,7 @@ export function referralUpdate(
         ...base,
         headline: `${who} was declined by ${service}`,
         lines: [
-          `Reason: ${DECLINE_REASONS[referral.outcome?.reason ?? ''] ?? referral.outcome?.reason ?? 'not given'}.`,
+          `Reason: ${referral.outcome ? reasonWords(referral.outcome.reason).toReferrer : 'not given'}.`,
           ...(referral.outcome?.note ? [`The service says: ${referral.outcome.note}`] : []),
           alternatives.length
             ? `The person also matched: ${alternatives.join(', ')}. Say "refer" to send a new referral.`
@@ -111,7 +96,7 @@ export function referralUpdate(
         ...base,
         headline: `${who} was closed by ${service}`,
         lines: [
-          `Reason: ${CLOSE_REASONS[reason] ?? reason}.`,
+          `Reason: ${reasonWords(reason).toReferrer}.`,
           ...(referral.outcome?.note ? [`Outcome: ${referral.outcome.note}`] : []),
           wellbeingChange ? `Wellbeing: ${wellbeingChange}.` : 'No baseline and closing wellbeing scores were recorded with the same tool.',
           ...(goals.length ? [`Goals achieved: ${goals.filter((goal) => goal.achieved).length} of ${goals.length}.`] : []),

@@ -25,14 +25,38 @@ export type ProgressStatus = (typeof PROGRESS_STATUSES)[number];
 
 export const DECLINE_REASONS = ['not-eligible', 'no-capacity', 'better-served-elsewhere', 'duplicate', 'other'] as const;
 export const CLOSE_REASONS = ['completed', 'declined-by-person', 'not-contactable', 'moved-away', 'referred-elsewhere'] as const;
+export type DeclineReason = (typeof DECLINE_REASONS)[number];
+export type CloseReason = (typeof CLOSE_REASONS)[number];
+
+/**
+ * The words for each reason, in one table so a new reason cannot go without them: `choice` is
+ * what a link worker picks on the card, `toReferrer` completes "Reason: ..." in the update.
+ */
+export const REASON_WORDS: Record<DeclineReason | CloseReason, { choice: string; toReferrer: string }> = {
+  'not-eligible': { choice: 'Not eligible for this service', toReferrer: 'not eligible for this service' },
+  'no-capacity': { choice: 'No capacity at the moment', toReferrer: 'no capacity at the moment' },
+  'better-served-elsewhere': { choice: 'Better served by another service', toReferrer: 'better served by another service' },
+  duplicate: { choice: 'Duplicate referral', toReferrer: 'a duplicate referral' },
+  other: { choice: 'Other (say in the note)', toReferrer: 'see the note' },
+  completed: { choice: 'Completed', toReferrer: 'support completed' },
+  'declined-by-person': { choice: 'The person declined support', toReferrer: 'the person declined support' },
+  'not-contactable': { choice: 'Not contactable after several attempts', toReferrer: 'the person could not be contacted' },
+  'moved-away': { choice: 'Moved away', toReferrer: 'the person moved away' },
+  'referred-elsewhere': { choice: 'Referred elsewhere', toReferrer: 'referred elsewhere' },
+};
+
+/** The words for a stored reason (stored records are strings; an unknown one is shown as it is). */
+export function reasonWords(reason: string): { choice: string; toReferrer: string } {
+  return REASON_WORDS[reason as DeclineReason] ?? { choice: reason, toReferrer: reason };
+}
 
 export type LifecycleAction =
   | { verb: 'accept' }
-  | { verb: 'decline'; reason: (typeof DECLINE_REASONS)[number]; note?: string }
+  | { verb: 'decline'; reason: DeclineReason; note?: string }
   | { verb: 'assign'; to: Person }
   | { verb: 'redirect'; toServiceId: string }
   | { verb: 'update'; status: ProgressStatus; activity?: string }
-  | { verb: 'close'; reason: (typeof CLOSE_REASONS)[number]; note?: string }
+  | { verb: 'close'; reason: CloseReason; note?: string }
   /** Recording outcome measures or goals: changes the record, not the status. */
   | { verb: 'record'; what: string };
 
