@@ -12,10 +12,10 @@ import { southwarkDirectory } from '../domain/directory/southwark';
 import { Referral } from '../domain/referral/referral';
 import { DEFAULT_SUPERVISION, referralTimers, Timer } from '../domain/supervision/policy';
 import { WorkingCalendar } from '../domain/supervision/workingCalendar';
-import { bankHolidays } from '../domain/supervision/bankHolidays';
-import { Supervision } from '../bot/supervision';
-import { SupervisionScheduler } from '../bot/supervisionScheduler';
-import { createLogger } from '../bot/log';
+import { bankHolidays } from '../bot/supervision/bankHolidays';
+import { Supervision } from '../bot/supervision/supervision';
+import { SupervisionScheduler } from '../bot/supervision/supervisionScheduler';
+import { createLogger } from '../bot/app/log';
 
 /**
  * One supervision sweep over a realistic store: BENCH_REFERRALS open referrals (100,000 by

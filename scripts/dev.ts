@@ -1,5 +1,5 @@
-import { startSignpost } from '../bot/server';
-import { createLogger } from '../bot/log';
+import { startSignpost } from '../bot/app/server';
+import { createLogger } from '../bot/app/log';
 import { Playground } from './playground';
 
 /**

@@ -10,7 +10,7 @@ import { CardStepPrompt, isNavigation } from '../cardStepPrompt';
 import { isStepName, nextStep, previousStep, ReferralDraft, StepName } from './draft';
 import { buildReferralSteps, ReferralStepContext } from './steps';
 import type { ReferrerInput } from './stepInputs';
-import type { ReferralService, SubmittedReferral } from './referralService';
+import type { ReferralService, SubmittedReferral } from '../../bot/referrals/referralService';
 import { safetyStopCard, consentDeclinedCard, submittedCard } from '../../cards/referralCards';
 
 export const REFERRAL_DIALOG = 'referral';

@@ -11,7 +11,7 @@ import {
   serviceChoiceInput,
   ReferrerInput,
 } from './stepInputs';
-import type { MatchView } from './referralService';
+import type { MatchView } from '../../bot/referrals/referralService';
 import { summarySections } from './summary';
 
 /** What every step's card is rendered from. */

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSignpost, RunningSignpost } from '../../bot/server';
-import { createLogger, LogLevel } from '../../bot/log';
-import { loadConfig, ConfigError } from '../../bot/config';
+import { startSignpost, RunningSignpost } from '../../bot/app/server';
+import { createLogger, LogLevel } from '../../bot/app/log';
+import { loadConfig, ConfigError } from '../../bot/app/config';
 import { startAzurite } from '../../storage/azurite';
 import { FakeConnector, postActivity, teamsActivity } from '../support/connector';
 

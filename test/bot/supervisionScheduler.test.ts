@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { randomUUID } from 'node:crypto';
-import { SupervisionScheduler } from '../../bot/supervisionScheduler';
-import { Supervision, StaffPayload } from '../../bot/supervision';
-import { createLogger } from '../../bot/log';
+import { SupervisionScheduler } from '../../bot/supervision/supervisionScheduler';
+import { Supervision, StaffPayload } from '../../bot/supervision/supervision';
+import { createLogger } from '../../bot/app/log';
 import type { Referral } from '../../domain/referral/referral';
 import { escalationTimer, DEFAULT_SUPERVISION } from '../../domain/supervision/policy';
 import type { Escalation } from '../../domain/supervision/escalation';

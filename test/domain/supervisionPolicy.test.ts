@@ -13,7 +13,7 @@ import {
 } from '../../domain/supervision/policy';
 import { Escalation, firstResponders, raiseEscalation, respondToEscalation } from '../../domain/supervision/escalation';
 import { WorkingCalendar } from '../../domain/supervision/workingCalendar';
-import { bankHolidays } from '../../domain/supervision/bankHolidays';
+import { bankHolidays } from '../../bot/supervision/bankHolidays';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import type { Referral } from '../../domain/referral/referral';
 import { sampleReferral } from '../support/fixtures';

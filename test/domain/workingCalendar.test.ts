@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseHoursRange, parseWorkingDays, WorkingCalendar } from '../../domain/supervision/workingCalendar';
-import { bankHolidays } from '../../domain/supervision/bankHolidays';
+import { bankHolidays } from '../../bot/supervision/bankHolidays';
 
 const london = new WorkingCalendar(undefined, bankHolidays('GB-ENG'));
 const at = (iso: string) => new Date(iso);

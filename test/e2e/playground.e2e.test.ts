@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSignpost, RunningSignpost } from '../../bot/server';
-import { createLogger } from '../../bot/log';
+import { startSignpost, RunningSignpost } from '../../bot/app/server';
+import { createLogger } from '../../bot/app/log';
 import { ReferralRepository } from '../../storage/referralRepository';
 import { CardOnPage, Playground, PlaygroundBrowser } from '../support/playground';
 

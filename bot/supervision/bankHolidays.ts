@@ -1,5 +1,5 @@
 import Holidays from 'date-holidays';
-import type { HolidayCheck } from './workingCalendar';
+import type { HolidayCheck } from '../../domain/supervision/workingCalendar';
 
 /**
  * Public and bank holidays from `date-holidays`, a maintained rules library (it already knows

@@ -1,5 +1,5 @@
 import type { AdaptiveCardInvokeResponse } from 'botbuilder';
-import { ADAPTIVE_CARD_CONTENT_TYPE, MAX_CARD_VERSION } from '../cards/render';
+import { ADAPTIVE_CARD_CONTENT_TYPE, MAX_CARD_VERSION } from '../../cards/render';
 
 /** The answer to a Universal Action: the card that replaces the clicked one for the clicker. */
 export function cardAnswer(card: Record<string, unknown>): AdaptiveCardInvokeResponse {

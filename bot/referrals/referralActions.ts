@@ -10,22 +10,22 @@ import {
   LifecycleAction,
   PROGRESS_STATUSES,
   transition,
-} from '../domain/referral/lifecycle';
-import type { AuditEvent, Referral } from '../domain/referral/referral';
-import { ons4Schema, scoreSwemwbs, swemwbsItemsSchema } from '../domain/referral/outcomes';
-import { OutboxMessage, ReferralConflictError, ReferralRepository, StoredReferral } from '../storage/referralRepository';
-import type { ReferrerRepository } from '../storage/referrerRepository';
-import type { DirectoryRepository } from '../storage/directoryRepository';
-import { ChangeEvent, deliveryChannels, referralUpdate } from '../domain/notifications/referralUpdate';
-import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
-import type { Logger } from './log';
-import { channelOf, ServiceChannels } from './serviceChannels';
-import { cardAnswer, messageAnswer } from './cardAnswers';
+} from '../../domain/referral/lifecycle';
+import type { AuditEvent, Referral } from '../../domain/referral/referral';
+import { ons4Schema, scoreSwemwbs, swemwbsItemsSchema } from '../../domain/referral/outcomes';
+import { OutboxMessage, ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
+import type { ReferrerRepository } from '../../storage/referrerRepository';
+import type { DirectoryRepository } from '../../storage/directoryRepository';
+import { ChangeEvent, deliveryChannels, referralUpdate } from '../../domain/notifications/referralUpdate';
+import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
+import type { Logger } from '../app/log';
+import { channelOf, ServiceChannels } from '../channels/serviceChannels';
+import { cardAnswer, messageAnswer } from '../teams/invokeResponses';
 import { randomUUID } from 'node:crypto';
-import { ESCALATION_REASONS, raiseEscalation } from '../domain/supervision/escalation';
-import { clocksMayChange, escalationAlert, escalationTimer, isOpen } from '../domain/supervision/policy';
-import type { Supervision } from './supervision';
-import { signInEmail } from './teamsMembers';
+import { ESCALATION_REASONS, raiseEscalation } from '../../domain/supervision/escalation';
+import { clocksMayChange, escalationAlert, escalationTimer, isOpen } from '../../domain/supervision/policy';
+import type { Supervision } from '../supervision/supervision';
+import { signInEmail } from '../teams/members';
 
 /**
  * The buttons on a referral's channel card (Universal Actions, `Action.Execute`). Every click is

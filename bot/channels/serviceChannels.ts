@@ -1,12 +1,12 @@
 import { CardFactory, CloudAdapter, ConversationReference, TeamsInfo, TurnContext } from 'botbuilder';
-import type { Referral } from '../domain/referral/referral';
-import { serviceReferralCard } from '../cards/serviceReferralCard';
-import type { DirectoryRepository } from '../storage/directoryRepository';
-import { ReferralConflictError, ReferralRepository } from '../storage/referralRepository';
-import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
-import type { Logger } from './log';
-import { inConversation } from './proactive';
-import { signInEmail } from './teamsMembers';
+import type { Referral } from '../../domain/referral/referral';
+import { serviceReferralCard } from '../../cards/serviceReferralCard';
+import type { DirectoryRepository } from '../../storage/directoryRepository';
+import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
+import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
+import type { Logger } from '../app/log';
+import { inConversation } from '../teams/proactive';
+import { signInEmail } from '../teams/members';
 
 export interface ServiceChannelDependencies {
   /** The bot's app id ('' in local mode), for proactive posts. */

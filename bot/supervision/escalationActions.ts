@@ -1,19 +1,19 @@
 import { AdaptiveCardInvokeResponse, CloudAdapter, TurnContext } from 'botbuilder';
 import { z } from 'zod';
-import type { AuditEvent, Referral } from '../domain/referral/referral';
-import { ESCALATION_REASON_LABELS, Escalation, EscalationResponse, isAwaitingAnswer, respondToEscalation } from '../domain/supervision/escalation';
-import { clocksMayChange, escalationAlert, StaffMessage } from '../domain/supervision/policy';
-import { staffMessageCard } from '../cards/staffMessageCard';
-import { OutboxMessage, ReferralConflictError, ReferralRepository, StoredReferral } from '../storage/referralRepository';
-import type { ReferrerRepository } from '../storage/referrerRepository';
-import type { DirectoryRepository } from '../storage/directoryRepository';
-import type { ContactRepository } from '../storage/contactRepository';
-import type { Logger } from './log';
-import type { ServiceChannels } from './serviceChannels';
+import type { AuditEvent, Referral } from '../../domain/referral/referral';
+import { ESCALATION_REASON_LABELS, Escalation, EscalationResponse, isAwaitingAnswer, respondToEscalation } from '../../domain/supervision/escalation';
+import { clocksMayChange, escalationAlert, StaffMessage } from '../../domain/supervision/policy';
+import { staffMessageCard } from '../../cards/staffMessageCard';
+import { OutboxMessage, ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
+import type { ReferrerRepository } from '../../storage/referrerRepository';
+import type { DirectoryRepository } from '../../storage/directoryRepository';
+import type { ContactRepository } from '../../storage/contactRepository';
+import type { Logger } from '../app/log';
+import type { ServiceChannels } from '../channels/serviceChannels';
 import type { Supervision } from './supervision';
-import { referrerUpdates } from './referralActions';
-import { describeSender } from './teamsMembers';
-import { cardAnswer, messageAnswer } from './cardAnswers';
+import { referrerUpdates } from '../referrals/referralActions';
+import { describeSender } from '../teams/members';
+import { cardAnswer, messageAnswer } from '../teams/invokeResponses';
 
 /**
  * The buttons on an escalation alert in a supervisor's chat: Acknowledge, Take over, Advice

@@ -1,14 +1,14 @@
 import type { TurnContext } from 'botbuilder';
-import { describeSender } from './teamsMembers';
+import { describeSender } from '../teams/members';
 import { z } from 'zod';
-import { SUPERVISOR_ROLE_LABELS, SupervisorRole } from '../domain/supervision/escalation';
-import type { ReferralRepository } from '../storage/referralRepository';
-import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
-import type { SupervisorRepository } from '../storage/supervisorRepository';
-import type { ContactRepository } from '../storage/contactRepository';
-import type { DirectoryRepository } from '../storage/directoryRepository';
-import type { Logger } from './log';
-import { channelOf, ServiceChannels } from './serviceChannels';
+import { SUPERVISOR_ROLE_LABELS, SupervisorRole } from '../../domain/supervision/escalation';
+import type { ReferralRepository } from '../../storage/referralRepository';
+import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
+import type { SupervisorRepository } from '../../storage/supervisorRepository';
+import type { ContactRepository } from '../../storage/contactRepository';
+import type { DirectoryRepository } from '../../storage/directoryRepository';
+import type { Logger } from '../app/log';
+import { channelOf, ServiceChannels } from '../channels/serviceChannels';
 import type { Supervision } from './supervision';
 
 /**

@@ -1,4 +1,4 @@
-import type { ReferralDraft } from './draft';
+import type { ReferralDraft } from '../../dialogs/referral/draft';
 import { myReferralsCard } from '../../cards/myReferralsCard';
 import { NOTIFY_PREFERENCES, NotifyPreference } from '../../domain/notifications/referralUpdate';
 import type { DirectoryService } from '../../domain/directory/schema';

@@ -13,21 +13,21 @@ import {
   UserState,
 } from 'botbuilder';
 import { DialogSet, DialogState } from 'botbuilder-dialogs';
-import { welcomeCard } from '../cards/welcome';
-import { isCancelText } from '../dialogs/cardStepPrompt';
-import { REFERRAL_DIALOG, ReferralDialog } from '../dialogs/referral/referralDialog';
-import type { ReferralService } from '../dialogs/referral/referralService';
-import type { ServiceChannels } from './serviceChannels';
-import type { ReferralActions } from './referralActions';
-import type { ReferralRepository } from '../storage/referralRepository';
+import { welcomeCard } from '../../cards/welcome';
+import { isCancelText } from '../../dialogs/cardStepPrompt';
+import { REFERRAL_DIALOG, ReferralDialog } from '../../dialogs/referral/referralDialog';
+import type { ReferralService } from '../referrals/referralService';
+import type { ServiceChannels } from '../channels/serviceChannels';
+import type { ReferralActions } from '../referrals/referralActions';
+import type { ReferralRepository } from '../../storage/referralRepository';
 import { parseCommand } from './commands';
-import type { Logger } from './log';
-import { EscalationActions, isEscalationVerb } from './escalationActions';
-import type { SupervisorCommands } from './supervisorCommands';
-import { describeSender } from './teamsMembers';
+import type { Logger } from '../app/log';
+import { EscalationActions, isEscalationVerb } from '../supervision/escalationActions';
+import type { SupervisorCommands } from '../supervision/supervisorCommands';
+import { describeSender } from './members';
 import { plainReference } from './proactive';
-import { isAdmin } from './supervision';
-import type { ContactRepository } from '../storage/contactRepository';
+import { isAdmin } from '../supervision/supervision';
+import type { ContactRepository } from '../../storage/contactRepository';
 
 export interface SignpostBotDependencies {
   conversationState: ConversationState;

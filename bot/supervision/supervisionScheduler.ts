@@ -1,9 +1,9 @@
-import type { AuditEvent, Referral } from '../domain/referral/referral';
-import { caseloadDigests, digestTimer, evaluateReferralTimer, Notice, Timer, TimerDecision } from '../domain/supervision/policy';
-import type { ReferralRepository } from '../storage/referralRepository';
-import type { StoredTimer, TimerRepository } from '../storage/timerRepository';
-import { describeError, Logger } from './log';
-import { PollingLoop } from './pollingLoop';
+import type { AuditEvent, Referral } from '../../domain/referral/referral';
+import { caseloadDigests, digestTimer, evaluateReferralTimer, Notice, Timer, TimerDecision } from '../../domain/supervision/policy';
+import type { ReferralRepository } from '../../storage/referralRepository';
+import type { StoredTimer, TimerRepository } from '../../storage/timerRepository';
+import { describeError, Logger } from '../app/log';
+import { PollingLoop } from '../app/pollingLoop';
 import type { Supervision } from './supervision';
 
 /**

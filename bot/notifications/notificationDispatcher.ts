@@ -1,17 +1,17 @@
 import { Activity, CardFactory, CloudAdapter, ConversationParameters, ConversationReference } from 'botbuilder';
-import type { Referral } from '../domain/referral/referral';
-import type { ReferrerRepository } from '../storage/referrerRepository';
-import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
-import { referralUpdateCard, referralUpdateEmail } from '../cards/referralUpdateCard';
-import type { OutboxEntry, ReferralRepository } from '../storage/referralRepository';
+import type { Referral } from '../../domain/referral/referral';
+import type { ReferrerRepository } from '../../storage/referrerRepository';
+import type { ReferralUpdate } from '../../domain/notifications/referralUpdate';
+import { referralUpdateCard, referralUpdateEmail } from '../../cards/referralUpdateCard';
+import type { OutboxEntry, ReferralRepository } from '../../storage/referralRepository';
 import type { Mailer } from './mailer';
-import type { Logger } from './log';
-import { PollingLoop } from './pollingLoop';
-import { inConversation, inNewConversation, plainReference } from './proactive';
-import { isStaffPayload, StaffPayload } from './supervision';
-import { staffMessageCard, staffMessageEmail } from '../cards/staffMessageCard';
-import type { ContactRepository } from '../storage/contactRepository';
-import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
+import type { Logger } from '../app/log';
+import { PollingLoop } from '../app/pollingLoop';
+import { inConversation, inNewConversation, plainReference } from '../teams/proactive';
+import { isStaffPayload, StaffPayload } from '../supervision/supervision';
+import { staffMessageCard, staffMessageEmail } from '../../cards/staffMessageCard';
+import type { ContactRepository } from '../../storage/contactRepository';
+import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 
 /**
  * Sends what the outbox holds. Each message is claimed with its eTag and a lease, sent, then

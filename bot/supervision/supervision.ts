@@ -1,13 +1,13 @@
-import type { DirectoryService } from '../domain/directory/schema';
-import type { Referral } from '../domain/referral/referral';
-import { firstResponders, SupervisorRole } from '../domain/supervision/escalation';
-import { Audience, digestTimer, Notice, referralTimers, StaffMessage, supervisionSettings, SupervisionSettings } from '../domain/supervision/policy';
-import type { WorkingCalendar } from '../domain/supervision/workingCalendar';
-import type { OutboxMessage } from '../storage/referralRepository';
-import type { ContactRepository } from '../storage/contactRepository';
-import type { ServiceChannelRepository } from '../storage/serviceChannelRepository';
-import type { SupervisorRepository } from '../storage/supervisorRepository';
-import type { TimerRepository } from '../storage/timerRepository';
+import type { DirectoryService } from '../../domain/directory/schema';
+import type { Referral } from '../../domain/referral/referral';
+import { firstResponders, SupervisorRole } from '../../domain/supervision/escalation';
+import { Audience, digestTimer, Notice, referralTimers, StaffMessage, supervisionSettings, SupervisionSettings } from '../../domain/supervision/policy';
+import type { WorkingCalendar } from '../../domain/supervision/workingCalendar';
+import type { OutboxMessage } from '../../storage/referralRepository';
+import type { ContactRepository } from '../../storage/contactRepository';
+import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
+import type { SupervisorRepository } from '../../storage/supervisorRepository';
+import type { TimerRepository } from '../../storage/timerRepository';
 
 /**
  * Who supervises a service and how Signpost reaches staff: the glue between the supervision

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { parseHoursRange, parseWorkingDays, WorkingHours } from '../domain/supervision/workingCalendar';
+import { parseHoursRange, parseWorkingDays, WorkingHours } from '../../domain/supervision/workingCalendar';
 
 /**
  * Settings come from the environment only (see .env.example). Everything has a safe local

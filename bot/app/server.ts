@@ -9,32 +9,32 @@ import {
   TurnContext,
   UserState,
 } from 'botbuilder';
-import packageJson from '../package.json';
-import { startAzurite, RunningAzurite } from '../storage/azurite';
-import { TableConnection } from '../storage/tables';
-import { TableStateStore } from '../storage/tableStateStore';
-import { DirectoryRepository } from '../storage/directoryRepository';
-import { ReferralRepository } from '../storage/referralRepository';
-import { ReferrerRepository } from '../storage/referrerRepository';
-import { southwarkDirectory } from '../domain/directory/southwark';
-import { ReferralService } from '../dialogs/referral/referralService';
+import packageJson from '../../package.json';
+import { startAzurite, RunningAzurite } from '../../storage/azurite';
+import { TableConnection } from '../../storage/tables';
+import { TableStateStore } from '../../storage/tableStateStore';
+import { DirectoryRepository } from '../../storage/directoryRepository';
+import { ReferralRepository } from '../../storage/referralRepository';
+import { ReferrerRepository } from '../../storage/referrerRepository';
+import { southwarkDirectory } from '../../domain/directory/southwark';
+import { ReferralService } from '../referrals/referralService';
 import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger } from './log';
-import { SignpostBot, conversationType } from './signpostBot';
-import { ServiceChannels } from './serviceChannels';
-import { ReferralActions } from './referralActions';
-import { createMailer } from './mailer';
-import { NotificationDispatcher } from './notificationDispatcher';
-import { ServiceChannelRepository } from '../storage/serviceChannelRepository';
-import { TimerRepository } from '../storage/timerRepository';
-import { SupervisorRepository } from '../storage/supervisorRepository';
-import { ContactRepository } from '../storage/contactRepository';
-import { WorkingCalendar } from '../domain/supervision/workingCalendar';
-import { bankHolidays } from '../domain/supervision/bankHolidays';
-import { Supervision } from './supervision';
-import { SupervisionScheduler } from './supervisionScheduler';
-import { EscalationActions } from './escalationActions';
-import { SupervisorCommands } from './supervisorCommands';
+import { SignpostBot, conversationType } from '../teams/signpostBot';
+import { ServiceChannels } from '../channels/serviceChannels';
+import { ReferralActions } from '../referrals/referralActions';
+import { createMailer } from '../notifications/mailer';
+import { NotificationDispatcher } from '../notifications/notificationDispatcher';
+import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
+import { TimerRepository } from '../../storage/timerRepository';
+import { SupervisorRepository } from '../../storage/supervisorRepository';
+import { ContactRepository } from '../../storage/contactRepository';
+import { WorkingCalendar } from '../../domain/supervision/workingCalendar';
+import { bankHolidays } from '../supervision/bankHolidays';
+import { Supervision } from '../supervision/supervision';
+import { SupervisionScheduler } from '../supervision/supervisionScheduler';
+import { EscalationActions } from '../supervision/escalationActions';
+import { SupervisorCommands } from '../supervision/supervisorCommands';
 
 export interface SignpostOptions {
   /** Settings; defaults to process.env. */
