@@ -1,40 +1,15 @@
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import * as restify from 'restify';
-import {
-  CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
-  ConversationState,
-  PrivateConversationState,
-  TurnContext,
-  UserState,
-} from 'botbuilder';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext } from 'botbuilder';
 import packageJson from '../../package.json';
 import { startAzurite, RunningAzurite } from '../../storage/azurite';
 import { TableConnection } from '../../storage/tables';
-import { TableStateStore } from '../../storage/tableStateStore';
-import { DirectoryRepository } from '../../storage/directoryRepository';
-import { ReferralRepository } from '../../storage/referralRepository';
-import { ReferrerRepository } from '../../storage/referrerRepository';
 import { southwarkDirectory } from '../../domain/directory/southwark';
-import { ReferralService } from '../referrals/referralService';
 import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger } from './log';
-import { SignpostBot, conversationType } from '../teams/signpostBot';
-import { ServiceChannels } from '../channels/serviceChannels';
-import { ReferralActions } from '../referrals/referralActions';
-import { createMailer } from '../notifications/mailer';
-import { NotificationDispatcher } from '../notifications/notificationDispatcher';
-import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
-import { TimerRepository } from '../../storage/timerRepository';
-import { SupervisorRepository } from '../../storage/supervisorRepository';
-import { ContactRepository } from '../../storage/contactRepository';
-import { WorkingCalendar } from '../../domain/supervision/workingCalendar';
-import { bankHolidays } from '../supervision/bankHolidays';
-import { Supervision } from '../supervision/supervision';
-import { SupervisionScheduler } from '../supervision/supervisionScheduler';
-import { EscalationActions } from '../supervision/escalationActions';
-import { SupervisorCommands } from '../supervision/supervisorCommands';
+import { conversationType } from '../teams/places';
+import { createSignpost } from './signpost';
 
 export interface SignpostOptions {
   /** Settings; defaults to process.env. */
@@ -94,44 +69,16 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
   const tables = new TableConnection(connectionString);
 
   try {
-    const stateStore = new TableStateStore(tables);
-    const conversationState = new ConversationState(stateStore);
-    const privateConversationState = new PrivateConversationState(stateStore);
-    const userState = new UserState(stateStore);
     await tables.table('botstate');
-
-    const directory = new DirectoryRepository(tables);
-    if (await directory.seedIfEmpty(southwarkDirectory())) {
-      logger.info('directory-seeded', { services: (await directory.list()).length });
-    }
-    const now = options.now ?? (() => new Date());
-    const referralRepository = new ReferralRepository(tables);
-    const referrers = new ReferrerRepository(tables);
-    const channelLinks = new ServiceChannelRepository(tables);
-    const contacts = new ContactRepository(tables);
-    const timers = new TimerRepository(tables);
-    const supervisorStore = new SupervisorRepository(tables);
-    const supervision = new Supervision({
-      directory,
-      supervisors: supervisorStore,
-      contacts,
-      timers,
-      channelLinks,
-      calendar: new WorkingCalendar(config.supervision.workingHours, bankHolidays(config.supervision.holidays)),
-      admins: config.admins,
-      now,
-    });
-    const referrals = new ReferralService({
-      beforeStore: (referral) => supervision.prepare(referral),
-      now,
-      directory,
-      referrals: referralRepository,
-      referrers,
-      nearMissYears: config.nearMissYears,
-      verificationMaxAgeDays: config.verificationMaxAgeDays,
-    });
-
     const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth));
+    const signpost = createSignpost({ config, tables, adapter, logger, now: options.now });
+    const { bot, dispatcher, scheduler, supervision, mailer, conversationState } = signpost;
+    const referralRepository = signpost.store.referrals;
+    if (await signpost.store.directory.seedIfEmpty(southwarkDirectory())) {
+      logger.info('directory-seeded', { services: (await signpost.store.directory.list()).length });
+    }
+    logger.info('mail', { delivery: mailer.description });
+
     adapter.onTurnError = async (context: TurnContext, error: unknown) => {
       // The user sees a plain apology; the log sees what failed, never what was typed.
       logger.error('turn-error', {
@@ -150,86 +97,6 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       }
     };
 
-    const channels = new ServiceChannels({
-      linked: (serviceId) => supervision.scheduleDigest(serviceId),
-      appId: config.auth.MicrosoftAppId,
-      channels: channelLinks,
-      referrals: referralRepository,
-      directory,
-      logger,
-      now,
-    });
-    const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir });
-    logger.info('mail', { delivery: mailer.description });
-    const dispatcher = new NotificationDispatcher({
-      appId: config.auth.MicrosoftAppId,
-      adapter,
-      referrals: referralRepository,
-      referrers,
-      mailer,
-      contacts,
-      channelLinks,
-      originator: config.mail.originator,
-      logger,
-      baseDelayMs: config.notify.retryBaseMs,
-      maxAttempts: config.notify.maxAttempts,
-    });
-    const actions = new ReferralActions({
-      referrals: referralRepository,
-      referrers,
-      directory,
-      channelLinks,
-      channels,
-      supervision,
-      logger,
-      now,
-      notificationsQueued: () => dispatcher.kick(),
-    });
-    const escalations = new EscalationActions({
-      referrals: referralRepository,
-      referrers,
-      directory,
-      contacts,
-      channels,
-      supervision,
-      logger,
-      now,
-      notificationsQueued: () => dispatcher.kick(),
-    });
-    const supervisorCommands = new SupervisorCommands({
-      channelLinks,
-      supervisors: supervisorStore,
-      contacts,
-      directory,
-      referrals: referralRepository,
-      channels,
-      supervision,
-      logger,
-      now,
-    });
-    const scheduler = new SupervisionScheduler({
-      timers,
-      referrals: referralRepository,
-      supervision,
-      logger,
-      now,
-      notificationsQueued: () => dispatcher.kick(),
-    });
-    const bot = new SignpostBot({
-      conversationState,
-      privateConversationState,
-      userState,
-      referrals,
-      channels,
-      actions,
-      referralStore: referralRepository,
-      admins: config.admins,
-      escalations,
-      supervisorCommands,
-      contacts,
-      logger,
-      now,
-    });
     const server = restify.createServer({ name: 'signpost' });
     server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024 }));
 

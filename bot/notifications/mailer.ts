@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer, { Transporter } from 'nodemailer';
+import { DeliveryError } from './messenger';
 
 /**
  * Outgoing mail through nodemailer: SMTP when SIGNPOST_SMTP_URL is set; otherwise (the embedded
@@ -28,7 +29,11 @@ export function createMailer(settings: { smtpUrl: string; from: string; dataDir:
     return {
       description: `SMTP ${new URL(settings.smtpUrl).host}`,
       send: async (mail) => {
-        await transport.sendMail({ from: settings.from, ...mail, messageId: `<${mail.messageId}@signpost>` });
+        try {
+          await transport.sendMail({ from: settings.from, ...mail, messageId: `<${mail.messageId}@signpost>` });
+        } catch (error) {
+          throw DeliveryError.fromSmtp(error);
+        }
       },
       close: () => transport.close(),
     };

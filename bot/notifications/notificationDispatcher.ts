@@ -1,32 +1,30 @@
-import { Activity, CardFactory, CloudAdapter, ConversationParameters, ConversationReference } from 'botbuilder';
 import type { Referral } from '../../domain/referral/referral';
-import type { ReferrerRepository } from '../../storage/referrerRepository';
 import type { ReferralUpdate } from '../../domain/notifications/referralUpdate';
 import { referralUpdateCard, referralUpdateEmail } from '../../cards/referralUpdateCard';
-import type { OutboxEntry, ReferralRepository } from '../../storage/referralRepository';
-import type { Mailer } from './mailer';
-import type { Logger } from '../app/log';
-import { PollingLoop } from '../app/pollingLoop';
-import { inConversation, inNewConversation, plainReference } from '../teams/proactive';
-import { isStaffPayload, StaffPayload } from '../supervision/supervision';
 import { staffMessageCard, staffMessageEmail } from '../../cards/staffMessageCard';
+import type { ReferrerRepository } from '../../storage/referrerRepository';
+import type { OutboxEntry, ReferralRepository } from '../../storage/referralRepository';
 import type { ContactRepository } from '../../storage/contactRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
+import type { Logger } from '../app/log';
+import { PollingLoop } from '../app/pollingLoop';
+import { isStaffPayload, StaffPayload } from '../supervision/supervision';
+import type { Mailer } from './mailer';
+import { Card, DeliveryError, Messenger } from './messenger';
 
 /**
  * Sends what the outbox holds. Each message is claimed with its eTag and a lease, sent, then
- * marked sent; transient failures (Teams 429/5xx, network, SMTP) are retried with exponential
- * backoff; Teams saying the person cannot be reached (403/404: the bot was removed) falls back
- * to email; after the last attempt a message is marked failed and counted on the health
- * endpoint, never dropped.
+ * marked sent. What happens on failure depends on the DeliveryError's code: throttled and
+ * transient failures are retried with exponential backoff; unreachable in Teams (the bot was
+ * removed, no chat yet) falls back to email; rejected fails at once; after the last attempt a
+ * message is marked failed and counted on the health endpoint, never dropped.
  *
  * Delivery is at least once: a message sent just before a crash, but not yet marked, is sent
  * again when its lease ends. The idempotency key travels with it (the email Message-ID), so
  * receivers can recognise a repeat.
  */
 export interface DispatcherOptions {
-  appId: string;
-  adapter: CloudAdapter;
+  messenger: Messenger;
   referrals: ReferralRepository;
   referrers: ReferrerRepository;
   mailer: Mailer;
@@ -66,16 +64,16 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
         await this.deliver(claimed);
         await referrals.settleOutbox(claimed, { state: 'sent' });
         counts.sent += 1;
-      } catch (error) {
-        const status = (error as { statusCode?: number }).statusCode;
-        const reason = `${(error as Error).name}${status ? ` ${status}` : ''}`;
-        if (claimed.channel === 'teams' && (status === 401 || status === 403 || status === 404)) {
+      } catch (thrown) {
+        const error = thrown instanceof DeliveryError ? thrown : new DeliveryError('transient', (thrown as Error)?.name ?? 'failed', undefined, { cause: thrown });
+        const reason = `${error.code}: ${error.message}`;
+        if (claimed.channel === 'teams' && error.code === 'unreachable') {
           const fellBack = await this.fallBackToEmail(claimed);
-          await referrals.settleOutbox(claimed, { state: 'failed' }, `${reason}: Teams cannot reach them; ${fellBack ? 'sent by email instead' : 'no email address to use instead'}`);
+          await referrals.settleOutbox(claimed, { state: 'failed' }, `${reason}; Teams cannot reach them; ${fellBack ? 'sent by email instead' : 'no email address to use instead'}`);
           counts.failed += 1;
-        } else if (claimed.attempts >= (this.options.maxAttempts ?? 8)) {
+        } else if (error.code === 'rejected' || error.code === 'unreachable' || claimed.attempts >= (this.options.maxAttempts ?? 8)) {
           await referrals.settleOutbox(claimed, { state: 'failed' }, reason);
-          this.options.logger.error('notification-failed', { key: claimed.key, channel: claimed.channel, reason });
+          this.options.logger.error('notification-failed', { key: claimed.key, channel: claimed.channel, code: error.code, status: error.status });
           counts.failed += 1;
         } else {
           const delay = (this.options.baseDelayMs ?? 2_000) * 2 ** (claimed.attempts - 1);
@@ -91,9 +89,9 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     if (isStaffPayload(entry.payload)) return this.deliverToStaff(entry, entry.payload);
     const update = entry.payload as unknown as ReferralUpdate;
     const stored = await this.options.referrals.get(entry.referralId);
-    if (!stored) throw Object.assign(new Error('referral not found'), { name: 'ReferralGone' });
+    if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');
     if (entry.channel === 'teams') {
-      await this.sendToReferrer(stored.referral, { attachments: [CardFactory.adaptiveCard(referralUpdateCard(update))] });
+      await this.sendToReferrer(stored.referral, referralUpdateCard(update));
       return;
     }
     const email = referralUpdateEmail(update, this.options.originator);
@@ -104,16 +102,16 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
    * Updates go to the referrer's 1:1 chat with Signpost. A referral made in a group chat has
    * no 1:1 reference yet: Signpost creates that chat once and remembers it.
    */
-  private async sendToReferrer(referral: Referral, activity: Partial<Activity>): Promise<void> {
-    const reference = referral.referrerConversation as unknown as Partial<ConversationReference>;
+  private async sendToReferrer(referral: Referral, card: Card): Promise<void> {
+    const reference = referral.referrerConversation as Record<string, unknown> & { conversation?: { conversationType?: string } };
     const type = reference.conversation?.conversationType;
     if (!type || type === 'personal') {
-      await inConversation(this.options.adapter, this.options.appId, reference, (context) => context.sendActivity(activity));
+      await this.options.messenger.send(reference, card);
       return;
     }
     const profile = await this.options.referrers.get(referral.referrer.teamsUserId);
     const member = { id: referral.referrer.teamsUserId, name: referral.referrer.name };
-    const created = await this.sendInPersonalChat(activity, member, profile?.personalConversation, reference);
+    const created = await this.options.messenger.sendPersonal(member, profile?.personalConversation, reference, card);
     if (created && profile) await this.options.referrers.save({ ...profile, personalConversation: created });
   }
 
@@ -121,57 +119,27 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
   private async deliverToStaff(entry: OutboxEntry, payload: StaffPayload): Promise<void> {
     const { recipient, message } = payload;
     if (entry.channel === 'email') {
-      if (recipient.channel || !recipient.email) throw Object.assign(new Error('no email address'), { name: 'NoEmailAddress' });
+      if (recipient.channel || !recipient.email) throw new DeliveryError('rejected', 'no email address');
       await this.options.mailer.send({ to: recipient.email, ...staffMessageEmail(message), messageId: entry.key });
       return;
     }
-    const activity = { attachments: [CardFactory.adaptiveCard(staffMessageCard(message))] };
+    const card = staffMessageCard(message);
     const link = await this.options.channelLinks.forService(payload.serviceId);
     if (recipient.channel) {
-      if (!link) throw Object.assign(new Error('the service has no linked channel'), { name: 'ChannelNotLinked' });
-      await inConversation(this.options.adapter, this.options.appId, link.conversation as Partial<ConversationReference>, (context) => context.sendActivity(activity));
+      // The channel may be linked again later: worth retrying.
+      if (!link) throw new DeliveryError('transient', 'the service has no linked channel');
+      await this.options.messenger.send(link.conversation, card);
       return;
     }
     const contact =
       (recipient.teamsUserId ? await this.options.contacts.byTeamsId(recipient.teamsUserId) : undefined) ??
       (recipient.email ? await this.options.contacts.byEmail(recipient.email) : undefined);
     const teamsUserId = recipient.teamsUserId ?? contact?.teamsUserId;
-    // Treated like Teams saying the person cannot be reached: the email copy carries the message.
-    if (!contact?.personalConversation && (!teamsUserId || !link)) {
-      throw Object.assign(new Error('no Teams chat with this person yet'), { name: 'NotReachableInTeams', statusCode: 404 });
-    }
+    // Like Teams saying the person cannot be reached: the email copy carries the message.
+    if (!contact?.personalConversation && (!teamsUserId || !link)) throw new DeliveryError('unreachable', 'no Teams chat with this person yet');
     const member = { id: teamsUserId ?? '', name: recipient.name ?? '' };
-    const created = await this.sendInPersonalChat(activity, member, contact?.personalConversation, link?.conversation as Partial<ConversationReference>);
+    const created = await this.options.messenger.sendPersonal(member, contact?.personalConversation, link?.conversation, card);
     if (created) await this.options.contacts.remember({ teamsUserId, name: recipient.name, email: recipient.email, personalConversation: created, updatedAt: this.now().toISOString() });
-  }
-
-  /**
-   * Sends in someone's 1:1 chat with Signpost: the one already known, or a new one created
-   * through `via` (any conversation in their tenant: a group chat, the service's channel).
-   * Returns the new chat's reference for the caller to remember, or undefined if it existed.
-   */
-  private async sendInPersonalChat(
-    activity: Partial<Activity>,
-    member: { id: string; name: string },
-    known: Record<string, unknown> | undefined,
-    via: Partial<ConversationReference>,
-  ): Promise<Record<string, unknown> | undefined> {
-    if (known) {
-      await inConversation(this.options.adapter, this.options.appId, known as Partial<ConversationReference>, (context) => context.sendActivity(activity));
-      return undefined;
-    }
-    if (!via.serviceUrl || !via.bot) throw Object.assign(new Error('no conversation to start a chat from'), { name: 'NotReachableInTeams', statusCode: 404 });
-    const tenantId = via.conversation?.tenantId;
-    return inNewConversation(
-      this.options.adapter,
-      this.options.appId,
-      via.serviceUrl,
-      { isGroup: false, bot: via.bot, members: [member], tenantId, channelData: { tenant: { id: tenantId } } } as ConversationParameters,
-      async (context) => {
-        await context.sendActivity(activity);
-        return plainReference(context.activity);
-      },
-    );
   }
 
   /** Queues the email copy of a Teams message; false when there is no address to send it to. */

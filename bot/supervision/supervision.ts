@@ -1,7 +1,8 @@
 import type { DirectoryService } from '../../domain/directory/schema';
 import type { Referral } from '../../domain/referral/referral';
 import { firstResponders, SupervisorRole } from '../../domain/supervision/escalation';
-import { Audience, digestTimer, Notice, referralTimers, StaffMessage, supervisionSettings, SupervisionSettings } from '../../domain/supervision/policy';
+import { Audience, digestTimer, escalationTimer, Notice, referralTimers, StaffMessage, supervisionSettings, SupervisionSettings } from '../../domain/supervision/policy';
+import type { Escalation } from '../../domain/supervision/escalation';
 import type { WorkingCalendar } from '../../domain/supervision/workingCalendar';
 import type { OutboxMessage } from '../../storage/referralRepository';
 import type { ContactRepository } from '../../storage/contactRepository';
@@ -96,6 +97,11 @@ export class Supervision {
    */
   async prepare(referral: Referral): Promise<void> {
     await this.deps.timers.schedule(referralTimers(referral, await this.settingsFor(referral.serviceId), this.deps.calendar));
+  }
+
+  /** The first re-alert for an escalation nobody has answered; stored before the escalation is. */
+  async scheduleRealert(referral: Referral, escalation: Escalation, at: string): Promise<void> {
+    await this.deps.timers.schedule([escalationTimer(referral, escalation, 1, new Date(at), await this.settingsFor(referral.serviceId), this.deps.calendar)]);
   }
 
   /** Makes sure a linked service has its next caseload digest scheduled (idempotent). */

@@ -1,5 +1,3 @@
-import type { TurnContext } from 'botbuilder';
-import { describeSender } from '../teams/members';
 import { z } from 'zod';
 import { SUPERVISOR_ROLE_LABELS, SupervisorRole } from '../../domain/supervision/escalation';
 import type { ReferralRepository } from '../../storage/referralRepository';
@@ -8,7 +6,8 @@ import type { SupervisorRepository } from '../../storage/supervisorRepository';
 import type { ContactRepository } from '../../storage/contactRepository';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import type { Logger } from '../app/log';
-import { channelOf, ServiceChannels } from '../channels/serviceChannels';
+import type { ChannelPlace } from '../channels/serviceChannels';
+import type { LinkWorkerRoster } from '../channels/roster';
 import type { Supervision } from './supervision';
 
 /**
@@ -27,13 +26,21 @@ const ROLE_WORDS: Record<string, SupervisorRole> = {
 
 const email = z.string().trim().toLowerCase().email();
 
+export interface Speaker {
+  id: string;
+  name?: string;
+  aadObjectId?: string;
+  email?: string;
+  role?: string;
+}
+
 export interface SupervisorCommandDependencies {
   channelLinks: ServiceChannelRepository;
   supervisors: SupervisorRepository;
   contacts: ContactRepository;
   directory: DirectoryRepository;
   referrals: ReferralRepository;
-  channels: ServiceChannels;
+  roster: LinkWorkerRoster;
   supervision: Supervision;
   logger: Logger;
   now: () => Date;
@@ -42,8 +49,8 @@ export interface SupervisorCommandDependencies {
 export class SupervisorCommands {
   constructor(private readonly deps: SupervisorCommandDependencies) {}
 
-  async handle(context: TurnContext, command: { change?: 'add' | 'remove'; email?: string; role?: string }): Promise<string> {
-    const where = channelOf(context);
+  /** `who` is the person speaking, as their chat surface describes them (role: 'owner' for team owners). */
+  async handle(where: ChannelPlace | undefined, who: Speaker, command: { change?: 'add' | 'remove'; email?: string; role?: string }): Promise<string> {
     if (!where) return "Say **supervisors** in the channel of the service they supervise.";
     const link = await this.deps.channelLinks.forChannel(where.channelId);
     if (!link) return 'This channel is not linked to a service yet. Say **link** and a service id first, for example **link sail**.';
@@ -51,14 +58,14 @@ export class SupervisorCommands {
     const serviceName = service?.name ?? link.serviceId;
     if (!command.change) return this.list(link.serviceId, serviceName);
 
-    if (!(await this.mayManage(context, link.linkedBy.id))) {
+    if (!this.mayManage(who, link.linkedBy.id)) {
       return "Only the team's owners (or whoever linked this channel, or a Signpost admin) can change the supervisors. Nothing changed.";
     }
     const address = email.safeParse(command.email ?? '');
     if (!address.success) {
       return `Say the supervisor's email address, for example **supervisors ${command.change} helen.price@example.org${command.change === 'add' ? ' manager' : ''}**. Nothing changed.`;
     }
-    const actor = { id: context.activity.from.id, name: context.activity.from.name ?? 'A team owner' };
+    const actor = { id: who.id, name: who.name ?? 'A team owner' };
     const at = this.deps.now().toISOString();
 
     if (command.change === 'remove') {
@@ -75,7 +82,7 @@ export class SupervisorCommands {
 
     const role = command.role ? ROLE_WORDS[command.role] : 'host-organisation';
     if (!role) return `"${command.role}" is not a supervisor role: say **manager** (host organisation) or **clinical**. Nothing changed.`;
-    const member = (await this.deps.channels.members(context)).find((candidate) => candidate.email === address.data);
+    const member = (await this.deps.roster.members(link.serviceId)).find((candidate) => candidate.email === address.data);
     await this.deps.supervisors.save({
       serviceId: link.serviceId,
       email: address.data,
@@ -115,12 +122,9 @@ export class SupervisorCommands {
     return ' Until one is added, escalations and overdue-referral alerts go to Signpost admins. A team owner adds one with **supervisors add** [email] **manager** or **clinical**.';
   }
 
-  private async mayManage(context: TurnContext, linkedById: string): Promise<boolean> {
-    const from = context.activity.from;
-    if (from.id === linkedById) return true;
-    const member = await describeSender(context);
-    if (member?.userRole === 'owner') return true;
-    return this.deps.supervision.isAdmin({ teamsUserId: from.id, aadObjectId: from.aadObjectId, email: member?.email });
+  private mayManage(who: Speaker, linkedById: string): boolean {
+    if (who.id === linkedById || who.role === 'owner') return true;
+    return this.deps.supervision.isAdmin({ teamsUserId: who.id, aadObjectId: who.aadObjectId, email: who.email });
   }
 
   private async audit(action: 'supervisor.added' | 'supervisor.removed', actor: { id: string; name: string }, at: string, summary: string, serviceId: string): Promise<void> {

@@ -1,5 +1,9 @@
 import type { AdaptiveCardInvokeResponse } from 'botbuilder';
-import { ADAPTIVE_CARD_CONTENT_TYPE, MAX_CARD_VERSION } from '../../cards/render';
+import { ADAPTIVE_CARD_CONTENT_TYPE } from '../../cards/render';
+
+/** Universal Actions answer types (Teams shows a message answer as a short notice, not a card). */
+export const MESSAGE_RESPONSE_TYPE = 'application/vnd.microsoft.activity.message';
+export const ERROR_RESPONSE_TYPE = 'application/vnd.microsoft.error';
 
 /** The answer to a Universal Action: the card that replaces the clicked one for the clicker. */
 export function cardAnswer(card: Record<string, unknown>): AdaptiveCardInvokeResponse {
@@ -8,5 +12,10 @@ export function cardAnswer(card: Record<string, unknown>): AdaptiveCardInvokeRes
 
 /** An answer that is only a sentence, for clicks on cards Signpost cannot place. */
 export function messageAnswer(text: string): AdaptiveCardInvokeResponse {
-  return cardAnswer({ type: 'AdaptiveCard', version: MAX_CARD_VERSION, body: [{ type: 'TextBlock', text, wrap: true, weight: 'Bolder' }] });
+  return { statusCode: 200, type: MESSAGE_RESPONSE_TYPE, value: text as unknown as Record<string, unknown> };
+}
+
+/** A refusal Teams shows with its reason: the request itself was malformed. */
+export function errorAnswer(statusCode: 400 | 401 | 403 | 404 | 500, message: string): AdaptiveCardInvokeResponse {
+  return { statusCode, type: ERROR_RESPONSE_TYPE, value: { code: statusCode === 400 ? 'BadRequest' : 'Error', message } as unknown as Record<string, unknown> };
 }

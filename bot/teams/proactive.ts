@@ -1,4 +1,4 @@
-import { Activity, CloudAdapter, ConversationParameters, ConversationReference, TurnContext } from 'botbuilder';
+import { Activity, BotAdapter, ConversationParameters, ConversationReference, TurnContext } from 'botbuilder';
 
 /**
  * The conversation an activity belongs to, as plain JSON: what storage keeps, so storage and
@@ -34,7 +34,7 @@ async function captured<T>(
 
 /** Runs `logic` in an existing conversation. */
 export function inConversation<T>(
-  adapter: CloudAdapter,
+  adapter: BotAdapter,
   appId: string,
   reference: Partial<ConversationReference>,
   logic: (context: TurnContext) => Promise<T>,
@@ -44,7 +44,7 @@ export function inConversation<T>(
 
 /** Creates a conversation (a 1:1 chat the bot has not had yet) and runs `logic` in it. */
 export function inNewConversation<T>(
-  adapter: CloudAdapter,
+  adapter: BotAdapter,
   appId: string,
   serviceUrl: string,
   parameters: ConversationParameters,

@@ -3,7 +3,6 @@ import {
   AdaptiveCardInvokeResponse,
   AdaptiveCardInvokeValue,
   CardFactory,
-  CloudAdapter,
   ConversationState,
   MessageFactory,
   PrivateConversationState,
@@ -18,12 +17,12 @@ import { isCancelText } from '../../dialogs/cardStepPrompt';
 import { REFERRAL_DIALOG, ReferralDialog } from '../../dialogs/referral/referralDialog';
 import type { ReferralService } from '../referrals/referralService';
 import type { ServiceChannels } from '../channels/serviceChannels';
-import type { ReferralActions } from '../referrals/referralActions';
+import type { TeamsCardActions } from './cardActions';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import { parseCommand } from './commands';
 import type { Logger } from '../app/log';
-import { EscalationActions, isEscalationVerb } from '../supervision/escalationActions';
 import type { SupervisorCommands } from '../supervision/supervisorCommands';
+import { channelOf, channelReference, conversationType } from './places';
 import { describeSender } from './members';
 import { plainReference } from './proactive';
 import { isAdmin } from '../supervision/supervision';
@@ -36,11 +35,10 @@ export interface SignpostBotDependencies {
   userState: UserState;
   referrals: ReferralService;
   channels: ServiceChannels;
-  actions: ReferralActions;
+  cardActions: TeamsCardActions;
   /** For the admins' status: the referral store's outbox. */
   referralStore: ReferralRepository;
   admins: string[];
-  escalations: EscalationActions;
   supervisorCommands: SupervisorCommands;
   /** Where Signpost remembers staff's 1:1 chats, so reminders and alerts can reach them. */
   contacts: ContactRepository;
@@ -62,9 +60,7 @@ export class SignpostBot extends TeamsActivityHandler {
     super();
     this.dialogState = deps.privateConversationState.createProperty<DialogState>('dialogState');
     this.dialogs = new DialogSet(this.dialogState).add(
-      new ReferralDialog(deps.referrals, (context, submitted) =>
-        deps.channels.postReferral(context.adapter as CloudAdapter, submitted.referralId),
-      ),
+      new ReferralDialog(deps.referrals, (_context, submitted) => deps.channels.postReferral(submitted.referralId)),
     );
 
     this.onMembersAdded(async (context, next) => {
@@ -78,14 +74,12 @@ export class SignpostBot extends TeamsActivityHandler {
     });
   }
 
-  /** Buttons on a referral's channel card (Universal Actions). */
+  /** Buttons on a referral's channel card and on escalation alerts (Universal Actions). */
   protected override async onAdaptiveCardInvoke(
     context: TurnContext,
     invokeValue: AdaptiveCardInvokeValue,
   ): Promise<AdaptiveCardInvokeResponse> {
-    // Escalation alerts live in supervisors' chats; everything else is a referral's channel card.
-    if (isEscalationVerb(invokeValue)) return this.deps.escalations.handle(context, invokeValue);
-    return this.deps.actions.handle(context, invokeValue);
+    return this.deps.cardActions.handle(context, invokeValue);
   }
 
   override async run(context: TurnContext): Promise<void> {
@@ -150,16 +144,18 @@ export class SignpostBot extends TeamsActivityHandler {
         }
         await dc.beginDialog(REFERRAL_DIALOG);
         return;
-      case 'link':
-        await context.sendActivity(await this.deps.channels.link(context, command.serviceId));
+      case 'link': {
+        const where = channelOf(context);
+        const from = context.activity.from;
+        const conversation = where ? channelReference(context, where.channelId) : {};
+        await context.sendActivity(await this.deps.channels.link(where, conversation, { id: from.id, name: from.name }, command.serviceId));
         return;
+      }
       case 'unlink':
-        await context.sendActivity(await this.deps.channels.unlink(context));
+        await context.sendActivity(await this.deps.channels.unlink(channelOf(context)));
         return;
       case 'status':
-        await context.sendActivity(
-          type === 'channel' ? await this.deps.channels.status(context) : await this.adminStatus(context),
-        );
+        await context.sendActivity(type === 'channel' ? await this.deps.channels.status(channelOf(context)) : await this.adminStatus(context));
         return;
       case 'notify':
         await context.sendActivity(
@@ -175,9 +171,13 @@ export class SignpostBot extends TeamsActivityHandler {
         await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
         return;
       }
-      case 'supervisors':
-        await context.sendActivity(await this.deps.supervisorCommands.handle(context, command));
+      case 'supervisors': {
+        const from = context.activity.from;
+        const described = await describeSender(context);
+        const speaker = { id: from.id, name: from.name, aadObjectId: from.aadObjectId, email: described?.email, role: described?.userRole };
+        await context.sendActivity(await this.deps.supervisorCommands.handle(channelOf(context), speaker, command));
         return;
+      }
       case 'unknown':
         await context.sendActivity(
           MessageFactory.text("Sorry, I didn't understand that. Say **help** to see what I can do."),
@@ -249,8 +249,4 @@ export class SignpostBot extends TeamsActivityHandler {
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
-export function conversationType(context: TurnContext): string {
-  return context.activity.conversation?.conversationType ?? 'personal';
 }

@@ -75,9 +75,62 @@ export interface CaseState {
   redirectTargets: string[];
 }
 
+/** How Signpost knows who is acting: recorded in the audit trail with every action. */
+export const IDENTIFIED_BY = ['teams', 'email-link', 'actionable-message', 'tab', 'system'] as const;
+export type IdentifiedBy = (typeof IDENTIFIED_BY)[number];
+
 export interface Actor extends Person {
   /** Whether the actor is a link worker of the referral's current service. */
   isLinkWorker: boolean;
+  /** A supervisor of the referral's service, or a Signpost admin (who hears last). */
+  isSupervisor?: boolean;
+  identifiedBy?: IdentifiedBy;
+}
+
+/**
+ * Who may do what: one table for every surface (a Teams card, an email, the tab), used both to
+ * refuse an action and to decide which buttons a person is shown.
+ *   link-worker: any link worker of the referral's service;
+ *   link-worker-then-owner: any link worker while the referral is new, then only its owner;
+ *   owner: the link worker who owns the case;
+ *   supervisor: a supervisor of the service, or an admin.
+ */
+export type Who = 'link-worker' | 'link-worker-then-owner' | 'owner' | 'supervisor';
+
+export const WHO_MAY = {
+  accept: 'link-worker',
+  assign: 'link-worker',
+  decline: 'link-worker-then-owner',
+  redirect: 'link-worker-then-owner',
+  update: 'owner',
+  record: 'owner',
+  close: 'owner',
+  escalate: 'link-worker',
+  'view-contact': 'link-worker',
+  'escalation-answer': 'supervisor',
+} as const satisfies Record<string, Who>;
+export type GuardedVerb = keyof typeof WHO_MAY;
+
+export function mayAct(verb: GuardedVerb, state: Pick<CaseState, 'status' | 'owner'>, actor: Pick<Actor, 'id' | 'isLinkWorker' | 'isSupervisor'>): boolean {
+  const isOwner = actor.isLinkWorker && state.owner?.id === actor.id;
+  switch (WHO_MAY[verb] as Who) {
+    case 'link-worker':
+      return actor.isLinkWorker;
+    case 'link-worker-then-owner':
+      return state.status === 'submitted' ? actor.isLinkWorker : isOwner;
+    case 'owner':
+      return isOwner;
+    case 'supervisor':
+      return Boolean(actor.isSupervisor);
+  }
+}
+
+/** The actions this person may take on the referral now: what their card offers. */
+export function permittedVerbs(state: CaseState, actor: Pick<Actor, 'id' | 'isLinkWorker' | 'isSupervisor'>): GuardedVerb[] {
+  const now = new Set<string>(availableVerbs(state));
+  if (isOpenStatus(state.status)) now.add('escalate');
+  if (state.status !== 'declined') now.add('view-contact');
+  return (Object.keys(WHO_MAY) as GuardedVerb[]).filter((verb) => now.has(verb) && mayAct(verb, state, actor));
 }
 
 export type TransitionResult =
@@ -87,6 +140,17 @@ export type TransitionResult =
 
 const OPEN_FOR_WORK: ReadonlySet<ReferralStatus> = new Set(['accepted', ...PROGRESS_STATUSES]);
 const TERMINAL: ReadonlySet<ReferralStatus> = new Set(['declined', 'closed']);
+/** Statuses that end a referral's time with a service ('redirected' is kept by old queue entries). */
+const ENDED: ReadonlySet<string> = new Set(['declined', 'closed', 'redirected']);
+
+/** Is the case still open with its service? The one definition, for clocks, digests, queues and reports. */
+export function isOpenStatus(status: string): boolean {
+  return !ENDED.has(status);
+}
+
+export function isOpen(referral: Pick<Referral, 'status'>): boolean {
+  return isOpenStatus(referral.status);
+}
 
 export const STATUS_LABELS: Record<ReferralStatus, string> = {
   submitted: 'New',
@@ -109,11 +173,13 @@ export function availableVerbs(state: CaseState): Array<LifecycleAction['verb']>
 }
 
 export function transition(state: CaseState, action: LifecycleAction, actor: Actor): TransitionResult {
+  // Every lifecycle verb in WHO_MAY needs a link worker of the service, owner or not.
   if (!actor.isLinkWorker) return { ok: false, error: "Only the service's link workers can act on this referral." };
   if (TERMINAL.has(state.status)) {
     return { ok: false, error: `This referral is ${STATUS_LABELS[state.status].toLowerCase()}; nothing more can change.` };
   }
   const isOwner = state.owner?.id === actor.id;
+  const may = (verb: GuardedVerb) => mayAct(verb, state, actor);
 
   switch (action.verb) {
     case 'accept':
@@ -134,11 +200,11 @@ export function transition(state: CaseState, action: LifecycleAction, actor: Act
       );
 
     case 'decline':
-      if (state.status !== 'submitted' && !isOwner) return { ok: false, error: 'Only the owner can decline a referral they have accepted.' };
+      if (!may('decline')) return { ok: false, error: 'Only the owner can decline a referral they have accepted.' };
       return changed({ ...state, status: 'declined' }, `Declined by ${actor.name}`);
 
     case 'redirect':
-      if (state.status !== 'submitted' && !isOwner) return { ok: false, error: 'Only the owner can redirect a referral they have accepted.' };
+      if (!may('redirect')) return { ok: false, error: 'Only the owner can redirect a referral they have accepted.' };
       if (action.toServiceId === state.serviceId) return { ok: false, error: 'The referral is already with this service.' };
       if (!state.redirectTargets.includes(action.toServiceId)) {
         return { ok: false, error: 'A referral can only be redirected to another service the person was matched to.' };
@@ -147,7 +213,7 @@ export function transition(state: CaseState, action: LifecycleAction, actor: Act
 
     case 'update':
       if (!OPEN_FOR_WORK.has(state.status)) return { ok: false, error: 'Accept the referral before recording progress.' };
-      if (!isOwner) return { ok: false, error: `Only the owner (${state.owner?.name ?? 'nobody yet'}) records progress. Assign it to yourself first.` };
+      if (!may('update')) return { ok: false, error: `Only the owner (${state.owner?.name ?? 'nobody yet'}) records progress. Assign it to yourself first.` };
       if (state.status === action.status) {
         return { ok: true, changed: false, next: state, summary: `Already recorded: ${STATUS_LABELS[action.status].toLowerCase()}.` };
       }
@@ -155,12 +221,12 @@ export function transition(state: CaseState, action: LifecycleAction, actor: Act
 
     case 'record':
       if (!OPEN_FOR_WORK.has(state.status)) return { ok: false, error: 'Accept the referral before recording outcomes.' };
-      if (!isOwner) return { ok: false, error: `Only the owner (${state.owner?.name ?? 'nobody yet'}) records outcomes.` };
+      if (!may('record')) return { ok: false, error: `Only the owner (${state.owner?.name ?? 'nobody yet'}) records outcomes.` };
       return changed(state, `${action.what}, recorded by ${actor.name}`);
 
     case 'close':
       if (!OPEN_FOR_WORK.has(state.status)) return { ok: false, error: 'Only an accepted referral can be closed; decline it instead.' };
-      if (!isOwner) return { ok: false, error: `Only the owner (${state.owner?.name ?? 'nobody yet'}) closes the referral.` };
+      if (!may('close')) return { ok: false, error: `Only the owner (${state.owner?.name ?? 'nobody yet'}) closes the referral.` };
       return changed({ ...state, status: 'closed' }, `Closed by ${actor.name}`);
   }
 }

@@ -1,5 +1,5 @@
 import type { DirectoryService } from '../directory/schema';
-import { STATUS_LABELS } from '../referral/lifecycle';
+import { isOpen, STATUS_LABELS } from '../referral/lifecycle';
 import { Referral, ReferralStatus, routedAt } from '../referral/referral';
 import { ESCALATION_REASON_LABELS, Escalation, EscalationReason, isAwaitingAnswer } from './escalation';
 import type { WorkingCalendar } from './workingCalendar';
@@ -104,12 +104,7 @@ export interface TimerDecision {
 }
 
 const NOTHING: TimerDecision = { notices: [], next: [] };
-const TERMINAL: ReadonlySet<ReferralStatus> = new Set(['declined', 'closed', 'redirected']);
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-export function isOpen(referral: Pick<Referral, 'status'>): boolean {
-  return !TERMINAL.has(referral.status);
-}
 
 /** The clocks a referral in its current state needs. Scheduling them again is harmless. */
 export function referralTimers(referral: Referral, settings: SupervisionSettings, calendar: WorkingCalendar): Timer[] {
@@ -308,6 +303,24 @@ export function escalationAlert(referral: Referral, escalation: Escalation, serv
     referralId: referral.id,
     reference: referral.reference,
     escalation: { referralId: referral.id, escalationId: escalation.id },
+    at,
+  };
+}
+
+/** What the link worker who escalated hears when a supervisor answers. */
+export function escalationAnswer(referral: Referral, escalation: Escalation, summary: string, serviceName: string, at: string, takeOver?: { name: string }): StaffMessage {
+  return {
+    kind: 'escalation-answer',
+    title: `${summary}: ${referral.reference}`,
+    lines: [
+      `Your escalation (${ESCALATION_REASON_LABELS[escalation.reason].toLowerCase()}) was answered.`,
+      ...(takeOver ? [`${takeOver.name} now has the case.`] : []),
+      'The referral card in the channel shows the answer.',
+    ],
+    privateNote: escalation.resolution?.note,
+    serviceName,
+    referralId: referral.id,
+    reference: referral.reference,
     at,
   };
 }

@@ -5,12 +5,11 @@ import path from 'node:path';
 import { CloudAdapter, ConfigurationBotFrameworkAuthentication } from 'botbuilder';
 import { startSignpost, RunningSignpost } from '../../bot/app/server';
 import { createLogger } from '../../bot/app/log';
+import { createSignpost } from '../../bot/app/signpost';
 import { createMailer } from '../../bot/notifications/mailer';
-import { NotificationDispatcher } from '../../bot/notifications/notificationDispatcher';
+import { loadConfig } from '../../bot/app/config';
 import { ReferralRepository } from '../../storage/referralRepository';
 import { ReferrerRepository } from '../../storage/referrerRepository';
-import { ContactRepository } from '../../storage/contactRepository';
-import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import { channelActivity, FakeConnector, postActivity, teamsActivity } from '../support/connector';
 import { sampleReferral, FIXTURE_TIME } from '../support/fixtures';
 import { TestSmtpServer } from '../support/smtp';
@@ -212,17 +211,12 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     }, [{ key: `${value.id}:2:teams`, channel: 'teams', payload: { referralId: value.id, reference: value.reference, initials: 'J.E.', serviceName: 'SAIL', status: 'Accepted', headline: `${value.reference} (J.E.) was accepted`, lines: [], snomed: [], at: FIXTURE_TIME } }]);
 
     // A new process: its own adapter and dispatcher on the same storage.
-    const restarted = new NotificationDispatcher({
-      appId: '',
+    const restarted = createSignpost({
+      config: loadConfig({ SIGNPOST_SMTP_URL: smtp.url, SIGNPOST_DATA_DIR: folder }),
+      tables: bot.tables,
       adapter: new CloudAdapter(new ConfigurationBotFrameworkAuthentication({})),
-      referrals,
-      referrers,
-      mailer: createMailer({ smtpUrl: smtp.url, from: 'Signpost <signpost@localhost>', dataDir: folder }),
-      contacts: new ContactRepository(bot.tables),
-      channelLinks: new ServiceChannelRepository(bot.tables),
-      originator: '',
       logger: createLogger('error', () => undefined),
-    });
+    }).dispatcher;
     await restarted.runOnce();
     await restarted.runOnce();
     await waitForOutboxIdle();

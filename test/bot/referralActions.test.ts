@@ -48,14 +48,27 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     return value;
   }
 
-  /** Clicks a card button; returns the card Signpost answers with. */
-  async function click(verb: string, data: Record<string, unknown>, from = KWAME, channel = CHANNEL): Promise<Record<string, any>> {
+  /** Clicks a card button; returns Signpost's Universal Actions answer. */
+  async function answer(verb: string, data: Record<string, unknown>, from = KWAME, channel = CHANNEL): Promise<{ statusCode: number; type: string; value: any }> {
     const invoke = inChannel({ type: 'invoke', name: 'adaptiveCard/action', from, value: { action: { type: 'Action.Execute', verb, data } } }, channel);
     const { status, body } = await postActivity(bot.url, invoke);
     expect(status).to.equal(200);
-    const response = JSON.parse(body);
+    return JSON.parse(body);
+  }
+
+  /** Clicks a card button; returns the card Signpost answers with. */
+  async function click(verb: string, data: Record<string, unknown>, from = KWAME, channel = CHANNEL): Promise<Record<string, any>> {
+    const response = await answer(verb, data, from, channel);
     expect(response.statusCode).to.equal(200);
     expect(response.type).to.equal('application/vnd.microsoft.card.adaptive');
+    return response.value;
+  }
+
+  /** Clicks a button Signpost cannot place: the answer is a sentence (the message response type), not a card. */
+  async function message(verb: string, data: Record<string, unknown>): Promise<string> {
+    const response = await answer(verb, data);
+    expect(response.statusCode).to.equal(200);
+    expect(response.type).to.equal('application/vnd.microsoft.activity.message');
     return response.value;
   }
 
@@ -119,8 +132,8 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     const value = await newReferral('SP-2026-000504');
     expect(cardText(await click('accept', { referralId: value.id, version: 1 }, STRANGER))).to.contain("Only the service's link workers");
     expect(cardText(await click('accept', { referralId: value.id, version: 1 }, KWAME, '19:elsewhere@thread.tacv2'))).to.contain("Only the service's link workers");
-    expect(cardText(await click('accept', { referralId: randomUUID(), version: 1 }))).to.contain('does not match any referral');
-    expect(cardText(await click('accept', { referralId: 'not-a-uuid', version: 1 }))).to.contain('not a Signpost referral card');
+    expect(await message('accept', { referralId: randomUUID(), version: 1 })).to.contain('does not match any referral');
+    expect(await message('accept', { referralId: 'not-a-uuid', version: 1 })).to.contain('not a Signpost referral card');
     expect(cardText(await click('delete', { referralId: value.id, version: 1 }))).to.contain('"delete" is not something this card can do');
     expect(cardText(await click('decline', { referralId: value.id, version: 1 }))).to.contain('Choose why you are declining');
     expect((await repository.get(value.id))!.referral).to.deep.include({ status: 'submitted', version: 1 });

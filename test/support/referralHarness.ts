@@ -1,22 +1,19 @@
-import { Activity, ActivityTypes, ConversationState, PrivateConversationState, TestAdapter, UserState } from 'botbuilder';
-import { SignpostBot } from '../../bot/teams/signpostBot';
+import path from 'node:path';
+import { tmpdir } from 'node:os';
+import { Activity, ActivityTypes, TestAdapter } from 'botbuilder';
 import { createLogger } from '../../bot/app/log';
-import { ReferralService } from '../../bot/referrals/referralService';
+import { loadConfig } from '../../bot/app/config';
+import { createSignpost, Signpost, TableNames } from '../../bot/app/signpost';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferralRepository } from '../../storage/referralRepository';
 import { ReferrerRepository } from '../../storage/referrerRepository';
-import { TableStateStore } from '../../storage/tableStateStore';
 import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
-import { ServiceChannels } from '../../bot/channels/serviceChannels';
-import { ReferralActions } from '../../bot/referrals/referralActions';
 import type { TableConnection } from '../../storage/tables';
 import { TimerRepository } from '../../storage/timerRepository';
 import { SupervisorRepository } from '../../storage/supervisorRepository';
 import { ContactRepository } from '../../storage/contactRepository';
 import { Supervision } from '../../bot/supervision/supervision';
-import { EscalationActions } from '../../bot/supervision/escalationActions';
-import { SupervisorCommands } from '../../bot/supervision/supervisorCommands';
 import { WorkingCalendar } from '../../domain/supervision/workingCalendar';
 import { bankHolidays } from '../../bot/supervision/bankHolidays';
 import { uniqueTableName } from './azurite';
@@ -33,7 +30,7 @@ export const GP: Person = { id: '29:gp', name: 'Dr Sam Okafor' };
 /** Everything one test needs, on its own tables in a shared Azurite. */
 export interface ReferralWorld {
   tables: TableConnection;
-  stateTable: string;
+  names: Required<TableNames>;
   directory: DirectoryRepository;
   referrals: ReferralRepository;
   referrers: ReferrerRepository;
@@ -59,91 +56,50 @@ export function supervisionFor(world: ReferralWorld, options: { admins?: string[
 }
 
 export async function createWorld(tables: TableConnection): Promise<ReferralWorld> {
-  const directory = new DirectoryRepository(tables, uniqueTableName('dir'));
+  const names: Required<TableNames> = {
+    referralPrefix: uniqueTableName('t'),
+    botState: uniqueTableName('state'),
+    directory: uniqueTableName('dir'),
+    referrers: uniqueTableName('referrers'),
+    channels: uniqueTableName('channels'),
+    timers: uniqueTableName('timers'),
+    supervisors: uniqueTableName('supervisors'),
+    contacts: uniqueTableName('contacts'),
+  };
+  const directory = new DirectoryRepository(tables, names.directory);
   await directory.seedIfEmpty(southwarkDirectory());
   return {
     tables,
-    stateTable: uniqueTableName('state'),
+    names,
     directory,
-    referrals: new ReferralRepository(tables, { tablePrefix: uniqueTableName('t') }),
-    referrers: new ReferrerRepository(tables, uniqueTableName('referrers')),
-    channels: new ServiceChannelRepository(tables, uniqueTableName('channels')),
-    timers: new TimerRepository(tables, uniqueTableName('timers')),
-    supervisors: new SupervisorRepository(tables, uniqueTableName('supervisors')),
-    contacts: new ContactRepository(tables, uniqueTableName('contacts')),
+    referrals: new ReferralRepository(tables, { tablePrefix: names.referralPrefix }),
+    referrers: new ReferrerRepository(tables, names.referrers),
+    channels: new ServiceChannelRepository(tables, names.channels),
+    timers: new TimerRepository(tables, names.timers),
+    supervisors: new SupervisorRepository(tables, names.supervisors),
+    contacts: new ContactRepository(tables, names.contacts),
     logLines: [],
   };
 }
 
 /**
- * A Signpost bot on a TestAdapter, with real Table storage: a new harness on the same world is
- * a restarted bot (new process, same storage).
+ * A Signpost bot on a TestAdapter, with real Table storage, built by the same composition root
+ * as the server: a new harness on the same world is a restarted bot (new process, same storage).
  */
 export class ReferralHarness {
   readonly adapter: TestAdapter;
+  readonly signpost: Signpost;
 
   constructor(readonly world: ReferralWorld, conversation: { id: string; conversationType: string } = { id: 'chat-1', conversationType: 'personal' }) {
-    const store = new TableStateStore(world.tables, world.stateTable);
-    const supervision = supervisionFor(world);
-    const quiet = createLogger('error', () => undefined);
-    const channels = new ServiceChannels({
-      appId: '',
-      channels: world.channels,
-      referrals: world.referrals,
-      directory: world.directory,
-      logger: createLogger('error', () => undefined),
-      now: () => FIXED_NOW,
-    });
-    const bot = new SignpostBot({
-      conversationState: new ConversationState(store),
-      privateConversationState: new PrivateConversationState(store),
-      userState: new UserState(store),
-      referrals: new ReferralService({
-        now: () => FIXED_NOW,
-        directory: world.directory,
-        referrals: world.referrals,
-        referrers: world.referrers,
-        beforeStore: (referral) => supervision.prepare(referral),
-      }),
-      channels,
-      actions: new ReferralActions({
-        referrals: world.referrals,
-        referrers: world.referrers,
-        directory: world.directory,
-        channelLinks: world.channels,
-        channels,
-        supervision,
-        logger: quiet,
-        now: () => FIXED_NOW,
-      }),
-      referralStore: world.referrals,
-      admins: [],
-      escalations: new EscalationActions({
-        referrals: world.referrals,
-        referrers: world.referrers,
-        directory: world.directory,
-        contacts: world.contacts,
-        channels,
-        supervision,
-        logger: quiet,
-        now: () => FIXED_NOW,
-      }),
-      supervisorCommands: new SupervisorCommands({
-        channelLinks: world.channels,
-        supervisors: world.supervisors,
-        contacts: world.contacts,
-        directory: world.directory,
-        referrals: world.referrals,
-        channels,
-        supervision,
-        logger: quiet,
-        now: () => FIXED_NOW,
-      }),
-      contacts: world.contacts,
+    this.adapter = new TestAdapter(async (context) => this.signpost.bot.run(context));
+    this.signpost = createSignpost({
+      config: loadConfig({ SIGNPOST_DATA_DIR: path.join(tmpdir(), 'signpost-harness') }),
+      tables: world.tables,
+      adapter: this.adapter,
+      names: world.names,
       logger: createLogger('debug', (line) => world.logLines.push(line)),
       now: () => FIXED_NOW,
     });
-    this.adapter = new TestAdapter(async (context) => bot.run(context));
     this.adapter.conversation.conversation = { ...this.adapter.conversation.conversation!, ...conversation, isGroup: conversation.conversationType !== 'personal' } as never;
   }
 

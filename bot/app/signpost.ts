@@ -1,0 +1,143 @@
+import { ConversationState, PrivateConversationState, UserState, type BotAdapter } from 'botbuilder';
+import { TableConnection } from '../../storage/tables';
+import { TableStateStore } from '../../storage/tableStateStore';
+import { DirectoryRepository } from '../../storage/directoryRepository';
+import { ReferralRepository } from '../../storage/referralRepository';
+import { ReferrerRepository } from '../../storage/referrerRepository';
+import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
+import { TimerRepository } from '../../storage/timerRepository';
+import { SupervisorRepository } from '../../storage/supervisorRepository';
+import { ContactRepository } from '../../storage/contactRepository';
+import { WorkingCalendar } from '../../domain/supervision/workingCalendar';
+import type { SignpostConfig } from './config';
+import type { Logger } from './log';
+import { bankHolidays } from '../supervision/bankHolidays';
+import { Supervision } from '../supervision/supervision';
+import { SupervisionScheduler } from '../supervision/supervisionScheduler';
+import { SupervisorCommands } from '../supervision/supervisorCommands';
+import { ReferralService } from '../referrals/referralService';
+import { ReferralActions } from '../referrals/referralActions';
+import { ServiceChannels } from '../channels/serviceChannels';
+import { LinkWorkerRoster } from '../channels/roster';
+import { createMailer, Mailer } from '../notifications/mailer';
+import type { Messenger } from '../notifications/messenger';
+import { NotificationDispatcher } from '../notifications/notificationDispatcher';
+import { TeamsMessenger } from '../teams/teamsMessenger';
+import { TeamsCardActions } from '../teams/cardActions';
+import { SignpostBot } from '../teams/signpostBot';
+
+/**
+ * The composition root: every part of Signpost, wired once. The server, `npm run dev`, the
+ * benchmarks and the tests' harness all build Signpost here, so none of them can drift.
+ * Storage tables can be renamed (tests give each world tables of its own).
+ */
+
+export interface TableNames {
+  /** Prefix for the referral tables (referrals, queue, counters, outbox index). */
+  referralPrefix?: string;
+  botState?: string;
+  directory?: string;
+  referrers?: string;
+  channels?: string;
+  timers?: string;
+  supervisors?: string;
+  contacts?: string;
+}
+
+export interface SignpostParts {
+  config: SignpostConfig;
+  tables: TableConnection;
+  /** Turns Signpost's bot logic runs in: the Bot Framework adapter in production, a TestAdapter in tests. */
+  adapter: BotAdapter;
+  logger: Logger;
+  now?: () => Date;
+  names?: TableNames;
+  /** Replaces the Teams messenger (tests that run on a TestAdapter). */
+  messenger?: Messenger;
+  mailer?: Mailer;
+}
+
+export type Signpost = ReturnType<typeof createSignpost>;
+
+export function createSignpost(parts: SignpostParts) {
+  const { config, tables, logger } = parts;
+  const now = parts.now ?? (() => new Date());
+  const names = parts.names ?? {};
+
+  const stateStore = new TableStateStore(tables, names.botState);
+  const store = {
+    directory: new DirectoryRepository(tables, names.directory),
+    referrals: new ReferralRepository(tables, { tablePrefix: names.referralPrefix }),
+    referrers: new ReferrerRepository(tables, names.referrers),
+    channelLinks: new ServiceChannelRepository(tables, names.channels),
+    timers: new TimerRepository(tables, names.timers),
+    supervisors: new SupervisorRepository(tables, names.supervisors),
+    contacts: new ContactRepository(tables, names.contacts),
+  };
+  const messenger = parts.messenger ?? new TeamsMessenger(parts.adapter, config.auth.MicrosoftAppId);
+  const mailer = parts.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir });
+
+  const supervision = new Supervision({
+    directory: store.directory,
+    supervisors: store.supervisors,
+    contacts: store.contacts,
+    timers: store.timers,
+    channelLinks: store.channelLinks,
+    calendar: new WorkingCalendar(config.supervision.workingHours, bankHolidays(config.supervision.holidays)),
+    admins: config.admins,
+    now,
+  });
+  const dispatcher = new NotificationDispatcher({
+    messenger,
+    referrals: store.referrals,
+    referrers: store.referrers,
+    mailer,
+    contacts: store.contacts,
+    channelLinks: store.channelLinks,
+    originator: config.mail.originator,
+    logger,
+    baseDelayMs: config.notify.retryBaseMs,
+    maxAttempts: config.notify.maxAttempts,
+  });
+  const notificationsQueued = () => dispatcher.kick();
+  const roster = new LinkWorkerRoster(messenger, store.channelLinks, now);
+  const channels = new ServiceChannels({
+    channels: store.channelLinks,
+    referrals: store.referrals,
+    directory: store.directory,
+    messenger,
+    roster,
+    logger,
+    now,
+    linked: (serviceId) => supervision.scheduleDigest(serviceId),
+  });
+  const referralService = new ReferralService({
+    beforeStore: (referral) => supervision.prepare(referral),
+    now,
+    directory: store.directory,
+    referrals: store.referrals,
+    referrers: store.referrers,
+    nearMissYears: config.nearMissYears,
+    verificationMaxAgeDays: config.verificationMaxAgeDays,
+  });
+  const actions = new ReferralActions({ ...store, channels, roster, supervision, logger, now, notificationsQueued });
+  const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, supervision, logger, now, notificationsQueued });
+  const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
+  const conversationState = new ConversationState(stateStore);
+  const bot = new SignpostBot({
+    conversationState,
+    privateConversationState: new PrivateConversationState(stateStore),
+    userState: new UserState(stateStore),
+    referrals: referralService,
+    channels,
+    cardActions: new TeamsCardActions({ actions, channels, supervision, directory: store.directory, now }),
+    referralStore: store.referrals,
+    admins: config.admins,
+    supervisorCommands,
+    contacts: store.contacts,
+    logger,
+    now,
+  });
+
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, bot, logger, now };
+}

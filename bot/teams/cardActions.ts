@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import type { AdaptiveCardInvokeResponse, TurnContext } from 'botbuilder';
+import { z } from 'zod';
+import { CLOSE_REASONS, DECLINE_REASONS, PROGRESS_STATUSES } from '../../domain/referral/lifecycle';
+import { ons4Schema, swemwbsItemsSchema } from '../../domain/referral/outcomes';
+import { ESCALATION_REASONS, Escalation, isAwaitingAnswer } from '../../domain/supervision/escalation';
+import type { Referral } from '../../domain/referral/referral';
+import { escalationAlert } from '../../domain/supervision/policy';
+import { staffMessageCard } from '../../cards/staffMessageCard';
+import type { ActingPerson, ActionOutcome, ReferralActions, RequestedAction } from '../referrals/referralActions';
+import type { ServiceChannels } from '../channels/serviceChannels';
+import type { Supervision } from '../supervision/supervision';
+import type { DirectoryRepository } from '../../storage/directoryRepository';
+import { cardAnswer, messageAnswer } from './invokeResponses';
+import { describeSender } from './members';
+import { channelOf } from './places';
+
+/**
+ * Universal Actions (`Action.Execute`) from Signpost's cards in Teams: the referral card in a
+ * service's channel and the escalation alert in a supervisor's chat. Each verb's data is parsed
+ * by its own schema into a typed action; everything else (who may, what changes, storing,
+ * announcing) is the application layer's, the same for every surface.
+ */
+
+const envelopeSchema = z.object({
+  action: z.object({
+    type: z.literal('Action.Execute'),
+    verb: z.string().max(40),
+    data: z.record(z.unknown()),
+  }),
+});
+
+/** Card inputs arrive as strings; anything else (an object, an array) is refused, never coerced. */
+const text = (max: number) => z.string().trim().max(max);
+const optionalText = (max: number) => text(max).optional().transform((value) => value || undefined);
+const choice = <T extends readonly [string, ...string[]]>(values: T, message: string) => z.enum(values, { errorMap: () => ({ message }) });
+const stage = choice(['baseline', 'closing'] as const, 'Choose baseline or closing');
+const version = z.union([z.number(), z.string()]).pipe(z.coerce.number().int().min(1));
+const referralCard = z.object({ referralId: z.string().uuid(), version });
+const escalationCard = z.object({ referralId: z.string().uuid(), escalationId: z.string().uuid() });
+const scoreField = (message: string) => z.string({ required_error: message, invalid_type_error: message });
+
+/** One schema per verb: the card's data in, a typed action out. */
+const REFERRAL_VERBS = {
+  accept: z.object({}).transform((): RequestedAction => ({ verb: 'accept' })),
+  assign: z.object({ assignTo: z.string({ required_error: 'Choose who to assign it to' }).min(1, 'Choose who to assign it to').max(200) }).transform((data): RequestedAction => ({ verb: 'assign', assigneeId: data.assignTo })),
+  decline: z
+    .object({ declineReason: choice(DECLINE_REASONS, 'Choose why you are declining'), declineNote: optionalText(500) })
+    .transform((data): RequestedAction => ({ verb: 'decline', reason: data.declineReason, note: data.declineNote })),
+  redirect: z.object({ toServiceId: z.string({ required_error: 'Choose a service' }).min(1, 'Choose a service').max(80) }).transform((data): RequestedAction => ({ verb: 'redirect', toServiceId: data.toServiceId })),
+  update: z
+    .object({ status: choice(PROGRESS_STATUSES, 'Choose what has happened'), activity: optionalText(120) })
+    .transform((data): RequestedAction => ({ verb: 'update', status: data.status, activity: data.activity })),
+  close: z
+    .object({ closeReason: choice(CLOSE_REASONS, 'Choose why it is closing'), closeNote: optionalText(500) })
+    .transform((data): RequestedAction => ({ verb: 'close', reason: data.closeReason, note: data.closeNote })),
+  swemwbs: z
+    .object({ swemwbsStage: stage, ...Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((n) => [`swemwbs${n}`, scoreField(`Score statement ${n}`)])) })
+    .transform((data, context): RequestedAction => {
+      const items = swemwbsItemsSchema.safeParse([1, 2, 3, 4, 5, 6, 7].map((n) => (data as Record<string, string>)[`swemwbs${n}`]));
+      if (!items.success) {
+        context.addIssue({ code: z.ZodIssueCode.custom, message: items.error.issues[0].message });
+        return z.NEVER;
+      }
+      return { verb: 'record-swemwbs', stage: data.swemwbsStage, items: items.data };
+    }),
+  ons4: z
+    .object({ ons4Stage: stage, ...Object.fromEntries(['lifeSatisfaction', 'worthwhile', 'happiness', 'anxiety'].map((name) => [name, scoreField(`Score ${name}`)])) })
+    .transform((data, context): RequestedAction => {
+      const scores = ons4Schema.safeParse(data);
+      if (!scores.success) {
+        context.addIssue({ code: z.ZodIssueCode.custom, message: `${scores.error.issues[0].path[0]}: ${scores.error.issues[0].message}` });
+        return z.NEVER;
+      }
+      return { verb: 'record-ons4', stage: data.ons4Stage, scores: scores.data };
+    }),
+  goals: z
+    .object(Object.fromEntries([1, 2, 3].flatMap((n) => [[`goal${n}`, text(200).optional()], [`goal${n}Achieved`, z.enum(['yes', 'no']).optional()]])) as Record<string, z.ZodOptional<z.ZodString>>)
+    .transform((data): RequestedAction => ({
+      verb: 'record-goals',
+      goals: [1, 2, 3].map((n) => ({ text: data[`goal${n}`] ?? '', achieved: data[`goal${n}Achieved`] === 'yes' })).filter((goal) => goal.text.length > 0),
+    })),
+  escalate: z
+    .object({
+      escalationReason: choice(ESCALATION_REASONS, 'Choose why you are escalating'),
+      escalationNote: z
+        .string({ required_error: 'Say what the supervisor needs to know', invalid_type_error: 'Say what the supervisor needs to know' })
+        .trim()
+        .min(1, 'Say what the supervisor needs to know')
+        .max(1000, 'Keep the note under 1,000 characters'),
+    })
+    .transform((data): RequestedAction => ({ verb: 'escalate', escalationId: randomUUID(), reason: data.escalationReason, note: data.escalationNote })),
+  contact: z.object({}).transform((): RequestedAction => ({ verb: 'view-contact' })),
+} satisfies Record<string, z.ZodType<RequestedAction, z.ZodTypeDef, unknown>>;
+
+const ESCALATION_VERBS = {
+  'escalation-acknowledge': z.object({}).transform((): RequestedAction => ({ verb: 'escalation-acknowledge', escalationId: '' })),
+  'escalation-take-over': z.object({}).transform((): RequestedAction => ({ verb: 'escalation-take-over', escalationId: '' })),
+  'escalation-advice': z
+    .object({ adviceNote: z.string({ invalid_type_error: 'Write the advice as text' }).max(1000, 'Keep the advice under 1,000 characters').optional() })
+    .transform((data): RequestedAction => ({ verb: 'escalation-advice', escalationId: '', note: data.adviceNote ?? '' })),
+} satisfies Record<string, z.ZodType<RequestedAction, z.ZodTypeDef, unknown>>;
+
+const has = <T extends object>(table: T, key: string): key is Extract<keyof T, string> => Object.prototype.hasOwnProperty.call(table, key);
+
+export interface CardActionDependencies {
+  actions: ReferralActions;
+  channels: ServiceChannels;
+  supervision: Supervision;
+  directory: DirectoryRepository;
+  now: () => Date;
+}
+
+export class TeamsCardActions {
+  constructor(private readonly deps: CardActionDependencies) {}
+
+  async handle(context: TurnContext, invokeValue: unknown): Promise<AdaptiveCardInvokeResponse> {
+    const envelope = envelopeSchema.safeParse(invokeValue);
+    if (!envelope.success) return messageAnswer('This card is not a Signpost card, so nothing changed.');
+    const { verb, data } = envelope.data.action;
+    return verb.startsWith('escalation-') ? this.escalationAnswer(context, verb, data) : this.referralCard(context, verb, data);
+  }
+
+  /** A button on a referral's card in its service's channel. */
+  private async referralCard(context: TurnContext, verb: string, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
+    const ids = referralCard.safeParse(data);
+    if (!ids.success) return messageAnswer('This card is not a Signpost referral card, so nothing changed.');
+    if (!has(REFERRAL_VERBS, verb)) return this.describe(ids.data.referralId, `"${verb.slice(0, 40)}" is not something this card can do. Nothing changed.`);
+    const parsed = REFERRAL_VERBS[verb].safeParse(data);
+    if (!parsed.success) return this.describe(ids.data.referralId, `Nothing changed: ${parsed.error.issues.map((issue) => issue.message).join('; ')}.`);
+    const outcome = await this.deps.actions.act(this.person(context), ids.data.referralId, ids.data.version, parsed.data);
+    return this.referralAnswer(outcome);
+  }
+
+  /** Acknowledge, Take over or Advice given on an escalation alert in a supervisor's chat. */
+  private async escalationAnswer(context: TurnContext, verb: string, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
+    const ids = escalationCard.safeParse(data);
+    if (!ids.success || !has(ESCALATION_VERBS, verb)) return messageAnswer('This card is not a Signpost escalation alert, so nothing changed.');
+    const parsed = ESCALATION_VERBS[verb].safeParse(data);
+    if (!parsed.success) return messageAnswer(`Nothing changed: ${parsed.error.issues[0].message}.`);
+    const action = { ...parsed.data, escalationId: ids.data.escalationId } as RequestedAction;
+    const person = { ...this.person(context), name: context.activity.from.name ?? 'A supervisor', email: (await describeSender(context))?.email };
+    const outcome = await this.deps.actions.act(person, ids.data.referralId, undefined, action);
+    // Without an escalation to show (none found, or the referral kept changing), a sentence says why.
+    if (outcome.kind === 'not-found' || outcome.kind === 'contact-details' || !outcome.escalation) return messageAnswer('notice' in outcome ? outcome.notice : '');
+    return cardAnswer(await this.alertCard(outcome.referral, outcome.escalation, outcome.notice));
+  }
+
+  private person(context: TurnContext): ActingPerson {
+    const from = context.activity.from;
+    const place = channelOf(context);
+    return { id: from.id, name: from.name ?? 'A link worker', aadObjectId: from.aadObjectId, identifiedBy: 'teams', ...(place ? { teamsChannel: place } : {}) };
+  }
+
+  private async referralAnswer(outcome: ActionOutcome): Promise<AdaptiveCardInvokeResponse> {
+    if (outcome.kind === 'not-found') return messageAnswer(outcome.notice);
+    if (outcome.kind === 'contact-details') return cardAnswer(await this.deps.channels.cardFor(outcome.referral, undefined, true));
+    return cardAnswer(await this.deps.channels.cardFor(outcome.referral, outcome.notice));
+  }
+
+  /** The referral's card with a notice, for clicks refused before they reach the application. */
+  private async describe(referralId: string, notice: string): Promise<AdaptiveCardInvokeResponse> {
+    const referral = await this.deps.actions.current(referralId);
+    return referral ? cardAnswer(await this.deps.channels.cardFor(referral, notice)) : messageAnswer('This card does not match any referral in Signpost, so nothing changed.');
+  }
+
+  private async alertCard(referral: Referral, escalation: Escalation, notice: string): Promise<Record<string, unknown>> {
+    const serviceName = (await this.deps.directory.get(referral.serviceId))?.name ?? referral.serviceId;
+    const message = escalationAlert(referral, escalation, serviceName, this.deps.now().toISOString(), this.deps.supervision.calendar.hours.timeZone);
+    const answer = isAwaitingAnswer(escalation) ? undefined : answerLine(escalation);
+    return staffMessageCard(message, { answer, resolved: Boolean(escalation.resolution), notice });
+  }
+}
+
+function answerLine(escalation: Escalation): string {
+  if (escalation.resolution?.kind === 'taken-over') return `Taken over by ${escalation.resolution.by.name}.`;
+  if (escalation.resolution?.kind === 'advice-given') return `Advice given by ${escalation.resolution.by.name}: ${escalation.resolution.note}`;
+  return `Acknowledged by ${escalation.acknowledged!.by.name}.`;
+}
