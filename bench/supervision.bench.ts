@@ -2,20 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { startAzurite } from '../storage/azurite';
 import { TableConnection } from '../storage/tables';
-import { DirectoryRepository } from '../storage/directoryRepository';
-import { ReferralRepository } from '../storage/referralRepository';
-import { ServiceChannelRepository } from '../storage/serviceChannelRepository';
-import { SupervisorRepository } from '../storage/supervisorRepository';
-import { ContactRepository } from '../storage/contactRepository';
-import { TimerRepository } from '../storage/timerRepository';
 import { southwarkDirectory } from '../domain/directory/southwark';
 import { Referral } from '../domain/referral/referral';
 import { DEFAULT_SUPERVISION, referralTimers, Timer } from '../domain/supervision/policy';
-import { WorkingCalendar } from '../domain/supervision/workingCalendar';
-import { bankHolidays } from '../bot/supervision/bankHolidays';
-import { Supervision } from '../bot/supervision/supervision';
-import { SupervisionScheduler } from '../bot/supervision/supervisionScheduler';
+import { CloudAdapter } from 'botbuilder';
 import { createLogger } from '../bot/app/log';
+import { loadConfig } from '../bot/app/config';
+import { createSignpost } from '../bot/app/signpost';
 
 /**
  * One supervision sweep over a realistic store: BENCH_REFERRALS open referrals (100,000 by
@@ -56,9 +49,16 @@ export async function run(): Promise<SupervisionBenchResult> {
   });
   try {
     const setupStarted = performance.now();
-    const directory = new DirectoryRepository(tables);
+    // Built by the composition root, as the server builds it; nothing is sent, so no connector.
+    const signpost = createSignpost({
+      config: loadConfig({ SIGNPOST_ADMINS: 'admin@example.org' }),
+      tables,
+      adapter: new CloudAdapter(),
+      logger: createLogger('error', () => undefined),
+      now: () => NOW,
+    });
+    const { directory, channelLinks, timers } = signpost.store;
     await directory.seedIfEmpty(southwarkDirectory());
-    const channelLinks = new ServiceChannelRepository(tables);
     await channelLinks.link({
       serviceId: 'sail',
       channelId: '19:bench@thread.tacv2',
@@ -67,9 +67,7 @@ export async function run(): Promise<SupervisionBenchResult> {
       linkedBy: { id: '29:bench' },
       linkedAt: NOW.toISOString(),
     });
-    const calendar = new WorkingCalendar(undefined, bankHolidays('GB-ENG'));
-    const referrals = new ReferralRepository(tables);
-    const timers = new TimerRepository(tables);
+    const calendar = signpost.supervision.calendar;
     const recordTable = await tables.table('referrals');
 
     // Referrals: 100 submitted three working days ago (due), the rest accepted within 12 weeks (not due).
@@ -101,17 +99,7 @@ export async function run(): Promise<SupervisionBenchResult> {
     const dueNow = futureTimers.filter((timer) => timer.dueAt <= NOW.toISOString()).length;
     const setupSeconds = (performance.now() - setupStarted) / 1000;
 
-    const supervision = new Supervision({
-      directory,
-      supervisors: new SupervisorRepository(tables),
-      contacts: new ContactRepository(tables),
-      timers,
-      channelLinks,
-      calendar,
-      admins: ['admin@example.org'],
-      now: () => NOW,
-    });
-    const scheduler = new SupervisionScheduler({ timers, referrals, supervision, logger: createLogger('error', () => undefined), now: () => NOW, batchSize: 500 });
+    const scheduler = signpost.scheduler;
     await directory.list(); // warm the directory cache, as a running bot has it
 
     counting = true;

@@ -9,7 +9,7 @@ import { southwarkDirectory } from '../../domain/directory/southwark';
 import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger } from './log';
 import { conversationType } from '../teams/places';
-import { createSignpost } from './signpost';
+import { createSignpost, Signpost } from './signpost';
 
 export interface SignpostOptions {
   /** Settings; defaults to process.env. */
@@ -32,6 +32,8 @@ export interface RunningSignpost {
   port: number;
   config: SignpostConfig;
   tables: TableConnection;
+  /** Every part of the running Signpost (tests inspect its storage and call its application layer). */
+  signpost: Signpost;
   stop(): Promise<void>;
 }
 
@@ -73,7 +75,6 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth));
     const signpost = createSignpost({ config, tables, adapter, logger, now: options.now });
     const { bot, dispatcher, scheduler, supervision, mailer, conversationState } = signpost;
-    const referralRepository = signpost.store.referrals;
     if (await signpost.store.directory.seedIfEmpty(southwarkDirectory())) {
       logger.info('directory-seeded', { services: (await signpost.store.directory.list()).length });
     }
@@ -121,7 +122,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     server.get('/api/health', async (_req, res) => {
       const storage = await storageStatus(tables);
       // Notifications that failed for good are counted here so they are never silently lost.
-      const outbox = storage === 'ok' ? await referralRepository.outboxCounts().catch(() => undefined) : undefined;
+      const outbox = storage === 'ok' ? await signpost.store.outbox.counts().catch(() => undefined) : undefined;
       res.send(storage === 'ok' ? 200 : 503, {
         name: packageJson.name,
         version: packageJson.version,
@@ -167,7 +168,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
         logger.info('stopped');
       })());
 
-    return { url, port: address.port, config, tables, stop };
+    return { url, port: address.port, config, tables, signpost, stop };
   } catch (error) {
     await azurite?.stop();
     throw error;

@@ -2,7 +2,7 @@ import { ConversationState, PrivateConversationState, UserState, type BotAdapter
 import { TableConnection } from '../../storage/tables';
 import { TableStateStore } from '../../storage/tableStateStore';
 import { DirectoryRepository } from '../../storage/directoryRepository';
-import { ReferralRepository } from '../../storage/referralRepository';
+import { referralStorage } from '../../storage/referralStorage';
 import { ReferrerRepository } from '../../storage/referrerRepository';
 import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import { TimerRepository } from '../../storage/timerRepository';
@@ -67,7 +67,7 @@ export function createSignpost(parts: SignpostParts) {
   const stateStore = new TableStateStore(tables, names.botState);
   const store = {
     directory: new DirectoryRepository(tables, names.directory),
-    referrals: new ReferralRepository(tables, { tablePrefix: names.referralPrefix }),
+    ...referralStorage(tables, { tablePrefix: names.referralPrefix }),
     referrers: new ReferrerRepository(tables, names.referrers),
     channelLinks: new ServiceChannelRepository(tables, names.channels),
     timers: new TimerRepository(tables, names.timers),
@@ -90,6 +90,7 @@ export function createSignpost(parts: SignpostParts) {
   const dispatcher = new NotificationDispatcher({
     messenger,
     referrals: store.referrals,
+    outbox: store.outbox,
     referrers: store.referrers,
     mailer,
     contacts: store.contacts,
@@ -104,6 +105,7 @@ export function createSignpost(parts: SignpostParts) {
   const channels = new ServiceChannels({
     channels: store.channelLinks,
     referrals: store.referrals,
+    queue: store.queue,
     directory: store.directory,
     messenger,
     roster,
@@ -116,12 +118,13 @@ export function createSignpost(parts: SignpostParts) {
     now,
     directory: store.directory,
     referrals: store.referrals,
+    references: store.references,
     referrers: store.referrers,
     nearMissYears: config.nearMissYears,
     verificationMaxAgeDays: config.verificationMaxAgeDays,
   });
   const actions = new ReferralActions({ ...store, channels, roster, supervision, logger, now, notificationsQueued });
-  const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, supervision, logger, now, notificationsQueued });
+  const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const conversationState = new ConversationState(stateStore);
   const bot = new SignpostBot({
@@ -131,7 +134,7 @@ export function createSignpost(parts: SignpostParts) {
     referrals: referralService,
     channels,
     cardActions: new TeamsCardActions({ actions, channels, supervision, directory: store.directory, now }),
-    referralStore: store.referrals,
+    outbox: store.outbox,
     admins: config.admins,
     supervisorCommands,
     contacts: store.contacts,

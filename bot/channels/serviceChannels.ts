@@ -3,6 +3,7 @@ import { isOpenStatus } from '../../domain/referral/lifecycle';
 import { serviceReferralCard } from '../../cards/serviceReferralCard';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
+import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { Logger } from '../app/log';
 import type { Card, ConversationRef, Messenger } from '../notifications/messenger';
@@ -11,6 +12,7 @@ import type { LinkWorkerRoster } from './roster';
 export interface ServiceChannelDependencies {
   channels: ServiceChannelRepository;
   referrals: ReferralRepository;
+  queue: ServiceQueueRepository;
   directory: DirectoryRepository;
   messenger: Messenger;
   roster: LinkWorkerRoster;
@@ -81,7 +83,7 @@ export class ServiceChannels {
     const link = await this.deps.channels.forChannel(where.channelId);
     if (!link) return 'This channel is not linked to a service. Say **link** and a service id, for example **link sail**.';
     const service = await this.deps.directory.get(link.serviceId);
-    const open = (await this.deps.referrals.listQueue(link.serviceId)).filter((entry) => isOpenStatus(entry.status));
+    const open = (await this.deps.queue.list(link.serviceId)).filter((entry) => isOpenStatus(entry.status));
     return `This channel serves **${service?.name ?? link.serviceId}**. Open referrals: ${open.length}${
       open.length ? ` (${open.map((entry) => entry.reference).join(', ')})` : ''
     }.`;
@@ -166,7 +168,7 @@ export class ServiceChannels {
 
   private async postWaitingReferrals(serviceId: string): Promise<number> {
     let posted = 0;
-    for (const entry of await this.deps.referrals.listQueue(serviceId)) {
+    for (const entry of await this.deps.queue.list(serviceId)) {
       if (entry.status !== 'submitted') continue;
       const stored = await this.deps.referrals.get(entry.referralId);
       if (stored && !stored.referral.channelPost && (await this.postReferral(entry.referralId))) posted += 1;

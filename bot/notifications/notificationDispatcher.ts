@@ -3,7 +3,8 @@ import type { ReferralUpdate } from '../../domain/notifications/referralUpdate';
 import { referralUpdateCard, referralUpdateEmail } from '../../cards/referralUpdateCard';
 import { staffMessageCard, staffMessageEmail } from '../../cards/staffMessageCard';
 import type { ReferrerRepository } from '../../storage/referrerRepository';
-import type { OutboxEntry, ReferralRepository } from '../../storage/referralRepository';
+import type { ReferralRepository } from '../../storage/referralRepository';
+import type { OutboxEntry, OutboxRepository } from '../../storage/outboxRepository';
 import type { ContactRepository } from '../../storage/contactRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { Logger } from '../app/log';
@@ -26,6 +27,7 @@ import { Card, DeliveryError, Messenger } from './messenger';
 export interface DispatcherOptions {
   messenger: Messenger;
   referrals: ReferralRepository;
+  outbox: OutboxRepository;
   referrers: ReferrerRepository;
   mailer: Mailer;
   /** Staff messages (reminders, alerts, digests): how to reach people and service channels. */
@@ -56,28 +58,28 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
 
   protected async pass(): Promise<DispatchCounts> {
     const counts: DispatchCounts = { sent: 0, retried: 0, failed: 0 };
-    const { referrals } = this.options;
-    for (const due of await referrals.dueOutbox(this.now())) {
-      const claimed = await referrals.claimOutbox(due, new Date(this.now().getTime() + (this.options.leaseMs ?? 60_000)));
+    const { outbox } = this.options;
+    for (const due of await outbox.due(this.now())) {
+      const claimed = await outbox.claim(due, new Date(this.now().getTime() + (this.options.leaseMs ?? 60_000)));
       if (!claimed) continue; // another sender has it
       try {
         await this.deliver(claimed);
-        await referrals.settleOutbox(claimed, { state: 'sent' });
+        await outbox.settle(claimed, { state: 'sent' });
         counts.sent += 1;
       } catch (thrown) {
         const error = thrown instanceof DeliveryError ? thrown : new DeliveryError('transient', (thrown as Error)?.name ?? 'failed', undefined, { cause: thrown });
         const reason = `${error.code}: ${error.message}`;
         if (claimed.channel === 'teams' && error.code === 'unreachable') {
           const fellBack = await this.fallBackToEmail(claimed);
-          await referrals.settleOutbox(claimed, { state: 'failed' }, `${reason}; Teams cannot reach them; ${fellBack ? 'sent by email instead' : 'no email address to use instead'}`);
+          await outbox.settle(claimed, { state: 'failed' }, `${reason}; Teams cannot reach them; ${fellBack ? 'sent by email instead' : 'no email address to use instead'}`);
           counts.failed += 1;
         } else if (error.code === 'rejected' || error.code === 'unreachable' || claimed.attempts >= (this.options.maxAttempts ?? 8)) {
-          await referrals.settleOutbox(claimed, { state: 'failed' }, reason);
+          await outbox.settle(claimed, { state: 'failed' }, reason);
           this.options.logger.error('notification-failed', { key: claimed.key, channel: claimed.channel, code: error.code, status: error.status });
           counts.failed += 1;
         } else {
           const delay = (this.options.baseDelayMs ?? 2_000) * 2 ** (claimed.attempts - 1);
-          await referrals.settleOutbox(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
+          await outbox.settle(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
           counts.retried += 1;
         }
       }
@@ -146,7 +148,7 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
   private async fallBackToEmail(entry: OutboxEntry): Promise<boolean> {
     if (isStaffPayload(entry.payload) && (entry.payload.recipient.channel || !entry.payload.recipient.email)) return false;
     const key = entry.key.replace(/:teams$/, ':email');
-    await this.options.referrals.enqueueNotification(entry.referralId, { key, channel: 'email', payload: entry.payload }, this.now().toISOString());
+    await this.options.outbox.enqueue(entry.referralId, { key, channel: 'email', payload: entry.payload }, this.now().toISOString());
     return true;
   }
 }

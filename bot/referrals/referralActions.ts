@@ -4,7 +4,9 @@ import { Actor, caseState, IdentifiedBy, mayAct, Person } from '../../domain/ref
 import type { Escalation } from '../../domain/supervision/escalation';
 import { clocksMayChange, escalationAlert, escalationAnswer } from '../../domain/supervision/policy';
 import { ChangeEvent, deliveryChannels, referralUpdate } from '../../domain/notifications/referralUpdate';
-import { OutboxMessage, ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
+import { ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
+import type { OutboxMessage } from '../../storage/outboxRepository';
+import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
 import type { ReferrerRepository } from '../../storage/referrerRepository';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import type { ContactRepository } from '../../storage/contactRepository';
@@ -43,6 +45,7 @@ export type ActionOutcome =
 
 export interface ReferralActionDependencies {
   referrals: ReferralRepository;
+  queue: ServiceQueueRepository;
   referrers: ReferrerRepository;
   directory: DirectoryRepository;
   contacts: ContactRepository;
@@ -158,7 +161,7 @@ export class ReferralActions {
 
     if (action.verb === 'redirect') {
       // The old service's queue keeps the entry, marked, so its status count stays right.
-      await this.deps.referrals.markQueueEntry(before.serviceId, next.reference, 'redirected');
+      await this.deps.queue.mark(before.serviceId, next.reference, 'redirected');
       await this.deps.channels.postReferral(next.id);
     }
     this.deps.notificationsQueued?.();

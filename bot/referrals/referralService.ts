@@ -6,6 +6,7 @@ import { matchPerson, MatchResult, ServiceMatch } from '../../domain/eligibility
 import { PersonFacts, personFactsSchema } from '../../domain/eligibility/facts';
 import { ageOn, Referral } from '../../domain/referral/referral';
 import type { ReferralRepository } from '../../storage/referralRepository';
+import type { ReferenceCounter } from '../../storage/referenceCounter';
 import type { ReferrerProfile, ReferrerRepository } from '../../storage/referrerRepository';
 
 /**
@@ -51,6 +52,7 @@ export interface ReferralServiceDependencies {
   now: () => Date;
   directory: { list(): Promise<DirectoryService[]> };
   referrals: ReferralRepository;
+  references: ReferenceCounter;
   referrers: ReferrerRepository;
   nearMissYears?: number;
   verificationMaxAgeDays?: number;
@@ -141,7 +143,7 @@ export class ReferralService {
 
     const now = this.deps.now();
     const at = now.toISOString();
-    const reference = await this.deps.referrals.nextReference(now);
+    const reference = await this.deps.references.next(now);
     const referrerRecord = {
       teamsUserId: sender.teamsUserId,
       aadObjectId: sender.aadObjectId,

@@ -4,7 +4,7 @@ import { firstResponders, SupervisorRole } from '../../domain/supervision/escala
 import { Audience, digestTimer, escalationTimer, Notice, referralTimers, StaffMessage, supervisionSettings, SupervisionSettings } from '../../domain/supervision/policy';
 import type { Escalation } from '../../domain/supervision/escalation';
 import type { WorkingCalendar } from '../../domain/supervision/workingCalendar';
-import type { OutboxMessage } from '../../storage/referralRepository';
+import type { OutboxMessage } from '../../storage/outboxRepository';
 import type { ContactRepository } from '../../storage/contactRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { SupervisorRepository } from '../../storage/supervisorRepository';

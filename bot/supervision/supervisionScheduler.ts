@@ -1,6 +1,9 @@
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
 import { caseloadDigests, digestTimer, evaluateReferralTimer, Notice, Timer, TimerDecision } from '../../domain/supervision/policy';
 import type { ReferralRepository } from '../../storage/referralRepository';
+import type { OutboxRepository } from '../../storage/outboxRepository';
+import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
+import { isOpenStatus } from '../../domain/referral/lifecycle';
 import type { StoredTimer, TimerRepository } from '../../storage/timerRepository';
 import { describeError, Logger } from '../app/log';
 import { PollingLoop } from '../app/pollingLoop';
@@ -18,6 +21,8 @@ import type { Supervision } from './supervision';
 export interface SchedulerOptions {
   timers: TimerRepository;
   referrals: ReferralRepository;
+  queue: ServiceQueueRepository;
+  outbox: OutboxRepository;
   supervision: Supervision;
   logger: Logger;
   now?: () => Date;
@@ -112,7 +117,7 @@ export class SupervisionScheduler extends PollingLoop<SweepResult> {
         action: 'digest.sent',
         detail: { summary: `Caseload digest for ${context.serviceName}: ${open.length} open`, serviceId: due.serviceId, recipients: messages.length },
       };
-      const recorded = await referrals.recordNotifications(`digest-${due.serviceId}-${due.anchor}`, messages, event, at);
+      const recorded = await this.options.outbox.record(`digest-${due.serviceId}-${due.anchor}`, messages, event, at);
       // The next digest counts from this one's due time, so a late sweep does not shift the cadence.
       const next = digestTimer(due.serviceId, context.settings, supervision.calendar, new Date(Math.max(now.getTime(), Date.parse(due.dueAt))));
       return { queued: recorded ? messages.length : 0, next: [next] };
@@ -130,16 +135,16 @@ export class SupervisionScheduler extends PollingLoop<SweepResult> {
       action: decision.audit.action,
       detail: { summary: decision.audit.summary, recipients: messages.length },
     };
-    const recorded = await referrals.recordNotifications(stored.referral.id, messages, event, at);
+    const recorded = await this.options.outbox.record(stored.referral.id, messages, event, at);
     if (recorded) this.options.logger.info('supervision-notice', { kind: due.kind, reference: stored.referral.reference, messages: messages.length });
     return { queued: recorded ? messages.length : 0, next: decision.next };
   }
 
   private async openReferrals(serviceId: string): Promise<Referral[]> {
-    const { referrals } = this.options;
+    const { referrals, queue } = this.options;
     const open: Referral[] = [];
-    for (const entry of await referrals.listQueue(serviceId)) {
-      if (['declined', 'closed', 'redirected'].includes(entry.status)) continue;
+    for (const entry of await queue.list(serviceId)) {
+      if (!isOpenStatus(entry.status)) continue;
       const stored = await referrals.get(entry.referralId);
       if (stored && stored.referral.serviceId === serviceId) open.push(stored.referral);
     }

@@ -18,7 +18,7 @@ import { REFERRAL_DIALOG, ReferralDialog } from '../../dialogs/referral/referral
 import type { ReferralService } from '../referrals/referralService';
 import type { ServiceChannels } from '../channels/serviceChannels';
 import type { TeamsCardActions } from './cardActions';
-import type { ReferralRepository } from '../../storage/referralRepository';
+import type { OutboxRepository } from '../../storage/outboxRepository';
 import { parseCommand } from './commands';
 import type { Logger } from '../app/log';
 import type { SupervisorCommands } from '../supervision/supervisorCommands';
@@ -37,7 +37,7 @@ export interface SignpostBotDependencies {
   channels: ServiceChannels;
   cardActions: TeamsCardActions;
   /** For the admins' status: the referral store's outbox. */
-  referralStore: ReferralRepository;
+  outbox: OutboxRepository;
   admins: string[];
   supervisorCommands: SupervisorCommands;
   /** Where Signpost remembers staff's 1:1 chats, so reminders and alerts can reach them. */
@@ -191,8 +191,8 @@ export class SignpostBot extends TeamsActivityHandler {
     const from = context.activity.from;
     const admin = isAdmin(this.deps.admins, { teamsUserId: from.id, aadObjectId: from.aadObjectId, email: (await describeSender(context))?.email });
     if (!admin) return '**status** in a service channel shows its referrals; in a chat it is for Signpost admins.';
-    const counts = await this.deps.referralStore.outboxCounts();
-    const failed = await this.deps.referralStore.failedOutbox();
+    const counts = await this.deps.outbox.counts();
+    const failed = await this.deps.outbox.failed();
     const lines = failed.slice(0, 10).map((entry) => `- ${String(entry.payload.reference ?? entry.referralId)} by ${entry.channel}: ${entry.lastError ?? 'unknown error'}`);
     return [
       `Notifications: ${counts.pending} waiting, ${counts.failed} failed for good.`,

@@ -46,7 +46,7 @@ describe('Supervisors and escalations (through the real server)', () => {
       dataDir: folder,
       logger: createLogger('error', () => undefined),
     });
-    referrals = new ReferralRepository(bot.tables);
+    referrals = bot.signpost.store.referrals;
     await say('link sail', GRACE);
   });
   after(async () => {
@@ -164,7 +164,7 @@ describe('Supervisors and escalations (through the real server)', () => {
       reference: referral.reference,
       at,
     };
-    await referrals.recordNotifications(referral.id, [{ key: `test-reminder:${referral.id}:channel:teams`, channel: 'teams', payload: { kind: 'staff', serviceId: 'sail', recipient: { channel: true, serviceId: 'sail' }, message } }], undefined, new Date().toISOString());
+    await bot.signpost.store.outbox.record(referral.id, [{ key: `test-reminder:${referral.id}:channel:teams`, channel: 'teams', payload: { kind: 'staff', serviceId: 'sail', recipient: { channel: true, serviceId: 'sail' }, message } }], undefined, new Date().toISOString());
     const posted = await connector.waitFor((a) => a.method === 'POST' && a.conversationId.startsWith(CHANNEL) && JSON.stringify(a.activity).includes('Waiting to be accepted: SP-2026-000703'));
     const card = posted.activity.attachments[0].content;
     expectValidTeamsCard(card);

@@ -49,7 +49,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
       dataDir: folder,
       logger: createLogger('error', () => undefined),
     });
-    referrals = new ReferralRepository(bot.tables);
+    referrals = bot.signpost.store.referrals;
     referrers = new ReferrerRepository(bot.tables);
     await postActivity(bot.url, inChannel({ type: 'message', text: 'link sail', from: KWAME }));
   });
@@ -186,7 +186,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     const mails = await smtp.waitForMessages(1);
     expect(mails[0].subject).to.contain(value.reference);
     await waitForOutboxIdle();
-    const failed = await referrals.failedOutbox();
+    const failed = await bot.signpost.store.outbox.failed();
     expect(failed.some((entry) => entry.key === `${value.id}:2:teams` && /email instead/.test(entry.lastError ?? ''))).to.equal(true);
     const health = await (await fetch(`${bot.url}/api/health`)).json();
     expect(health.notifications.failed).to.be.at.least(1);
@@ -226,7 +226,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
   async function waitForOutboxIdle(): Promise<void> {
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const counts = await referrals.outboxCounts();
+      const counts = await bot.signpost.store.outbox.counts();
       if (counts.pending === 0) return;
       if (Date.now() > deadline) throw new Error(`outbox still busy: ${JSON.stringify(counts)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -30,7 +30,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     connector = await FakeConnector.start();
     connector.members = [KWAME, GRACE];
     bot = await startSignpost({ env: { PATH: process.env.PATH }, port: 0, host: '127.0.0.1', dataDir: folder, logger: createLogger('error', () => undefined) });
-    repository = new ReferralRepository(bot.tables);
+    repository = bot.signpost.store.referrals;
     // Link the SAIL team's channel, as a link worker would.
     await postActivity(bot.url, inChannel({ type: 'message', text: 'link sail', from: KWAME }));
   });
@@ -212,7 +212,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(cardText(await click('redirect', { referralId: value.id, version: 1, toServiceId: 'champs' }))).to.contain('matched to');
     await click('redirect', { referralId: value.id, version: 1, toServiceId: 'sail-care-navigation' });
     expect((await repository.get(value.id))!.referral).to.deep.include({ serviceId: 'sail-care-navigation', status: 'submitted', version: 2 });
-    expect((await repository.listQueue('sail-care-navigation')).map((entry) => entry.reference)).to.include('SP-2026-000507');
-    expect((await repository.listQueue('sail')).find((entry) => entry.reference === 'SP-2026-000507')?.status).to.equal('redirected');
+    expect((await bot.signpost.store.queue.list('sail-care-navigation')).map((entry) => entry.reference)).to.include('SP-2026-000507');
+    expect((await bot.signpost.store.queue.list('sail')).find((entry) => entry.reference === 'SP-2026-000507')?.status).to.equal('redirected');
   });
 });

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSignpost, RunningSignpost } from '../../bot/app/server';
 import { createLogger } from '../../bot/app/log';
-import { ReferralRepository } from '../../storage/referralRepository';
 import { sampleReferral } from '../support/fixtures';
 import { channelActivity, FakeConnector, postActivity } from '../support/connector';
 import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
@@ -48,7 +47,7 @@ describe('Service channels (real server, Teams connector on loopback)', () => {
   });
 
   it('links a channel, posts the referrals waiting for the service, and keeps one channel per service', async () => {
-    const repository = new ReferralRepository(bot.tables);
+    const repository = bot.signpost.store.referrals;
     const waiting = sampleReferral({ reference: 'SP-2026-000901', facts: { age: 76, borough: 'southwark', sociallyIsolated: true, referralRoute: 'gp' } });
     await repository.submit(waiting, { referralId: waiting.id, at, actor: { id: '29:r' }, action: 'referral.submitted', detail: {} });
 

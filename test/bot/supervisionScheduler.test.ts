@@ -7,7 +7,7 @@ import { createLogger } from '../../bot/app/log';
 import type { Referral } from '../../domain/referral/referral';
 import { escalationTimer, DEFAULT_SUPERVISION } from '../../domain/supervision/policy';
 import type { Escalation } from '../../domain/supervision/escalation';
-import type { OutboxEntry } from '../../storage/referralRepository';
+import type { OutboxEntry } from '../../storage/outboxRepository';
 import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
 import { testTables } from '../support/azurite';
@@ -60,7 +60,7 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
   afterEach(() => clock.restore());
 
   const scheduler = () =>
-    new SupervisionScheduler({ timers: world.timers, referrals: world.referrals, supervision, logger: createLogger('debug', (line) => logLines.push(line)) });
+    new SupervisionScheduler({ timers: world.timers, referrals: world.referrals, queue: world.queue, outbox: world.outbox, supervision, logger: createLogger('debug', (line) => logLines.push(line)) });
   const moveTo = (iso: string) => clock.setSystemTime(new Date(iso));
 
   async function store(overrides: Partial<Referral> = {}): Promise<Referral> {
@@ -79,7 +79,7 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
   }
 
   async function queued(): Promise<Array<OutboxEntry & { payload: StaffPayload }>> {
-    return (await world.referrals.dueOutbox(FAR_FUTURE, 500)) as Array<OutboxEntry & { payload: StaffPayload }>;
+    return (await world.outbox.due(FAR_FUTURE, 500)) as Array<OutboxEntry & { payload: StaffPayload }>;
   }
   const who = (entries: Array<{ payload: StaffPayload; channel: string }>) =>
     entries

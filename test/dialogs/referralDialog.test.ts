@@ -34,7 +34,7 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
   /** Every queued referral, across all services. */
   async function storedReferrals() {
     const all = [];
-    for (const service of await world.directory.list()) all.push(...(await world.referrals.listQueue(service.id)));
+    for (const service of await world.directory.list()) all.push(...(await world.queue.list(service.id)));
     return all;
   }
 
@@ -71,7 +71,7 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
       expect(doneText).to.contain('871731000000106');
       expect(doneText).to.contain('about 6 weeks');
 
-      const queue = await world.referrals.listQueue('sail');
+      const queue = await world.queue.list('sail');
       expect(queue).to.have.length(1);
       const stored = (await world.referrals.get(queue[0].referralId))!.referral;
       expect(stored).to.include({ status: 'submitted', serviceId: 'sail', reference: 'SP-2026-000001' });
@@ -115,7 +115,7 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
       await bot.send(fill(summary, {}));
       const second = await bot.send(fill(summary, {}));
       expect(replyText(second)).to.match(/already been sent|nothing has changed/i);
-      expect(await world.referrals.listQueue('sail')).to.have.length(1);
+      expect(await world.queue.list('sail')).to.have.length(1);
     });
   });
 
@@ -253,7 +253,7 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
       const summary = lastCard(await bot.send(fill(matches, { serviceId: 'red-cross-home-from-hospital' })));
       expect(cardText(summary)).to.contain('Near miss: the service decides');
       await bot.send(fill(summary, {}));
-      const [entry] = await world.referrals.listQueue('red-cross-home-from-hospital');
+      const [entry] = await world.queue.list('red-cross-home-from-hospital');
       const stored = (await world.referrals.get(entry.referralId))!.referral;
       expect(stored.match.chosenWasNearMiss).to.equal(true);
     });

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSignpost, RunningSignpost } from '../../bot/app/server';
 import { createLogger } from '../../bot/app/log';
-import { ReferralRepository } from '../../storage/referralRepository';
 import { CardOnPage, Playground, PlaygroundBrowser } from '../support/playground';
 
 /**
@@ -115,7 +114,7 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     // Finished steps' cards were replaced, so no stale buttons are left in the chat.
     expect(await page.page.locator('.ac-adaptiveCard').filter({ hasText: 'How was consent given' }).count()).to.equal(0);
 
-    const queue = await new ReferralRepository(bot.tables).listQueue('sail');
+    const queue = await bot.signpost.store.queue.list('sail');
     expect(queue).to.have.length(1);
     expect(queue[0].reference).to.match(/SP-\d{4}-000001/);
 
@@ -129,7 +128,7 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     await posted.press('Accept');
     const accepted = await page.card('Accepted by');
     expect(await accepted.text()).to.contain('Owner').and.contain('Amira Patel');
-    const stored = await new ReferralRepository(bot.tables).get(queue[0].referralId);
+    const stored = await bot.signpost.store.referrals.get(queue[0].referralId);
     expect(stored?.referral.status).to.equal('accepted');
 
     // The referrer hears about it in their personal chat, without asking.
@@ -162,8 +161,8 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     expect(await answered.text()).to.contain('Escalation acknowledged by Amira Patel');
     // She escalated too, so the answer also reaches her as the link worker.
     expect(await (await page.card('Your escalation was answered')).text()).to.contain('Escalation acknowledged by Amira Patel');
-    const [entry] = await new ReferralRepository(bot.tables).listQueue('sail');
-    const stored = await new ReferralRepository(bot.tables).get(entry.referralId);
+    const [entry] = await bot.signpost.store.queue.list('sail');
+    const stored = await bot.signpost.store.referrals.get(entry.referralId);
     expect(stored?.referral.escalations?.[0].acknowledged?.by.name).to.equal('Amira Patel');
   });
 });

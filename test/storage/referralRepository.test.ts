@@ -4,6 +4,9 @@ import { testTables, uniqueTableName } from '../support/azurite';
 import type { RunningAzurite } from '../../storage/azurite';
 import { TableConnection } from '../../storage/tables';
 import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
+import { referralStorage } from '../../storage/referralStorage';
+import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
+import type { ReferenceCounter } from '../../storage/referenceCounter';
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
 import { FIXTURE_TIME, sampleReferral } from '../support/fixtures';
 
@@ -32,6 +35,8 @@ describe('ReferralRepository (referral records on Azurite)', () => {
   let tables: TableConnection;
   let prefix: string;
   let repository: ReferralRepository;
+  let serviceQueue: ServiceQueueRepository;
+  let counter: ReferenceCounter;
 
   /** Every entity of one of the repository's tables, as stored. */
   async function rawEntities(table: string): Promise<Array<Record<string, unknown>>> {
@@ -45,23 +50,23 @@ describe('ReferralRepository (referral records on Azurite)', () => {
   after(async () => azurite?.stop());
   beforeEach(() => {
     prefix = uniqueTableName('rr');
-    repository = new ReferralRepository(tables, { tablePrefix: prefix });
+    ({ referrals: repository, queue: serviceQueue, references: counter } = referralStorage(tables, { tablePrefix: prefix }));
   });
 
   describe('references', () => {
     it('allocates consecutive references per year, starting at 000001', async () => {
       const now = new Date('2026-06-01T09:00:00Z');
-      expect(await repository.nextReference(now)).to.equal('SP-2026-000001');
-      expect(await repository.nextReference(now)).to.equal('SP-2026-000002');
-      expect(await repository.nextReference(new Date('2027-01-01T00:00:00Z'))).to.equal('SP-2027-000001');
-      expect(await repository.nextReference(new Date('2026-12-31T23:59:59Z'))).to.equal('SP-2026-000003');
+      expect(await counter.next(now)).to.equal('SP-2026-000001');
+      expect(await counter.next(now)).to.equal('SP-2026-000002');
+      expect(await counter.next(new Date('2027-01-01T00:00:00Z'))).to.equal('SP-2027-000001');
+      expect(await counter.next(new Date('2026-12-31T23:59:59Z'))).to.equal('SP-2026-000003');
     });
 
     it('never gives two of 20 concurrent callers on two bot instances the same number', async () => {
       // Two repositories over two connections: as two bot instances sharing one storage account.
-      const other = new ReferralRepository(new TableConnection(tables.connectionString), { tablePrefix: prefix });
+      const other = referralStorage(new TableConnection(tables.connectionString), { tablePrefix: prefix }).references;
       const now = new Date(FIXTURE_TIME);
-      const references = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : repository).nextReference(now)));
+      const references = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : counter).next(now)));
       expect(new Set(references).size).to.equal(20);
       expect([...references].sort()).to.deep.equal(Array.from({ length: 20 }, (_, i) => `SP-2026-${String(i + 1).padStart(6, '0')}`));
     });
@@ -78,10 +83,10 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       expect(stored?.etag).to.be.a('string').and.not.equal('*');
       expect((await repository.getByReference('SP-2026-000042'))?.referral.id).to.equal(referral.id);
       expect(await repository.audit(referral.id)).to.deep.equal([submitted(referral)]);
-      expect(await repository.listQueue('sail')).to.deep.equal([
+      expect(await serviceQueue.list('sail')).to.deep.equal([
         { serviceId: 'sail', reference: 'SP-2026-000042', referralId: referral.id, status: 'submitted', queuedAt: FIXTURE_TIME },
       ]);
-      expect(await repository.listQueue('another-service')).to.deep.equal([]);
+      expect(await serviceQueue.list('another-service')).to.deep.equal([]);
     });
 
     it('finds nothing for ids and references never stored', async () => {
@@ -98,7 +103,7 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       const retried = await repository.submit({ ...referral, whatMatters: 'Something else' }, submitted(referral, '2026-11-24T12:30:00.000Z'));
       expect(retried.whatMatters).to.equal(referral.whatMatters);
       expect(await repository.audit(referral.id)).to.have.length(1);
-      expect(await repository.listQueue('sail')).to.have.length(1);
+      expect(await serviceQueue.list('sail')).to.have.length(1);
       expect((await rawEntities('referrals')).filter((entity) => entity.kind === 'referral')).to.have.length(1);
     });
 
@@ -107,10 +112,10 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       await repository.submit(referral, submitted(referral));
       const queue = await tables.table(`${prefix}servicequeue`);
       await queue.deleteEntity('sail', referral.reference); // as if the process died before the queue write
-      expect(await repository.listQueue('sail')).to.deep.equal([]);
+      expect(await serviceQueue.list('sail')).to.deep.equal([]);
 
       await repository.submit(referral, submitted(referral));
-      expect((await repository.listQueue('sail')).map((entry) => entry.referralId)).to.deep.equal([referral.id]);
+      expect((await serviceQueue.list('sail')).map((entry) => entry.referralId)).to.deep.equal([referral.id]);
       expect(await repository.audit(referral.id)).to.have.length(1);
     });
 
@@ -121,7 +126,7 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       expect((error as Error).message).to.match(/too large/).and.contain(referral.reference);
       expect((error as Error).message).not.to.contain(referral.person.familyName);
       expect(await repository.get(referral.id)).to.equal(undefined);
-      expect(await repository.listQueue('sail')).to.deep.equal([]);
+      expect(await serviceQueue.list('sail')).to.deep.equal([]);
     });
 
     it('refuses an invalid record, naming the bad field, and stores nothing', async () => {
@@ -129,7 +134,7 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       const error = await caught(repository.submit(referral, submitted(referral)));
       expect(String(error)).to.contain('nhsNumber');
       expect(await repository.get(referral.id)).to.equal(undefined);
-      expect(await repository.listQueue('sail')).to.deep.equal([]);
+      expect(await serviceQueue.list('sail')).to.deep.equal([]);
     });
   });
 
@@ -152,8 +157,8 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       const b = sampleReferral({ reference: 'SP-2026-000005', serviceId: 'sail' });
       const c = sampleReferral({ reference: 'SP-2026-000006', serviceId: 'champs' });
       for (const referral of [a, b, c]) await repository.submit(referral, submitted(referral));
-      expect((await repository.listQueue('sail')).map((entry) => entry.reference)).to.deep.equal(['SP-2026-000005', 'SP-2026-000007']);
-      expect((await repository.listQueue('champs')).map((entry) => entry.referralId)).to.deep.equal([c.id]);
+      expect((await serviceQueue.list('sail')).map((entry) => entry.reference)).to.deep.equal(['SP-2026-000005', 'SP-2026-000007']);
+      expect((await serviceQueue.list('champs')).map((entry) => entry.referralId)).to.deep.equal([c.id]);
     });
   });
 

@@ -3,6 +3,7 @@ import { testTables, uniqueTableName } from '../support/azurite';
 import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
 import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
+import { referralStorage, ReferralStorage } from '../../storage/referralStorage';
 import { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferrerRepository } from '../../storage/referrerRepository';
 import { southwarkDirectory } from '../../domain/directory/southwark';
@@ -24,16 +25,18 @@ describe('Repositories on Azurite', () => {
 
   describe('ReferralRepository', () => {
     let repository: ReferralRepository;
+    let storage: ReferralStorage;
     beforeEach(() => {
-      repository = new ReferralRepository(tables, { tablePrefix: uniqueTableName('r') });
+      storage = referralStorage(tables, { tablePrefix: uniqueTableName('r') });
+      repository = storage.referrals;
     });
 
     it('hands out distinct consecutive references to 20 concurrent callers', async () => {
       const now = new Date(at);
-      const references = await Promise.all(Array.from({ length: 20 }, () => repository.nextReference(now)));
+      const references = await Promise.all(Array.from({ length: 20 }, () => storage.references.next(now)));
       expect(new Set(references).size).to.equal(20);
       expect([...references].sort()).to.deep.equal(Array.from({ length: 20 }, (_, i) => `SP-2026-${String(i + 1).padStart(6, '0')}`));
-      expect(await repository.nextReference(new Date('2027-01-01T00:00:00Z'))).to.equal('SP-2027-000001');
+      expect(await storage.references.next(new Date('2027-01-01T00:00:00Z'))).to.equal('SP-2027-000001');
     });
 
     it('stores a referral with its audit event and queues it for its service', async () => {
@@ -44,7 +47,7 @@ describe('Repositories on Azurite', () => {
       expect(stored?.etag).to.be.a('string');
       expect((await repository.getByReference('SP-2026-000001'))?.referral.id).to.equal(referral.id);
       expect(await repository.audit(referral.id)).to.have.length(1);
-      expect(await repository.listQueue('sail')).to.deep.equal([
+      expect(await storage.queue.list('sail')).to.deep.equal([
         { serviceId: 'sail', reference: 'SP-2026-000001', referralId: referral.id, status: 'submitted', queuedAt: at },
       ]);
     });
@@ -54,7 +57,7 @@ describe('Repositories on Azurite', () => {
       await repository.submit(referral, submitted(referral));
       await Promise.all([repository.submit(referral, submitted(referral)), repository.submit(referral, submitted(referral))]);
       expect(await repository.audit(referral.id)).to.have.length(1);
-      expect(await repository.listQueue('sail')).to.have.length(1);
+      expect(await storage.queue.list('sail')).to.have.length(1);
     });
 
     it('refuses a stale update and keeps the audit trail consistent', async () => {

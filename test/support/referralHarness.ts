@@ -7,6 +7,9 @@ import { createSignpost, Signpost, TableNames } from '../../bot/app/signpost';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferralRepository } from '../../storage/referralRepository';
+import { referralStorage } from '../../storage/referralStorage';
+import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
+import type { OutboxRepository } from '../../storage/outboxRepository';
 import { ReferrerRepository } from '../../storage/referrerRepository';
 import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { TableConnection } from '../../storage/tables';
@@ -33,6 +36,8 @@ export interface ReferralWorld {
   names: Required<TableNames>;
   directory: DirectoryRepository;
   referrals: ReferralRepository;
+  queue: ServiceQueueRepository;
+  outbox: OutboxRepository;
   referrers: ReferrerRepository;
   channels: ServiceChannelRepository;
   timers: TimerRepository;
@@ -72,7 +77,7 @@ export async function createWorld(tables: TableConnection): Promise<ReferralWorl
     tables,
     names,
     directory,
-    referrals: new ReferralRepository(tables, { tablePrefix: names.referralPrefix }),
+    ...referralStorage(tables, { tablePrefix: names.referralPrefix }),
     referrers: new ReferrerRepository(tables, names.referrers),
     channels: new ServiceChannelRepository(tables, names.channels),
     timers: new TimerRepository(tables, names.timers),

@@ -1,0 +1,255 @@
+import { odata, TableClient, TransactionAction } from '@azure/data-tables';
+import { statusOf, TableConnection } from './tables';
+import type { AuditEvent } from '../domain/referral/referral';
+import { auditEntity, isAlreadyExists } from './referralEntities';
+
+/**
+ * The outbox: notifications written in the same transaction as the change they report (rows
+ * `outbox-<key>` in the referral's partition of `referrals`), sent later by the dispatcher.
+ * So that senders never scan every referral to find them, each is also listed in
+ * `outboxindex` (partition `pending`, then `failed` if it fails for good), written just before
+ * the transaction: an index row whose transaction then failed points at nothing, and the
+ * sender drops it once it is old enough that the transaction cannot still be under way.
+ */
+
+/** An index row older than this whose outbox row does not exist belongs to a change that failed. */
+const DANGLING_INDEX_MS = 10 * 60 * 1000;
+
+/** A notification written with the change it reports, sent later by the dispatcher. */
+export interface OutboxMessage {
+  /** Idempotency key: one per notification and channel (e.g. referral:version:teams). */
+  key: string;
+  channel: 'teams' | 'email';
+  /** What to send; no patient identifiers beyond reference and initials. */
+  payload: Record<string, unknown>;
+}
+
+export type OutboxState = 'pending' | 'sending' | 'sent' | 'failed';
+
+export interface OutboxEntry extends OutboxMessage {
+  referralId: string;
+  state: OutboxState;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError?: string;
+  etag: string;
+}
+
+type OutboxEntity = {
+  partitionKey: string;
+  rowKey: string;
+  kind: 'outbox';
+  key: string;
+  channel: string;
+  state: OutboxState;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError?: string;
+  body: string;
+};
+
+type OutboxIndexEntity = {
+  partitionKey: 'pending' | 'failed';
+  rowKey: string;
+  /** The outbox row's partition: a referral id, or e.g. `digest-<service>` for messages about no one referral. */
+  referralId: string;
+  key: string;
+  createdAt: string;
+};
+
+export class OutboxRepository {
+  private readonly records: Promise<TableClient>;
+  private readonly outboxIndex: Promise<TableClient>;
+
+  constructor(tables: TableConnection, options: { tablePrefix?: string } = {}) {
+    const prefix = options.tablePrefix ?? '';
+    this.records = tables.table(`${prefix}referrals`);
+    this.outboxIndex = tables.table(`${prefix}outboxindex`);
+  }
+
+  /**
+   * Notifications due now: pending, or claimed by a sender whose lease ran out. Reads the
+   * index of undelivered notifications, then each one's row: never the referrals themselves.
+   */
+  async due(now: Date, limit = 50): Promise<OutboxEntry[]> {
+    const due: OutboxEntry[] = [];
+    const iso = now.toISOString();
+    for (const entry of await this.indexedOutbox('pending', now)) {
+      if ((entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso) due.push(entry);
+      if (due.length >= limit) break;
+    }
+    return due;
+  }
+
+  /**
+   * Claims a notification for sending (eTag-checked, with a lease): of several senders, one
+   * wins; if it dies mid-send, the lease runs out and another sender picks the message up.
+   */
+  async claim(entry: OutboxEntry, leaseUntil: Date): Promise<OutboxEntry | undefined> {
+    try {
+      const response = await (await this.records).updateEntity(
+        { partitionKey: entry.referralId, rowKey: outboxRow(entry.key), state: 'sending', nextAttemptAt: leaseUntil.toISOString(), attempts: entry.attempts + 1 },
+        'Merge',
+        { etag: entry.etag },
+      );
+      return { ...entry, state: 'sending', attempts: entry.attempts + 1, nextAttemptAt: leaseUntil.toISOString(), etag: response.etag ?? entry.etag };
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Marks a claimed notification sent, to retry at a time, or failed for good. */
+  async settle(entry: OutboxEntry, outcome: { state: 'sent' | 'failed' } | { state: 'pending'; retryAt: Date }, lastError?: string): Promise<void> {
+    await (await this.records).updateEntity(
+      {
+        partitionKey: entry.referralId,
+        rowKey: outboxRow(entry.key),
+        state: outcome.state,
+        nextAttemptAt: outcome.state === 'pending' ? outcome.retryAt.toISOString() : entry.nextAttemptAt,
+        lastError: lastError?.slice(0, 300) ?? '',
+      },
+      'Merge',
+      { etag: entry.etag },
+    );
+    // The row above is the truth; the index follows it (a crash here is mended by the next read).
+    if (outcome.state !== 'pending') await this.moveIndex(entry.referralId, entry.key, outcome.state, entry.nextAttemptAt);
+  }
+
+  /** Adds a notification outside a referral change (e.g. email when Teams cannot reach someone). */
+  async enqueue(referralId: string, message: OutboxMessage, at: string): Promise<void> {
+    await this.index(referralId, [message], at);
+    try {
+      await (await this.records).createEntity(outboxEntity(referralId, message, at));
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error; // already queued: the key makes this idempotent
+    }
+  }
+
+  /**
+   * Queues notifications with the audit event that records them, in one transaction in
+   * `partition` (a referral id, or a partition of its own for messages about no one referral).
+   * Returns false when they were queued before (the keys are idempotent): a reminder that is
+   * fired twice is sent and recorded once.
+   */
+  async record(partition: string, messages: OutboxMessage[], event: AuditEvent | undefined, at: string): Promise<boolean> {
+    if (!messages.length && !event) return true;
+    await this.index(partition, messages, at);
+    const actions: TransactionAction[] = [
+      ...(event ? [['create', auditEntity(partition, event)] as TransactionAction] : []),
+      ...messages.map((message): TransactionAction => ['create', outboxEntity(partition, message, at)]),
+    ];
+    try {
+      await (await this.records).submitTransaction(actions);
+      return true;
+    } catch (error) {
+      if (isAlreadyExists(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Notifications not yet delivered (sending included in pending) and failed for good: index rows only. */
+  async counts(): Promise<{ pending: number; failed: number }> {
+    const index = await this.outboxIndex;
+    const count = async (partition: 'pending' | 'failed') => {
+      let total = 0;
+      for await (const _ of index.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${partition}`, select: ['RowKey'] } })) total += 1;
+      return total;
+    };
+    const [pending, failed] = await Promise.all([count('pending'), count('failed')]);
+    return { pending, failed };
+  }
+
+  async failed(): Promise<OutboxEntry[]> {
+    return (await this.indexedOutbox('failed', new Date())).filter((entry) => entry.state === 'failed');
+  }
+
+  private async entry(partition: string, key: string): Promise<OutboxEntry | undefined> {
+    try {
+      return outboxEntry(await (await this.records).getEntity<OutboxEntity>(partition, outboxRow(key)));
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** The entries an index partition lists, mending rows that no longer match their entry. */
+  private async indexedOutbox(partition: 'pending' | 'failed', now: Date): Promise<OutboxEntry[]> {
+    const index = await this.outboxIndex;
+    const found: OutboxEntry[] = [];
+    for await (const row of index.listEntities<OutboxIndexEntity>({ queryOptions: { filter: odata`PartitionKey eq ${partition}` } })) {
+      const entry = await this.entry(row.referralId, row.key);
+      if (!entry) {
+        if (now.getTime() - Date.parse(row.createdAt) > DANGLING_INDEX_MS) await this.deleteIndexRow(partition, row.rowKey);
+        continue;
+      }
+      if (partition === 'pending' && (entry.state === 'sent' || entry.state === 'failed')) {
+        await this.moveIndex(row.referralId, row.key, entry.state, row.createdAt);
+        continue;
+      }
+      found.push(entry);
+    }
+    return found;
+  }
+
+  /** Lists messages as undelivered, just before the transaction that writes them. */
+  async index(partition: string, messages: OutboxMessage[], at: string): Promise<void> {
+    const index = await this.outboxIndex;
+    await Promise.all(
+      messages.map((message) =>
+        index.upsertEntity<OutboxIndexEntity>(
+          { partitionKey: 'pending', rowKey: indexRow(partition, message.key), referralId: partition, key: message.key, createdAt: at },
+          'Replace',
+        ),
+      ),
+    );
+  }
+
+  private async moveIndex(partition: string, key: string, state: 'sent' | 'failed', createdAt: string): Promise<void> {
+    const index = await this.outboxIndex;
+    if (state === 'failed') {
+      await index.upsertEntity<OutboxIndexEntity>({ partitionKey: 'failed', rowKey: indexRow(partition, key), referralId: partition, key, createdAt }, 'Replace');
+    }
+    await this.deleteIndexRow('pending', indexRow(partition, key));
+  }
+
+  private async deleteIndexRow(partition: 'pending' | 'failed', rowKey: string): Promise<void> {
+    try {
+      await (await this.outboxIndex).deleteEntity(partition, rowKey);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+}
+
+const outboxRow = (key: string) => `outbox-${key.replace(/[^A-Za-z0-9:._-]/g, '_')}`;
+const indexRow = (partition: string, key: string) => `${partition}|${outboxRow(key)}`;
+
+export function outboxEntity(referralId: string, message: OutboxMessage, at: string): OutboxEntity {
+  return {
+    partitionKey: referralId,
+    rowKey: outboxRow(message.key),
+    kind: 'outbox',
+    key: message.key,
+    channel: message.channel,
+    state: 'pending',
+    attempts: 0,
+    nextAttemptAt: at,
+    body: JSON.stringify(message.payload),
+  };
+}
+
+function outboxEntry(entity: OutboxEntity & { etag: string }): OutboxEntry {
+  return {
+    referralId: entity.partitionKey,
+    key: entity.key,
+    channel: entity.channel as OutboxEntry['channel'],
+    payload: JSON.parse(entity.body),
+    state: entity.state,
+    attempts: entity.attempts,
+    nextAttemptAt: entity.nextAttemptAt,
+    lastError: entity.lastError || undefined,
+    etag: entity.etag,
+  };
+}
+
