@@ -7,7 +7,7 @@ import { startAzurite, RunningAzurite } from '../../storage/azurite';
 import { TableConnection } from '../../storage/tables';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import { loadConfig, SignpostConfig } from './config';
-import { createLogger, describeError, Logger } from './log';
+import { createLogger, describeError, Logger, withLogFields } from './log';
 import { conversationType } from '../teams/places';
 import { createSignpost, Signpost } from './signpost';
 
@@ -112,7 +112,9 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       }
       inFlight += 1;
       try {
-        await adapter.process(req, res, (context) => bot.run(context));
+        // Every line logged during this turn, in any layer, carries the activity's id (Teams' own, not person data).
+        const activityId = typeof req.body?.id === 'string' ? req.body.id.slice(0, 120) : undefined;
+        await withLogFields({ activityId }, () => adapter.process(req, res, (context) => bot.run(context)));
       } finally {
         inFlight -= 1;
         if (inFlight === 0) drained?.();
