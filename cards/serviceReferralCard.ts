@@ -17,7 +17,7 @@ import {
   STATUS_LABELS,
 } from '../domain/referral/lifecycle';
 import { describeEscalation, ESCALATION_REASON_LABELS, ESCALATION_REASONS } from '../domain/supervision/escalation';
-import { formatTime } from '../domain/supervision/policy';
+import { formatTime } from '../domain/format';
 
 const choices = (values: readonly string[]) => values.map((value) => ({ title: reasonWords(value).choice, value }));
 

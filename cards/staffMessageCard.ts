@@ -1,7 +1,7 @@
 import template from './staff-message.json';
 import { renderCard } from './render';
 import { escapeHtml, RenderedEmail } from './email';
-import type { StaffMessage } from '../domain/supervision/policy';
+import type { StaffMessage } from '../domain/supervision/messages';
 
 const KIND_LABELS: Record<StaffMessage['kind'], string> = {
   reminder: 'Signpost reminder',

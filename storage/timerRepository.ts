@@ -120,17 +120,6 @@ export class TimerRepository {
     return true;
   }
 
-  /** Pending timers, optionally only those a filter keeps (for status and tests). */
-  async list(filter: (timer: Timer) => boolean = () => true): Promise<StoredTimer[]> {
-    const found: StoredTimer[] = [];
-    const query = odata`PartitionKey ge ${PREFIX} and PartitionKey lt ${'due.'}`;
-    for await (const row of (await this.client).listEntities<TimerEntity>({ queryOptions: { filter: query } })) {
-      const timer = stored(row as TimerEntity & { etag: string });
-      if (!row.done && filter(timer)) found.push(timer);
-    }
-    return found;
-  }
-
   /** Writes many timers, in transactions of up to 100 per day (the benchmark's set-up). */
   async scheduleMany(timers: Timer[]): Promise<void> {
     const client = await this.client;

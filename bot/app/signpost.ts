@@ -25,6 +25,7 @@ import { NotificationDispatcher } from '../notifications/notificationDispatcher'
 import { TeamsMessenger } from '../teams/teamsMessenger';
 import { TeamsCardActions } from '../teams/cardActions';
 import { SignpostBot } from '../teams/signpostBot';
+import { AdminStatus } from './adminStatus';
 
 /**
  * The composition root: every part of Signpost, wired once. The server, `npm run dev`, the
@@ -126,6 +127,7 @@ export function createSignpost(parts: SignpostParts) {
   const actions = new ReferralActions({ ...store, channels, roster, supervision, logger, now, notificationsQueued });
   const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
+  const adminStatus = new AdminStatus({ ...store, now });
   const conversationState = new ConversationState(stateStore);
   const bot = new SignpostBot({
     conversationState,
@@ -134,7 +136,7 @@ export function createSignpost(parts: SignpostParts) {
     referrals: referralService,
     channels,
     cardActions: new TeamsCardActions({ actions, channels, supervision, directory: store.directory, now }),
-    outbox: store.outbox,
+    adminStatus,
     admins: config.admins,
     supervisorCommands,
     contacts: store.contacts,
@@ -142,5 +144,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, bot, logger, now };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, adminStatus, bot, logger, now };
 }

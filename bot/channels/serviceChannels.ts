@@ -1,5 +1,6 @@
 import type { Referral } from '../../domain/referral/referral';
 import { isOpenStatus } from '../../domain/referral/lifecycle';
+import { formatShortTime } from '../../domain/format';
 import { serviceReferralCard } from '../../cards/serviceReferralCard';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
@@ -145,7 +146,7 @@ export class ServiceChannels {
     const history = audit
       .filter((event) => typeof event.detail.summary === 'string')
       .slice(-6)
-      .map((event) => `${formatTime(event.at)}: ${event.detail.summary}`);
+      .map((event) => `${formatShortTime(event.at)}: ${event.detail.summary}`);
     return serviceReferralCard(referral, {
       serviceName: nameOf(referral.serviceId),
       members,
@@ -180,8 +181,4 @@ export class ServiceChannels {
     const ids = (await this.deps.directory.list()).filter((service) => service.takesReferrals).map((service) => service.id);
     return `Services that take referrals: ${ids.join(', ')}.`;
   }
-}
-
-function formatTime(iso: string): string {
-  return new Date(iso).toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' });
 }

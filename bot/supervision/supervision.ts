@@ -1,7 +1,8 @@
 import type { DirectoryService } from '../../domain/directory/schema';
 import type { Referral } from '../../domain/referral/referral';
 import { firstResponders, SupervisorRole } from '../../domain/supervision/escalation';
-import { Audience, digestTimer, escalationTimer, Notice, referralTimers, StaffMessage, supervisionSettings, SupervisionSettings } from '../../domain/supervision/policy';
+import { Audience, digestTimer, escalationTimer, Notice, referralTimers, supervisionSettings, SupervisionSettings } from '../../domain/supervision/policy';
+import type { StaffMessage } from '../../domain/supervision/messages';
 import type { Escalation } from '../../domain/supervision/escalation';
 import type { WorkingCalendar } from '../../domain/supervision/workingCalendar';
 import type { OutboxMessage } from '../../storage/outboxRepository';

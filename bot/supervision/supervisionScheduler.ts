@@ -1,5 +1,6 @@
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
-import { caseloadDigests, digestTimer, evaluateReferralTimer, Notice, Timer, TimerDecision } from '../../domain/supervision/policy';
+import { digestTimer, evaluateReferralTimer, Notice, Timer, TimerDecision } from '../../domain/supervision/policy';
+import { caseloadDigests } from '../../domain/supervision/messages';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import type { OutboxRepository } from '../../storage/outboxRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';

@@ -5,7 +5,7 @@ import { CLOSE_REASONS, DECLINE_REASONS, PROGRESS_STATUSES } from '../../domain/
 import { ons4Schema, swemwbsItemsSchema } from '../../domain/referral/outcomes';
 import { ESCALATION_REASONS, Escalation, isAwaitingAnswer } from '../../domain/supervision/escalation';
 import type { Referral } from '../../domain/referral/referral';
-import { escalationAlert } from '../../domain/supervision/policy';
+import { escalationAlert } from '../../domain/supervision/messages';
 import { staffMessageCard } from '../../cards/staffMessageCard';
 import type { ActingPerson, ActionOutcome, ReferralActions, RequestedAction } from '../referrals/referralActions';
 import type { ServiceChannels } from '../channels/serviceChannels';

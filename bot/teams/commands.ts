@@ -7,7 +7,7 @@ export type ChatCommand =
   | { name: 'refer' }
   | { name: 'link'; serviceId: string }
   | { name: 'unlink' }
-  | { name: 'status' }
+  | { name: 'status'; reference?: string }
   | { name: 'my-referrals' }
   | { name: 'notify'; preference: string }
   | { name: 'supervisors'; change?: 'add' | 'remove'; email?: string; role?: string }
@@ -28,7 +28,7 @@ export function parseCommand(text: string | undefined): ChatCommand {
   if (first === 'unlink') return { name: 'unlink' };
   if (phrase === 'my referrals' || phrase === 'referrals') return { name: 'my-referrals' };
   if (first === 'notify') return { name: 'notify', preference: words[1] ?? '' };
-  if (first === 'status') return { name: 'status' };
+  if (first === 'status') return { name: 'status', reference: /^sp-\d{4}-\d{6}$/.test(words[1] ?? '') ? words[1] : undefined };
   if (first === 'supervisors' || first === 'supervisor') {
     const change = words[1] === 'add' || words[1] === 'remove' ? words[1] : undefined;
     return { name: 'supervisors', change, email: words[2], role: words[3] };

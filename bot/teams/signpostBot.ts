@@ -18,7 +18,7 @@ import { REFERRAL_DIALOG, ReferralDialog } from '../../dialogs/referral/referral
 import type { ReferralService } from '../referrals/referralService';
 import type { ServiceChannels } from '../channels/serviceChannels';
 import type { TeamsCardActions } from './cardActions';
-import type { OutboxRepository } from '../../storage/outboxRepository';
+import type { AdminStatus } from '../app/adminStatus';
 import { parseCommand } from './commands';
 import type { Logger } from '../app/log';
 import type { SupervisorCommands } from '../supervision/supervisorCommands';
@@ -36,8 +36,7 @@ export interface SignpostBotDependencies {
   referrals: ReferralService;
   channels: ServiceChannels;
   cardActions: TeamsCardActions;
-  /** For the admins' status: the referral store's outbox. */
-  outbox: OutboxRepository;
+  adminStatus: AdminStatus;
   admins: string[];
   supervisorCommands: SupervisorCommands;
   /** Where Signpost remembers staff's 1:1 chats, so reminders and alerts can reach them. */
@@ -155,7 +154,7 @@ export class SignpostBot extends TeamsActivityHandler {
         await context.sendActivity(await this.deps.channels.unlink(channelOf(context)));
         return;
       case 'status':
-        await context.sendActivity(type === 'channel' ? await this.deps.channels.status(channelOf(context)) : await this.adminStatus(context));
+        await context.sendActivity(type === 'channel' ? await this.deps.channels.status(channelOf(context)) : await this.adminStatus(context, command.reference));
         return;
       case 'notify':
         await context.sendActivity(
@@ -186,18 +185,12 @@ export class SignpostBot extends TeamsActivityHandler {
     }
   }
 
-  /** Operational status for admins in a chat: notifications waiting and failed for good. */
-  private async adminStatus(context: TurnContext): Promise<string> {
+  /** Operational status, for admins only: see AdminStatus. */
+  private async adminStatus(context: TurnContext, reference: string | undefined): Promise<string> {
     const from = context.activity.from;
     const admin = isAdmin(this.deps.admins, { teamsUserId: from.id, aadObjectId: from.aadObjectId, email: (await describeSender(context))?.email });
     if (!admin) return '**status** in a service channel shows its referrals; in a chat it is for Signpost admins.';
-    const counts = await this.deps.outbox.counts();
-    const failed = await this.deps.outbox.failed();
-    const lines = failed.slice(0, 10).map((entry) => `- ${String(entry.payload.reference ?? entry.referralId)} by ${entry.channel}: ${entry.lastError ?? 'unknown error'}`);
-    return [
-      `Notifications: ${counts.pending} waiting, ${counts.failed} failed for good.`,
-      ...(lines.length ? ['Failed:', ...lines] : []),
-    ].join('\n');
+    return reference ? this.deps.adminStatus.referral(reference) : this.deps.adminStatus.overview();
   }
 
   /**

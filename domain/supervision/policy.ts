@@ -1,7 +1,8 @@
 import type { DirectoryService } from '../directory/schema';
-import { isOpen, STATUS_LABELS } from '../referral/lifecycle';
-import { Referral, ReferralStatus, routedAt } from '../referral/referral';
-import { ESCALATION_REASON_LABELS, Escalation, EscalationReason, isAwaitingAnswer } from './escalation';
+import { isOpen } from '../referral/lifecycle';
+import { Referral, routedAt } from '../referral/referral';
+import { Escalation, EscalationReason, isAwaitingAnswer } from './escalation';
+import { escalationAlert, realertWords, reminderWords, StaffMessage } from './messages';
 import type { WorkingCalendar } from './workingCalendar';
 
 /**
@@ -65,22 +66,6 @@ export interface Timer {
   escalationId?: string;
   /** Re-alerts: 1 = every supervisor of the service, 2 = Signpost's admins. */
   level?: 1 | 2;
-}
-
-/** A message for staff (not the referrer): reminders, escalation alerts and answers, digests. */
-export interface StaffMessage {
-  kind: 'reminder' | 'escalation-alert' | 'escalation-answer' | 'caseload-digest';
-  title: string;
-  lines: string[];
-  serviceName: string;
-  referralId?: string;
-  reference?: string;
-  /** Free text a link worker wrote (it may name the person): shown in Teams, never put in an email. */
-  privateNote?: string;
-  /** Alerts carry the escalation they answer, for their buttons. */
-  escalation?: { referralId: string; escalationId: string };
-  sections?: Array<{ title: string; lines: string[] }>;
-  at: string;
 }
 
 export type Audience =
@@ -190,97 +175,43 @@ export function evaluateReferralTimer(due: Timer, referral: Referral | undefined
   if (!referral || referral.serviceId !== due.serviceId) return NOTHING; // gone, or redirected since
   const { settings, serviceName } = context;
   const at = context.now.toISOString();
-  const when = (iso: string) => formatTime(iso, context.calendar.hours.timeZone);
+  const words = { serviceName, settings, timeZone: context.calendar.hours.timeZone };
   const about = { serviceName, referralId: referral.id, reference: referral.reference, at };
 
   /** A reminder: the same message to each audience, recorded once in the audit trail. */
-  const remind = (audiences: Audience[], title: string, lines: string[], summary: string): TimerDecision => ({
+  const remind = (audiences: Audience[], { title, lines, summary }: { title: string; lines: string[]; summary: string }): TimerDecision => ({
     notices: audiences.map((audience) => ({ audience, message: { ...about, kind: 'reminder', title, lines } })),
     next: [],
     audit: { action: 'reminder.sent', summary },
   });
 
   switch (due.kind) {
-    case 'not-accepted-reminder': {
+    case 'not-accepted-reminder':
       if (referral.status !== 'submitted' || routedAt(referral) !== due.anchor) return NOTHING;
-      const days = plural(settings.acceptReminderWorkingDays, 'working day');
-      return remind(
-        [{ to: 'channel' }],
-        `Waiting to be accepted: ${referral.reference}`,
-        [
-          `This referral reached ${serviceName} ${when(due.anchor)}, ${days} ago, and nobody has accepted it yet.`,
-          'Accept, assign or decline it on its card in this channel, so the referrer hears back.',
-        ],
-        `Reminder: not accepted after ${days}`,
-      );
-    }
+      return remind([{ to: 'channel' }], reminderWords(due.kind, referral, due.anchor, words));
 
-    case 'not-accepted-escalation': {
+    case 'not-accepted-escalation':
       if (referral.status !== 'submitted' || routedAt(referral) !== due.anchor) return NOTHING;
-      const days = plural(settings.acceptEscalationWorkingDays, 'working day');
-      return remind(
-        [{ to: 'supervisors' }],
-        `Not accepted after ${days}: ${referral.reference}`,
-        [
-          `This referral reached ${serviceName} ${when(due.anchor)} and nobody in the team has accepted it.`,
-          'Please check the team has capacity; if it cannot take the case, decline or redirect it so the referrer knows.',
-        ],
-        `Supervisors alerted: not accepted after ${days}`,
-      );
-    }
+      return remind([{ to: 'supervisors' }], reminderWords(due.kind, referral, due.anchor, words));
 
-    case 'first-contact': {
+    case 'first-contact':
       if (referral.status !== 'accepted' || referral.acceptedAt !== due.anchor || !referral.owner) return NOTHING;
-      const days = plural(settings.firstContactWorkingDays, 'working day');
-      return remind(
-        [{ to: 'person', person: referral.owner }],
-        `No first contact recorded: ${referral.reference}`,
-        [
-          `You have had this case since ${when(due.anchor)}; after ${days} no contact with the person is recorded.`,
-          'Record the contact on its card in the channel, or assign the case to a colleague if you cannot reach them.',
-        ],
-        `Reminder to ${referral.owner.name}: no first contact after ${days}`,
-      );
-    }
+      return remind([{ to: 'person', person: referral.owner }], reminderWords(due.kind, referral, due.anchor, words));
 
-    case 'engagement-review': {
+    case 'engagement-review':
       if (!isOpen(referral) || referral.acceptedAt !== due.anchor) return NOTHING;
-      const weeks = plural(settings.engagementWeeks, 'week');
-      return remind(
-        [...(referral.owner ? [{ to: 'person' as const, person: referral.owner }] : []), { to: 'supervisors' }],
-        `Review due: ${referral.reference} has been open ${weeks}`,
-        [
-          `Accepted ${when(due.anchor)}${referral.owner ? `; ${referral.owner.name} has the case` : ''}. ${serviceName}'s typical engagement is ${weeks}.`,
-          `Status: ${STATUS_LABELS[referral.status]}. Review the support plan: close the case, or agree why support continues.`,
-        ],
-        `Review reminder: open longer than ${weeks}`,
-      );
-    }
+      return remind([...(referral.owner ? [{ to: 'person' as const, person: referral.owner }] : []), { to: 'supervisors' }], reminderWords(due.kind, referral, due.anchor, words));
 
     case 'escalation-realert': {
       const escalation = referral.escalations?.find((candidate) => candidate.id === due.escalationId);
       if (!escalation || !isAwaitingAnswer(escalation) || !isOpen(referral)) return NOTHING;
       const level = due.level ?? 1;
-      const hours = plural(settings.escalationAcknowledgeWorkingHours * level, 'working hour');
-      const alert = escalationAlert(referral, escalation, serviceName, at, context.calendar.hours.timeZone);
-      const message: StaffMessage = {
-        ...alert,
-        title: `Not yet acknowledged: ${alert.title}`,
-        lines: [
-          ...alert.lines,
-          level === 1
-            ? `Nobody has acknowledged it in ${hours}, so it now goes to every supervisor of ${serviceName}.`
-            : `No supervisor of ${serviceName} has acknowledged it in ${hours}, so Signpost's admins are alerted.`,
-        ],
-      };
+      const { message, summary } = realertWords(escalationAlert(referral, escalation, serviceName, at, context.calendar.hours.timeZone), level, settings, serviceName);
       return {
         notices: [{ audience: level === 1 ? { to: 'supervisors' } : { to: 'admins' }, message }],
         // Counted from when this re-alert was due, not when it ran, so every instance computes the same next timer.
         next: level === 1 ? [escalationTimer(referral, escalation, 2, new Date(due.dueAt), settings, context.calendar)] : [],
-        audit: {
-          action: 'escalation.re-alerted',
-          summary: level === 1 ? `Escalation re-sent to every supervisor after ${hours}` : `Escalation raised to Signpost admins after ${hours}`,
-        },
+        audit: { action: 'escalation.re-alerted', summary },
       };
     }
 
@@ -289,144 +220,7 @@ export function evaluateReferralTimer(due: Timer, referral: Referral | undefined
   }
 }
 
-/** The alert a supervisor gets when a link worker escalates. */
-export function escalationAlert(referral: Referral, escalation: Escalation, serviceName: string, at: string, timeZone: string): StaffMessage {
-  return {
-    kind: 'escalation-alert',
-    title: `${ESCALATION_REASON_LABELS[escalation.reason]}: ${referral.reference}`,
-    lines: [
-      `${escalation.raisedBy.name} (${serviceName}) escalated this case ${formatTime(escalation.raisedAt, timeZone)}.`,
-      `Status: ${STATUS_LABELS[referral.status]}${referral.owner ? `, with ${referral.owner.name}` : ''}.`,
-    ],
-    privateNote: escalation.note,
-    serviceName,
-    referralId: referral.id,
-    reference: referral.reference,
-    escalation: { referralId: referral.id, escalationId: escalation.id },
-    at,
-  };
-}
-
-/** What the link worker who escalated hears when a supervisor answers. */
-export function escalationAnswer(referral: Referral, escalation: Escalation, summary: string, serviceName: string, at: string, takeOver?: { name: string }): StaffMessage {
-  return {
-    kind: 'escalation-answer',
-    title: `${summary}: ${referral.reference}`,
-    lines: [
-      `Your escalation (${ESCALATION_REASON_LABELS[escalation.reason].toLowerCase()}) was answered.`,
-      ...(takeOver ? [`${takeOver.name} now has the case.`] : []),
-      'The referral card in the channel shows the answer.',
-    ],
-    privateNote: escalation.resolution?.note,
-    serviceName,
-    referralId: referral.id,
-    reference: referral.reference,
-    at,
-  };
-}
-
-/** What needs attention on an open case now, in short phrases. */
-export function caseFlags(referral: Referral, now: Date, settings: SupervisionSettings, calendar: WorkingCalendar): string[] {
-  const flags: string[] = [];
-  const overdue = (from: string, workingDays: number) => calendar.addWorkingDays(new Date(from), workingDays).getTime() <= now.getTime();
-  if (referral.status === 'submitted' && overdue(routedAt(referral), settings.acceptReminderWorkingDays)) {
-    flags.push(`not accepted since ${formatDate(routedAt(referral), calendar.hours.timeZone)}`);
-  }
-  if (referral.status === 'accepted' && referral.acceptedAt && overdue(referral.acceptedAt, settings.firstContactWorkingDays)) {
-    flags.push('no first contact recorded');
-  }
-  if (referral.acceptedAt && Date.parse(referral.acceptedAt) + settings.engagementWeeks * 7 * DAY_MS <= now.getTime()) {
-    flags.push(`open longer than ${plural(settings.engagementWeeks, 'week')}`);
-  }
-  const waiting = (referral.escalations ?? []).filter(isAwaitingAnswer);
-  if (waiting.length) flags.push(`escalation waiting for a supervisor (${waiting.map((e) => ESCALATION_REASON_LABELS[e.reason].toLowerCase()).join(', ')})`);
-  return flags;
-}
-
-export interface Digests {
-  /** One per link worker who owns open cases. */
-  owners: Array<{ owner: { id: string; name: string; email?: string }; message: StaffMessage }>;
-  /** The whole service, for its supervisors. */
-  supervisors: StaffMessage;
-}
-
-/** The fortnightly caseload digest: open cases by status, what is overdue, escalations, long cases. */
-export function caseloadDigests(serviceName: string, referrals: Referral[], context: Omit<EvaluationContext, 'serviceName'>): Digests {
-  const at = context.now.toISOString();
-  const open = referrals.filter(isOpen).sort((a, b) => a.reference.localeCompare(b.reference));
-  const flagged = open.map((referral) => ({ referral, flags: caseFlags(referral, context.now, context.settings, context.calendar) }));
-  const attention = (cases: typeof flagged) =>
-    cases.filter((item) => item.flags.length).map((item) => `${item.referral.reference} (${STATUS_LABELS[item.referral.status]}): ${item.flags.join('; ')}`);
-
-  const byOwner = new Map<string, typeof flagged>();
-  for (const item of flagged) {
-    const owner = item.referral.owner;
-    if (owner) byOwner.set(owner.id, [...(byOwner.get(owner.id) ?? []), item]);
-  }
-  const owners = [...byOwner.values()].map((cases) => {
-    const owner = cases[cases.length - 1].referral.owner!;
-    const needs = attention(cases);
-    return {
-      owner,
-      message: {
-        kind: 'caseload-digest' as const,
-        title: `Your caseload at ${serviceName}: ${plural(cases.length, 'open case')}`,
-        lines: [`By status: ${countByStatus(cases.map((item) => item.referral))}.`],
-        sections: [{ title: 'Needs attention', lines: needs.length ? needs : ['Nothing overdue.'] }],
-        serviceName,
-        at,
-      },
-    };
-  });
-
-  const unassigned = flagged.filter((item) => !item.referral.owner);
-  const escalations = flagged.filter((item) => (item.referral.escalations ?? []).some(isAwaitingAnswer));
-  const needs = attention(flagged);
-  return {
-    owners,
-    supervisors: {
-      kind: 'caseload-digest',
-      title: `${serviceName} caseload: ${plural(open.length, 'open case')}`,
-      lines: [
-        open.length ? `By status: ${countByStatus(open.map((item) => item))}.` : 'No open cases.',
-        `Waiting to be accepted: ${unassigned.length}. Escalations waiting for a supervisor: ${escalations.length}.`,
-      ],
-      sections: [
-        {
-          title: 'Link workers',
-          lines: owners.length
-            ? [...byOwner.values()].map((cases) => {
-                const overdue = cases.filter((item) => item.flags.length).length;
-                return `${cases[cases.length - 1].referral.owner!.name}: ${plural(cases.length, 'open case')}, ${overdue} needing attention`;
-              })
-            : ['Nobody has open cases.'],
-        },
-        { title: 'Needs attention', lines: needs.length ? needs : ['Nothing overdue.'] },
-      ],
-      serviceName,
-      at,
-    },
-  };
-}
-
-function countByStatus(referrals: Referral[]): string {
-  const counts = new Map<ReferralStatus, number>();
-  for (const referral of referrals) counts.set(referral.status, (counts.get(referral.status) ?? 0) + 1);
-  return [...counts].map(([status, count]) => `${STATUS_LABELS[status]} ${count}`).join(', ');
-}
-
 function timer(kind: TimerKind, fields: Omit<Timer, 'id' | 'kind' | 'dueAt'>, due: Date): Timer {
   return { id: `${kind}:${fields.referralId ?? fields.serviceId}:${fields.anchor}`, kind, dueAt: due.toISOString(), ...fields };
 }
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
-export function formatTime(iso: string, timeZone: string): string {
-  return `on ${new Date(iso).toLocaleString('en-GB', { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone })}`;
-}
-
-function formatDate(iso: string, timeZone: string): string {
-  return new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', timeZone });
-}

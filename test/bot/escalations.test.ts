@@ -5,7 +5,7 @@ import path from 'node:path';
 import { startSignpost, RunningSignpost } from '../../bot/app/server';
 import { createLogger } from '../../bot/app/log';
 import { ReferralRepository } from '../../storage/referralRepository';
-import { TimerRepository } from '../../storage/timerRepository';
+import { pendingTimers } from '../support/referralHarness';
 import type { Referral } from '../../domain/referral/referral';
 import { sampleReferral } from '../support/fixtures';
 import { channelActivity, FakeConnector, postActivity, teamsActivity } from '../support/connector';
@@ -109,7 +109,7 @@ describe('Supervisors and escalations (through the real server)', () => {
   });
 
   it('schedules a caseload digest for the linked service', async () => {
-    const digests = await new TimerRepository(bot.tables).list((timer) => timer.kind === 'caseload-digest');
+    const digests = await pendingTimers(bot.tables, 'timers', (timer) => timer.kind === 'caseload-digest');
     expect(digests.map((timer) => timer.serviceId)).to.deep.equal(['sail']);
   });
 

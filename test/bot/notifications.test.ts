@@ -200,6 +200,15 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     await postActivity(bot.url, askOther);
     const otherReply = await connector.waitFor((a) => a.conversationId === askOther.conversation.id);
     expect(otherReply.activity.text).to.contain('for Signpost admins').and.not.contain('failed');
+
+    // One referral by its reference: where it stands, and nothing about the person.
+    const askOne = teamsActivity(connector, { text: `status ${value.reference.toLowerCase()}`, from: { id: '29:admin', name: 'Admin' } });
+    await postActivity(bot.url, askOne);
+    const oneReply = (await connector.waitFor((a) => a.conversationId === askOne.conversation.id)).activity.text;
+    expect(oneReply).to.contain(`${value.reference}: Accepted with`).and.contain('owned by Kwame Mensah').and.not.contain('Jane').and.not.contain('Example');
+    const askOneAsOther = teamsActivity(connector, { text: `status ${value.reference}` });
+    await postActivity(bot.url, askOneAsOther);
+    expect((await connector.waitFor((a) => a.conversationId === askOneAsOther.conversation.id)).activity.text).to.contain('for Signpost admins').and.not.contain('Accepted');
   });
 
   it('delivers exactly once after a restart between the write and the send', async () => {

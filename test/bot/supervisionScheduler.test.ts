@@ -11,7 +11,7 @@ import type { OutboxEntry } from '../../storage/outboxRepository';
 import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
 import { testTables } from '../support/azurite';
-import { createWorld, ReferralWorld, supervisionFor } from '../support/referralHarness';
+import { createWorld, pendingTimers, ReferralWorld, supervisionFor } from '../support/referralHarness';
 import { sampleReferral } from '../support/fixtures';
 
 /**
@@ -207,7 +207,7 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
       expect(await scheduler().runOnce()).to.deep.include({ queued: 1 });
       expect(who(await alerts())).to.include(`${ADMIN}:email`);
       moveTo('2026-11-26T10:00:00Z');
-      expect((await world.timers.list((timer) => timer.kind === 'escalation-realert'))).to.deep.equal([]);
+      expect((await pendingTimers(world.tables, world.names.timers, (timer) => timer.kind === 'escalation-realert'))).to.deep.equal([]);
     });
 
     it('stop as soon as a supervisor has acknowledged', async () => {
@@ -230,14 +230,14 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
     const service = digests.find((entry) => (entry.payload.recipient as { email?: string }).email === HELEN.email)!.payload.message;
     expect(service.title).to.match(/\(SAIL\) .*caseload: 2 open cases$/);
     expect(service.sections!.map((section) => section.title)).to.deep.equal(['Link workers', 'Needs attention']);
-    const next = await world.timers.list((timer) => timer.kind === 'caseload-digest');
+    const next = await pendingTimers(world.tables, world.names.timers, (timer) => timer.kind === 'caseload-digest');
     expect(next.map((timer) => timer.dueAt)).to.deep.equal(['2026-12-14T09:00:00.000Z']);
 
     await world.channels.unlink('19:sail@thread.tacv2');
     moveTo('2026-12-14T09:00:00Z');
     await scheduler().runOnce();
     expect((await queued()).filter((entry) => entry.payload.message.kind === 'caseload-digest')).to.have.length(digests.length);
-    expect(await world.timers.list((timer) => timer.kind === 'caseload-digest')).to.deep.equal([]);
+    expect(await pendingTimers(world.tables, world.names.timers, (timer) => timer.kind === 'caseload-digest')).to.deep.equal([]);
   });
 
   it('alerts the admins when a service has no supervisors, rather than nobody', async () => {

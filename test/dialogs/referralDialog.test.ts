@@ -237,6 +237,8 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
       expect(events).to.have.length(1);
       expect(events[0]).to.deep.include({ action: 'referral.stopped-for-safety', detail: {} });
       expect(JSON.stringify(events[0])).not.to.match(/Jane|Example|SE5/);
+      // Admins see how many referrals the safety check stopped this month.
+      expect(await bot.signpost.adminStatus.overview()).to.contain('This month: 1 referral stopped at the safety check, 0 ended without consent.');
     });
   });
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
+import { caseloadDigests } from '../../domain/supervision/messages';
 import {
-  caseloadDigests,
   clocksMayChange,
   DEFAULT_SUPERVISION,
   digestTimer,

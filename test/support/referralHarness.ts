@@ -19,6 +19,7 @@ import { ContactRepository } from '../../storage/contactRepository';
 import { Supervision } from '../../bot/supervision/supervision';
 import { WorkingCalendar } from '../../domain/supervision/workingCalendar';
 import { bankHolidays } from '../../bot/supervision/bankHolidays';
+import type { Timer } from '../../domain/supervision/policy';
 import { uniqueTableName } from './azurite';
 
 export const FIXED_NOW = new Date('2026-11-24T12:00:00Z');
@@ -209,4 +210,14 @@ export async function walkTo(
     card = lastCard(await harness.send(fill(card, inputs as Record<string, unknown>), from));
   }
   return card;
+}
+
+/** Timers not yet done, read straight from their table (what sweeps would come to). */
+export async function pendingTimers(tables: TableConnection, tableName: string, filter: (timer: Timer) => boolean = () => true): Promise<Timer[]> {
+  const found: Timer[] = [];
+  for await (const row of tables.client(tableName).listEntities<{ body: string; done?: boolean }>()) {
+    const timer = JSON.parse(row.body) as Timer;
+    if (!row.done && filter(timer)) found.push(timer);
+  }
+  return found;
 }
