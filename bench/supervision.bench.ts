@@ -5,7 +5,6 @@ import { TableConnection } from '../storage/tables';
 import { southwarkDirectory } from '../domain/directory/southwark';
 import { Referral } from '../domain/referral/referral';
 import { DEFAULT_SUPERVISION, referralTimers, Timer } from '../domain/supervision/policy';
-import { CloudAdapter } from 'botbuilder';
 import { createLogger } from '../bot/app/log';
 import { loadConfig } from '../bot/app/config';
 import { createSignpost } from '../bot/app/signpost';
@@ -53,7 +52,6 @@ export async function run(): Promise<SupervisionBenchResult> {
     const signpost = createSignpost({
       config: loadConfig({ SIGNPOST_ADMINS: 'admin@example.org' }),
       tables,
-      adapter: new CloudAdapter(),
       logger: createLogger('error', () => undefined),
       now: () => NOW,
     });

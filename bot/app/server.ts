@@ -72,6 +72,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
 
   try {
     await tables.table('botstate');
+    // The server owns HTTP, so it owns the adapter that processes requests.
     const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth));
     const signpost = createSignpost({ config, tables, adapter, logger, now: options.now });
     const { bot, dispatcher, scheduler, supervision, mailer, conversationState } = signpost;

@@ -1,4 +1,4 @@
-import { ConversationState, PrivateConversationState, UserState, type BotAdapter } from 'botbuilder';
+import { BotAdapter, CloudAdapter, ConfigurationBotFrameworkAuthentication, ConversationState, PrivateConversationState, UserState } from 'botbuilder';
 import { TableConnection } from '../../storage/tables';
 import { TableStateStore } from '../../storage/tableStateStore';
 import { DirectoryRepository } from '../../storage/directoryRepository';
@@ -48,8 +48,8 @@ export interface TableNames {
 export interface SignpostParts {
   config: SignpostConfig;
   tables: TableConnection;
-  /** Turns Signpost's bot logic runs in: the Bot Framework adapter in production, a TestAdapter in tests. */
-  adapter: BotAdapter;
+  /** Where proactive turns run: the server's CloudAdapter, a TestAdapter in tests; by default a CloudAdapter with the configured credentials (tools that send nothing). */
+  adapter?: BotAdapter;
   logger: Logger;
   now?: () => Date;
   names?: TableNames;
@@ -75,7 +75,8 @@ export function createSignpost(parts: SignpostParts) {
     supervisors: new SupervisorRepository(tables, names.supervisors),
     contacts: new ContactRepository(tables, names.contacts),
   };
-  const messenger = parts.messenger ?? new TeamsMessenger(parts.adapter, config.auth.MicrosoftAppId);
+  const adapter = parts.adapter ?? new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth));
+  const messenger = parts.messenger ?? new TeamsMessenger(adapter, config.auth.MicrosoftAppId);
   const mailer = parts.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir });
 
   const supervision = new Supervision({
