@@ -41,10 +41,12 @@ export async function run(): Promise<SupervisionBenchResult> {
   const azurite = await startAzurite();
   let counting = false;
   const requests = { all: 0, reads: 0 };
-  const tables = new TableConnection(azurite.connectionString, ({ method }) => {
-    if (!counting) return;
-    requests.all += 1;
-    if (method === 'GET') requests.reads += 1;
+  const tables = new TableConnection(azurite.connectionString, {
+    observe: ({ method }) => {
+      if (!counting) return;
+      requests.all += 1;
+      if (method === 'GET') requests.reads += 1;
+    },
   });
   try {
     const setupStarted = performance.now();

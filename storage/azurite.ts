@@ -24,6 +24,8 @@ export interface AzuriteOptions {
 
 export interface RunningAzurite {
   port: number;
+  /** Azurite's process, for tests that freeze it (SIGSTOP) to see how Signpost copes. */
+  pid: number;
   connectionString: string;
   stop(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   }
   return {
     port,
+    pid: child.pid!,
     connectionString: azuriteConnectionString(port),
     stop: async () => {
       await stopChild(child);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_STORAGE_TIMEOUT_MS } from '../../storage/tables';
 import { parseHoursRange, parseWorkingDays, WorkingHours } from '../../domain/supervision/workingCalendar';
 
 /**
@@ -15,6 +16,7 @@ const settingsSchema = z.object({
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
   MicrosoftAppTenantId: z.string().trim().default(''),
   SIGNPOST_STORAGE_CONNECTION_STRING: z.string().trim().default(''),
+  SIGNPOST_STORAGE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULT_STORAGE_TIMEOUT_MS),
   SIGNPOST_DATA_DIR: z.string().trim().default(''),
   SIGNPOST_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   SIGNPOST_NEAR_MISS_YEARS: z.coerce.number().int().min(0).max(20).default(5),
@@ -61,6 +63,8 @@ export interface SignpostConfig {
   };
   /** Empty: start the embedded Azurite under dataDir. */
   storageConnectionString: string;
+  /** How long one storage call may take, retries included, before the turn says storage is down. */
+  storageTimeoutMs: number;
   dataDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Matching: how far outside an age limit a service is still shown as a near miss. */
@@ -120,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       MicrosoftAppTenantId: settings.MicrosoftAppTenantId,
     },
     storageConnectionString: settings.SIGNPOST_STORAGE_CONNECTION_STRING,
+    storageTimeoutMs: settings.SIGNPOST_STORAGE_TIMEOUT_MS,
     dataDir: settings.SIGNPOST_DATA_DIR ? path.resolve(settings.SIGNPOST_DATA_DIR) : defaultDataDir(),
     logLevel: settings.SIGNPOST_LOG_LEVEL,
     nearMissYears: settings.SIGNPOST_NEAR_MISS_YEARS,

@@ -4,12 +4,13 @@ import * as restify from 'restify';
 import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext } from 'botbuilder';
 import packageJson from '../../package.json';
 import { startAzurite, RunningAzurite } from '../../storage/azurite';
-import { TableConnection } from '../../storage/tables';
+import { isStorageUnavailable, TableConnection } from '../../storage/tables';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger, withLogFields } from './log';
 import { conversationType } from '../teams/places';
 import { createSignpost, Signpost } from './signpost';
+import { answerStorageUnavailable } from '../teams/storageUnavailable';
 
 export interface SignpostOptions {
   /** Settings; defaults to process.env. */
@@ -34,6 +35,8 @@ export interface RunningSignpost {
   tables: TableConnection;
   /** Every part of the running Signpost (tests inspect its storage and call its application layer). */
   signpost: Signpost;
+  /** The embedded storage, when Signpost started it (no connection string). */
+  azurite?: RunningAzurite;
   stop(): Promise<void>;
 }
 
@@ -68,7 +71,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
   } else {
     logger.info('storage-external', { engine: 'table-storage' });
   }
-  const tables = new TableConnection(connectionString);
+  const tables = new TableConnection(connectionString, { timeoutMs: config.storageTimeoutMs });
 
   try {
     await tables.table('botstate');
@@ -89,6 +92,11 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
         conversationType: conversationType(context),
       });
       try {
+        // Storage did not answer: say so at once, and leave state alone (deleting it would wait on storage again).
+        if (isStorageUnavailable(error)) {
+          await answerStorageUnavailable(context);
+          return;
+        }
         await context.sendActivity(
           'Sorry, something went wrong on our side and I could not finish that. Please try again; ' +
             'nothing you entered before this message has been lost.',
@@ -171,7 +179,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
         logger.info('stopped');
       })());
 
-    return { url, port: address.port, config, tables, signpost, stop };
+    return { url, port: address.port, config, tables, signpost, azurite, stop };
   } catch (error) {
     await azurite?.stop();
     throw error;

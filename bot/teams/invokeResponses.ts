@@ -15,7 +15,7 @@ export function messageAnswer(text: string): AdaptiveCardInvokeResponse {
   return { statusCode: 200, type: MESSAGE_RESPONSE_TYPE, value: text as unknown as Record<string, unknown> };
 }
 
-/** A refusal Teams shows with its reason: the request itself was malformed. */
-export function errorAnswer(statusCode: 400 | 401 | 403 | 404 | 500, message: string): AdaptiveCardInvokeResponse {
+/** A refusal Teams shows with its reason: the request was malformed, or Signpost cannot serve it now (503). */
+export function errorAnswer(statusCode: 400 | 401 | 403 | 404 | 500 | 503, message: string): AdaptiveCardInvokeResponse {
   return { statusCode, type: ERROR_RESPONSE_TYPE, value: { code: statusCode === 400 ? 'BadRequest' : 'Error', message } as unknown as Record<string, unknown> };
 }

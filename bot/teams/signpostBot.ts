@@ -82,11 +82,17 @@ export class SignpostBot extends TeamsActivityHandler {
   }
 
   override async run(context: TurnContext): Promise<void> {
-    await this.rememberContact(context);
-    await super.run(context);
-    await this.deps.conversationState.saveChanges(context, false);
-    await this.deps.privateConversationState.saveChanges(context, false);
-    await this.deps.userState.saveChanges(context, false);
+    // Alongside the turn, not before it: when storage does not answer, waiting for this first
+    // would double the time before the user hears so.
+    const remembering = this.rememberContact(context);
+    try {
+      await super.run(context);
+      await this.deps.conversationState.saveChanges(context, false);
+      await this.deps.privateConversationState.saveChanges(context, false);
+      await this.deps.userState.saveChanges(context, false);
+    } finally {
+      await remembering;
+    }
   }
 
   private async handleMessage(context: TurnContext): Promise<void> {

@@ -239,6 +239,12 @@ describe('settings', () => {
     expect(() => loadConfig({ SIGNPOST_NEAR_MISS_YEARS: '-1' })).to.throw(ConfigError, /SIGNPOST_NEAR_MISS_YEARS/);
   });
 
+  it('reads the storage deadline, under the 5 s Teams gives a card action by default', () => {
+    expect(loadConfig(noSettings).storageTimeoutMs).to.equal(4_000);
+    expect(loadConfig({ SIGNPOST_STORAGE_TIMEOUT_MS: '2500' }).storageTimeoutMs).to.equal(2_500);
+    expect(() => loadConfig({ SIGNPOST_STORAGE_TIMEOUT_MS: '0' })).to.throw(ConfigError, /SIGNPOST_STORAGE_TIMEOUT_MS/);
+  });
+
   it('rejects a malformed setting with its name', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).to.throw(ConfigError, /PORT/);
     expect(() => loadConfig({ MicrosoftAppType: 'Anything' })).to.throw(ConfigError, /MicrosoftAppType/);
