@@ -2,6 +2,7 @@ import template from './my-referrals.json';
 import { renderCard } from './render';
 import type { Referral } from '../domain/referral/referral';
 import { STATUS_LABELS } from '../domain/referral/lifecycle';
+import { escapeCardText } from '../domain/text';
 
 const MAX_SHOWN = 20;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -16,9 +17,10 @@ export function myReferralsCard(referrals: Referral[], serviceNames: Map<string,
       const days = Math.max(0, Math.floor((now.getTime() - Date.parse(referral.updatedAt)) / DAY_MS));
       return {
         reference: referral.reference,
-        service: serviceNames.get(referral.serviceId) ?? referral.serviceId,
+        service: escapeCardText(serviceNames.get(referral.serviceId) ?? referral.serviceId),
         status: STATUS_LABELS[referral.status],
-        owner: referral.owner ? `Owner: ${referral.owner.name}` : 'Not yet accepted',
+        // The owner's name is their Teams display name, which they chose.
+        owner: referral.owner ? `Owner: ${escapeCardText(referral.owner.name)}` : 'Not yet accepted',
         lastUpdate: days === 0 ? 'Last update today' : `Last update ${days} day${days === 1 ? '' : 's'} ago`,
       };
     }),

@@ -11,6 +11,7 @@ import consentDeclinedTemplate from './referral/consent-declined.json';
 import { renderCard } from './render';
 import { SNOMED_SOCIAL_PRESCRIBING_DECLINED, SNOMED_REFERRAL_TO_SOCIAL_PRESCRIBING } from '../domain/referral/snomed';
 import { URGENT_ACTIONS } from '../domain/referral/safety';
+import { escapeCardText } from '../domain/text';
 
 /** The card templates of the referral dialog, one a step, by step name. */
 export const REFERRAL_STEP_TEMPLATES = {
@@ -29,25 +30,40 @@ export interface StepCardData {
   token: string;
   values: Record<string, unknown>;
   errors: Record<string, string>;
+  /** The summary step's facts, by section: what the referrer typed, shown as text. */
+  sections?: Record<string, Array<{ label: string; value: string }>>;
   [extra: string]: unknown;
 }
 
 /**
  * Every input a template binds must have a value, or the templating library leaves the
- * `${...}` expression in the card; missing values become empty strings.
+ * `${...}` expression in the card; missing values become empty strings. Inputs get what was
+ * typed as it was typed (an input shows no Markdown); text shown in TextBlocks and FactSets is
+ * escaped.
  */
 export function referralStepCard(step: ReferralCardStep, data: StepCardData): Record<string, unknown> {
   const template = REFERRAL_STEP_TEMPLATES[step];
   const values: Record<string, string> = {};
   for (const id of inputIds(template)) values[id] = cardValue(data.values[id]);
-  return renderCard(template, { ...data, values });
+  const errors = Object.fromEntries(Object.entries(data.errors).map(([field, message]) => [field, escapeCardText(message)]));
+  const sections = data.sections
+    ? Object.fromEntries(
+        Object.entries(data.sections).map(([name, facts]) => [name, facts.map((fact) => ({ ...fact, value: escapeCardText(fact.value) }))]),
+      )
+    : undefined;
+  return renderCard(template, { ...data, values, errors, ...(sections ? { sections } : {}) });
 }
 
-/** Card inputs are strings: booleans become the toggles' "yes"/"no", numbers their digits. */
+/**
+ * Card inputs are strings: booleans become the toggles' "yes"/"no", numbers their digits.
+ * Anything else came from a forged submission being shown again; it is dropped, since an
+ * object's own `toString` may be missing or not a function.
+ */
 function cardValue(value: unknown): string {
-  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
-  return String(value);
+  if (typeof value === 'number') return String(value);
+  return '';
 }
 
 const inputIdCache = new WeakMap<object, string[]>();
@@ -94,6 +110,8 @@ export interface SubmittedCardData {
 export function submittedCard(data: SubmittedCardData): Record<string, unknown> {
   return renderCard(submittedTemplate, {
     ...data,
+    serviceName: escapeCardText(data.serviceName),
+    nextSteps: data.nextSteps.map(escapeCardText),
     snomed: SNOMED_REFERRAL_TO_SOCIAL_PRESCRIBING,
     showMyReferrals: false,
   });

@@ -2,10 +2,20 @@ import template from './referral-update.json';
 import { renderCard } from './render';
 import { escapeHtml, RenderedEmail } from './email';
 import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
+import { escapeCardText } from '../domain/text';
 
-/** The update a referrer receives, as an Adaptive Card (Teams chat, and embedded in email). */
+/**
+ * The update a referrer receives, as an Adaptive Card (Teams chat, and embedded in email). Its
+ * lines quote link workers' names and notes, so all its text is escaped.
+ */
 export function referralUpdateCard(update: ReferralUpdate): Record<string, unknown> {
-  return renderCard(template, update);
+  return renderCard(template, {
+    ...update,
+    headline: escapeCardText(update.headline),
+    serviceName: escapeCardText(update.serviceName),
+    status: escapeCardText(update.status),
+    lines: update.lines.map(escapeCardText),
+  });
 }
 
 export type UpdateEmail = RenderedEmail;

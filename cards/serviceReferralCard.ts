@@ -18,8 +18,12 @@ import {
 } from '../domain/referral/lifecycle';
 import { describeEscalation, ESCALATION_REASON_LABELS, ESCALATION_REASONS } from '../domain/supervision/escalation';
 import { formatTime } from '../domain/format';
+import { escapeCardText } from '../domain/text';
 
 const choices = (values: readonly string[]) => values.map((value) => ({ title: reasonWords(value).choice, value }));
+
+/** FactSet values render Markdown; labels are ours. */
+const escapedRows = (rows: Array<{ label: string; value: string }>) => rows.map((row) => ({ label: row.label, value: escapeCardText(row.value) }));
 
 function contactRows(referral: Referral): Array<{ label: string; value: string }> {
   const person = referral.person;
@@ -109,9 +113,11 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     ...(referral.outcome ? [{ label: referral.outcome.kind === 'closed' ? 'Closed' : 'Declined', value: reasonWords(referral.outcome.reason).choice }] : []),
   ];
 
+  // Everything shown as text is escaped (names, notes, what matters, history lines that quote
+  // them); inputs and choice titles are not Markdown and get the text as it is.
   return renderCard(template, {
-    title: `Referral to ${context.serviceName}`,
-    notice: context.notice ?? null,
+    title: escapeCardText(`Referral to ${context.serviceName}`),
+    notice: context.notice == null ? null : escapeCardText(context.notice),
     referralId: referral.id,
     version: referral.version,
     can: {
@@ -125,7 +131,7 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
       escalate: verbs.size > 0,
       contact: referral.status !== 'declined',
     },
-    contact: context.showContactDetails ? contactRows(referral) : null,
+    contact: context.showContactDetails ? escapedRows(contactRows(referral)) : null,
     wellbeingSummary: wellbeingLine(referral) ?? 'No wellbeing score recorded yet: record a baseline at the first meeting.',
     goalValues: Object.fromEntries(
       [0, 1, 2].flatMap((index) => [
@@ -138,8 +144,10 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     closeReasons: choices(CLOSE_REASONS),
     declineReasons: choices(DECLINE_REASONS),
     redirectChoices: context.redirectServices.map((service) => ({ title: service.name, value: service.id })),
-    history: context.history,
-    escalations: (referral.escalations ?? []).map((escalation) => describeEscalation(escalation, (iso) => formatTime(iso, 'Europe/London'))),
+    history: context.history.map(escapeCardText),
+    escalations: (referral.escalations ?? []).map((escalation) =>
+      escapeCardText(describeEscalation(escalation, (iso) => formatTime(iso, 'Europe/London'))),
+    ),
     escalationReasons: ESCALATION_REASONS.map((reason) => ({ title: ESCALATION_REASON_LABELS[reason], value: reason })),
     reference: referral.reference,
     receivedAt: new Date(referral.createdAt).toLocaleString('en-GB', {
@@ -151,8 +159,8 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     }),
     status: STATUS_LABELS[referral.status],
     nearMiss: referral.match.chosenWasNearMiss,
-    facts: rows,
-    whatMatters: referral.whatMatters,
-    reasons: referral.match.reasons,
+    facts: escapedRows(rows),
+    whatMatters: escapeCardText(referral.whatMatters),
+    reasons: referral.match.reasons.map(escapeCardText),
   });
 }

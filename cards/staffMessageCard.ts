@@ -2,6 +2,7 @@ import template from './staff-message.json';
 import { renderCard } from './render';
 import { escapeHtml, RenderedEmail } from './email';
 import type { StaffMessage } from '../domain/supervision/messages';
+import { escapeCardText } from '../domain/text';
 
 const KIND_LABELS: Record<StaffMessage['kind'], string> = {
   reminder: 'Signpost reminder',
@@ -18,20 +19,25 @@ export interface StaffCardState {
   notice?: string;
 }
 
-/** A reminder, alert or digest for staff, as an Adaptive Card in their chat or the service's channel. */
+/**
+ * A reminder, alert or digest for staff, as an Adaptive Card in their chat or the service's
+ * channel. Titles, lines, notes and answers quote names and link workers' notes, so all the
+ * text is escaped.
+ */
 export function staffMessageCard(message: StaffMessage, state: StaffCardState = {}): Record<string, unknown> {
+  const shown = (text: string | undefined) => (text == null ? null : escapeCardText(text));
   return renderCard(template, {
     kindLabel: KIND_LABELS[message.kind],
-    title: message.title,
+    title: escapeCardText(message.title),
     facts: [
-      { title: 'Service', value: message.serviceName },
-      ...(message.reference ? [{ title: 'Reference', value: message.reference }] : []),
+      { title: 'Service', value: escapeCardText(message.serviceName) },
+      ...(message.reference ? [{ title: 'Reference', value: escapeCardText(message.reference) }] : []),
     ],
-    lines: message.lines,
-    privateNote: message.privateNote ?? null,
-    sections: message.sections ?? [],
-    answer: state.answer ?? null,
-    notice: state.notice ?? null,
+    lines: message.lines.map(escapeCardText),
+    privateNote: shown(message.privateNote),
+    sections: (message.sections ?? []).map((section) => ({ title: escapeCardText(section.title), lines: section.lines.map(escapeCardText) })),
+    answer: shown(state.answer),
+    notice: shown(state.notice),
     canAnswer: Boolean(message.escalation) && !state.resolved,
     referralId: message.escalation?.referralId ?? '',
     escalationId: message.escalation?.escalationId ?? '',

@@ -1,5 +1,6 @@
 import welcomeTemplate from './welcome.json';
 import { renderCard } from './render';
+import { escapeCardText } from '../domain/text';
 
 export interface CommandHelp {
   command: string;
@@ -29,8 +30,9 @@ export const CHANNEL_COMMANDS: CommandHelp[] = [
 ];
 
 export function welcomeCard(options: { firstName?: string; inChannel?: boolean }): Record<string, unknown> {
+  // The first name comes from the Teams display name, which its owner typed.
   const greeting = options.firstName
-    ? `Hello ${options.firstName}, I'm Signpost.`
+    ? `Hello ${escapeCardText(options.firstName)}, I'm Signpost.`
     : "Hello, I'm Signpost.";
   return renderCard(welcomeTemplate, {
     greeting,

@@ -1,6 +1,7 @@
 import type { Referral } from '../../domain/referral/referral';
 import { isOpenStatus } from '../../domain/referral/lifecycle';
 import { formatShortTime } from '../../domain/format';
+import { escapeCardText } from '../../domain/text';
 import { serviceReferralCard } from '../../cards/serviceReferralCard';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
@@ -42,7 +43,7 @@ export class ServiceChannels {
     if (!where) return 'Link a service from a channel of a team, by saying **link** and the service id, for example **link sail**.';
     if (!serviceId) return `Say which service this channel serves, for example **link sail**. ${await this.serviceIds()}`;
     const service = await directory.get(serviceId);
-    if (!service) return `There is no service "${serviceId}" in the directory. ${await this.serviceIds()}`;
+    if (!service) return `There is no service "${escapeCardText(serviceId)}" in the directory. ${await this.serviceIds()}`;
     if (!service.takesReferrals) {
       return `${service.name} takes no referrals (${service.howPeopleReachIt ?? 'it reaches people itself'}), so there is nothing to send to a channel.`;
     }
@@ -59,7 +60,7 @@ export class ServiceChannels {
         const other = await directory.get(result.existing.serviceId);
         return `This channel already serves ${other?.name ?? result.existing.serviceId}. Say **unlink** first to change it.`;
       }
-      return `${service.name} is already linked to another channel (linked by ${result.existing.linkedBy.name ?? 'a colleague'}). Unlink it there first, so referrals go to one place.`;
+      return `${service.name} is already linked to another channel (linked by ${escapeCardText(result.existing.linkedBy.name ?? 'a colleague')}). Unlink it there first, so referrals go to one place.`;
     }
     this.deps.logger.info('channel-linked', { serviceId: service.id });
     await this.deps.linked?.(service.id);

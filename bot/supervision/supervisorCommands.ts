@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeCardText } from '../../domain/text';
 import { SUPERVISOR_ROLE_LABELS, SupervisorRole } from '../../domain/supervision/escalation';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
@@ -81,7 +82,7 @@ export class SupervisorCommands {
     }
 
     const role = command.role ? ROLE_WORDS[command.role] : 'host-organisation';
-    if (!role) return `"${command.role}" is not a supervisor role: say **manager** (host organisation) or **clinical**. Nothing changed.`;
+    if (!role) return `"${escapeCardText(command.role ?? "")}" is not a supervisor role: say **manager** (host organisation) or **clinical**. Nothing changed.`;
     const member = (await this.deps.roster.members(link.serviceId)).find((candidate) => candidate.email === address.data);
     await this.deps.supervisors.save({
       serviceId: link.serviceId,

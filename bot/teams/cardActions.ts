@@ -3,6 +3,7 @@ import type { AdaptiveCardInvokeResponse, TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import { CLOSE_REASONS, DECLINE_REASONS, PROGRESS_STATUSES } from '../../domain/referral/lifecycle';
 import { ons4Schema, swemwbsItemsSchema } from '../../domain/referral/outcomes';
+import { plainText } from '../../domain/text';
 import { ESCALATION_REASONS, Escalation, isAwaitingAnswer } from '../../domain/supervision/escalation';
 import type { Referral } from '../../domain/referral/referral';
 import { escalationAlert } from '../../domain/supervision/messages';
@@ -30,9 +31,8 @@ const envelopeSchema = z.object({
   }),
 });
 
-/** Card inputs arrive as strings; anything else (an object, an array) is refused, never coerced. */
-const text = (max: number) => z.string().trim().max(max);
-const optionalText = (max: number) => text(max).optional().transform((value) => value || undefined);
+/** Card inputs arrive as strings; anything else (an object, an array) is refused, never coerced. Free text is cleaned of control characters. */
+const optionalText = (max: number) => plainText({ max, min: 0 }).optional().transform((value) => value || undefined);
 const choice = <T extends readonly [string, ...string[]]>(values: T, message: string) => z.enum(values, { errorMap: () => ({ message }) });
 const stage = choice(['baseline', 'closing'] as const, 'Choose baseline or closing');
 const version = z.union([z.number(), z.string()]).pipe(z.coerce.number().int().min(1));
@@ -75,7 +75,7 @@ const REFERRAL_VERBS = {
       return { verb: 'record-ons4', stage: data.ons4Stage, scores: scores.data };
     }),
   goals: z
-    .object(Object.fromEntries([1, 2, 3].flatMap((n) => [[`goal${n}`, text(200).optional()], [`goal${n}Achieved`, z.enum(['yes', 'no']).optional()]])) as Record<string, z.ZodOptional<z.ZodString>>)
+    .object(Object.fromEntries([1, 2, 3].flatMap((n) => [[`goal${n}`, optionalText(200)], [`goal${n}Achieved`, z.enum(['yes', 'no']).optional()]])) as Record<string, z.ZodType<string | undefined>>)
     .transform((data): RequestedAction => ({
       verb: 'record-goals',
       goals: [1, 2, 3].map((n) => ({ text: data[`goal${n}`] ?? '', achieved: data[`goal${n}Achieved`] === 'yes' })).filter((goal) => goal.text.length > 0),
@@ -83,11 +83,7 @@ const REFERRAL_VERBS = {
   escalate: z
     .object({
       escalationReason: choice(ESCALATION_REASONS, 'Choose why you are escalating'),
-      escalationNote: z
-        .string({ required_error: 'Say what the supervisor needs to know', invalid_type_error: 'Say what the supervisor needs to know' })
-        .trim()
-        .min(1, 'Say what the supervisor needs to know')
-        .max(1000, 'Keep the note under 1,000 characters'),
+      escalationNote: plainText({ max: 1000, required: 'Say what the supervisor needs to know', notText: 'Say what the supervisor needs to know', tooLong: 'Keep the note under 1,000 characters' }),
     })
     .transform((data): RequestedAction => ({ verb: 'escalate', escalationId: randomUUID(), reason: data.escalationReason, note: data.escalationNote })),
   contact: z.object({}).transform((): RequestedAction => ({ verb: 'view-contact' })),
@@ -97,7 +93,7 @@ const ESCALATION_VERBS = {
   'escalation-acknowledge': z.object({}).transform((): RequestedAction => ({ verb: 'escalation-acknowledge', escalationId: '' })),
   'escalation-take-over': z.object({}).transform((): RequestedAction => ({ verb: 'escalation-take-over', escalationId: '' })),
   'escalation-advice': z
-    .object({ adviceNote: z.string({ invalid_type_error: 'Write the advice as text' }).max(1000, 'Keep the advice under 1,000 characters').optional() })
+    .object({ adviceNote: plainText({ max: 1000, min: 0, notText: 'Write the advice as text', tooLong: 'Keep the advice under 1,000 characters' }).optional() })
     .transform((data): RequestedAction => ({ verb: 'escalation-advice', escalationId: '', note: data.adviceNote ?? '' })),
 } satisfies Record<string, z.ZodType<RequestedAction, z.ZodTypeDef, unknown>>;
 

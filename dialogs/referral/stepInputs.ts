@@ -1,35 +1,38 @@
 import { z } from 'zod';
 import type { FieldErrors, StepParseResult } from '../cardStepPrompt';
-import { isValidNhsNumber, normaliseNhsNumber } from '../../domain/referral/nhsNumber';
+import { nhsNumberProblem, normaliseNhsNumber } from '../../domain/referral/nhsNumber';
 import { normalisePostcode } from '../../domain/referral/postcode';
 import { BOROUGHS, HOSPITALS, MENTAL_HEALTH_LEVELS, REFERRAL_ROUTES } from '../../domain/directory/schema';
+import { plainText } from '../../domain/text';
 
 /**
  * Server-side validation of each referral card's submission. Card input is untrusted: Teams
  * sends strings ("yes", "3", "2024-01-31"), a forged submission can send anything, so each
- * step coerces and checks every field and reports all problems at once.
+ * step coerces and checks every field and reports all problems at once. A value of the wrong
+ * type (an object, an array, a number) gets the field's own message, never zod's generic one.
  */
 
 const yesNo = z.enum(['yes', 'no'], { errorMap: () => ({ message: 'Choose yes or no' }) });
 const toggle = z
-  .union([z.enum(['yes', 'no', 'true', 'false']), z.boolean()])
+  .union([z.enum(['yes', 'no', 'true', 'false']), z.boolean()], { errorMap: () => ({ message: 'Choose yes or no' }) })
   .optional()
   .transform((value) => value === 'yes' || value === 'true' || value === true);
-const optionalText = (max: number) =>
-  z
-    .string({ invalid_type_error: 'Enter text' })
-    .trim()
-    .max(max, `Keep this under ${max} characters`)
+const optionalText = (max: number, notText = 'Enter text') =>
+  plainText({ max, min: 0, tooLong: `Keep this under ${max} characters`, notText })
     .optional()
     .transform((value) => (value ? value : undefined));
 const requiredText = (max: number, message: string) =>
-  z.string({ required_error: message, invalid_type_error: message }).trim().min(1, message).max(max, `Keep this under ${max} characters`);
+  plainText({ max, required: message, notText: message, tooLong: `Keep this under ${max} characters` });
 
 const borough = z.enum(BOROUGHS, { errorMap: () => ({ message: 'Choose a borough' }) });
 
 export const referrerInput = z.object({
   name: requiredText(100, 'Enter your name'),
-  email: z.string({ required_error: 'Enter your work email' }).trim().email('Enter a valid email address').max(254),
+  email: z
+    .string({ required_error: 'Enter your work email', invalid_type_error: 'Enter your work email' })
+    .trim()
+    .email('Enter a valid email address')
+    .max(254),
   practice: requiredText(120, 'Enter your practice or team'),
   role: optionalText(80),
 });
@@ -46,7 +49,7 @@ export const safetyInput = z.object({ immediateRisk: yesNo });
 export type SafetyInput = z.infer<typeof safetyInput>;
 
 const isoDate = z
-  .string({ required_error: 'Enter the date of birth' })
+  .string({ required_error: 'Enter the date of birth', invalid_type_error: 'Enter the date of birth' })
   .trim()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'Enter the date as day, month and year')
   .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'That date does not exist');
@@ -60,8 +63,11 @@ export function personInput(now: Date) {
         (value) => now.getUTCFullYear() - Number(value.slice(0, 4)) <= 120,
         'Check the year of birth',
       ),
-      nhsNumber: optionalText(20)
-        .refine((value) => value === undefined || isValidNhsNumber(value), 'This is not a valid NHS number (check the digits)')
+      nhsNumber: optionalText(20, 'Enter the NHS number as ten digits')
+        .superRefine((value, ctx) => {
+          const problem = value === undefined ? null : nhsNumberProblem(value);
+          if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+        })
         .transform((value) => (value === undefined ? undefined : normaliseNhsNumber(value) ?? undefined)),
       postcode: requiredText(10, 'Enter their postcode').transform((value, ctx) => {
         const postcode = normalisePostcode(value);
@@ -79,7 +85,7 @@ export function personInput(now: Date) {
       preferredContactMethod: z.enum(['phone', 'text', 'email', 'letter'], {
         errorMap: () => ({ message: 'Choose how they prefer to be contacted' }),
       }),
-      email: optionalText(254).refine((value) => value === undefined || z.string().email().safeParse(value).success, 'Enter a valid email address'),
+      email: optionalText(254, 'Enter a valid email address').refine((value) => value === undefined || z.string().email().safeParse(value).success, 'Enter a valid email address'),
       preferredContactTimes: optionalText(100),
       language: requiredText(40, 'Enter their preferred language'),
       interpreterNeeded: toggle,
@@ -117,15 +123,18 @@ export function parsePerson(raw: Record<string, unknown>, now: Date): StepParseR
 }
 export type PersonInput = z.infer<ReturnType<typeof personInput>>;
 
+const LONG_TERM_CONDITIONS = 'Enter a whole number from 0 to 30';
+
 export const needsInput = z.object({
+  // Input.Number submits its value as a string, like every other input.
   longTermConditions: z
-    .union([z.string(), z.number()])
+    .string({ invalid_type_error: LONG_TERM_CONDITIONS })
     .optional()
     .transform((value, ctx) => {
       if (value === undefined || value === '') return undefined;
       const count = Number(value);
       if (!Number.isInteger(count) || count < 0 || count > 30) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'Enter a whole number from 0 to 30' });
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: LONG_TERM_CONDITIONS });
         return z.NEVER;
       }
       return count;
@@ -145,7 +154,7 @@ export const needsInput = z.object({
     .optional()
     .transform((value) => (value && value !== 'none' ? value : null)),
   gpBorough: z
-    .union([borough, z.literal('')])
+    .union([borough, z.literal('')], { errorMap: () => ({ message: 'Choose a borough' }) })
     .optional()
     .transform((value) => (value ? value : undefined)),
   referralRoute: z.enum(REFERRAL_ROUTES, {
@@ -158,7 +167,7 @@ export type NeedsInput = z.infer<typeof needsInput>;
 export function serviceChoiceInput(allowedServiceIds: string[]) {
   return z.object({
     serviceId: z
-      .string({ required_error: 'Choose a service' })
+      .string({ required_error: 'Choose a service', invalid_type_error: 'Choose a service' })
       .refine((id) => allowedServiceIds.includes(id), 'Choose one of the services listed'),
   });
 }

@@ -19,10 +19,29 @@ export function nhsCheckDigit(firstNine: string): number | null {
   return check;
 }
 
+/** The Modulus 11 check alone. `nhsNumberProblem` is the whole check for a number someone gives. */
 export function isValidNhsNumber(input: string): boolean {
   const digits = normaliseNhsNumber(input);
   if (!digits) return false;
   return nhsCheckDigit(digits.slice(0, 9)) === Number(digits[9]);
+}
+
+export const NHS_NUMBER_NOT_TEN_DIGITS = 'An NHS number has ten digits; check the number';
+export const NHS_NUMBER_CHECK_DIGIT_FAILS = 'This is not a valid NHS number (check the digits)';
+export const NHS_NUMBER_ALL_SAME_DIGIT = 'NHS numbers never have all ten digits the same; check the number';
+
+/**
+ * Why a number someone gave cannot be an NHS number, or null when it can. The weights 10 to 2
+ * sum to 54, which is -1 modulo 11, so a number of one digit repeated ten times always passes
+ * Modulus 11 (0000000000 included); the NHS never issues them, and they are what a placeholder
+ * or a stuck key produces, so they are refused by name.
+ */
+export function nhsNumberProblem(input: string): string | null {
+  const digits = normaliseNhsNumber(input);
+  if (!digits) return NHS_NUMBER_NOT_TEN_DIGITS;
+  if (/^(\d)\1{9}$/.test(digits)) return NHS_NUMBER_ALL_SAME_DIGIT;
+  if (!isValidNhsNumber(digits)) return NHS_NUMBER_CHECK_DIGIT_FAILS;
+  return null;
 }
 
 /** The way NHS numbers are written for people: 3-3-4 with spaces. */

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { goalsSchema, wellbeingSchema } from './outcomes';
-import { isValidNhsNumber, normaliseNhsNumber } from './nhsNumber';
+import { isValidNhsNumber, nhsNumberProblem, normaliseNhsNumber } from './nhsNumber';
 import { normalisePostcode } from './postcode';
 import { escalationSchema } from '../supervision/escalation';
+import { plainText } from '../text';
 
 /**
  * The referral record: what is stored when a referrer confirms. Every part is validated again
@@ -25,7 +26,10 @@ export const REFERRAL_STATUSES = [
 export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
 
 const isoDateTime = z.string().datetime({ offset: true });
+/** Identifiers and codes Signpost or Teams chose. */
 const text = (max: number) => z.string().trim().min(1).max(max);
+/** What a person typed (names, notes): cleaned of control characters as well as trimmed. */
+const freeText = (max: number) => plainText({ max });
 
 /** A calendar date written YYYY-MM-DD that exists (no 30 February). */
 export function isIsoDate(value: string): boolean {
@@ -38,25 +42,28 @@ const isoDate = z.string().refine(isIsoDate, 'Expected a real date as YYYY-MM-DD
 
 export const personSchema = z
   .object({
-    givenName: text(60),
-    familyName: text(60),
+    givenName: freeText(60),
+    familyName: freeText(60),
     dateOfBirth: isoDate,
-    /** Stored as ten digits; must pass the Modulus 11 check. */
+    /** Stored as ten digits; must pass the Modulus 11 check and not be one digit ten times. */
     nhsNumber: z
       .string()
-      .refine((value) => isValidNhsNumber(value) && normaliseNhsNumber(value) === value, 'Expected a valid NHS number as ten digits')
+      .superRefine((value, ctx) => {
+        const problem = normaliseNhsNumber(value) === value ? nhsNumberProblem(value) : 'Expected a valid NHS number as ten digits';
+        if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+      })
       .optional(),
     /** Stored normalised (upper case, one space), e.g. "SE5 8AU". */
     postcode: z.string().refine((value) => normalisePostcode(value) === value, 'Expected a UK postcode in the form SE5 8AU'),
     borough: text(40),
-    phone: text(20),
+    phone: freeText(20),
     preferredContactMethod: z.enum(['phone', 'text', 'email', 'letter']),
     email: z.string().email().optional(),
-    preferredContactTimes: text(100).optional(),
-    language: text(40),
+    preferredContactTimes: freeText(100).optional(),
+    language: freeText(40),
     interpreterNeeded: z.boolean(),
     carerInvolved: z.boolean(),
-    carerDetails: text(200).optional(),
+    carerDetails: freeText(200).optional(),
   })
   // Between fields: an email address is needed when that is how the person wants contact.
   .superRefine((person, ctx) => {
@@ -71,17 +78,17 @@ export const consentSchema = z.object({
   consentToShare: z.literal(true),
   method: z.enum(['verbal', 'written']),
   recordedAt: isoDateTime,
-  recordedBy: z.object({ id: text(200), name: text(100) }),
+  recordedBy: z.object({ id: text(200), name: freeText(100) }),
 });
 export type ConsentRecord = z.infer<typeof consentSchema>;
 
 export const referrerSchema = z.object({
   teamsUserId: text(200),
   aadObjectId: z.string().max(100).optional(),
-  name: text(100),
+  name: freeText(100),
   email: z.string().email(),
-  practice: text(120),
-  role: text(80).optional(),
+  practice: freeText(120),
+  role: freeText(80).optional(),
 });
 export type Referrer = z.infer<typeof referrerSchema>;
 
@@ -113,14 +120,14 @@ export const referralSchema = z.object({
   serviceId: text(80),
   /** The facts the matcher used (no direct identifiers: age, borough, needs). */
   facts: z.record(z.unknown()),
-  whatMatters: text(1000),
+  whatMatters: freeText(1000),
   match: matchRecordSchema,
   person: personSchema,
   consent: consentSchema,
   referrer: referrerSchema,
   referrerConversation: conversationReferenceSchema,
   /** The link worker answerable for the case, once accepted or assigned. */
-  owner: z.object({ id: text(200), name: text(100), email: z.string().email().optional() }).optional(),
+  owner: z.object({ id: text(200), name: freeText(100), email: z.string().email().optional() }).optional(),
   /** When the referral reached its current service (its submission, or the last redirect). */
   routedAt: isoDateTime.optional(),
   /** When a link worker first took the case on: the engagement and first-contact clocks start here. */
@@ -131,7 +138,7 @@ export const referralSchema = z.object({
   version: z.number().int().min(1).default(1),
   /** The last decline or close, with the link worker's note for the referrer. */
   outcome: z
-    .object({ kind: z.enum(['declined', 'closed']), reason: text(60), note: text(500).optional(), at: isoDateTime })
+    .object({ kind: z.enum(['declined', 'closed']), reason: text(60), note: freeText(500).optional(), at: isoDateTime })
     .optional(),
   /** Baseline and closing wellbeing scores, and the person's goals (up to three). */
   wellbeing: wellbeingSchema.optional(),
@@ -211,7 +218,7 @@ const auditDetailSchema = z
 export const auditEventSchema = z.object({
   referralId: z.string().nullable(),
   at: isoDateTime,
-  actor: z.object({ id: text(200), name: text(100).optional() }),
+  actor: z.object({ id: text(200), name: freeText(100).optional() }),
   action: z.enum(AUDIT_ACTIONS),
   detail: auditDetailSchema.default({}),
 });

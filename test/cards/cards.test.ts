@@ -13,6 +13,13 @@ import { summarySections } from '../../dialogs/referral/summary';
 import { serviceReferralCard } from '../../cards/serviceReferralCard';
 import { myReferralsCard } from '../../cards/myReferralsCard';
 import { adaptiveCardProblems, cardText, expectValidTeamsCard } from '../support/adaptiveCards';
+import { referralUpdateCard, referralUpdateEmail } from '../../cards/referralUpdateCard';
+import { staffMessageCard } from '../../cards/staffMessageCard';
+import { referralUpdate } from '../../domain/notifications/referralUpdate';
+import { escalationAlert } from '../../domain/supervision/messages';
+import { escapeCardText } from '../../domain/text';
+import { FIXTURE_TIME, sampleReferral } from '../support/fixtures';
+import { shownText } from './markdown';
 
 const matchData = {
   headline: 'One service fits.',
@@ -159,5 +166,148 @@ describe('The "my referrals" card', () => {
     const card = myReferralsCard([referral as never], new Map([['sail', 'SAIL']]), new Date('2026-11-24T12:00:00Z'));
     expectValidTeamsCard(card);
     expect(cardText(card)).to.contain('SP-2026-000007').and.contain('Accepted').and.contain('Owner: Kwame Mensah').and.contain('4 days ago');
+  });
+});
+
+describe('Typed text on cards is shown as text', () => {
+  const LINK = '[click](https://evil.example)';
+  const hostile = (what: string) => `${what} ${LINK} **bold** {{DATE(2017-02-14T06:08:39Z, SHORT)}}`;
+
+  /** Text that renders Markdown: TextBlocks and FactSet facts (inputs and choice titles do not). */
+  function renderedText(card: unknown): string[] {
+    const found: string[] = [];
+    const visit = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(visit);
+      else if (node && typeof node === 'object') {
+        const element = node as Record<string, any>;
+        if (element.type === 'TextBlock' && typeof element.text === 'string') found.push(element.text);
+        if (element.type === 'FactSet') for (const fact of element.facts ?? []) found.push(fact.title, fact.value);
+        Object.values(element).forEach(visit);
+      }
+    };
+    visit(card);
+    return found;
+  }
+
+  /**
+   * Every hostile value shows escaped and reads as typed, none of its markup is live anywhere
+   * it renders, and the card is valid. (Our templates' own bold text is meant.)
+   */
+  function expectShownAsText(card: Record<string, unknown>, values: string[]): void {
+    expectValidTeamsCard(card);
+    const texts = renderedText(card);
+    for (const text of texts.filter((text) => text.includes('evil'))) {
+      expect(text).not.to.contain('](').and.not.to.contain('{{').and.not.to.contain('://').and.not.match(/(^|[^\\])\*\*bold/);
+    }
+    const all = texts.join('\n');
+    for (const value of values) {
+      expect(all, value).to.contain(escapeCardText(value));
+      expect(texts.map(shownText).join('\n'), value).to.contain(value);
+    }
+  }
+
+  const referral = sampleReferral({
+    status: 'accepted',
+    whatMatters: hostile('what matters'),
+    referrer: { ...sampleReferral().referrer, name: hostile('referrer'), practice: hostile('practice') },
+    owner: { id: '29:k', name: hostile('owner') },
+    person: {
+      ...sampleReferral().person,
+      givenName: hostile('given'),
+      preferredContactTimes: hostile('times'),
+      language: hostile('language'),
+      carerInvolved: true,
+      carerDetails: hostile('carer'),
+    },
+    goals: [{ text: hostile('goal'), achieved: true }],
+    escalations: [
+      {
+        id: '7d1f3c1e-8d4a-4b7e-9c15-2a6e0f9d7b31',
+        reason: 'clinical-advice',
+        note: hostile('escalation note'),
+        raisedBy: { id: '29:k', name: hostile('raised by') },
+        raisedAt: FIXTURE_TIME,
+        resolution: { kind: 'advice-given', by: { id: '29:s', name: hostile('supervisor') }, at: FIXTURE_TIME, note: hostile('advice') },
+      },
+    ],
+  });
+  const channelContext = {
+    serviceName: 'SAIL',
+    members: [{ id: 'k', name: 'Kwame Mensah' }],
+    redirectServices: [],
+    history: [`24 Nov, 12:00: Referred by ${hostile('history')}`],
+    notice: hostile('notice'),
+  };
+
+  it('on the link-worker channel card: what matters, names, practice, contact, goals, escalations, history, notice', () => {
+    const card = serviceReferralCard(referral, channelContext);
+    expectShownAsText(card, [
+      referral.whatMatters,
+      `${referral.referrer.name}, ${referral.referrer.practice}`,
+      referral.owner!.name,
+      referral.person.preferredContactTimes!,
+      referral.person.language,
+      `${referral.goals![0].text} (achieved)`,
+      hostile('raised by'),
+      hostile('supervisor'),
+      hostile('advice'),
+      hostile('history'),
+      hostile('notice'),
+    ]);
+    // The goal inputs get the goal as typed, to be edited and saved back unchanged.
+    expect(JSON.stringify(card)).to.contain(JSON.stringify(hostile('goal')));
+    const withContact = serviceReferralCard(referral, { ...channelContext, showContactDetails: true });
+    expectShownAsText(withContact, [`${hostile('given')} ${referral.person.familyName}`, hostile('carer')]);
+  });
+
+  it("on the referrer's update card: the service's note, the link worker's name and the activity", () => {
+    const names = new Map([['sail', 'SAIL']]);
+    const closed = { ...referral, status: 'closed' as const, outcome: { kind: 'closed' as const, reason: 'completed', note: hostile('close note'), at: FIXTURE_TIME } };
+    expectShownAsText(referralUpdateCard(referralUpdate(closed, { verb: 'close', actorName: 'Kwame' }, names, null)), [hostile('close note')]);
+    const declined = { ...referral, status: 'declined' as const, outcome: { kind: 'declined' as const, reason: 'not-eligible', note: hostile('decline note'), at: FIXTURE_TIME } };
+    expectShownAsText(referralUpdateCard(referralUpdate(declined, { verb: 'decline', actorName: 'Kwame' }, names, null)), [hostile('decline note')]);
+    const connected = { ...referral, status: 'connected-to-activity' as const };
+    const update = referralUpdate(connected, { verb: 'update', actorName: hostile('actor'), activity: hostile('activity') }, names, null);
+    expectShownAsText(referralUpdateCard(update), [hostile('actor'), hostile('activity')]);
+    // The email's plain-text part is not Markdown: it keeps the words exactly.
+    expect(referralUpdateEmail(update, 'originator').text).to.contain(hostile('activity'));
+  });
+
+  it('on staff message cards: alert lines, the private note, sections, answers and notices', () => {
+    const alert = escalationAlert(referral, referral.escalations![0], 'SAIL', FIXTURE_TIME, 'Europe/London');
+    const card = staffMessageCard(
+      { ...alert, sections: [{ title: hostile('section'), lines: [hostile('digest line')] }] },
+      { answer: hostile('answer'), notice: hostile('staff notice') },
+    );
+    expectShownAsText(card, [hostile('raised by'), hostile('owner'), hostile('escalation note'), hostile('section'), hostile('digest line'), hostile('answer'), hostile('staff notice')]);
+  });
+
+  it('on the summary card, "my referrals" and the welcome card', () => {
+    const sections = summarySections(
+      {
+        referrer: { name: hostile('referrer'), email: 'a@p.example', practice: hostile('practice') },
+        needs: { referralRoute: 'gp', whatMatters: hostile('what matters') },
+      } as never,
+      'SAIL',
+    );
+    const summary = referralStepCard('summary', { step: 'referral.step.summary', token: 't', values: {}, errors: {}, sections });
+    expectShownAsText(summary, [hostile('referrer'), hostile('practice'), hostile('what matters')]);
+
+    const mine = myReferralsCard([{ ...referral, owner: { id: 'k', name: hostile('owner') } }], new Map([['sail', 'SAIL']]), new Date(FIXTURE_TIME));
+    expectShownAsText(mine, [`Owner: ${hostile('owner')}`]);
+
+    expectShownAsText(welcomeCard({ firstName: '[Amira](https://evil.example)' }), ['Hello [Amira](https://evil.example)']);
+  });
+
+  it('shows a forged object value on a step card as empty rather than failing', () => {
+    const card = referralStepCard('person', {
+      step: 'referral.step.person',
+      token: 't',
+      values: { givenName: { toString: 'x' }, familyName: Object.create(null), language: ['English'], interpreterNeeded: true },
+      errors: { givenName: 'Enter their first name' },
+    });
+    expectValidTeamsCard(card);
+    expect(JSON.stringify(card)).to.match(/"id":"givenName"[^}]*"value":""/);
+    expect(JSON.stringify(card)).to.match(/"id":"interpreterNeeded"[^}]*"value":"yes"/);
   });
 });

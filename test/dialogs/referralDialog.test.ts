@@ -190,6 +190,47 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
       expect(await storedReferrals()).to.have.length(0);
     });
 
+    it('refuses an NHS number of one digit repeated, saying why beside the field', async () => {
+      const card = await walkTo(bot, 'person');
+      const again = lastCard(await bot.send(fill(card, { ...VALID.person, nhsNumber: '000 000 0000' })));
+      expect(cardText(again)).to.contain('NHS numbers never have all ten digits the same; check the number');
+      expect(inputValue(again, 'nhsNumber')).to.equal('000 000 0000');
+      expect(await storedReferrals()).to.have.length(0);
+    });
+
+    it('refuses object and array values where a card sends text, showing the card again', async () => {
+      const card = await walkTo(bot, 'person');
+      const forged = { ...VALID.person, givenName: { toString: 'x' }, phone: ['020 7946 0000'], interpreterNeeded: { valueOf: 'yes' } };
+      const again = lastCard(await bot.send(fill(card, forged)));
+      expectValidTeamsCard(again);
+      expect(cardText(again)).to.contain('Enter their first name').and.contain('Enter a phone number').and.contain('Choose yes or no');
+      // The forged values are not shown back; what was typed properly is.
+      expect(inputValue(again, 'givenName')).to.equal('');
+      expect(inputValue(again, 'familyName')).to.equal('Example');
+      const next = lastCard(await bot.send(fill(again, VALID.person)));
+      expect(cardText(next)).to.contain('What the person needs');
+    });
+
+    it('stores names and notes without control characters, and shows typed Markdown as text on the summary', async () => {
+      const summary = await walkTo(bot, 'summary', {
+        person: { ...VALID.person, givenName: '\u202EJa\u0000ne', carerInvolved: 'yes', carerDetails: '**Son** \u001B[Adam](https://evil.example)' },
+        needs: { ...VALID.needs, whatMatters: 'Lunch club\r\n- [click](https://evil.example)\u2066' },
+      });
+      expectValidTeamsCard(summary);
+      const text = cardText(summary);
+      expect(text).to.contain('Jane Example');
+      expect(text).not.to.contain('](').and.not.to.contain('://').and.not.to.contain('**Son**');
+      expect(text).to.contain('\\*\\*Son\\*\\* \\[Adam\\]\\(https:/\u200B/evil.example)');
+      expect(text).to.contain('Lunch club\n\\- \\[click\\]');
+
+      await bot.send(fill(summary, {}));
+      const [stored] = await storedReferrals();
+      const referral = (await world.referrals.get(stored.referralId))!.referral;
+      expect(referral.person.givenName).to.equal('Jane');
+      expect(referral.person.carerDetails).to.equal('**Son** [Adam](https://evil.example)');
+      expect(referral.whatMatters).to.equal('Lunch club\n- [click](https://evil.example)');
+    });
+
     it('re-prompts when text is typed where a card is expected', async () => {
       const card = await walkTo(bot, 'person');
       const replies = await bot.send('her name is Jane');

@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { formatNhsNumber, isValidNhsNumber, nhsCheckDigit, normaliseNhsNumber } from '../../domain/referral/nhsNumber';
+import {
+  formatNhsNumber,
+  isValidNhsNumber,
+  NHS_NUMBER_ALL_SAME_DIGIT,
+  NHS_NUMBER_CHECK_DIGIT_FAILS,
+  NHS_NUMBER_NOT_TEN_DIGITS,
+  nhsCheckDigit,
+  nhsNumberProblem,
+  normaliseNhsNumber,
+} from '../../domain/referral/nhsNumber';
 import { isValidPostcode, normalisePostcode, postcodeDistrict } from '../../domain/referral/postcode';
 import { formatReference, parseReference } from '../../domain/referral/reference';
 import { SNOMED_REFERRAL_TO_SOCIAL_PRESCRIBING, SNOMED_SOCIAL_PRESCRIBING_DECLINED } from '../../domain/referral/snomed';
@@ -56,6 +65,23 @@ describe('Referral rules (pure)', () => {
       expect(nhsCheckDigit('000000000')).to.equal(0);
       expect(isValidNhsNumber('0000000000')).to.equal(true);
       expect(isValidNhsNumber('0000000001')).to.equal(false);
+    });
+    it('refuses a digit repeated ten times, which always passes Modulus 11, with the reason', () => {
+      for (let digit = 0; digit <= 9; digit += 1) {
+        const repeated = String(digit).repeat(10);
+        // 54 (the sum of the weights) is -1 modulo 11, so the check digit is the digit itself.
+        expect(isValidNhsNumber(repeated), repeated).to.equal(true);
+        expect(nhsNumberProblem(repeated), repeated).to.equal(NHS_NUMBER_ALL_SAME_DIGIT);
+        expect(nhsNumberProblem(`${repeated.slice(0, 3)} ${repeated.slice(3, 6)} ${repeated.slice(6)}`)).to.equal(NHS_NUMBER_ALL_SAME_DIGIT);
+      }
+      expect(NHS_NUMBER_ALL_SAME_DIGIT).to.contain('never have all ten digits the same');
+    });
+    it('says why any other number is refused, and nothing for a good one', () => {
+      expect(nhsNumberProblem('943 476 5919')).to.equal(null);
+      expect(nhsNumberProblem('4010232137')).to.equal(null);
+      expect(nhsNumberProblem('9434765918')).to.equal(NHS_NUMBER_CHECK_DIGIT_FAILS);
+      expect(nhsNumberProblem('943476591')).to.equal(NHS_NUMBER_NOT_TEN_DIGITS);
+      expect(nhsNumberProblem('abcdefghij')).to.equal(NHS_NUMBER_NOT_TEN_DIGITS);
     });
     it('normalises and formats', () => {
       expect(normaliseNhsNumber(' 943 476 5919 ')).to.equal('9434765919');
@@ -191,6 +217,52 @@ describe('Referral rules (pure)', () => {
       }
       const { nhsNumber: _omitted, ...withoutNhs } = good.person;
       expect(personSchema.safeParse(withoutNhs).success, 'NHS number is optional').to.equal(true);
+    });
+
+    it('refuses an NHS number of one digit repeated, saying why', () => {
+      const person = { ...sampleReferral().person, nhsNumber: '0000000000' };
+      const result = personSchema.safeParse(person);
+      expect(result.success).to.equal(false);
+      expect(result.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).to.deep.equal([['nhsNumber', NHS_NUMBER_ALL_SAME_DIGIT]]);
+      expect(parseReferral(sampleReferral({ person: { ...sampleReferral().person, nhsNumber: '1111111111' } }))).to.deep.include({ ok: false });
+    });
+
+    it('keeps control characters and bidi overrides out of every free-text field, keeping tabs and line breaks', () => {
+      const good = sampleReferral();
+      const dirty = (text: string) => `\u0000${text.slice(0, 2)}\u001B\u0085${text.slice(2)}\u202E\u2066 `;
+      const parsed = referralSchema.parse({
+        ...good,
+        whatMatters: dirty('Company\tat\r\nlunchtime'),
+        person: {
+          ...good.person,
+          givenName: dirty('Jane'),
+          familyName: dirty('Example'),
+          phone: dirty('020 7946 0000'),
+          preferredContactTimes: dirty('mornings'),
+          language: dirty('Polish'),
+          carerInvolved: true,
+          carerDetails: dirty('Son, Adam'),
+        },
+        consent: { ...good.consent, recordedBy: { id: '29:r', name: dirty('Amira Patel') } },
+        referrer: { ...good.referrer, name: dirty('Amira Patel'), practice: dirty('Lordship Lane Surgery'), role: dirty('Receptionist') },
+        owner: { id: '29:k', name: dirty('Kwame Mensah') },
+        outcome: { kind: 'closed', reason: 'completed', note: dirty('Joined the\nlunch club'), at: good.createdAt },
+      });
+      expect(parsed.whatMatters).to.equal('Company\tat\nlunchtime');
+      expect(parsed.person).to.include({
+        givenName: 'Jane',
+        familyName: 'Example',
+        phone: '020 7946 0000',
+        preferredContactTimes: 'mornings',
+        language: 'Polish',
+        carerDetails: 'Son, Adam',
+      });
+      expect(parsed.consent.recordedBy.name).to.equal('Amira Patel');
+      expect(parsed.referrer).to.include({ name: 'Amira Patel', practice: 'Lordship Lane Surgery', role: 'Receptionist' });
+      expect(parsed.owner?.name).to.equal('Kwame Mensah');
+      expect(parsed.outcome?.note).to.equal('Joined the\nlunch club');
+      // Nothing but control characters is as good as nothing.
+      expect(referralSchema.safeParse({ ...good, whatMatters: '\u0000\u202E\u001B' }).success).to.equal(false);
     });
 
     it('needs an email address when the person prefers email', () => {
