@@ -1,6 +1,6 @@
 import { odata, TableClient, TransactionAction } from '@azure/data-tables';
 import { statusOf, TableConnection } from './tables';
-import { auditEventSchema, AuditEvent, Referral, referralSchema } from '../domain/referral/referral';
+import { auditEventSchema, AuditEvent, parseReferral, Referral, referralSchema } from '../domain/referral/referral';
 import { AuditEntity, auditEntity, isAlreadyExists } from './referralEntities';
 import { OutboxMessage, OutboxRepository, outboxEntity } from './outboxRepository';
 import type { ServiceQueueRepository } from './serviceQueueRepository';
@@ -27,6 +27,20 @@ export class ReferralConflictError extends Error {
   constructor(reference: string) {
     super(`Referral ${reference} was changed by someone else; reload it and try again.`);
   }
+}
+
+/** A record that fails the referral schema: names every bad field, never its value (it may be the person's). */
+export class InvalidReferralError extends Error {
+  readonly code = 'InvalidReferral';
+  constructor(readonly fields: Array<{ field: string; message: string }>) {
+    super(`Referral record refused: ${fields.map((issue) => `${issue.field}: ${issue.message}`).join('; ')}`);
+  }
+}
+
+function validRecord(referral: Referral): Referral {
+  const parsed = parseReferral(referral);
+  if (!parsed.ok) throw new InvalidReferralError(parsed.errors);
+  return parsed.referral;
 }
 
 export interface StoredReferral {
@@ -62,7 +76,7 @@ export class ReferralRepository {
    * same referral id again stores nothing new and returns the referral already stored.
    */
   async submit(referral: Referral, event: AuditEvent): Promise<Referral> {
-    const valid = referralSchema.parse(referral);
+    const valid = validRecord(referral);
     const client = await this.referrals;
     const existing = await this.get(valid.id);
     let stored = existing?.referral ?? valid;
@@ -87,7 +101,7 @@ export class ReferralRepository {
    * event or its notifications, and a notification never reports a change that failed.
    */
   async update(referral: Referral, expectedEtag: string, event: AuditEvent, outbox: OutboxMessage[] = []): Promise<StoredReferral> {
-    const valid = referralSchema.parse(referral);
+    const valid = validRecord(referral);
     const client = await this.referrals;
     const actions: TransactionAction[] = [
       ['update', recordEntity(valid), 'Replace', { etag: expectedEtag }],

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { goalsSchema, wellbeingSchema } from './outcomes';
 import { isValidNhsNumber, nhsNumberProblem, normaliseNhsNumber } from './nhsNumber';
-import { normalisePostcode } from './postcode';
+import { isValidPostcode, normalisePostcode } from './postcode';
 import { escalationSchema } from '../supervision/escalation';
 import { plainText } from '../text';
 
@@ -209,7 +209,7 @@ const auditDetailSchema = z
     for (const [key, value] of Object.entries(detail)) {
       if (PERSON_DETAIL_KEYS.includes(key)) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'Audit detail may not hold person details' });
-      } else if (typeof value === 'string' && (isValidNhsNumber(value) || normalisePostcode(value) !== null)) {
+      } else if (typeof value === 'string' && (isValidNhsNumber(value) || isValidPostcode(value))) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'Audit detail may not hold an NHS number or postcode' });
       }
     }

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { testTables, uniqueTableName } from '../support/azurite';
 import type { RunningAzurite } from '../../storage/azurite';
 import { TableConnection } from '../../storage/tables';
-import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
+import { InvalidReferralError, ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
 import { referralStorage } from '../../storage/referralStorage';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
 import type { ReferenceCounter } from '../../storage/referenceCounter';
@@ -133,6 +133,8 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       const referral = sampleReferral({ person: { ...sampleReferral().person, nhsNumber: '9434765918' } });
       const error = await caught(repository.submit(referral, submitted(referral)));
       expect(String(error)).to.contain('nhsNumber');
+      expect(error).to.be.instanceOf(InvalidReferralError);
+      expect(String(error)).not.to.contain('9434765918'); // the field is named, its value (the person's) never
       expect(await repository.get(referral.id)).to.equal(undefined);
       expect(await serviceQueue.list('sail')).to.deep.equal([]);
     });
