@@ -105,22 +105,12 @@ function lifecycleChange(referral: Referral, action: Exclude<ReferralAction, { v
     // Taking a case on starts the first-contact and engagement clocks.
     ...(referral.status === 'submitted' && result.next.status === 'accepted' ? { acceptedAt: at } : {}),
   };
-  return {
-    ok: true,
-    changed: true,
-    next,
-    summary: result.summary,
-    audit: {
-      action: `referral.${lifecycle.verb}`,
-      detail: {
-        summary: result.summary,
-        status: next.status,
-        serviceId: next.serviceId,
-        ...(action.verb === 'decline' || action.verb === 'close' ? { reason: action.reason } : {}),
-        ...(action.verb === 'update' && action.activity ? { activity: action.activity } : {}),
-      },
-    },
-  };
+  return applied(next, result.summary, `referral.${lifecycle.verb}`, {
+    status: next.status,
+    serviceId: next.serviceId,
+    ...(action.verb === 'decline' || action.verb === 'close' ? { reason: action.reason } : {}),
+    ...(action.verb === 'update' && action.activity ? { activity: action.activity } : {}),
+  });
 }
 
 /** What a record action writes into the referral besides its status. */
@@ -144,14 +134,8 @@ function escalate(referral: Referral, action: Extract<ReferralAction, { verb: 'e
     isOpen(referral),
   );
   if (!raised.ok) return raised;
-  return {
-    ok: true,
-    changed: true,
-    next: { ...referral, escalations: [...(referral.escalations ?? []), raised.escalation].slice(-20), version: referral.version + 1, updatedAt: at },
-    summary: raised.summary,
-    audit: { action: 'referral.escalate', detail: { summary: raised.summary, reason: raised.escalation.reason, escalationId: raised.escalation.id } },
-    escalation: raised.escalation,
-  };
+  const next = { ...referral, escalations: [...(referral.escalations ?? []), raised.escalation].slice(-20), version: referral.version + 1, updatedAt: at };
+  return applied(next, raised.summary, 'referral.escalate', { reason: raised.escalation.reason, escalationId: raised.escalation.id }, { escalation: raised.escalation });
 }
 
 /**
@@ -175,18 +159,19 @@ function answerEscalation(referral: Referral, action: EscalationAnswer, actor: A
     version: referral.version + 1,
     updatedAt: at,
   };
-  return {
-    ok: true,
-    changed: true,
-    next,
-    summary: result.summary,
-    audit: {
-      action: ESCALATION_AUDIT[action.verb],
-      detail: { summary: result.summary, escalationId: escalation.id, reason: escalation.reason, ...(takeOver ? { status: next.status } : {}) },
-    },
-    escalation: result.escalation,
-    takeOver,
-  };
+  const detail = { escalationId: escalation.id, reason: escalation.reason, ...(takeOver ? { status: next.status } : {}) };
+  return applied(next, result.summary, ESCALATION_AUDIT[action.verb], detail, { escalation: result.escalation, takeOver });
+}
+
+/** A change: the next record, and the audit event that records it (its summary first). */
+function applied(
+  next: Referral,
+  summary: string,
+  action: AuditAction,
+  detail: Record<string, string | number | boolean>,
+  about: { escalation?: Escalation; takeOver?: Person } = {},
+): AppliedAction {
+  return { ok: true, changed: true, next, summary, audit: { action, detail: { summary, ...detail } }, ...about };
 }
 
 function stageOf(action: ReferralAction): WellbeingStage | undefined {
