@@ -72,19 +72,22 @@ export class ReferralRepository {
   }
 
   /**
-   * Stores a new referral with its audit event and queues it for its service. Submitting the
-   * same referral id again stores nothing new and returns the referral already stored.
+   * Stores a new referral with its audit event and the messages it causes (its post to the
+   * service's channel), and queues it for its service. Submitting the same referral id again
+   * stores nothing new and returns the referral already stored.
    */
-  async submit(referral: Referral, event: AuditEvent): Promise<Referral> {
+  async submit(referral: Referral, event: AuditEvent, outbox: OutboxMessage[] = []): Promise<Referral> {
     const valid = validRecord(referral);
     const client = await this.referrals;
     const existing = await this.get(valid.id);
     let stored = existing?.referral ?? valid;
     if (!existing) {
       try {
+        await this.outbox.index(valid.id, outbox, event.at);
         await client.submitTransaction([
           ['create', recordEntity(valid)],
           ['create', auditEntity(valid.id, { ...event, referralId: valid.id })],
+          ...outbox.map((message): TransactionAction => ['create', outboxEntity(valid.id, message, event.at)]),
         ]);
       } catch (error) {
         if (!isAlreadyExists(error)) throw error;

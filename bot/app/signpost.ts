@@ -89,20 +89,6 @@ export function createSignpost(parts: SignpostParts) {
     admins: config.admins,
     now,
   });
-  const dispatcher = new NotificationDispatcher({
-    messenger,
-    referrals: store.referrals,
-    outbox: store.outbox,
-    referrers: store.referrers,
-    mailer,
-    contacts: store.contacts,
-    channelLinks: store.channelLinks,
-    originator: config.mail.originator,
-    logger,
-    baseDelayMs: config.notify.retryBaseMs,
-    maxAttempts: config.notify.maxAttempts,
-  });
-  const notificationsQueued = () => dispatcher.kick();
   const roster = new LinkWorkerRoster(messenger, store.channelLinks, now);
   const channels = new ServiceChannels({
     channels: store.channelLinks,
@@ -115,6 +101,21 @@ export function createSignpost(parts: SignpostParts) {
     now,
     linked: (serviceId) => supervision.scheduleDigest(serviceId),
   });
+  const dispatcher = new NotificationDispatcher({
+    messenger,
+    referrals: store.referrals,
+    outbox: store.outbox,
+    referrers: store.referrers,
+    mailer,
+    contacts: store.contacts,
+    channelLinks: store.channelLinks,
+    originator: config.mail.originator,
+    logger,
+    baseDelayMs: config.notify.retryBaseMs,
+    maxAttempts: config.notify.maxAttempts,
+    postReferral: (referralId) => channels.postReferral(referralId),
+  });
+  const notificationsQueued = () => dispatcher.kick();
   const referralService = new ReferralService({
     beforeStore: (referral) => supervision.prepare(referral),
     now,
@@ -124,6 +125,8 @@ export function createSignpost(parts: SignpostParts) {
     referrers: store.referrers,
     nearMissYears: config.nearMissYears,
     verificationMaxAgeDays: config.verificationMaxAgeDays,
+    channelLinks: store.channelLinks,
+    notificationsQueued,
   });
   const actions = new ReferralActions({ ...store, channels, roster, supervision, logger, now, notificationsQueued });
   const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued });

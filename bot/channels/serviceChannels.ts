@@ -6,6 +6,7 @@ import { serviceReferralCard } from '../../cards/serviceReferralCard';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
+import type { OutboxMessage } from '../../storage/outboxRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { Logger } from '../app/log';
 import type { Card, ConversationRef, Messenger } from '../notifications/messenger';
@@ -182,4 +183,25 @@ export class ServiceChannels {
     const ids = (await this.deps.directory.list()).filter((service) => service.takesReferrals).map((service) => service.id);
     return `Services that take referrals: ${ids.join(', ')}.`;
   }
+}
+
+/** What the outbox holds to post a referral's card to its service's channel. */
+export interface ChannelPostPayload {
+  kind: 'channel-post';
+  serviceId: string;
+}
+
+export function isChannelPostPayload(payload: Record<string, unknown>): payload is ChannelPostPayload & Record<string, unknown> {
+  return payload.kind === 'channel-post';
+}
+
+/**
+ * The outbox message that posts a referral to its service's channel, written with the change
+ * that routes it there (submitting, redirecting): so a referral is never stored without the
+ * means of reaching its service, and a failed post is retried and counted like any message.
+ * Keyed by version, so a redirect back to an earlier service posts again.
+ */
+export function channelPostMessage(referral: Pick<Referral, 'id' | 'version' | 'serviceId'>): OutboxMessage {
+  const payload: ChannelPostPayload = { kind: 'channel-post', serviceId: referral.serviceId };
+  return { key: `${referral.id}:${referral.version}:channel-post`, channel: 'teams', payload: { ...payload } };
 }

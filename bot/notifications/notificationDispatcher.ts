@@ -10,6 +10,7 @@ import type { ServiceChannelRepository } from '../../storage/serviceChannelRepos
 import type { Logger } from '../app/log';
 import { PollingLoop } from '../app/pollingLoop';
 import { isStaffPayload, StaffPayload } from '../supervision/supervision';
+import { isChannelPostPayload } from '../channels/serviceChannels';
 import type { Mailer } from './mailer';
 import { Card, DeliveryError, Messenger } from './messenger';
 
@@ -39,6 +40,8 @@ export interface DispatcherOptions {
   baseDelayMs?: number;
   maxAttempts?: number;
   leaseMs?: number;
+  /** Posts a referral's card to its service's channel (once); false when the service has none yet. */
+  postReferral: (referralId: string) => Promise<boolean>;
 }
 
 export interface DispatchCounts {
@@ -89,6 +92,8 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
 
   private async deliver(entry: OutboxEntry): Promise<void> {
     if (isStaffPayload(entry.payload)) return this.deliverToStaff(entry, entry.payload);
+    // A service with no channel yet gets its waiting referrals when one is linked: nothing to retry.
+    if (isChannelPostPayload(entry.payload)) return void (await this.options.postReferral(entry.referralId));
     const update = entry.payload as unknown as ReferralUpdate;
     const stored = await this.options.referrals.get(entry.referralId);
     if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');
@@ -146,6 +151,7 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
 
   /** Queues the email copy of a Teams message; false when there is no address to send it to. */
   private async fallBackToEmail(entry: OutboxEntry): Promise<boolean> {
+    if (isChannelPostPayload(entry.payload)) return false; // a channel has no inbox: the admins see it failed
     if (isStaffPayload(entry.payload) && (entry.payload.recipient.channel || !entry.payload.recipient.email)) return false;
     const key = entry.key.replace(/:teams$/, ':email');
     await this.options.outbox.enqueue(entry.referralId, { key, channel: 'email', payload: entry.payload }, this.now().toISOString());

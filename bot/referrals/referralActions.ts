@@ -12,7 +12,7 @@ import type { ReferrerRepository } from '../../storage/referrerRepository';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import type { ContactRepository } from '../../storage/contactRepository';
 import type { Logger } from '../app/log';
-import type { ChannelPlace, ServiceChannels } from '../channels/serviceChannels';
+import { channelPostMessage, ChannelPlace, ServiceChannels } from '../channels/serviceChannels';
 import type { LinkWorkerRoster } from '../channels/roster';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { Supervision } from '../supervision/supervision';
@@ -163,7 +163,6 @@ export class ReferralActions {
     if (action.verb === 'redirect') {
       // The old service's queue keeps the entry, marked, so its status count stays right.
       await this.deps.queue.mark(before.serviceId, next.reference, 'redirected');
-      await this.deps.channels.postReferral(next.id);
     }
     this.deps.notificationsQueued?.();
     const notice =
@@ -204,8 +203,11 @@ export class ReferralActions {
         // A new owner is news for the referrer, as when a case is assigned.
         return [...(await answered), ...(applied.takeOver ? await referrerUpdates(this.deps, next, { verb: 'assign', actorName: actor.name }) : [])];
       }
-      default:
-        return referrerUpdates(this.deps, next, { verb: action.verb, actorName: actor.name, activity: action.verb === 'update' ? action.activity : undefined });
+      default: {
+        const toReferrer = await referrerUpdates(this.deps, next, { verb: action.verb, actorName: actor.name, activity: action.verb === 'update' ? action.activity : undefined });
+        // A redirected referral goes to its new service's channel through the outbox, like a new one.
+        return action.verb === 'redirect' ? [...toReferrer, channelPostMessage(next)] : toReferrer;
+      }
     }
   }
 

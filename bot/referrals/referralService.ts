@@ -7,6 +7,7 @@ import { PersonFacts, personFactsSchema } from '../../domain/eligibility/facts';
 import { ageOn, Referral } from '../../domain/referral/referral';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import type { ReferenceCounter } from '../../storage/referenceCounter';
+import { channelPostMessage } from '../channels/serviceChannels';
 import type { ReferrerProfile, ReferrerRepository } from '../../storage/referrerRepository';
 
 /**
@@ -40,8 +41,8 @@ export interface SubmittedReferral {
   serviceId: string;
   serviceName: string;
   wait: string;
-  /** What happens next, depending on whether the referral reached the service's channel. */
-  nextSteps(deliveredToChannel: boolean): string[];
+  /** What happens next. */
+  nextSteps: string[];
 }
 
 export class ReferralNoLongerValidError extends Error {
@@ -58,6 +59,10 @@ export interface ReferralServiceDependencies {
   verificationMaxAgeDays?: number;
   /** Runs before a new referral is stored (the supervision clocks are written here). */
   beforeStore?: (referral: Referral) => Promise<void>;
+  /** Which services have a Teams channel, for telling the referrer where the referral went. */
+  channelLinks: { forService(serviceId: string): Promise<unknown | undefined> };
+  /** Called after messages were queued (the channel post), so they go out now. */
+  notificationsQueued?: () => void;
 }
 
 /** Who is sending, from the Teams activity, and how to reach them later. */
@@ -131,7 +136,7 @@ export class ReferralService {
     const service = services.find((candidate) => candidate.id === choice.serviceId);
 
     const existing = await this.deps.referrals.get(referralId);
-    if (existing) return submittedView(existing.referral, service);
+    if (existing) return submittedView(existing.referral, service, Boolean(await this.deps.channelLinks.forService(existing.referral.serviceId)));
 
     const result = await this.match(draft, services);
     const chosen = [...result.eligible, ...result.nearMiss].find((match) => match.serviceId === choice.serviceId);
@@ -143,7 +148,7 @@ export class ReferralService {
 
     const now = this.deps.now();
     const at = now.toISOString();
-    const reference = await this.deps.references.next(now);
+    const reference = await this.deps.references.forReferral(referralId, now);
     const referrerRecord = {
       teamsUserId: sender.teamsUserId,
       aadObjectId: sender.aadObjectId,
@@ -197,18 +202,33 @@ export class ReferralService {
       createdAt: at,
       updatedAt: at,
     };
-    // Reminder clocks first: a referral must never be stored without them.
+    // The referrer's own details first (what they typed on step 1, kept to prefill next time),
+    // then the reminder clocks: a referral must never be stored without them.
+    const known = await this.deps.referrers.get(sender.teamsUserId);
+    await this.deps.referrers.save({ ...known, ...referrerRecord, conversation: sender.conversation, updatedAt: at });
     await this.deps.beforeStore?.(referral);
-    const stored = await this.deps.referrals.submit(referral, {
+    const event = {
       referralId,
       at,
       actor: { id: sender.teamsUserId, name: referrer.name },
-      action: 'referral.submitted',
+      action: 'referral.submitted' as const,
       detail: { serviceId: service.id, nearMiss: chosen.outcome === 'nearMiss', reference, summary: `Referred by ${referrer.name}` },
-    });
-    const known = await this.deps.referrers.get(sender.teamsUserId);
-    await this.deps.referrers.save({ ...known, ...referrerRecord, conversation: sender.conversation, updatedAt: at });
-    return submittedView(stored, service);
+    };
+    // The post to the service's channel is written with the referral: once the referral is
+    // stored, reaching the service is the outbox's job, with its retries.
+    const stored = await this.deps.referrals.submit(referral, event, [channelPostMessage(referral)]);
+    // Stored: from here nothing may stop the referrer getting the reference.
+    this.deps.notificationsQueued?.();
+    const linked = await this.deps.channelLinks.forService(stored.serviceId).catch(() => undefined);
+    return submittedView(stored, service, Boolean(linked));
+  }
+
+  /** The reference of a referral already stored, for saying what was kept (e.g. on cancel). */
+  async storedReference(referralId: string | undefined): Promise<{ reference: string; serviceName: string } | undefined> {
+    if (!referralId) return undefined;
+    const stored = await this.deps.referrals.get(referralId);
+    if (!stored) return undefined;
+    return { reference: stored.referral.reference, serviceName: (await this.serviceName(stored.referral.serviceId)) ?? stored.referral.serviceId };
   }
 
   /** Only the fact that a referral was stopped, by whom and when: nothing about the person. */
@@ -306,7 +326,7 @@ export function matchView(result: MatchResult): MatchView {
   };
 }
 
-function submittedView(referral: Referral, service: DirectoryService | undefined): SubmittedReferral {
+function submittedView(referral: Referral, service: DirectoryService | undefined, channelLinked: boolean): SubmittedReferral {
   const name = service?.name ?? referral.serviceId;
   const wait = service?.waitingTimeWeeks.value;
   const contactBy: Record<string, string> = { phone: 'phone', text: 'text message', email: 'email', letter: 'letter' };
@@ -316,10 +336,10 @@ function submittedView(referral: Referral, service: DirectoryService | undefined
     serviceId: referral.serviceId,
     serviceName: name,
     wait: wait === null || wait === undefined ? 'not published' : `about ${wait} weeks`,
-    nextSteps: (delivered) => [
-      delivered
-        ? `The referral is in ${name}'s Teams channel now, for their link workers to pick up.`
-        : `The referral is queued for ${name}. It appears in their Teams channel as soon as the service links one.`,
+    nextSteps: [
+      channelLinked
+        ? `The referral is stored and is being posted to ${name}'s Teams channel now, for their link workers to pick up.`
+        : `The referral is stored and queued for ${name}. It appears in their Teams channel as soon as the service links one.`,
       `A link worker will contact the person by ${contactBy[referral.person.preferredContactMethod]}${
         wait ? `, usually within about ${wait} weeks` : ''
       }.`,

@@ -14,7 +14,7 @@ import {
 import { DialogSet, DialogState } from 'botbuilder-dialogs';
 import { welcomeCard } from '../../cards/welcome';
 import { isCancelText } from '../../dialogs/cardStepPrompt';
-import { REFERRAL_DIALOG, ReferralDialog } from '../../dialogs/referral/referralDialog';
+import { draftInProgress, REFERRAL_DIALOG, ReferralDialog } from '../../dialogs/referral/referralDialog';
 import type { ReferralService } from '../referrals/referralService';
 import type { ServiceChannels } from '../channels/serviceChannels';
 import type { TeamsCardActions } from './cardActions';
@@ -59,7 +59,7 @@ export class SignpostBot extends TeamsActivityHandler {
     super();
     this.dialogState = deps.privateConversationState.createProperty<DialogState>('dialogState');
     this.dialogs = new DialogSet(this.dialogState).add(
-      new ReferralDialog(deps.referrals, (_context, submitted) => deps.channels.postReferral(submitted.referralId)),
+      new ReferralDialog(deps.referrals),
     );
 
     this.onMembersAdded(async (context, next) => {
@@ -104,8 +104,14 @@ export class SignpostBot extends TeamsActivityHandler {
     if (isCancelText(text) || submitted?.action === 'cancel') {
       this.deps.logger.info('message', { command: 'cancel', conversationType: type, dialogActive: Boolean(dc.activeDialog) });
       if (dc.activeDialog) {
+        // A referral already stored (Send went through, but its confirmation did not arrive) is kept: say so.
+        const kept = await this.deps.referrals.storedReference(draftInProgress(dc)?.referralId);
         await dc.cancelAllDialogs();
-        await context.sendActivity('Referral cancelled. Nothing about the person has been saved.');
+        await context.sendActivity(
+          kept
+            ? `Referral ${kept.reference} had already been sent to ${kept.serviceName} and is kept; cancelling did not withdraw it. To withdraw it, ask the service to decline it, quoting ${kept.reference}.`
+            : 'Referral cancelled. Nothing about the person has been saved.',
+        );
       } else {
         await context.sendActivity('There is nothing in progress to cancel. Say **refer** to start a referral.');
       }

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { CardFactory, TeamsInfo, TurnContext } from 'botbuilder';
 import {
   ComponentDialog,
+  DialogContext,
+  DialogState,
   DialogTurnResult,
   WaterfallDialog,
   WaterfallStepContext,
@@ -29,14 +31,8 @@ interface FlowState {
  * stored referral. The flow loops over a two-step waterfall (ask, then decide where to go),
  * which keeps Back and Edit simple and the dialog stack shallow.
  */
-/** Hands a sent referral to its service (posts it to their channel); true when it got there. */
-export type DeliverReferral = (context: TurnContext, submitted: SubmittedReferral) => Promise<boolean>;
-
 export class ReferralDialog extends ComponentDialog {
-  constructor(
-    private readonly service: ReferralService,
-    private readonly deliver: DeliverReferral,
-  ) {
+  constructor(private readonly service: ReferralService) {
     super(REFERRAL_DIALOG);
     const steps = buildReferralSteps();
     for (const [name, definition] of Object.entries(steps)) {
@@ -134,10 +130,7 @@ export class ReferralDialog extends ComponentDialog {
       }
       throw error;
     }
-    const delivered = await this.deliver(step.context, submitted);
-    await step.context.sendActivity({
-      attachments: [CardFactory.adaptiveCard(submittedCard({ ...submitted, nextSteps: submitted.nextSteps(delivered) }))],
-    });
+    await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(submittedCard(submitted))] });
     return step.endDialog(submitted);
   }
 
@@ -170,6 +163,16 @@ export class ReferralDialog extends ComponentDialog {
       role: remembered?.role,
     };
   }
+}
+
+/**
+ * The draft of the referral in progress in this dialog context, if any: the flow waterfall
+ * keeps it in its options, below whichever step prompt is active.
+ */
+export function draftInProgress(dc: DialogContext): ReferralDraft | undefined {
+  const inner = (dc.activeDialog?.state as { dialogs?: DialogState } | undefined)?.dialogs;
+  const flow = inner?.dialogStack.find((instance) => instance.id === FLOW);
+  return (flow?.state as { options?: FlowState } | undefined)?.options?.draft;
 }
 
 function stepDialogId(step: StepName): string {

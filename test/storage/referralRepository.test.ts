@@ -72,6 +72,31 @@ describe('ReferralRepository (referral records on Azurite)', () => {
     });
   });
 
+  describe('a referral\'s reference', () => {
+    it('is allocated once per referral, however often and however concurrently Send asks', async () => {
+      const now = new Date(FIXTURE_TIME);
+      const id = randomUUID();
+      const other = referralStorage(new TableConnection(tables.connectionString), { tablePrefix: prefix }).references;
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? other : counter).forReferral(id, now)));
+      expect(new Set(answers)).to.deep.equal(new Set(['SP-2026-000001']));
+      expect(await counter.forReferral(id, now)).to.equal('SP-2026-000001');
+      // Only one number was used: the next referral gets the next one.
+      expect(await counter.forReferral(randomUUID(), now)).to.equal('SP-2026-000002');
+    });
+
+    it('is never issued twice, even when storage loses the counter\'s last update', async () => {
+      const now = new Date(FIXTURE_TIME);
+      const first = await counter.forReferral(randomUUID(), now);
+      const second = await counter.forReferral(randomUUID(), now);
+      // A crash of the embedded store loses the counter's updates but not the issued rows.
+      const counters = await tables.table(`${prefix}counters`);
+      await counters.upsertEntity({ partitionKey: 'reference', rowKey: '2026', last: 0 }, 'Replace');
+      const third = await counter.forReferral(randomUUID(), now);
+      expect([first, second]).to.deep.equal(['SP-2026-000001', 'SP-2026-000002']);
+      expect(third).to.equal('SP-2026-000003');
+    });
+  });
+
   describe('submit', () => {
     it('stores the record, its audit event and its place in the service queue', async () => {
       const referral = sampleReferral({ reference: 'SP-2026-000042' });

@@ -4,12 +4,14 @@ import { Activity, ActivityTypes, TestAdapter } from 'botbuilder';
 import { createLogger } from '../../bot/app/log';
 import { loadConfig } from '../../bot/app/config';
 import { createSignpost, Signpost, TableNames } from '../../bot/app/signpost';
+import type { Messenger } from '../../bot/notifications/messenger';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferralRepository } from '../../storage/referralRepository';
 import { referralStorage } from '../../storage/referralStorage';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
 import type { OutboxRepository } from '../../storage/outboxRepository';
+import type { ReferenceCounter } from '../../storage/referenceCounter';
 import { ReferrerRepository } from '../../storage/referrerRepository';
 import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { TableConnection } from '../../storage/tables';
@@ -39,6 +41,7 @@ export interface ReferralWorld {
   referrals: ReferralRepository;
   queue: ServiceQueueRepository;
   outbox: OutboxRepository;
+  references: ReferenceCounter;
   referrers: ReferrerRepository;
   channels: ServiceChannelRepository;
   timers: TimerRepository;
@@ -96,10 +99,15 @@ export class ReferralHarness {
   readonly adapter: TestAdapter;
   readonly signpost: Signpost;
 
-  constructor(readonly world: ReferralWorld, conversation: { id: string; conversationType: string } = { id: 'chat-1', conversationType: 'personal' }) {
+  constructor(
+    readonly world: ReferralWorld,
+    conversation: { id: string; conversationType: string } = { id: 'chat-1', conversationType: 'personal' },
+    options: { settings?: Record<string, string>; messenger?: Messenger } = {},
+  ) {
     this.adapter = new TestAdapter(async (context) => this.signpost.bot.run(context));
     this.signpost = createSignpost({
-      config: loadConfig({ SIGNPOST_DATA_DIR: path.join(tmpdir(), 'signpost-harness') }),
+      config: loadConfig({ SIGNPOST_DATA_DIR: path.join(tmpdir(), 'signpost-harness'), ...options.settings }),
+      messenger: options.messenger,
       tables: world.tables,
       adapter: this.adapter,
       names: world.names,
