@@ -10,13 +10,14 @@ import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger } from './log';
 import { conversationType } from '../teams/places';
 import { createSignpost } from './signpost';
+import { refuse, ServiceUrlRefresher } from './admission';
 
 export interface SignpostOptions {
   /** Settings; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
   /** Overrides PORT; 0 picks a free port (tests). */
   port?: number;
-  /** Interface to listen on; all interfaces when omitted (a container needs that). */
+  /** Interface to listen on; when omitted, SIGNPOST_HOST, else loopback in local mode and all interfaces (a container needs that) when authenticated. */
   host?: string;
   /** Overrides SIGNPOST_DATA_DIR. */
   dataDir?: string;
@@ -50,7 +51,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
   if (config.localMode) {
     logger.warn('local-mode', {
       message:
-        'MicrosoftAppId is empty: running unauthenticated for the Agents Playground and tests. ' +
+        'MicrosoftAppId is empty: running unauthenticated for the Agents Playground and tests, on this machine only. ' +
         'Never expose this to the internet; set MicrosoftAppId and MicrosoftAppPassword for Teams.',
     });
   }
@@ -104,14 +105,24 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     let draining = false;
     let drained: (() => void) | undefined;
 
+    const serviceUrls = new ServiceUrlRefresher(signpost.store, logger, signpost.now);
     server.post('/api/messages', async (req, res) => {
       if (draining) {
         res.send(503, { error: 'Signpost is restarting; Teams will retry.' });
         return;
       }
+      const refusal = refuse(config, req.body, req.header('authorization'));
+      if (refusal) {
+        logger.warn('activity-refused', { reason: refusal.reason, status: refusal.status, tenantId: refusal.tenantId });
+        res.send(refusal.status, { error: refusal.message });
+        return;
+      }
       inFlight += 1;
       try {
-        await adapter.process(req, res, (context) => bot.run(context));
+        await adapter.process(req, res, async (context) => {
+          await serviceUrls.refresh(context);
+          await bot.run(context);
+        });
       } finally {
         inFlight -= 1;
         if (inFlight === 0) drained?.();
@@ -133,13 +144,14 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     });
 
     const port = config.port;
+    const host = options.host ?? config.host;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      if (options.host) server.listen(port, options.host, () => resolve());
+      if (host) server.listen(port, host, () => resolve());
       else server.listen(port, () => resolve());
     });
     const address = server.address() as AddressInfo;
-    const url = `http://${options.host ?? 'localhost'}:${address.port}`;
+    const url = `http://${!host ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${address.port}`;
     logger.info('listening', { url, messagesEndpoint: `${url}/api/messages` });
     dispatcher.start(config.notify.pollMs);
     await supervision.scheduleDigestsForLinkedServices();
