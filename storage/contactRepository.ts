@@ -1,5 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { statusOf, TableConnection } from './tables';
+import { movedTo } from './conversationReference';
 
 /**
  * Staff Signpost may need to reach on its own initiative (link workers, supervisors, admins):
@@ -46,6 +47,15 @@ export class ContactRepository {
     if (merged.email) await client.upsertEntity<ContactEntity>({ partitionKey: 'email', rowKey: encodeURIComponent(merged.email), body }, 'Replace');
     if (merged.teamsUserId) await client.upsertEntity<ContactEntity>({ partitionKey: 'teams', rowKey: encodeURIComponent(merged.teamsUserId), body }, 'Replace');
     return merged;
+  }
+
+  /** Teams moved the person's 1:1 chat to another serviceUrl: alerts follow it. True when written. */
+  async refreshServiceUrl(teamsUserId: string, conversationId: string, serviceUrl: string, at: string): Promise<boolean> {
+    const contact = await this.byTeamsId(teamsUserId);
+    const personalConversation = movedTo(contact?.personalConversation, conversationId, serviceUrl);
+    if (!personalConversation) return false;
+    await this.remember({ teamsUserId, personalConversation, updatedAt: at });
+    return true;
   }
 
   private async read(partitionKey: 'email' | 'teams', key: string): Promise<Contact | undefined> {

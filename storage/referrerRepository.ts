@@ -1,5 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { statusOf, TableConnection } from './tables';
+import { movedTo } from './conversationReference';
 
 /**
  * People who refer: what they told us last time (to prefill the next referral) and how to
@@ -35,9 +36,43 @@ export class ReferrerRepository {
   }
 
   async get(teamsUserId: string): Promise<ReferrerProfile | undefined> {
+    return (await this.read(teamsUserId))?.profile;
+  }
+
+  /**
+   * Teams moved one of the referrer's conversations to another serviceUrl: updates follow it.
+   * True when something was written.
+   */
+  async refreshServiceUrl(teamsUserId: string, conversationId: string, serviceUrl: string): Promise<boolean> {
+    const stored = await this.read(teamsUserId);
+    if (!stored) return false;
+    const { profile, etag } = stored;
+    const conversation = movedTo(profile.conversation, conversationId, serviceUrl);
+    const personalConversation = movedTo(profile.personalConversation, conversationId, serviceUrl);
+    if (!conversation && !personalConversation) return false;
+    const moved: ReferrerProfile = {
+      ...profile,
+      conversation: conversation ?? profile.conversation,
+      personalConversation: personalConversation ?? profile.personalConversation,
+    };
+    try {
+      // With the eTag: a profile saved meanwhile came from a later turn and already has it.
+      await (await this.client).updateEntity<ReferrerEntity>(
+        { partitionKey: 'referrer', rowKey: rowKey(teamsUserId), profile: JSON.stringify(moved) },
+        'Replace',
+        { etag },
+      );
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) return false;
+      throw error;
+    }
+    return true;
+  }
+
+  private async read(teamsUserId: string): Promise<{ profile: ReferrerProfile; etag: string } | undefined> {
     try {
       const entity = await (await this.client).getEntity<ReferrerEntity>('referrer', rowKey(teamsUserId));
-      return JSON.parse(entity.profile) as ReferrerProfile;
+      return { profile: JSON.parse(entity.profile) as ReferrerProfile, etag: entity.etag };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;

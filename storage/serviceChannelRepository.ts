@@ -1,5 +1,6 @@
 import { odata, TableClient } from '@azure/data-tables';
 import { statusOf, TableConnection } from './tables';
+import { movedTo } from './conversationReference';
 
 /**
  * Which Teams channel serves which directory service. One channel per service and one service
@@ -51,7 +52,11 @@ export class ServiceChannelRepository {
     if (existingService && existingService.channelId !== link.channelId) {
       return { ok: false, reason: 'service-already-linked', existing: existingService };
     }
-    if (existingService) return { ok: true, link: existingService };
+    if (existingService) {
+      // Linking again is how a channel's link catches up with Teams' current serviceUrl.
+      const serviceUrl = link.conversation.serviceUrl;
+      return { ok: true, link: (typeof serviceUrl === 'string' && (await this.refreshServiceUrl(link.channelId, serviceUrl))) || existingService };
+    }
     const body = JSON.stringify(link);
     try {
       await (await this.client).submitTransaction([
@@ -64,6 +69,31 @@ export class ServiceChannelRepository {
       return this.link(link);
     }
     return { ok: true, link };
+  }
+
+  /**
+   * Teams moved the channel to another serviceUrl: the link follows, so referrals still reach
+   * it. Returns the link as stored now (undefined when the channel serves no service).
+   */
+  async refreshServiceUrl(channelId: string, serviceUrl: string): Promise<ServiceChannel | undefined> {
+    const channel = await this.readRow(channelRow(channelId));
+    const conversation = channel && movedTo(channel.link.conversation, channelId, serviceUrl);
+    if (!channel || !conversation) return channel?.link;
+    const service = await this.readRow(serviceRow(channel.link.serviceId));
+    if (service?.link.channelId !== channelId) return channel.link;
+    const moved: ServiceChannel = { ...channel.link, conversation };
+    const body = JSON.stringify(moved);
+    try {
+      // Both rows with their eTags: an unlink or relink meanwhile wins, and nothing is revived.
+      await (await this.client).submitTransaction([
+        ['update', { partitionKey: PARTITION, rowKey: serviceRow(moved.serviceId), body }, 'Replace', { etag: service.etag }],
+        ['update', { partitionKey: PARTITION, rowKey: channelRow(channelId), body }, 'Replace', { etag: channel.etag }],
+      ]);
+    } catch (error) {
+      if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+      return this.forChannel(channelId);
+    }
+    return moved;
   }
 
   /** Removes the channel's link; returns what it served, if anything. */
@@ -92,9 +122,13 @@ export class ServiceChannelRepository {
   }
 
   private async read(rowKey: string): Promise<ServiceChannel | undefined> {
+    return (await this.readRow(rowKey))?.link;
+  }
+
+  private async readRow(rowKey: string): Promise<{ link: ServiceChannel; etag: string } | undefined> {
     try {
       const row = await (await this.client).getEntity<LinkEntity>(PARTITION, rowKey);
-      return JSON.parse(row.body) as ServiceChannel;
+      return { link: JSON.parse(row.body) as ServiceChannel, etag: row.etag };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;

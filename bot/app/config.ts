@@ -8,13 +8,29 @@ import { parseHoursRange, parseWorkingDays, WorkingHours } from '../../domain/su
  * default so that `npm start` runs with no settings at all; production refuses to start
  * without the credentials a real Teams deployment needs.
  */
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The tenant of the Agents Playground's people (.m365agentsplayground.yml): local mode's default. */
+export const AGENTS_PLAYGROUND_TENANT = '3f2b6c1e-8d4a-4b7e-9c15-2a6e0f9d7b31';
+
+/** Host names that reach only this machine. */
+export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
+
 const settingsSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3978),
   MicrosoftAppId: z.string().trim().default(''),
-  MicrosoftAppPassword: z.string().default(''),
+  // A secret of only spaces is a secret not set, never a password of spaces.
+  MicrosoftAppPassword: z.string().default('').transform((value) => (value.trim() === '' ? '' : value)),
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
   MicrosoftAppTenantId: z.string().trim().default(''),
+  SIGNPOST_HOST: z.string().trim().default(''),
+  SIGNPOST_ALLOWED_TENANTS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((value) => value.split(',').map((tenant) => tenant.trim().toLowerCase()).filter(Boolean))
+    .refine((tenants) => tenants.every((tenant) => GUID.test(tenant)), 'expected tenant ids (GUIDs) separated by commas'),
   SIGNPOST_STORAGE_CONNECTION_STRING: z.string().trim().default(''),
   SIGNPOST_STORAGE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULT_STORAGE_TIMEOUT_MS),
   SIGNPOST_DATA_DIR: z.string().trim().default(''),
@@ -55,6 +71,10 @@ export interface SignpostConfig {
   port: number;
   /** Local mode: no app id, unauthenticated, for the Agents Playground and tests only. */
   localMode: boolean;
+  /** Interface to listen on; '' is every interface. Loopback in local mode. */
+  host: string;
+  /** Lower-case Microsoft Entra tenant ids whose Teams activities Signpost accepts. */
+  allowedTenants: string[];
   auth: {
     MicrosoftAppId: string;
     MicrosoftAppPassword: string;
@@ -93,7 +113,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
     throw new ConfigError(`Invalid settings: ${problems.join('; ')}`);
   }
   const settings = parsed.data;
-  const production = settings.NODE_ENV === 'production';
+  // Case and spaces must not turn production into an unauthenticated local run.
+  const production = settings.NODE_ENV?.trim().toLowerCase() === 'production';
+  const localMode = settings.MicrosoftAppId === '';
 
   if (production) {
     const missing: string[] = [];
@@ -105,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       missing.push('MicrosoftAppTenantId');
     }
     if (!settings.SIGNPOST_STORAGE_CONNECTION_STRING) missing.push('SIGNPOST_STORAGE_CONNECTION_STRING');
+    if (settings.SIGNPOST_ALLOWED_TENANTS.length === 0) missing.push('SIGNPOST_ALLOWED_TENANTS');
     if (missing.length > 0) {
       throw new ConfigError(
         `Refusing to start in production without these settings: ${missing.join(', ')}. ` +
@@ -113,10 +136,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
     }
   }
 
+  // Real Teams traffic has no safe default tenant: without the list every activity would be refused.
+  if (!localMode && settings.SIGNPOST_ALLOWED_TENANTS.length === 0) {
+    throw new ConfigError('MicrosoftAppId is set, so Signpost serves real Teams: set SIGNPOST_ALLOWED_TENANTS to the tenant ids it serves.');
+  }
+  // Local mode answers anyone who can reach it, so only this machine may.
+  if (localMode && settings.SIGNPOST_HOST && !LOOPBACK_HOSTS.includes(settings.SIGNPOST_HOST.toLowerCase())) {
+    throw new ConfigError(
+      `SIGNPOST_HOST=${settings.SIGNPOST_HOST} needs authentication: with MicrosoftAppId empty Signpost is unauthenticated and listens on this machine only.`,
+    );
+  }
+
   return {
     production,
     port: settings.PORT,
-    localMode: settings.MicrosoftAppId === '',
+    localMode,
+    host: settings.SIGNPOST_HOST || (localMode ? '127.0.0.1' : ''),
+    allowedTenants: settings.SIGNPOST_ALLOWED_TENANTS.length > 0 ? settings.SIGNPOST_ALLOWED_TENANTS : [AGENTS_PLAYGROUND_TENANT],
     auth: {
       MicrosoftAppId: settings.MicrosoftAppId,
       MicrosoftAppPassword: settings.MicrosoftAppPassword,

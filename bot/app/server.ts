@@ -11,13 +11,14 @@ import { createLogger, describeError, Logger, withLogFields } from './log';
 import { conversationType } from '../teams/places';
 import { createSignpost, Signpost } from './signpost';
 import { answerStorageUnavailable } from '../teams/storageUnavailable';
+import { refuse, ServiceUrlRefresher } from '../teams/admission';
 
 export interface SignpostOptions {
   /** Settings; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
   /** Overrides PORT; 0 picks a free port (tests). */
   port?: number;
-  /** Interface to listen on; all interfaces when omitted (a container needs that). */
+  /** Interface to listen on; when omitted, SIGNPOST_HOST, else loopback in local mode and all interfaces (a container needs that) when authenticated. */
   host?: string;
   /** Overrides SIGNPOST_DATA_DIR. */
   dataDir?: string;
@@ -55,7 +56,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
   if (config.localMode) {
     logger.warn('local-mode', {
       message:
-        'MicrosoftAppId is empty: running unauthenticated for the Agents Playground and tests. ' +
+        'MicrosoftAppId is empty: running unauthenticated for the Agents Playground and tests, on this machine only. ' +
         'Never expose this to the internet; set MicrosoftAppId and MicrosoftAppPassword for Teams.',
     });
   }
@@ -114,16 +115,28 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     let draining = false;
     let drained: (() => void) | undefined;
 
+    const serviceUrls = new ServiceUrlRefresher(signpost.store, logger, signpost.now);
     server.post('/api/messages', async (req, res) => {
       if (draining) {
         res.send(503, { error: 'Signpost is restarting; Teams will retry.' });
+        return;
+      }
+      const refusal = refuse(config, req.body, req.header('authorization'));
+      if (refusal) {
+        logger.warn('activity-refused', { reason: refusal.reason, status: refusal.status, tenantId: refusal.tenantId });
+        res.send(refusal.status, { error: refusal.message });
         return;
       }
       inFlight += 1;
       try {
         // Every line logged during this turn, in any layer, carries the activity's id (Teams' own, not person data).
         const activityId = typeof req.body?.id === 'string' ? req.body.id.slice(0, 120) : undefined;
-        await withLogFields({ activityId }, () => adapter.process(req, res, (context) => bot.run(context)));
+        await withLogFields({ activityId }, () =>
+          // Stored conversations follow a new serviceUrl alongside the turn, so a slow store costs one deadline, not two.
+          adapter.process(req, res, async (context) => {
+            await Promise.all([serviceUrls.refresh(context), bot.run(context)]);
+          }),
+        );
       } finally {
         inFlight -= 1;
         if (inFlight === 0) drained?.();
@@ -145,13 +158,14 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     });
 
     const port = config.port;
+    const host = options.host ?? config.host;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      if (options.host) server.listen(port, options.host, () => resolve());
+      if (host) server.listen(port, host, () => resolve());
       else server.listen(port, () => resolve());
     });
     const address = server.address() as AddressInfo;
-    const url = `http://${options.host ?? 'localhost'}:${address.port}`;
+    const url = `http://${!host ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${address.port}`;
     logger.info('listening', { url, messagesEndpoint: `${url}/api/messages` });
     dispatcher.start(config.notify.pollMs);
     await supervision.scheduleDigestsForLinkedServices();

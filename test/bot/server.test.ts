@@ -75,7 +75,7 @@ describe('Signpost server (embedded Azurite, real HTTP)', () => {
   it('does not greet a team every time a colleague joins it', async () => {
     const incoming = teamsActivity(connector, {
       type: 'conversationUpdate',
-      conversation: { id: '19:channel@thread.tacv2', conversationType: 'channel', tenantId: 'tenant-1' },
+      conversation: { id: '19:channel@thread.tacv2', conversationType: 'channel' },
       membersAdded: [{ id: '29:new-colleague' }],
     });
     const { status } = await postActivity(bot.url, incoming);

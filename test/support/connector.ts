@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { AGENTS_PLAYGROUND_TENANT } from '../../bot/app/config';
 
 /**
  * A Bot Connector stand-in on loopback: the bot's replies (POST .../activities) and card
@@ -109,13 +110,20 @@ export class FakeConnector {
   }
 }
 
-/** An incoming Teams-shaped activity as the channel would POST it to /api/messages. */
+/** The tenant the test helpers' activities come from: the playground's, which local mode serves. */
+export const TEST_TENANT = AGENTS_PLAYGROUND_TENANT;
+
+/**
+ * An incoming Teams-shaped activity as the channel would POST it to /api/messages. Like Teams,
+ * it names its tenant in both places, whatever the fields say; a test of another tenant edits
+ * the result.
+ */
 export function teamsActivity(
   connector: FakeConnector,
   fields: Partial<Record<string, any>> & { text?: string },
 ): Record<string, any> {
   const conversationType = fields.conversation?.conversationType ?? 'personal';
-  return {
+  const activity: Record<string, any> = {
     type: 'message',
     id: randomUUID(),
     timestamp: new Date().toISOString(),
@@ -123,11 +131,13 @@ export function teamsActivity(
     serviceUrl: connector.url,
     from: { id: '29:receptionist-1', name: 'Amira Patel', aadObjectId: '00000000-0000-0000-0000-0000000000a1' },
     recipient: { id: '28:signpost-bot', name: 'Signpost' },
-    conversation: { id: `a:conversation-${randomUUID()}`, conversationType, tenantId: 'tenant-1' },
-    channelData: { tenant: { id: 'tenant-1' } },
+    conversation: { id: `a:conversation-${randomUUID()}`, conversationType },
     locale: 'en-GB',
     ...fields,
   };
+  activity.conversation = { ...activity.conversation, tenantId: TEST_TENANT };
+  activity.channelData = { ...activity.channelData, tenant: { id: TEST_TENANT } };
+  return activity;
 }
 
 export async function postActivity(botUrl: string, activity: Record<string, any>): Promise<{ status: number; body: string }> {
@@ -146,8 +156,8 @@ export function channelActivity(
   fields: Partial<Record<string, any>>,
 ): Record<string, any> {
   return teamsActivity(connector, {
-    conversation: { id: `${where.channel};messageid=1`, conversationType: 'channel', tenantId: 'tenant-1' },
-    channelData: { tenant: { id: 'tenant-1' }, team: { id: where.team }, channel: { id: where.channel } },
+    conversation: { id: `${where.channel};messageid=1`, conversationType: 'channel' },
+    channelData: { team: { id: where.team }, channel: { id: where.channel } },
     ...fields,
   });
 }
