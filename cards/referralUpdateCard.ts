@@ -4,9 +4,13 @@ import { escapeHtml, RenderedEmail } from './email';
 import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
 import { escapeCardText } from '../domain/text';
 
+/** Said in an email where Teams shows a link worker's note: the note may name the person. */
+export const NOTE_IN_TEAMS =
+  'The link worker added a note. Notes can name the person, so they are shown only in Teams: open your chat with Signpost to read it.';
+
 /**
- * The update a referrer receives, as an Adaptive Card (Teams chat, and embedded in email). Its
- * lines quote link workers' names and notes, so all its text is escaped.
+ * The update a referrer receives in Teams, as an Adaptive Card, with the link worker's notes.
+ * Its lines quote link workers' names and notes, so all its text is escaped.
  */
 export function referralUpdateCard(update: ReferralUpdate): Record<string, unknown> {
   return renderCard(template, {
@@ -14,8 +18,13 @@ export function referralUpdateCard(update: ReferralUpdate): Record<string, unkno
     headline: escapeCardText(update.headline),
     serviceName: escapeCardText(update.serviceName),
     status: escapeCardText(update.status),
-    lines: update.lines.map(escapeCardText),
+    lines: [...update.lines, ...(update.notes ?? [])].map(escapeCardText),
   });
+}
+
+/** The update as email carries it: the notes replaced by where to read them. */
+function withoutNotes(update: ReferralUpdate): ReferralUpdate {
+  return { ...update, lines: [...update.lines, ...(update.notes?.length ? [NOTE_IN_TEAMS] : [])], notes: undefined };
 }
 
 export type UpdateEmail = RenderedEmail;
@@ -23,9 +32,11 @@ export type UpdateEmail = RenderedEmail;
 /**
  * The same update as an email: a plain-text part, a readable HTML part, and the Adaptive Card
  * embedded for Outlook (Actionable Messages read `application/adaptivecard+json` with the
- * registered originator id). Like the card, it names the person only by reference and initials.
+ * registered originator id). Like the card, it names the person only by reference and initials,
+ * and it never carries what a link worker typed (see NOTE_IN_TEAMS).
  */
-export function referralUpdateEmail(update: ReferralUpdate, originator: string): UpdateEmail {
+export function referralUpdateEmail(withNotes: ReferralUpdate, originator: string): UpdateEmail {
+  const update = withoutNotes(withNotes);
   const snomedText = update.snomed.map((code) => `${code.code} ${code.term}`);
   const text = [
     update.headline,

@@ -72,12 +72,13 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
       } catch (thrown) {
         const error = thrown instanceof DeliveryError ? thrown : new DeliveryError('transient', (thrown as Error)?.name ?? 'failed', undefined, { cause: thrown });
         const reason = `${error.code}: ${error.message}`;
-        if (claimed.channel === 'teams' && error.code === 'unreachable') {
-          const fellBack = await this.fallBackToEmail(claimed);
-          await outbox.settle(claimed, { state: 'failed' }, `${reason}; Teams cannot reach them; ${fellBack ? 'sent by email instead' : 'no email address to use instead'}`);
-          counts.failed += 1;
+        if (claimed.channel === 'teams' && error.code === 'unreachable' && (await this.fallBackToEmail(claimed))) {
+          // Not a failure: the message goes by email instead (its own entry, counted if that fails).
+          await outbox.settle(claimed, { state: 'sent' }, `${reason}; Teams cannot reach them, so it goes by email instead`);
+          counts.sent += 1;
         } else if (error.code === 'rejected' || error.code === 'unreachable' || claimed.attempts >= (this.options.maxAttempts ?? 8)) {
-          await outbox.settle(claimed, { state: 'failed' }, reason);
+          const why = error.code === 'unreachable' && claimed.channel === 'teams' ? `${reason}; Teams cannot reach them and there is no email address to use instead` : reason;
+          await outbox.settle(claimed, { state: 'failed' }, why);
           this.options.logger.error('notification-failed', { key: claimed.key, channel: claimed.channel, code: error.code, status: error.status });
           counts.failed += 1;
         } else {

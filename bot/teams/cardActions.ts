@@ -3,7 +3,7 @@ import type { AdaptiveCardInvokeResponse, TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import { CLOSE_REASONS, DECLINE_REASONS, PROGRESS_STATUSES } from '../../domain/referral/lifecycle';
 import { ons4Schema, swemwbsItemsSchema } from '../../domain/referral/outcomes';
-import { plainText } from '../../domain/text';
+import { escapeCardText, plainText } from '../../domain/text';
 import { ESCALATION_REASONS, Escalation, isAwaitingAnswer } from '../../domain/supervision/escalation';
 import type { Referral } from '../../domain/referral/referral';
 import { escalationAlert } from '../../domain/supervision/messages';
@@ -12,7 +12,7 @@ import type { ActingPerson, ActionOutcome, ReferralActions, RequestedAction } fr
 import type { ServiceChannels } from '../channels/serviceChannels';
 import type { Supervision } from '../supervision/supervision';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
-import { cardAnswer, messageAnswer } from './invokeResponses';
+import { cardAnswer, errorAnswer, messageAnswer } from './invokeResponses';
 import { describeSender } from './members';
 import { channelOf } from './places';
 
@@ -97,6 +97,9 @@ const ESCALATION_VERBS = {
     .transform((data): RequestedAction => ({ verb: 'escalation-advice', escalationId: '', note: data.adviceNote ?? '' })),
 } satisfies Record<string, z.ZodType<RequestedAction, z.ZodTypeDef, unknown>>;
 
+/** Card data as Adaptive Cards send it: each value text (or the number or flag we put there). */
+const flatValues = (data: Record<string, unknown>) => Object.values(data).every((value) => ['string', 'number', 'boolean'].includes(typeof value));
+
 const has = <T extends object>(table: T, key: string): key is Extract<keyof T, string> => Object.prototype.hasOwnProperty.call(table, key);
 
 export interface CardActionDependencies {
@@ -114,6 +117,8 @@ export class TeamsCardActions {
     const envelope = envelopeSchema.safeParse(invokeValue);
     if (!envelope.success) return messageAnswer('This card is not a Signpost card, so nothing changed.');
     const { verb, data } = envelope.data.action;
+    // Our cards send flat text values (and the numbers and flags we put there): anything else is forged.
+    if (!flatValues(data)) return errorAnswer(400, 'This card sent something other than text, so nothing changed.');
     return verb.startsWith('escalation-') ? this.escalationAnswer(context, verb, data) : this.referralCard(context, verb, data);
   }
 
@@ -121,7 +126,8 @@ export class TeamsCardActions {
   private async referralCard(context: TurnContext, verb: string, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
     const ids = referralCard.safeParse(data);
     if (!ids.success) return messageAnswer('This card is not a Signpost referral card, so nothing changed.');
-    if (!has(REFERRAL_VERBS, verb)) return this.describe(ids.data.referralId, `"${verb.slice(0, 40)}" is not something this card can do. Nothing changed.`);
+    // Our cards send only verbs we know: anything else is forged, and refused as a bad request.
+    if (!has(REFERRAL_VERBS, verb)) return errorAnswer(400, `"${escapeCardText(verb.slice(0, 40))}" is not something this card can do. Nothing changed.`);
     const parsed = REFERRAL_VERBS[verb].safeParse(data);
     if (!parsed.success) return this.describe(ids.data.referralId, `Nothing changed: ${parsed.error.issues.map((issue) => issue.message).join('; ')}.`);
     const outcome = await this.deps.actions.act(this.person(context), ids.data.referralId, ids.data.version, parsed.data);

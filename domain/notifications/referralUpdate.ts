@@ -28,6 +28,11 @@ export interface ReferralUpdate {
   status: string;
   headline: string;
   lines: string[];
+  /**
+   * What a link worker typed (a decline or closing note, the activity's name): it may name the
+   * person, so it is shown in Teams only; an email says a note is waiting there.
+   */
+  notes?: string[];
   snomed: SnomedCode[];
   at: string;
 }
@@ -73,11 +78,11 @@ export function referralUpdate(
         headline: `${who} was declined by ${service}`,
         lines: [
           `Reason: ${referral.outcome ? reasonWords(referral.outcome.reason).toReferrer : 'not given'}.`,
-          ...(referral.outcome?.note ? [`The service says: ${referral.outcome.note}`] : []),
           alternatives.length
             ? `The person also matched: ${alternatives.join(', ')}. Say "refer" to send a new referral.`
             : "No other service in the directory matched; talk to your Primary Care Network's link worker.",
         ],
+        ...(referral.outcome?.note ? { notes: [`The service says: ${referral.outcome.note}`] } : {}),
       };
     }
     case 'update': {
@@ -85,8 +90,8 @@ export function referralUpdate(
       if (referral.status === 'waiting-for-activity') {
         lines.push(waitingTimeWeeks === null ? "The service's current wait is not published." : `The service's current wait is about ${waitingTimeWeeks} weeks.`);
       }
-      if (referral.status === 'connected-to-activity' && change.activity) lines.push(`Connected to: ${change.activity}.`);
-      return { ...base, headline: `${who}: ${STATUS_LABELS[referral.status].toLowerCase()}`, lines };
+      const notes = referral.status === 'connected-to-activity' && change.activity ? [`Connected to: ${change.activity}.`] : [];
+      return { ...base, headline: `${who}: ${STATUS_LABELS[referral.status].toLowerCase()}`, lines, ...(notes.length ? { notes } : {}) };
     }
     case 'close': {
       const reason = referral.outcome?.reason ?? '';
@@ -97,13 +102,13 @@ export function referralUpdate(
         headline: `${who} was closed by ${service}`,
         lines: [
           `Reason: ${reasonWords(reason).toReferrer}.`,
-          ...(referral.outcome?.note ? [`Outcome: ${referral.outcome.note}`] : []),
           wellbeingChange ? `Wellbeing: ${wellbeingChange}.` : 'No baseline and closing wellbeing scores were recorded with the same tool.',
           ...(goals.length ? [`Goals achieved: ${goals.filter((goal) => goal.achieved).length} of ${goals.length}.`] : []),
         ],
         // The person turning down support is what this code records; other closures add no
         // code beyond the referral code recorded when the referral was made.
         snomed: reason === 'declined-by-person' ? [SNOMED_SOCIAL_PRESCRIBING_DECLINED] : [],
+        ...(referral.outcome?.note ? { notes: [`Outcome: ${referral.outcome.note}`] } : {}),
       };
     }
   }

@@ -105,6 +105,25 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(smtp.messages).to.have.length(0);
   });
 
+  it('keeps a link worker\'s note out of email: the email says where to read it, the Teams card shows it', async () => {
+    const value = await referralBy('both');
+    await accept(value);
+    await waitForOutboxIdle();
+    smtp.messages.length = 0;
+    const note = 'Spoke to Jane Example (NHS 943 476 5919), goes to lunch club';
+    const { body } = await postActivity(
+      bot.url,
+      inChannel({ type: 'invoke', name: 'adaptiveCard/action', from: KWAME, value: { action: { type: 'Action.Execute', verb: 'close', data: { referralId: value.id, version: 2, closeReason: 'completed', closeNote: note } } } }),
+    );
+    expect(JSON.parse(body).statusCode).to.equal(200);
+    const [mail] = await smtp.waitForMessages(1);
+    const everything = `${mail.subject}\n${mail.text}\n${mail.html}`;
+    expect(everything).to.contain('was closed').and.contain('shown only in Teams');
+    for (const leaked of ['Jane', '943 476 5919', 'lunch club']) expect(everything).not.to.contain(leaked);
+    const inTeams = await connector.waitFor((a) => a.conversationId === value.referrerConversation.conversation.id && JSON.stringify(a.activity).includes('was closed'));
+    expect(cardText(inTeams.activity.attachments[0].content)).to.contain('goes to lunch club');
+  });
+
   it('creates the referrer\'s 1:1 chat when the referral came from a group chat, once', async () => {
     const value = await referralBy('teams');
     const fromGroup = { ...value, referrerConversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: '19:group@thread.v2', conversationType: 'groupChat', tenantId: 'tenant-1' }, bot: { id: '28:signpost-bot' } } };
@@ -186,16 +205,29 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     const mails = await smtp.waitForMessages(1);
     expect(mails[0].subject).to.contain(value.reference);
     await waitForOutboxIdle();
+    // Delivered by email: not a failure, and not counted as one.
     const failed = await bot.signpost.store.outbox.failed();
-    expect(failed.some((entry) => entry.key === `${value.id}:2:teams` && /email instead/.test(entry.lastError ?? ''))).to.equal(true);
+    expect(failed.some((entry) => entry.key.startsWith(value.id))).to.equal(false);
+  });
+
+  it('fails over at once on a permanent SMTP refusal, counts it, and shows it to admins only', async () => {
+    const value = await referralBy('email');
+    smtp.rejectRecipients.add(value.referrer.email);
+    const healthBefore = await (await fetch(`${bot.url}/api/health`)).json();
+    await accept(value);
+    await waitForOutboxIdle();
+    // One try: a 550 will not pass on the second.
+    expect(smtp.attempted.filter((address) => address === value.referrer.email)).to.have.length(1);
+    const failed = await bot.signpost.store.outbox.failed();
+    expect(failed.find((entry) => entry.key === `${value.id}:2:email`)?.lastError).to.match(/rejected: SMTP refused the message \(550\)/);
     const health = await (await fetch(`${bot.url}/api/health`)).json();
-    expect(health.notifications.failed).to.be.at.least(1);
+    expect(health.notifications.failed).to.equal(healthBefore.notifications.failed + 1);
 
     // An admin sees failures with "status" in their chat; anyone else is told what it is for.
     const askAdmin = teamsActivity(connector, { text: 'status', from: { id: '29:admin', name: 'Admin' } });
     await postActivity(bot.url, askAdmin);
     const adminReply = await connector.waitFor((a) => a.conversationId === askAdmin.conversation.id);
-    expect(adminReply.activity.text).to.contain('failed for good').and.contain(`${value.reference} by teams`);
+    expect(adminReply.activity.text).to.contain('failed for good').and.contain(`${value.reference} by email`);
     const askOther = teamsActivity(connector, { text: 'status' });
     await postActivity(bot.url, askOther);
     const otherReply = await connector.waitFor((a) => a.conversationId === askOther.conversation.id);

@@ -52,8 +52,9 @@ describe('Referral card actions (Universal Actions through the real server)', ()
   async function answer(verb: string, data: Record<string, unknown>, from = KWAME, channel = CHANNEL): Promise<{ statusCode: number; type: string; value: any }> {
     const invoke = inChannel({ type: 'invoke', name: 'adaptiveCard/action', from, value: { action: { type: 'Action.Execute', verb, data } } }, channel);
     const { status, body } = await postActivity(bot.url, invoke);
-    expect(status).to.equal(200);
-    return JSON.parse(body);
+    const response = JSON.parse(body);
+    expect(status).to.equal(response.statusCode); // the invoke's HTTP status is its answer's
+    return response;
   }
 
   /** Clicks a card button; returns the card Signpost answers with. */
@@ -134,8 +135,24 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(cardText(await click('accept', { referralId: value.id, version: 1 }, KWAME, '19:elsewhere@thread.tacv2'))).to.contain("Only the service's link workers");
     expect(await message('accept', { referralId: randomUUID(), version: 1 })).to.contain('does not match any referral');
     expect(await message('accept', { referralId: 'not-a-uuid', version: 1 })).to.contain('not a Signpost referral card');
-    expect(cardText(await click('delete', { referralId: value.id, version: 1 }))).to.contain('"delete" is not something this card can do');
+    const unknownVerb = await answer('delete', { referralId: value.id, version: 1 });
+    expect(unknownVerb).to.deep.include({ statusCode: 400, type: 'application/vnd.microsoft.error' });
+    expect(unknownVerb.value.message).to.contain('"delete" is not something this card can do');
     expect(cardText(await click('decline', { referralId: value.id, version: 1 }))).to.contain('Choose why you are declining');
+    expect((await repository.get(value.id))!.referral).to.deep.include({ status: 'submitted', version: 1 });
+    expect(await repository.audit(value.id)).to.have.length(1);
+  });
+
+  it('answers forged verbs and values with a bad request, never an internal error, and changes nothing', async () => {
+    const value = await newReferral('SP-2026-000511');
+    for (const verb of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const response = await answer(verb, { referralId: value.id, version: 1 });
+      expect(response.statusCode, verb).to.equal(400);
+    }
+    for (const forged of [{ toString: 'x' }, ['contacted'], { valueOf: 1 }]) {
+      expect((await answer('accept', { referralId: value.id, version: forged })).statusCode).to.equal(400);
+      expect((await answer('decline', { referralId: value.id, version: 1, declineReason: forged })).statusCode).to.equal(400);
+    }
     expect((await repository.get(value.id))!.referral).to.deep.include({ status: 'submitted', version: 1 });
     expect(await repository.audit(value.id)).to.have.length(1);
   });

@@ -269,8 +269,12 @@ describe('Typed text on cards is shown as text', () => {
     const connected = { ...referral, status: 'connected-to-activity' as const };
     const update = referralUpdate(connected, { verb: 'update', actorName: hostile('actor'), activity: hostile('activity') }, names, null);
     expectShownAsText(referralUpdateCard(update), [hostile('actor'), hostile('activity')]);
-    // The email's plain-text part is not Markdown: it keeps the words exactly.
-    expect(referralUpdateEmail(update, 'originator').text).to.contain(hostile('activity'));
+    // The email's plain-text part is not Markdown: it keeps the words exactly. What the link
+    // worker typed (the activity) stays in Teams: the email says where to read it.
+    const email = referralUpdateEmail(update, 'originator').text;
+    expect(email).to.contain(hostile('actor'));
+    expect(email).not.to.contain(hostile('activity'));
+    expect(email).to.contain('shown only in Teams');
   });
 
   it('on staff message cards: alert lines, the private note, sections, answers and notices', () => {

@@ -4,11 +4,15 @@ import { ParsedMail, simpleParser } from 'mailparser';
 
 /**
  * A real SMTP server on loopback that parses every message it accepts. `refuse` makes it
- * answer like a server that is down for a while (a temporary 4xx), to test retries.
+ * answer like a server that is down for a while (a temporary 4xx), to test retries;
+ * `rejectRecipients` makes it refuse mail for those addresses for good (550 No such user).
  */
 export class TestSmtpServer {
   readonly messages: ParsedMail[] = [];
   refuse = 0;
+  readonly rejectRecipients = new Set<string>();
+  /** Every recipient the server was asked to take, refused or not. */
+  readonly attempted: string[] = [];
   private waiters: Array<() => void> = [];
 
   private constructor(private readonly server: SMTPServer, readonly port: number) {}
@@ -19,6 +23,11 @@ export class TestSmtpServer {
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
+      onRcptTo(address, _session, callback) {
+        instance.attempted.push(address.address);
+        if (instance.rejectRecipients.has(address.address)) return callback(Object.assign(new Error('No such user'), { responseCode: 550 }));
+        callback();
+      },
       onData(stream, _session, callback) {
         if (instance.refuse > 0) {
           instance.refuse -= 1;
