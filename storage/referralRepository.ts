@@ -1,7 +1,8 @@
-import { odata, TableClient, TransactionAction } from '@azure/data-tables';
+import { odata, TableClient, TableEntity, TransactionAction } from '@azure/data-tables';
 import { statusOf, TableConnection } from './tables';
 import { auditEventSchema, AuditEvent, parseReferral, Referral, referralSchema } from '../domain/referral/referral';
 import { AuditEntity, auditEntity, isAlreadyExists } from './referralEntities';
+import { asciiJson, Chunked, CHUNK_CHARS, fromChunks, toChunks } from './chunkedJson';
 import { OutboxMessage, OutboxRepository, outboxEntity } from './outboxRepository';
 import type { ServiceQueueRepository } from './serviceQueueRepository';
 
@@ -20,7 +21,9 @@ import type { ServiceQueueRepository } from './serviceQueueRepository';
  */
 
 const RECORD_ROW = 'referral';
-const MAX_RECORD_CHARS = 30_000; // one string property holds 32K UTF-16 units
+// A record is split over several properties (chunkedJson.ts), so escalation notes and outcome
+// notes can grow it well past one property's 32K characters; this keeps it far inside 1 MiB.
+const MAX_RECORD_CHARS = CHUNK_CHARS * 12;
 
 export class ReferralConflictError extends Error {
   readonly code = 'ReferralConflict';
@@ -48,7 +51,7 @@ export interface StoredReferral {
   etag: string;
 }
 
-type RecordEntity = {
+type RecordEntity = Chunked & {
   partitionKey: string;
   rowKey: string;
   kind: 'referral';
@@ -56,7 +59,8 @@ type RecordEntity = {
   serviceId: string;
   status: string;
   referrerId: string;
-  body: string;
+  /** Records written before they were chunked hold their JSON here. */
+  body?: string;
 };
 
 export class ReferralRepository {
@@ -125,7 +129,7 @@ export class ReferralRepository {
   async get(id: string): Promise<StoredReferral | undefined> {
     try {
       const entity = await (await this.referrals).getEntity<RecordEntity>(id, RECORD_ROW);
-      return { referral: referralSchema.parse(JSON.parse(entity.body)), etag: entity.etag };
+      return { referral: recordOf(entity), etag: entity.etag };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;
@@ -152,7 +156,7 @@ export class ReferralRepository {
     for await (const entity of client.listEntities<RecordEntity>({
       queryOptions: { filter: odata`RowKey eq ${RECORD_ROW} and referrerId eq ${teamsUserId}` },
     })) {
-      found.push(referralSchema.parse(JSON.parse(entity.body)));
+      found.push(recordOf(entity));
     }
     return found.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
   }
@@ -190,10 +194,10 @@ export class ReferralRepository {
   }
 }
 
-function recordEntity(referral: Referral): RecordEntity {
-  const body = JSON.stringify(referral);
-  if (body.length > MAX_RECORD_CHARS) {
-    throw new Error(`Referral ${referral.reference} is too large to store (${body.length} characters); shorten its free text.`);
+function recordEntity(referral: Referral): TableEntity<Omit<RecordEntity, 'partitionKey' | 'rowKey'> & Record<string, unknown>> {
+  const json = asciiJson(referral);
+  if (json.length > MAX_RECORD_CHARS) {
+    throw new Error(`Referral ${referral.reference} is too large to store (${json.length} characters); shorten its free text.`);
   }
   return {
     partitionKey: referral.id,
@@ -203,8 +207,12 @@ function recordEntity(referral: Referral): RecordEntity {
     serviceId: referral.serviceId,
     status: referral.status,
     referrerId: referral.referrer.teamsUserId,
-    body,
+    ...toChunks(json),
   };
+}
+
+function recordOf(entity: RecordEntity): Referral {
+  return referralSchema.parse(JSON.parse(entity.body ?? fromChunks(entity)));
 }
 
 function eventsPartition(at: Date): string {

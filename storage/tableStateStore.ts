@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TableClient, TableEntityResult } from '@azure/data-tables';
 import { statusOf, TableConnection } from './tables';
+import { asciiJson, Chunked, CHUNK_CHARS, fromChunks, toChunks } from './chunkedJson';
 
 /**
  * Bot state (conversation, user and dialog state) on Azure Table storage.
@@ -13,9 +14,7 @@ import { statusOf, TableConnection } from './tables';
  * succeeds only if nobody wrote in between; `*` or no eTag overwrites.
  */
 
-// Table storage limits: a string property holds at most 64 KiB (32K UTF-16 code units) and a
-// whole entity at most 1 MiB. Values are split across numbered properties to use the entity.
-const CHUNK_CHARS = 30_000;
+// Values are split across numbered properties to use the whole entity (see chunkedJson.ts).
 const MAX_CHUNKS = 15;
 export const MAX_STATE_CHARS = CHUNK_CHARS * MAX_CHUNKS;
 
@@ -39,12 +38,10 @@ export class StateTooLargeError extends Error {
   }
 }
 
-interface StateEntity {
+interface StateEntity extends Chunked {
   partitionKey: string;
   rowKey: string;
   key: string;
-  chunks: number;
-  [chunk: `c${number}`]: string;
 }
 
 export class TableStateStore {
@@ -125,22 +122,13 @@ function entityAddress(key: string): { partitionKey: string; rowKey: string } {
 }
 
 function encode(key: string, value: Record<string, unknown>): StateEntity {
-  // Stored as ASCII (non-ASCII escaped as JSON \u sequences) so that no chunk edge or
-  // transport can split a multi-byte character; Azurite mangles large multi-byte bodies.
-  const json = JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const json = asciiJson(value);
   if (json.length > MAX_STATE_CHARS) throw new StateTooLargeError(key, json.length);
-  const entity: StateEntity = { ...entityAddress(key), key, chunks: 0 };
-  for (let offset = 0; offset < json.length || entity.chunks === 0; offset += CHUNK_CHARS) {
-    entity[`c${entity.chunks}`] = json.slice(offset, offset + CHUNK_CHARS);
-    entity.chunks += 1;
-  }
-  return entity;
+  return { ...entityAddress(key), key, ...toChunks(json) };
 }
 
 function decode(entity: TableEntityResult<StateEntity>): Record<string, unknown> {
-  let json = '';
-  for (let index = 0; index < entity.chunks; index += 1) json += entity[`c${index}`] ?? '';
-  return JSON.parse(json) as Record<string, unknown>;
+  return JSON.parse(fromChunks(entity)) as Record<string, unknown>;
 }
 
 function isStatus(error: unknown, status: number): boolean {

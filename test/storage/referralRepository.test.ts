@@ -144,8 +144,26 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       expect(await repository.audit(referral.id)).to.have.length(1);
     });
 
+    it('keeps a record with twenty escalations and their longest notes and advice (well past one property)', async () => {
+      const referral = sampleReferral();
+      await repository.submit(referral, submitted(referral));
+      const by = { id: '29:kwame', name: 'Kwame Mensah' };
+      const escalations = Array.from({ length: 20 }, (_, index) => ({
+        id: randomUUID(),
+        reason: 'clinical-advice' as const,
+        note: `${index} ${'é'.repeat(999 - String(index).length)}`,
+        raisedBy: by,
+        raisedAt: FIXTURE_TIME,
+        resolution: { kind: 'advice-given' as const, by, at: FIXTURE_TIME, note: 'n'.repeat(1000) },
+      }));
+      const stored = (await repository.get(referral.id))!;
+      await repository.update({ ...stored.referral, escalations, version: 2 }, stored.etag, { referralId: referral.id, at: FIXTURE_TIME, actor: by, action: 'referral.escalate', detail: {} });
+      const read = (await repository.get(referral.id))!.referral;
+      expect(read.escalations).to.deep.equal(escalations);
+    });
+
     it('refuses a record too large for one entity with a clear error, and stores nothing', async () => {
-      const referral = sampleReferral({ facts: { notes: 'x'.repeat(40_000) } });
+      const referral = sampleReferral({ facts: { notes: 'x'.repeat(400_000) } });
       const error = await caught(repository.submit(referral, submitted(referral)));
       expect(error).to.be.instanceOf(Error);
       expect((error as Error).message).to.match(/too large/).and.contain(referral.reference);
