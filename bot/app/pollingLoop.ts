@@ -1,13 +1,16 @@
 import { describeError, Logger } from './log';
 
 /**
- * Runs a pass now and then every interval until stopped. A pass already under way is joined,
- * never doubled (a `kick` after a write and the timer can coincide); a failed pass is logged
- * and the loop goes on. Shared by the notification dispatcher and the supervision scheduler.
+ * Runs a pass now and then every interval until stopped. Passes never overlap (a `kick` after
+ * a write and the timer can coincide); a `kick` that arrives while a pass is under way runs one
+ * more pass right after it, so work queued meanwhile does not wait for the next interval. A
+ * failed pass is logged and the loop goes on. Shared by the dispatcher and the scheduler.
  */
 export abstract class PollingLoop<T> {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<T> | undefined;
+  /** A kick came during the running pass: its work may have been queued after the pass read. */
+  private again: Promise<T | undefined> | undefined;
   private stopped = false;
 
   protected constructor(
@@ -31,10 +34,22 @@ export abstract class PollingLoop<T> {
     this.timer = setTimeout(loop, 0);
   }
 
-  /** A pass now, if the loop is running. */
+  /** A pass now, if the loop is running; during a pass, one more right after it. */
   kick(): void {
     if (this.stopped || !this.timer) return;
-    void this.runOnce().catch((error) => this.loopLogger.error(this.failureEvent, describeError(error)));
+    const pass = this.running ? this.followUp(this.running) : this.runOnce();
+    void pass.catch((error) => this.loopLogger.error(this.failureEvent, describeError(error)));
+  }
+
+  /** One more pass after the one under way; every kick meanwhile shares it. */
+  private followUp(current: Promise<T>): Promise<T | undefined> {
+    this.again ??= current
+      .catch(() => undefined)
+      .then(() => {
+        this.again = undefined;
+        return this.stopped ? undefined : this.runOnce();
+      });
+    return this.again;
   }
 
   /** One pass now; a pass already under way is joined, not doubled. */
