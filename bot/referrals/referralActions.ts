@@ -152,7 +152,7 @@ export class ReferralActions {
       at,
       actor: { id: actor.id, name: actor.name },
       action: applied.audit.action,
-      detail: { ...applied.audit.detail, ...(actor.identifiedBy && actor.identifiedBy !== 'teams' ? { via: actor.identifiedBy } : {}), ...(action.verb === 'escalate' ? { recipients: outbox.length } : {}) },
+      detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...(action.verb === 'escalate' ? { recipients: outbox.length } : {}) },
     };
     // Clocks first: a change stored without its clocks would be a case nobody is reminded about.
     if (clocksMayChange(before, next)) await this.deps.supervision.prepare(next);
@@ -235,7 +235,7 @@ export class ReferralActions {
       at: this.deps.now().toISOString(),
       actor: { id: actor.id, name: actor.name },
       action: 'referral.contact-details-shown',
-      detail: { summary: `Contact details viewed by ${actor.name}`, ...(actor.identifiedBy && actor.identifiedBy !== 'teams' ? { via: actor.identifiedBy } : {}) },
+      detail: { summary: `Contact details viewed by ${actor.name}`, via: actor.identifiedBy ?? 'teams' },
     });
     this.deps.logger.info('contact-details-shown', { reference: referral.reference });
     return { kind: 'contact-details', referral };
