@@ -1,14 +1,18 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * The embedded default: Azurite's table service as a child process on a free loopback port.
- * A child process (not in-process) because Azurite's package entry pulls in the VS Code
- * extension, and because killing a process is the surest way to leave nothing behind.
+ * The embedded default: Azurite's table service in a child process on a free loopback port,
+ * run by our host script (azuriteHost.ts) rather than Azurite's CLI. A child process (not
+ * in-process) because Azurite's package entry pulls in the VS Code extension, and because a
+ * crash of either side must not take the other's half-done work with it.
+ *
+ * With a folder, storage survives crashes: the host acknowledges a write only once it is on
+ * disk, exits (saving) when the bot dies, and holds a lock so that no two Azurites share a folder.
  */
 
+const HOST_SCRIPT = path.join(__dirname, 'azuriteHost.js');
 /** Azurite's fixed, publicly documented development account. Not a secret. */
 const DEV_ACCOUNT = 'devstoreaccount1';
 const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -52,87 +56,63 @@ export function freeLoopbackPort(): Promise<number> {
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
   const port = options.port ?? (await freeLoopbackPort());
-  const entry = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/table/main.js');
-  const args = [
-    entry,
-    '--tableHost', '127.0.0.1',
-    '--tablePort', String(port),
-    '--skipApiVersionCheck',
-    '--disableTelemetry',
-    '--silent',
-  ];
-  if (options.location) {
-    mkdirSync(options.location, { recursive: true });
-    args.push('--location', options.location);
-  } else {
-    args.push('--inMemoryPersistence');
-  }
-
+  const args = [HOST_SCRIPT, String(port), ...(options.location ? [options.location] : [])];
   // Its own process group, so a Ctrl+C in the terminal reaches only the bot, which then
-  // finishes in-flight turns before stopping storage. If the bot exits without stopping it,
-  // the exit hook still takes Azurite down.
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  try {
-    await waitForStart(child, options.startTimeoutMs ?? 30_000);
-  } catch (error) {
-    process.off('exit', killOnExit);
-    throw error;
-  }
+  // finishes in-flight turns before stopping storage. The IPC channel is its lifeline: the
+  // kernel closes it when the bot exits or is killed, and the host then closes Azurite, saving.
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true });
+  await waitForReady(child, options.startTimeoutMs ?? 30_000);
   return {
     port,
     pid: child.pid!,
     connectionString: azuriteConnectionString(port),
-    stop: async () => {
-      await stopChild(child);
-      process.off('exit', killOnExit);
-    },
+    stop: () => stopChild(child),
   };
 }
 
-function waitForStart(child: ChildProcess, timeoutMs: number): Promise<void> {
+function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => fail(new Error(`Azurite did not start within ${timeoutMs} ms`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('successfully started')) {
-        cleanup();
-        // Keep draining so a full pipe never blocks Azurite.
-        child.stdout?.resume();
-        child.stderr?.resume();
-        resolve();
-      }
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`Azurite did not start within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onOutput = (chunk: Buffer) => (output += chunk.toString());
+    const onMessage = (message: { type?: string }) => {
+      if (message?.type !== 'ready') return;
+      cleanup();
+      // From now on the host writes only when something is wrong: pass that on.
+      child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+      resolve();
     };
-    const onExit = (code: number | null) =>
-      fail(new Error(`Azurite exited before it started (code ${code}): ${output.trim().slice(-500)}`));
+    // 'close' rather than 'exit': by then all of its stderr has been read.
+    const onClose = (code: number | null) =>
+      fail(new Error(`Azurite did not start (exit code ${code}): ${output.trim().slice(-500)}`));
     function cleanup() {
       clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.stderr?.off('data', onData);
-      child.off('exit', onExit);
+      child.stderr?.off('data', onOutput);
+      child.off('message', onMessage);
+      child.off('close', onClose);
     }
     function fail(error: Error) {
       cleanup();
-      child.kill('SIGKILL');
       reject(error);
     }
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', onExit);
+    child.stderr?.on('data', onOutput);
+    child.on('message', onMessage);
+    child.once('close', onClose);
   });
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    // Every acknowledged write is on disk, so a host that hangs while closing can be killed.
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
     child.once('exit', () => {
       clearTimeout(force);
       resolve();
     });
-    // Azurite saves its database and closes only on SIGINT; SIGTERM would lose recent writes.
-    child.kill('SIGINT');
+    child.kill('SIGTERM');
   });
 }
