@@ -74,7 +74,7 @@ export class OutboxRepository {
   async due(now: Date, limit = 50): Promise<OutboxEntry[]> {
     const due: OutboxEntry[] = [];
     const iso = now.toISOString();
-    for (const entry of await this.indexedOutbox('pending', now)) {
+    for (const entry of await this.indexedOutbox('pending')) {
       if ((entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso) due.push(entry);
       if (due.length >= limit) break;
     }
@@ -161,7 +161,7 @@ export class OutboxRepository {
   }
 
   async failed(): Promise<OutboxEntry[]> {
-    return (await this.indexedOutbox('failed', new Date())).filter((entry) => entry.state === 'failed');
+    return (await this.indexedOutbox('failed')).filter((entry) => entry.state === 'failed');
   }
 
   private async entry(partition: string, key: string): Promise<OutboxEntry | undefined> {
@@ -174,13 +174,15 @@ export class OutboxRepository {
   }
 
   /** The entries an index partition lists, mending rows that no longer match their entry. */
-  private async indexedOutbox(partition: 'pending' | 'failed', now: Date): Promise<OutboxEntry[]> {
+  private async indexedOutbox(partition: 'pending' | 'failed'): Promise<OutboxEntry[]> {
     const index = await this.outboxIndex;
     const found: OutboxEntry[] = [];
     for await (const row of index.listEntities<OutboxIndexEntity>({ queryOptions: { filter: odata`PartitionKey eq ${partition}` } })) {
       const entry = await this.entry(row.referralId, row.key);
       if (!entry) {
-        if (now.getTime() - Date.parse(row.createdAt) > DANGLING_INDEX_MS) await this.deleteIndexRow(partition, row.rowKey);
+        // Aged by when storage wrote the row (its own Timestamp), not by the change's time, which
+        // can lie in the past: a row whose transaction is still under way must not look dangling.
+        if (Date.now() - Date.parse(row.timestamp ?? row.createdAt) > DANGLING_INDEX_MS) await this.deleteIndexRow(partition, row.rowKey);
         continue;
       }
       if (partition === 'pending' && (entry.state === 'sent' || entry.state === 'failed')) {
