@@ -81,7 +81,7 @@ export class ReferralActions {
       const actor = await this.identify(person, stored.referral, requested.verb);
       if (requested.verb === 'view-contact') return this.showContactDetails(actor, stored.referral);
 
-      const action = await this.resolve(requested, stored.referral);
+      const action = await this.resolve(requested, stored.referral, actor);
       if ('error' in action) return { kind: 'refused', referral: stored.referral, notice: action.error };
       const at = this.deps.now().toISOString();
       const applied = applyTransition(stored.referral, action, actor, at);
@@ -134,8 +134,10 @@ export class ReferralActions {
   }
 
   /** Turns what the surface asked for into a domain action, checking targets against the roster. */
-  private async resolve(requested: Exclude<RequestedAction, { verb: 'view-contact' }>, referral: Referral): Promise<ReferralAction | { error: string }> {
+  private async resolve(requested: Exclude<RequestedAction, { verb: 'view-contact' }>, referral: Referral, actor: Actor): Promise<ReferralAction | { error: string }> {
     if (requested.verb !== 'assign') return requested;
+    // Authorised before the roster is consulted, so an outsider learns nothing about the team.
+    if (!mayAct('assign', caseState(referral), actor)) return { error: "Nothing changed: Only the service's link workers can act on this referral." };
     const member = (await this.deps.roster.members(referral.serviceId)).find((candidate) => candidate.id === requested.assigneeId);
     if (!member) return { error: 'Nothing changed: that person is not a member of this team.' };
     const to: Person = { id: member.id, name: member.name, ...(member.email ? { email: member.email } : {}) };
