@@ -116,14 +116,17 @@ export class ReferralRepository {
       ...outbox.map((message): TransactionAction => ['create', outboxEntity(valid.id, message, event.at)]),
     ];
     await this.outbox.index(valid.id, outbox, event.at);
+    let etag: string | undefined;
     try {
-      await client.submitTransaction(actions);
+      // The record's new eTag comes back with the transaction (answers are in the order of the
+      // actions, and the record's update is the first): no second read.
+      etag = (await client.submitTransaction(actions)).subResponses[0]?.etag;
     } catch (error) {
       if (statusOf(error) === 412 || statusOf(error) === 404) throw new ReferralConflictError(valid.reference);
       throw error;
     }
     await this.queue.put(valid);
-    return (await this.get(valid.id))!;
+    return etag ? { referral: valid, etag } : (await this.get(valid.id))!;
   }
 
   async get(id: string): Promise<StoredReferral | undefined> {

@@ -216,6 +216,7 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       const saved = await repository.update({ ...referral, status: 'accepted', version: 2 }, etag, accept);
       expect(saved.referral.status).to.equal('accepted');
       expect(saved.etag).not.to.equal(etag);
+      expect(saved.etag).to.equal((await repository.get(referral.id))!.etag); // the eTag returned is the stored one
 
       const error = await caught(repository.update({ ...referral, status: 'declined', version: 2 }, etag, { ...accept, action: 'referral.decline' }));
       expect(error).to.be.instanceOf(ReferralConflictError);
