@@ -175,7 +175,9 @@ export class ReferralActions {
         : isEscalationAnswer(action)
           ? `${summary}. The link worker has been told.`
           : `${summary}.`;
-    await this.refreshChannelCard(saved.referral, before.channelPost ?? saved.referral.channelPost, isEscalationAnswer(action) ? `${summary}.` : notice);
+    // Behind the reply: the change is stored and announced; the shared card catching up a moment
+    // later costs the clicker nothing (a failure is logged, and the next click refreshes it).
+    void this.refreshChannelCard(saved.referral, before.channelPost ?? saved.referral.channelPost, isEscalationAnswer(action) ? `${summary}.` : notice);
     return { kind: 'changed', referral: saved.referral, notice, escalation: applied.escalation };
   }
 
