@@ -28,27 +28,37 @@ const PARTITION = 'link';
 const serviceRow = (serviceId: string) => `service|${serviceId}`;
 const channelRow = (channelId: string) => `channel|${encodeURIComponent(channelId)}`;
 
+/**
+ * Links are read on every card click (who may act, where the card lives) and change rarely, so
+ * reads are cached for a few seconds. A link or unlink through this process clears the cache at
+ * once; one made by another instance is seen within this time. Link and unlink decide on fresh
+ * reads, never cached ones.
+ */
+const CACHE_MS = 5_000;
+
 export class ServiceChannelRepository {
   private readonly client: Promise<TableClient>;
+  private readonly cache = new Map<string, { link: ServiceChannel | undefined; until: number }>();
 
   constructor(tables: TableConnection, tableName = 'servicechannels') {
     this.client = tables.table(tableName);
   }
 
   async forService(serviceId: string): Promise<ServiceChannel | undefined> {
-    return this.read(serviceRow(serviceId));
+    return this.cached(serviceRow(serviceId));
   }
 
   async forChannel(channelId: string): Promise<ServiceChannel | undefined> {
-    return this.read(channelRow(channelId));
+    return this.cached(channelRow(channelId));
   }
 
   async link(link: ServiceChannel): Promise<LinkResult> {
-    const existingChannel = await this.forChannel(link.channelId);
+    this.cache.clear();
+    const existingChannel = await this.read(channelRow(link.channelId));
     if (existingChannel && existingChannel.serviceId !== link.serviceId) {
       return { ok: false, reason: 'channel-already-linked', existing: existingChannel };
     }
-    const existingService = await this.forService(link.serviceId);
+    const existingService = await this.read(serviceRow(link.serviceId));
     if (existingService && existingService.channelId !== link.channelId) {
       return { ok: false, reason: 'service-already-linked', existing: existingService };
     }
@@ -68,6 +78,7 @@ export class ServiceChannelRepository {
       // Someone linked the service or the channel a moment ago: report what they did.
       return this.link(link);
     }
+    this.cache.clear();
     return { ok: true, link };
   }
 
@@ -76,6 +87,7 @@ export class ServiceChannelRepository {
    * it. Returns the link as stored now (undefined when the channel serves no service).
    */
   async refreshServiceUrl(channelId: string, serviceUrl: string): Promise<ServiceChannel | undefined> {
+    this.cache.clear();
     const channel = await this.readRow(channelRow(channelId));
     const conversation = channel && movedTo(channel.link.conversation, channelId, serviceUrl);
     if (!channel || !conversation) return channel?.link;
@@ -91,14 +103,16 @@ export class ServiceChannelRepository {
       ]);
     } catch (error) {
       if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
-      return this.forChannel(channelId);
+      return this.read(channelRow(channelId));
     }
+    this.cache.clear();
     return moved;
   }
 
   /** Removes the channel's link; returns what it served, if anything. */
   async unlink(channelId: string): Promise<ServiceChannel | undefined> {
-    const existing = await this.forChannel(channelId);
+    this.cache.clear();
+    const existing = await this.read(channelRow(channelId));
     if (!existing) return undefined;
     try {
       await (await this.client).submitTransaction([
@@ -108,6 +122,7 @@ export class ServiceChannelRepository {
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
     }
+    this.cache.clear();
     return existing;
   }
 
@@ -119,6 +134,14 @@ export class ServiceChannelRepository {
       links.push(JSON.parse(row.body));
     }
     return links;
+  }
+
+  private async cached(rowKey: string): Promise<ServiceChannel | undefined> {
+    const hit = this.cache.get(rowKey);
+    if (hit && hit.until > Date.now()) return hit.link;
+    const link = await this.read(rowKey);
+    this.cache.set(rowKey, { link, until: Date.now() + CACHE_MS });
+    return link;
   }
 
   private async read(rowKey: string): Promise<ServiceChannel | undefined> {

@@ -302,9 +302,10 @@ describe('serviceUrl: local mode calls only this machine, and stored conversatio
     expect((await postActivity(running.bot.url, again)).status).to.equal(200);
     const reply = await moved.waitFor((a) => a.activity.replyToId === again.id);
     expect(reply.activity.text).to.contain('now receives referrals');
-    const stored = await links.forChannel(where.channel);
-    expect(stored?.conversation.serviceUrl).to.equal(moved.url);
-    expect((await links.forService('alzheimers-society'))?.conversation.serviceUrl).to.equal(moved.url);
+    // What storage holds now (a new repository: `links` keeps what it read a moment ago for a few seconds).
+    const fresh = new ServiceChannelRepository(running.bot.tables);
+    expect((await fresh.forChannel(where.channel))?.conversation.serviceUrl).to.equal(moved.url);
+    expect((await fresh.forService('alzheimers-society'))?.conversation.serviceUrl).to.equal(moved.url);
   });
 
   it('moves a referrer\'s and a contact\'s stored chat to the serviceUrl Teams sends now', async () => {
