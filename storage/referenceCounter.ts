@@ -1,116 +1,94 @@
 import type { TableClient } from '@azure/data-tables';
 import { statusOf, TableConnection } from './tables';
 import { formatReference } from '../domain/referral/reference';
+import { isAlreadyExists } from './referralEntities';
 
 /**
- * Referral references (SP-YYYY-NNNNNN): one counter row per year in `counters`, updated with
- * its eTag, so two instances allocating at once never get the same number.
+ * Referral references (SP-YYYY-NNNNNN), unique and readable, without one row every Send fights
+ * over.
  *
- * The counter alone is not trusted with uniqueness: each reference it hands out is also created
- * as a row of its own (`issued-<year>`, keyed by the reference), and a create fails if the row
- * exists. So if storage ever loses a counter update (a crash of the embedded store), numbers
- * already told to someone are skipped, never issued again. And each referral claims its
- * reference once (`referral`, keyed by its id), so pressing Send twice at once uses one number.
+ * Numbers: one counter row per year in `counters`, from which each instance reserves a block of
+ * numbers with one eTag-checked write, then hands them out from memory. Two instances never
+ * reserve the same block; a crash wastes at most the rest of a block (a gap, never a repeat).
+ *
+ * Uniqueness is not left to the counter: a referral's reference is recorded as two rows in one
+ * transaction, in a partition per year: `issued|<reference>` (so a number can be issued once)
+ * and `referral|<id>` (so a referral gets one reference, however often Send is pressed). If the
+ * counter ever went back (storage lost an update), numbers already issued are skipped.
  */
 
 const COUNTER_ATTEMPTS = 60;
-/** A claim on a referral's reference older than this belongs to a sender that died mid-way. */
-const CLAIM_STALE_MS = 30_000;
-const CLAIM_WAIT_MS = 50;
-const CLAIM_ATTEMPTS = 200;
-
-type ClaimEntity = { partitionKey: string; rowKey: string; reference: string; claimedAt: number };
+const ISSUE_ATTEMPTS = 60;
+const DEFAULT_BLOCK = 10;
 
 export class ReferenceCounter {
   private readonly counters: Promise<TableClient>;
+  private readonly blockSize: number;
+  /** This instance's reserved numbers, per year: the next to hand out and the last of the block. */
+  private readonly blocks = new Map<number, { next: number; last: number }>();
+  /** Reservations under way, per year, shared by callers who find the block empty at once. */
+  private readonly reserving = new Map<number, Promise<void>>();
 
-  constructor(tables: TableConnection, options: { tablePrefix?: string } = {}) {
+  constructor(tables: TableConnection, options: { tablePrefix?: string; blockSize?: number } = {}) {
     this.counters = tables.table(`${options.tablePrefix ?? ''}counters`);
+    this.blockSize = options.blockSize ?? DEFAULT_BLOCK;
+  }
+
+  /** The next number of the year from this instance's block, reserving a new block when it runs out. */
+  async next(now: Date): Promise<string> {
+    const year = now.getUTCFullYear();
+    for (;;) {
+      const block = this.blocks.get(year);
+      if (block && block.next <= block.last) return formatReference(year, block.next++);
+      if (!this.reserving.has(year)) this.reserving.set(year, this.reserve(year).finally(() => this.reserving.delete(year)));
+      await this.reserving.get(year);
+    }
   }
 
   /**
-   * The next reference of the year. The counter is one entity updated with its eTag, so two
-   * bot instances allocating at once never get the same number: the loser re-reads and retries.
+   * The reference of a referral: one per referral id, however often (or however concurrently)
+   * it is asked for. In the rare race of two Sends at once, the loser's number is left unused.
    */
-  async next(now: Date): Promise<string> {
+  async forReferral(referralId: string, now: Date): Promise<string> {
     const counters = await this.counters;
-    const year = now.getUTCFullYear();
+    const partition = `references-${now.getUTCFullYear()}`;
+    for (let attempt = 0; attempt < ISSUE_ATTEMPTS; attempt += 1) {
+      const reference = await this.next(now);
+      try {
+        await counters.submitTransaction([
+          ['create', { partitionKey: partition, rowKey: `referral|${referralId}`, reference }],
+          ['create', { partitionKey: partition, rowKey: `issued|${reference}`, referralId }],
+        ]);
+        return reference;
+      } catch (error) {
+        if (!isAlreadyExists(error)) throw error;
+        const mine = await readRow<{ reference: string }>(counters, partition, `referral|${referralId}`);
+        if (mine) return mine.reference; // Send pressed again: the referral has its reference
+        // Otherwise the number was issued before (the counter went back): take the next one.
+      }
+    }
+    throw new Error('Could not allocate a referral reference: the counter is far behind the references issued. Try again.');
+  }
+
+  /** Reserves the next block of the year's numbers for this instance (eTag-checked, retried under contention). */
+  private async reserve(year: number): Promise<void> {
+    const counters = await this.counters;
     for (let attempt = 0; attempt < COUNTER_ATTEMPTS; attempt += 1) {
       try {
-        const current = await counters.getEntity<{ last: number }>('reference', String(year));
-        const next = current.last + 1;
-        await counters.updateEntity({ partitionKey: 'reference', rowKey: String(year), last: next }, 'Replace', {
-          etag: current.etag,
-        });
-        return formatReference(year, next);
+        const current = await readRow<{ last: number }>(counters, 'reference', String(year));
+        const first = (current?.last ?? 0) + 1;
+        const last = first + this.blockSize - 1;
+        if (current) await counters.updateEntity({ partitionKey: 'reference', rowKey: String(year), last }, 'Replace', { etag: current.etag });
+        else await counters.createEntity({ partitionKey: 'reference', rowKey: String(year), last });
+        this.blocks.set(year, { next: first, last });
+        return;
       } catch (error) {
-        if (statusOf(error) === 404) {
-          try {
-            await counters.createEntity({ partitionKey: 'reference', rowKey: String(year), last: 1 });
-            return formatReference(year, 1);
-          } catch (createError) {
-            if (statusOf(createError) !== 409) throw createError;
-          }
-        } else if (statusOf(error) !== 412) {
-          throw error;
-        }
+        if (statusOf(error) !== 412 && statusOf(error) !== 409) throw error;
       }
       // Contended: back off (jittered, growing, capped) before reading again.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6))));
     }
     throw new Error('Could not allocate a referral reference: too much contention. Try again.');
-  }
-
-
-  /**
-   * The reference of a referral: allocated once per referral id, however often (or however
-   * concurrently) it is asked for. The first caller claims the referral, allocates, and records
-   * the number; the others wait for it. A claim whose holder died is taken over.
-   */
-  async forReferral(referralId: string, now: Date): Promise<string> {
-    const counters = await this.counters;
-    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt += 1) {
-      const claim = await readRow<ClaimEntity>(counters, 'referral', referralId);
-      if (claim?.reference) return claim.reference;
-      let mine = false;
-      try {
-        if (!claim) {
-          await counters.createEntity<ClaimEntity>({ partitionKey: 'referral', rowKey: referralId, reference: '', claimedAt: Date.now() });
-          mine = true;
-        } else if (Date.now() - claim.claimedAt > CLAIM_STALE_MS) {
-          await counters.updateEntity<ClaimEntity>({ partitionKey: 'referral', rowKey: referralId, reference: '', claimedAt: Date.now() }, 'Replace', { etag: claim.etag });
-          mine = true;
-        }
-      } catch (error) {
-        if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
-      }
-      if (!mine) {
-        await new Promise((resolve) => setTimeout(resolve, CLAIM_WAIT_MS));
-        continue;
-      }
-      const reference = await this.issue(referralId, now);
-      await counters.updateEntity<ClaimEntity>({ partitionKey: 'referral', rowKey: referralId, reference, claimedAt: Date.now() }, 'Replace');
-      return reference;
-    }
-    throw new Error('Could not allocate a referral reference: another Send of this referral did not finish. Try again.');
-  }
-
-  /** A number from the counter that no referral has had: the issued row is created, or skipped if it exists. */
-  private async issue(referralId: string, now: Date): Promise<string> {
-    const counters = await this.counters;
-    for (let attempt = 0; attempt < COUNTER_ATTEMPTS; attempt += 1) {
-      const reference = await this.next(now);
-      try {
-        await counters.createEntity({ partitionKey: `issued-${now.getUTCFullYear()}`, rowKey: reference, referralId });
-        return reference;
-      } catch (error) {
-        if (statusOf(error) !== 409) throw error;
-        const issued = await readRow<{ referralId: string }>(counters, `issued-${now.getUTCFullYear()}`, reference);
-        if (issued?.referralId === referralId) return reference;
-        // The counter is behind the numbers already issued (storage lost an update): skip it.
-      }
-    }
-    throw new Error('Could not allocate a referral reference: the counter is far behind the references issued. Try again.');
   }
 }
 

@@ -73,27 +73,51 @@ describe('ReferralRepository (referral records on Azurite)', () => {
   });
 
   describe('a referral\'s reference', () => {
+    /** The rows that say which referral each issued reference belongs to. */
+    async function issuedTo(referralId: string): Promise<string[]> {
+      const found: string[] = [];
+      const counters = await tables.table(`${prefix}counters`);
+      for await (const row of counters.listEntities<{ referralId?: string }>()) {
+        if (row.rowKey?.startsWith('issued|') && row.referralId === referralId) found.push(row.rowKey.slice('issued|'.length));
+      }
+      return found;
+    }
+
     it('is allocated once per referral, however often and however concurrently Send asks', async () => {
       const now = new Date(FIXTURE_TIME);
       const id = randomUUID();
       const other = referralStorage(new TableConnection(tables.connectionString), { tablePrefix: prefix }).references;
       const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? other : counter).forReferral(id, now)));
-      expect(new Set(answers)).to.deep.equal(new Set(['SP-2026-000001']));
-      expect(await counter.forReferral(id, now)).to.equal('SP-2026-000001');
-      // Only one number was used: the next referral gets the next one.
-      expect(await counter.forReferral(randomUUID(), now)).to.equal('SP-2026-000002');
+      expect(new Set(answers).size).to.equal(1);
+      expect(await counter.forReferral(id, now)).to.equal(answers[0]);
+      // One reference is recorded for the referral; the next referral gets another.
+      expect(await issuedTo(id)).to.deep.equal([answers[0]]);
+      expect(await counter.forReferral(randomUUID(), now)).not.to.equal(answers[0]);
     });
 
     it('is never issued twice, even when storage loses the counter\'s last update', async () => {
       const now = new Date(FIXTURE_TIME);
       const first = await counter.forReferral(randomUUID(), now);
       const second = await counter.forReferral(randomUUID(), now);
-      // A crash of the embedded store loses the counter's updates but not the issued rows.
+      // A crash of the embedded store loses the counter's updates but not the issued rows; the
+      // restarted bot (a new counter) starts from the counter as storage has it.
       const counters = await tables.table(`${prefix}counters`);
       await counters.upsertEntity({ partitionKey: 'reference', rowKey: '2026', last: 0 }, 'Replace');
-      const third = await counter.forReferral(randomUUID(), now);
+      const restarted = referralStorage(new TableConnection(tables.connectionString), { tablePrefix: prefix }).references;
+      const third = await restarted.forReferral(randomUUID(), now);
       expect([first, second]).to.deep.equal(['SP-2026-000001', 'SP-2026-000002']);
       expect(third).to.equal('SP-2026-000003');
+    });
+
+    it('stays unique for 2 instances x 50 concurrent senders, reserving numbers in blocks rather than one row per Send', async () => {
+      const now = new Date(FIXTURE_TIME);
+      const instances = [0, 1].map(() => referralStorage(new TableConnection(tables.connectionString), { tablePrefix: prefix }).references);
+      const references = await Promise.all(Array.from({ length: 100 }, (_, i) => instances[i % 2].forReferral(randomUUID(), now)));
+      expect(new Set(references).size).to.equal(100);
+      for (const reference of references) expect(reference).to.match(/^SP-2026-\d{6}$/);
+      // Ten numbers a block: the counter moved about ten times, not a hundred.
+      const counters = await tables.table(`${prefix}counters`);
+      expect((await counters.getEntity<{ last: number }>('reference', '2026')).last).to.be.within(100, 120);
     });
   });
 
