@@ -1,3 +1,4 @@
+import * as cards from './cards.bench';
 import * as matcher from './matcher.bench';
 import * as supervision from './supervision.bench';
 
@@ -5,7 +6,7 @@ import * as supervision from './supervision.bench';
  * `npm run bench`: runs every benchmark and prints a readable line and one JSON line each.
  * Run it on an otherwise idle machine; numbers are for comparison between commits, not tests.
  */
-const benches: Array<{ run: () => Promise<{ name: string }> }> = [matcher, supervision];
+const benches: Array<{ run: () => Promise<{ name: string }> }> = [cards, matcher, supervision];
 
 async function main(): Promise<void> {
   for (const bench of benches) {

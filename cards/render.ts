@@ -15,8 +15,24 @@ export interface AdaptiveCardAttachment {
  * never concatenated into the template, so it cannot inject card elements.
  */
 export function renderCard(template: object, data: object): Record<string, unknown> {
-  const card = new ACData.Template(template).expand({ $root: data }) as Record<string, unknown>;
-  return card;
+  return prepared(template).expand({ $root: data }) as Record<string, unknown>;
+}
+
+/**
+ * Each template parsed once per process. A Template parses every `${...}` expression when it is
+ * made (the costly part: adaptive-expressions' ANTLR parser) and only evaluates them on expand,
+ * so keeping it makes a render a walk over prepared expressions. Expanding is synchronous, so
+ * one instance serves every turn.
+ */
+const preparedTemplates = new WeakMap<object, ACData.Template>();
+
+function prepared(template: object): ACData.Template {
+  let found = preparedTemplates.get(template);
+  if (!found) {
+    found = new ACData.Template(template);
+    preparedTemplates.set(template, found);
+  }
+  return found;
 }
 
 export function asAttachment(card: Record<string, unknown>): AdaptiveCardAttachment {

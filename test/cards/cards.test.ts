@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
+import { Template } from 'adaptivecards-templating';
+import * as renderModule from '../../cards/render';
 import { welcomeCard, CHAT_COMMANDS, CHANNEL_COMMANDS } from '../../cards/welcome';
 import {
   REFERRAL_STEP_TEMPLATES,
@@ -313,5 +316,30 @@ describe('Typed text on cards is shown as text', () => {
     expectValidTeamsCard(card);
     expect(JSON.stringify(card)).to.match(/"id":"givenName"[^}]*"value":""/);
     expect(JSON.stringify(card)).to.match(/"id":"interpreterNeeded"[^}]*"value":"yes"/);
+  });
+});
+
+describe('Prepared card templates', () => {
+  it('render exactly what a freshly parsed template renders, for every status and every render', () => {
+    const spy = sinon.spy(renderModule, 'renderCard');
+    try {
+      const referral = sampleReferral();
+      const context = { serviceName: 'SAIL', members: [{ id: 'k', name: 'Kwame Mensah' }], redirectServices: [{ id: 'sail-care-navigation', name: 'SAIL CN' }], history: ['24 Nov, 12:00: Referred'] };
+      for (const status of ['submitted', 'accepted', 'contacted', 'connected-to-activity', 'declined', 'closed'] as const) {
+        for (const showContactDetails of [false, true]) {
+          const owner = status === 'submitted' ? undefined : { id: 'k', name: 'Kwame Mensah' };
+          serviceReferralCard({ ...referral, status, owner }, { ...context, notice: `Now ${status}`, showContactDetails });
+        }
+      }
+      staffMessageCard(escalationAlert(referral, referral.escalations?.[0] ?? { id: '0b6f6c1e-8d4a-4b7e-9c15-2a6e0f9d7b31', reason: 'risk', note: 'n', raisedBy: { id: 'k', name: 'Kwame' }, raisedAt: FIXTURE_TIME }, 'SAIL', FIXTURE_TIME, 'Europe/London'));
+      welcomeCard({ firstName: 'Amira', inChannel: false });
+      expect(spy.callCount).to.be.greaterThan(12);
+      for (const call of spy.getCalls()) {
+        const [template, data] = call.args;
+        expect(call.returnValue).to.deep.equal(new Template(template).expand({ $root: data }));
+      }
+    } finally {
+      spy.restore();
+    }
   });
 });
