@@ -83,20 +83,18 @@ export class ReferralRepository {
   async submit(referral: Referral, event: AuditEvent, outbox: OutboxMessage[] = []): Promise<Referral> {
     const valid = validRecord(referral);
     const client = await this.referrals;
-    const existing = await this.get(valid.id);
-    let stored = existing?.referral ?? valid;
-    if (!existing) {
-      try {
-        await this.outbox.index(valid.id, outbox, event.at);
-        await client.submitTransaction([
-          ['create', recordEntity(valid)],
-          ['create', auditEntity(valid.id, { ...event, referralId: valid.id })],
-          ...outbox.map((message): TransactionAction => ['create', outboxEntity(valid.id, message, event.at)]),
-        ]);
-      } catch (error) {
-        if (!isAlreadyExists(error)) throw error;
-        stored = (await this.get(valid.id))!.referral;
-      }
+    let stored = valid;
+    try {
+      // Created only if new: a second submit of the same id fails here and keeps what is stored.
+      await this.outbox.index(valid.id, outbox, event.at);
+      await client.submitTransaction([
+        ['create', recordEntity(valid)],
+        ['create', auditEntity(valid.id, { ...event, referralId: valid.id })],
+        ...outbox.map((message): TransactionAction => ['create', outboxEntity(valid.id, message, event.at)]),
+      ]);
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      stored = (await this.get(valid.id))!.referral;
     }
     await this.queue.put(stored);
     return stored;

@@ -4,7 +4,7 @@ import * as restify from 'restify';
 import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext } from 'botbuilder';
 import packageJson from '../../package.json';
 import { startAzurite, RunningAzurite } from '../../storage/azurite';
-import { isStorageUnavailable, TableConnection } from '../../storage/tables';
+import { isStorageUnavailable, RequestObserver, TableConnection } from '../../storage/tables';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger, withLogFields } from './log';
@@ -27,6 +27,8 @@ export interface SignpostOptions {
   logger?: Logger;
   /** The clock; tests fix it. */
   now?: () => Date;
+  /** Sees every storage request (method and URL): benchmarks count them per turn. */
+  observeStorage?: RequestObserver;
 }
 
 export interface RunningSignpost {
@@ -72,7 +74,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
   } else {
     logger.info('storage-external', { engine: 'table-storage' });
   }
-  const tables = new TableConnection(connectionString, { timeoutMs: config.storageTimeoutMs });
+  const tables = new TableConnection(connectionString, { timeoutMs: config.storageTimeoutMs, observe: options.observeStorage });
 
   try {
     await tables.table('botstate');

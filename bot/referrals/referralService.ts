@@ -204,9 +204,11 @@ export class ReferralService {
     };
     // The referrer's own details first (what they typed on step 1, kept to prefill next time),
     // then the reminder clocks: a referral must never be stored without them.
-    const known = await this.deps.referrers.get(sender.teamsUserId);
-    await this.deps.referrers.save({ ...known, ...referrerRecord, conversation: sender.conversation, updatedAt: at });
-    await this.deps.beforeStore?.(referral);
+    // Independent writes, side by side: they only have to be done before the referral is stored.
+    await Promise.all([
+      this.rememberReferrer(referrerRecord, sender.conversation, at),
+      this.deps.beforeStore?.(referral),
+    ]);
     const event = {
       referralId,
       at,
@@ -229,6 +231,11 @@ export class ReferralService {
     const stored = await this.deps.referrals.get(referralId);
     if (!stored) return undefined;
     return { reference: stored.referral.reference, serviceName: (await this.serviceName(stored.referral.serviceId)) ?? stored.referral.serviceId };
+  }
+
+  private async rememberReferrer(record: Omit<ReferrerProfile, 'conversation' | 'updatedAt'>, conversation: Record<string, unknown>, at: string): Promise<void> {
+    const known = await this.deps.referrers.get(record.teamsUserId);
+    await this.deps.referrers.save({ ...known, ...record, conversation, updatedAt: at });
   }
 
   /** Only the fact that a referral was stopped, by whom and when: nothing about the person. */
