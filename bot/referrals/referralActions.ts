@@ -260,7 +260,7 @@ export class ReferralActions {
  * What the referrer hears about a change, to be written in the same transaction as the change:
  * one message per channel they chose (Teams by default), keyed by referral and version.
  */
-export async function referrerUpdates(
+async function referrerUpdates(
   deps: { referrers: ReferrerRepository; directory: DirectoryRepository },
   referral: Referral,
   change: ChangeEvent,
