@@ -39,7 +39,8 @@ describe('Layout rules', () => {
   });
 
   it('keeps the Bot Framework SDK in bot/teams, the composition root and dialogs/', () => {
-    const allowed = (file: string) => /^(bot\/teams\/|dialogs\/|bot\/app\/(server|signpost)\.ts$)/.test(relative(file));
+    // The turn benchmark's bare bot is the SDK itself, as the yardstick Signpost is measured against.
+    const allowed = (file: string) => /^(bot\/teams\/|dialogs\/|bot\/app\/(server|signpost)\.ts$|bench\/bareBot\.ts$)/.test(relative(file));
     const offending = ['bot', 'cards', 'storage', 'domain', 'dialogs', 'scripts', 'bench']
       .flatMap(sources)
       .filter((file) => !allowed(file) && imports(file).some((spec) => /^botbuilder/.test(spec)))

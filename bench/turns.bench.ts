@@ -1,0 +1,351 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startSignpost } from '../bot/app/server';
+import { createLogger } from '../bot/app/log';
+import { startAzurite } from '../storage/azurite';
+import { startBareBot } from './bareBot';
+import { activityFrom, LoopbackConnector, post } from './support/loopback';
+
+/**
+ * Signpost turn by turn, side by side with a bare botbuilder bot on the same machine and load
+ * (BENCH_USERS concurrent users, 20 by default): personal-chat `help`; whole referrals (`refer`
+ * and seven card steps, Send last); Accepts by as many link workers on as many referrals; and
+ * how long the referrer waits for the update after an Accept. Storage is the embedded Azurite
+ * (in memory) on loopback, so every storage request is a real HTTP round trip, counted.
+ *
+ * CPU per turn is this process's CPU over a load divided by its turns: it includes the load
+ * generator, the same for both bots, so compare the two rather than read it absolutely.
+ */
+
+const USERS = Number(process.env.BENCH_USERS ?? 20);
+const HELP_TURNS_PER_USER = Number(process.env.BENCH_HELP_TURNS ?? 25);
+const SOAK_TURNS = Number(process.env.BENCH_TURNS_SOAK ?? 0);
+const CHANNEL = { team: '19:bench-team@thread.tacv2', channel: '19:bench-referrals@thread.tacv2' };
+
+/** Answers for each referral step, as a receptionist types them. */
+const ANSWERS: Record<string, Record<string, unknown>> = {
+  referrer: { name: 'Amira Patel', email: 'amira.patel@practice.example', practice: 'Lordship Lane Surgery', role: 'Receptionist' },
+  consent: { consentToReferral: 'yes', consentToShare: 'yes', method: 'verbal' },
+  safety: { immediateRisk: 'no' },
+  person: {
+    givenName: 'Bench', familyName: 'Person', dateOfBirth: '1950-03-14', nhsNumber: '', postcode: 'se5 8au', borough: 'southwark',
+    phone: '020 7946 0000', preferredContactMethod: 'phone', email: '', preferredContactTimes: 'Mornings', language: 'English',
+    interpreterNeeded: 'no', carerInvolved: 'no', carerDetails: '',
+  },
+  needs: {
+    longTermConditions: '1', mentalHealth: 'none', mentalHealthDiagnosis: 'no', usingTalkingTherapies: 'no', dementiaDiagnosis: 'no',
+    sociallyIsolated: 'yes', malnutritionRisk: 'no', carer: 'no', dischargeFrom: 'none', gpBorough: 'southwark', referralRoute: 'gp',
+    whatMatters: 'Company at lunchtime',
+  },
+};
+const STEPS = ['referrer', 'consent', 'safety', 'person', 'needs', 'matches', 'summary'] as const;
+
+interface Latencies {
+  turns: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMsPerTurn: number;
+}
+
+export interface TurnsBenchResult {
+  name: string;
+  users: number;
+  bareHelp: Latencies;
+  signpostHelp: Latencies;
+  bareCardStep: Latencies;
+  signpostCardStep: Latencies;
+  signpostSend: Latencies;
+  signpostAccept: Latencies;
+  updateAfterAcceptP50Ms: number;
+  updateAfterAcceptP99Ms: number;
+  helpRatio: number;
+  cardStepRatio: number;
+  cardStepP99Ratio: number;
+  storageRequestsPerSend: number;
+  storageRequestsPerAccept: number;
+  errors: number;
+  /** Accepts whose update did not reach the referrer within a minute. */
+  updatesMissing: number;
+  uniqueReferences: number;
+  acceptedWithOneOwner: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  soakTurns: number;
+  soakRssBeforeMiB: number;
+  soakRssAfterMiB: number;
+  seconds: number;
+}
+
+export async function run(): Promise<TurnsBenchResult> {
+  const started = performance.now();
+  const rssBefore = process.memoryUsage().rss;
+  const connector = await LoopbackConnector.start();
+  connector.members = Array.from({ length: USERS }, (_, index) => ({ id: `29:lw-${index}`, name: `Link Worker ${index}` }));
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'signpost-bench-'));
+  let storageRequests = 0;
+  const bare = await startBareBot();
+  // In-memory Azurite, as in the issue's measurements: the embedded default's save-before-answer
+  // would measure the disk, not Signpost.
+  const azurite = await startAzurite();
+  const signpost = await startSignpost({
+    connectionString: azurite.connectionString,
+    env: { PATH: process.env.PATH, SIGNPOST_NOTIFY_POLL_MS: '5000' },
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    logger: createLogger('error'),
+    observeStorage: () => (storageRequests += 1),
+  });
+  let errors = 0;
+  const turn = async (botUrl: string, activity: Record<string, any>): Promise<number> => {
+    const begun = performance.now();
+    const { status, body } = await post(botUrl, activity);
+    if (status !== 200 || /something went wrong/i.test(body)) errors += 1;
+    return performance.now() - begun;
+  };
+  const user = (index: number, kind: string) => ({ from: { id: `29:${kind}-${index}`, name: `User ${index}` }, conversation: { id: `a:${kind}-${index}`, conversationType: 'personal' } });
+
+  try {
+    // 1. `help`: the same load on both bots, one bot at a time.
+    const helpLoad = (botUrl: string, kind: string) =>
+      load(USERS * HELP_TURNS_PER_USER, async (record) => {
+        await Promise.all(Array.from({ length: USERS }, async (_, index) => {
+          for (let count = 0; count < HELP_TURNS_PER_USER; count += 1) record(await turn(botUrl, activityFrom(connector, { ...user(index, kind), text: 'help' })));
+        }));
+      });
+    const progress = (what: string) => process.stderr.write(`turns: ${what} (${Math.round((performance.now() - started) / 1000)} s)\n`);
+    // Warm both up (JIT, connection pools, Azurite's tables) before anything is measured.
+    for (const url of [bare.url, signpost.url]) {
+      await Promise.all(Array.from({ length: USERS }, (_, index) => turn(url, activityFrom(connector, { ...user(index, 'warm-up'), text: 'help' }))));
+    }
+    const bareHelp = await helpLoad(bare.url, 'bare-help');
+    progress('help on the bare bot');
+    const signpostHelp = await helpLoad(signpost.url, 'help');
+    progress('help on Signpost');
+
+    // The SAIL team's channel, linked as its link workers do.
+    await post(signpost.url, channelActivity(connector, { from: connector.members[0], text: 'link sail' }));
+
+    // 2. Whole referrals on Signpost; the bare bot gets as many card submits.
+    const sends: number[] = [];
+    const references = new Set<string>();
+    const signpostCardStep = await load(USERS * STEPS.length, async (record) => {
+      await Promise.all(Array.from({ length: USERS }, async (_, index) => {
+        const who = user(index, 'referrer');
+        let card = lastCard(connector, who.conversation.id, await turn(signpost.url, activityFrom(connector, { ...who, text: 'refer' })));
+        for (const step of STEPS) {
+          const inputs = step === 'matches' ? { serviceId: inputValue(card, 'serviceId') } : step === 'summary' ? {} : ANSWERS[step];
+          const took = await turn(signpost.url, activityFrom(connector, { ...who, text: '', value: { ...submitData(card), ...inputs } }));
+          record(took);
+          if (step === 'summary') sends.push(took);
+          card = lastCard(connector, who.conversation.id, took);
+        }
+        const reference = /SP-\d{4}-\d{6}/.exec(JSON.stringify(card))?.[0];
+        if (reference) references.add(reference);
+      }));
+    });
+    progress('referrals on Signpost');
+    const bareCardStep = await load(USERS * STEPS.length, async (record) => {
+      await Promise.all(Array.from({ length: USERS }, async (_, index) => {
+        for (let count = 0; count < STEPS.length; count += 1) record(await turn(bare.url, activityFrom(connector, { ...user(index, 'bare-card'), text: '', value: { step: 'x', again: true } })));
+      }));
+    });
+
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the referrals' channel posts go out
+    const queue = await signpost.signpost.store.queue.list('sail');
+
+    // 3. Concurrent Accepts: link worker i accepts referral i.
+    const accepted: Array<{ acceptedAt: number; referralId: string; referrerChat: string }> = [];
+    const signpostAccept = await load(queue.length, async (record) => {
+      await Promise.all(queue.map(async (entry, index) => {
+        const stored = (await signpost.signpost.store.referrals.get(entry.referralId))!.referral;
+        const invoke = channelActivity(connector, {
+          type: 'invoke', name: 'adaptiveCard/action', from: connector.members[index % connector.members.length],
+          value: { action: { type: 'Action.Execute', verb: 'accept', data: { referralId: entry.referralId, version: stored.version } } },
+        });
+        const begun = performance.now();
+        const { status, body } = await post(signpost.url, invoke);
+        record(performance.now() - begun);
+        if (status !== 200 || !body.includes('Accepted by')) {
+          errors += 1;
+          return;
+        }
+        accepted.push({ acceptedAt: performance.now(), referralId: entry.referralId, referrerChat: String((stored.referrerConversation.conversation as { id: string }).id) });
+      }));
+    });
+    progress('accepts on Signpost');
+    // 4. How long the referrer waits for the news.
+    const waits = await Promise.all(
+      accepted.map(async ({ acceptedAt, referrerChat }) => {
+        const arrived = connector.arrival(referrerChat, (activity) => JSON.stringify(activity).includes('was accepted'));
+        const gaveUp = new Promise<number>((resolve) => setTimeout(() => resolve(Number.NaN), 60_000).unref());
+        return (await Promise.race([arrived, gaveUp])) - acceptedAt;
+      }),
+    );
+    const updatesMissing = waits.filter(Number.isNaN).length;
+    let acceptedWithOneOwner = 0;
+    for (const { referralId } of accepted) {
+      const referral = (await signpost.signpost.store.referrals.get(referralId))!.referral;
+      const accepts = (await signpost.signpost.store.referrals.audit(referralId)).filter((event) => event.action === 'referral.accept');
+      if (referral.owner && accepts.length === 1) acceptedWithOneOwner += 1;
+    }
+    // Storage requests of one Send and one Accept, alone (the dispatcher may add a few of its own).
+    const loneSend = await countedSend(signpost.url, connector, () => storageRequests);
+    const loneAccept = await countedAccept(signpost.url, connector, signpost.signpost.store, () => storageRequests);
+
+    // Optional soak: RSS over many turns.
+    let soak = { turns: 0, before: 0, after: 0 };
+    if (SOAK_TURNS > 0) {
+      global.gc?.();
+      const before = process.memoryUsage().rss;
+      for (let done = 0; done < SOAK_TURNS; done += USERS) {
+        await Promise.all(Array.from({ length: USERS }, (_, index) => turn(signpost.url, activityFrom(connector, { ...user(index, 'soak'), text: 'help' }))));
+        if (done % 5_000 === 0) connector.received.clear(); // the stand-in keeps nothing for long
+      }
+      global.gc?.();
+      soak = { turns: SOAK_TURNS, before, after: process.memoryUsage().rss };
+    }
+
+    const waitsSorted = waits.filter((wait) => !Number.isNaN(wait)).sort((a, b) => a - b);
+    const sendStats = summarise(sends, 0, 0);
+    return {
+      name: 'turns',
+      users: USERS,
+      bareHelp,
+      signpostHelp,
+      bareCardStep,
+      signpostCardStep,
+      signpostSend: sendStats,
+      signpostAccept,
+      updateAfterAcceptP50Ms: round(percentile(waitsSorted, 0.5)),
+      updateAfterAcceptP99Ms: round(percentile(waitsSorted, 0.99)),
+      helpRatio: round(signpostHelp.perSecond / bareHelp.perSecond),
+      cardStepRatio: round(signpostCardStep.perSecond / bareCardStep.perSecond),
+      cardStepP99Ratio: round(signpostCardStep.p99Ms / bareCardStep.p99Ms),
+      storageRequestsPerSend: loneSend,
+      storageRequestsPerAccept: loneAccept,
+      errors,
+      updatesMissing,
+      uniqueReferences: references.size,
+      acceptedWithOneOwner,
+      rssBeforeMiB: mib(rssBefore),
+      rssAfterMiB: mib(process.memoryUsage().rss),
+      soakTurns: soak.turns,
+      soakRssBeforeMiB: mib(soak.before),
+      soakRssAfterMiB: mib(soak.after),
+      seconds: round((performance.now() - started) / 1000),
+    };
+  } finally {
+    await signpost.stop();
+    await azurite.stop();
+    await bare.stop();
+    await connector.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a load, timing each turn it records; CPU over the load per turn. */
+async function load(turns: number, body: (record: (ms: number) => void) => Promise<void>): Promise<Latencies> {
+  const times: number[] = [];
+  const cpu = process.cpuUsage();
+  const begun = performance.now();
+  await body((ms) => times.push(ms));
+  return summarise(times, performance.now() - begun, (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1000 / Math.max(1, turns));
+}
+
+function summarise(times: number[], elapsedMs: number, cpuMsPerTurn: number): Latencies {
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    turns: times.length,
+    perSecond: elapsedMs ? round(times.length / (elapsedMs / 1000)) : 0,
+    p50Ms: round(percentile(sorted, 0.5)),
+    p99Ms: round(percentile(sorted, 0.99)),
+    cpuMsPerTurn: round(cpuMsPerTurn),
+  };
+}
+
+/** One more referral, alone, counting the storage requests made until Send is answered. */
+async function countedSend(botUrl: string, connector: LoopbackConnector, requests: () => number): Promise<number> {
+  const who = { from: { id: '29:lone', name: 'Lone Referrer' }, conversation: { id: 'a:lone', conversationType: 'personal' } };
+  await post(botUrl, activityFrom(connector, { ...who, text: 'refer' }));
+  let card = lastCard(connector, 'a:lone', 0);
+  for (const step of STEPS) {
+    const inputs = step === 'matches' ? { serviceId: inputValue(card, 'serviceId') } : step === 'summary' ? {} : ANSWERS[step];
+    const before = requests();
+    await post(botUrl, activityFrom(connector, { ...who, text: '', value: { ...submitData(card), ...inputs } }));
+    if (step === 'summary') return requests() - before;
+    card = lastCard(connector, 'a:lone', 0);
+  }
+  return 0;
+}
+
+/** One Accept, alone, counting its storage requests until it is answered. */
+async function countedAccept(
+  botUrl: string,
+  connector: LoopbackConnector,
+  store: { queue: { list(serviceId: string): Promise<Array<{ referralId: string; status: string }>> }; referrals: { get(id: string): Promise<{ referral: { version: number } } | undefined> } },
+  requests: () => number,
+): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // the lone referral's channel post goes out first
+  const waiting = (await store.queue.list('sail')).find((entry) => entry.status === 'submitted');
+  if (!waiting) return 0;
+  const version = (await store.referrals.get(waiting.referralId))!.referral.version;
+  const before = requests();
+  await post(botUrl, channelActivity(connector, {
+    type: 'invoke', name: 'adaptiveCard/action', from: connector.members[0],
+    value: { action: { type: 'Action.Execute', verb: 'accept', data: { referralId: waiting.referralId, version } } },
+  }));
+  return requests() - before;
+}
+
+function channelActivity(connector: LoopbackConnector, fields: Record<string, any>): Record<string, any> {
+  return activityFrom(connector, {
+    ...fields,
+    conversation: { id: `${CHANNEL.channel};messageid=1`, conversationType: 'channel' },
+    channelData: { team: { id: CHANNEL.team }, channel: { id: CHANNEL.channel } },
+  });
+}
+
+/** The last card Signpost sent in a conversation. */
+function lastCard(connector: LoopbackConnector, conversationId: string, _took: number): Record<string, any> {
+  const replies = connector.received.get(conversationId) ?? [];
+  for (let index = replies.length - 1; index >= 0; index -= 1) {
+    const content = replies[index].activity.attachments?.[0]?.content;
+    if (content) return content;
+  }
+  throw new Error(`no card in ${conversationId}`);
+}
+
+function submitData(card: Record<string, any>): Record<string, unknown> {
+  const data = card.actions?.[0]?.data;
+  if (!data?.step || !data?.token) throw new Error('card has no submit action with step and token');
+  return { step: data.step, token: data.token };
+}
+
+function inputValue(card: unknown, id: string): unknown {
+  let found: unknown;
+  const visit = (node: any): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node && typeof node === 'object') {
+      if (typeof node.type === 'string' && node.type.startsWith('Input.') && node.id === id) found = node.value;
+      Object.values(node).forEach(visit);
+    }
+  };
+  visit(card);
+  return found;
+}
+
+function percentile(sorted: number[], share: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * share))] : 0;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function mib(bytes: number): number {
+  return round(bytes / 1024 / 1024);
+}
