@@ -148,7 +148,13 @@ export class ReferralActions {
     const { next, summary } = applied;
     const before = stored.referral;
     const serviceName = (await this.deps.directory.get(next.serviceId))?.name ?? next.serviceId;
-    const outbox = await this.messagesFor(action, actor, applied, serviceName, at);
+    // Clocks before the change (a change stored without its clocks would be a case nobody is
+    // reminded about), written while the messages are composed.
+    const [outbox] = await Promise.all([
+      this.messagesFor(action, actor, applied, serviceName, at),
+      clocksMayChange(before, next) ? this.deps.supervision.prepare(next) : undefined,
+      action.verb === 'escalate' ? this.deps.supervision.scheduleRealert(next, applied.escalation!, at) : undefined,
+    ]);
     const event: AuditEvent = {
       referralId: next.id,
       at,
@@ -156,9 +162,6 @@ export class ReferralActions {
       action: applied.audit.action,
       detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...(action.verb === 'escalate' ? { recipients: outbox.length } : {}) },
     };
-    // Clocks first: a change stored without its clocks would be a case nobody is reminded about.
-    if (clocksMayChange(before, next)) await this.deps.supervision.prepare(next);
-    if (action.verb === 'escalate') await this.deps.supervision.scheduleRealert(next, applied.escalation!, at);
     const saved = await this.deps.referrals.update(next, stored.etag, event, outbox);
     this.deps.logger.info('referral-action', { verb: action.verb, reference: next.reference, status: next.status, via: actor.identifiedBy ?? 'teams' });
 
