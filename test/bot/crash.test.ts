@@ -28,21 +28,30 @@ describe('Crash safety on the embedded default (real processes, kill -9)', funct
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('kill -9 of the bot while 20 referrers send: every acknowledged referral survives a restart, and no reference is issued twice', async () => {
-    const settings = { SIGNPOST_ADMINS: '29:admin' };
+  const settings = { SIGNPOST_ADMINS: '29:admin' };
+  const url = () => bot!.url;
+
+  /**
+   * 20 referrers send at once; after the sixth is given its reference, `crash` runs while the
+   * others are mid-way through their forms or pressing Send. Returns the references given.
+   */
+  async function referWhileCrashing(crash: () => Promise<void>): Promise<string[]> {
     bot = await BotProcess.start(dataDir, settings);
-    const url = () => bot!.url;
     const referrers = Array.from({ length: 20 }, (_, index) => new Referrer(url, connector, `29:referrer-${index}`, `Referrer ${index}`));
     const acknowledged: string[] = [];
-    let killed: Promise<void> | undefined;
-    const running = referrers.map(async (referrer) => {
-      const reference = await referrer.refer();
-      acknowledged.push(reference);
-      // The crash comes while the others are mid-way through their forms or pressing Send.
-      if (acknowledged.length === 6) killed = bot!.kill();
-    });
-    await Promise.allSettled(running);
-    await killed;
+    let crashed: Promise<void> | undefined;
+    await Promise.allSettled(
+      referrers.map(async (referrer) => {
+        acknowledged.push(await referrer.refer());
+        if (acknowledged.length === 6) crashed = crash();
+      }),
+    );
+    await crashed;
+    return acknowledged;
+  }
+
+  it('kill -9 of the bot while 20 referrers send: every acknowledged referral survives a restart, and no reference is issued twice', async () => {
+    const acknowledged = await referWhileCrashing(() => bot!.kill());
     expect(acknowledged.length, 'referrals acknowledged before the crash').to.be.at.least(6);
     expect(new Set(acknowledged).size).to.equal(acknowledged.length);
 
@@ -62,24 +71,11 @@ describe('Crash safety on the embedded default (real processes, kill -9)', funct
   });
 
   it('kill -9 of the bot and its store together (a power cut): every acknowledged referral survives, and Signpost starts again', async () => {
-    const settings = { SIGNPOST_ADMINS: '29:admin' };
-    bot = await BotProcess.start(dataDir, settings);
-    const url = () => bot!.url;
-    const referrers = Array.from({ length: 20 }, (_, index) => new Referrer(url, connector, `29:referrer-${index}`, `Referrer ${index}`));
-    const acknowledged: string[] = [];
-    let killed: Promise<void> | undefined;
-    const powerCut = async () => {
+    const acknowledged = await referWhileCrashing(async () => {
       // The store first (it is in a process group of its own), then the bot: nothing gets to flush.
       for (const line of processesUsing(dataDir)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
       await bot!.kill();
-    };
-    await Promise.allSettled(
-      referrers.map(async (referrer) => {
-        acknowledged.push(await referrer.refer());
-        if (acknowledged.length === 6) killed = powerCut();
-      }),
-    );
-    await killed;
+    });
     expect(processesUsing(dataDir)).to.deep.equal([]);
 
     // A stale lock from the dead store does not stop a restart.
