@@ -189,6 +189,7 @@ describe('Tenants (SIGNPOST_ALLOWED_TENANTS)', () => {
       MicrosoftAppId: APP_ID,
       MicrosoftAppPassword: 'secret',
       SIGNPOST_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+      SIGNPOST_PUBLIC_URL: 'https://signpost.example.nhs.uk',
     };
     expect(() => loadConfig(production)).to.throw(ConfigError, /Refusing to start in production without these settings: SIGNPOST_ALLOWED_TENANTS\./);
     expect(loadConfig({ ...production, SIGNPOST_ALLOWED_TENANTS: OTHER_TENANT }).allowedTenants).to.deep.equal([OTHER_TENANT]);
@@ -407,6 +408,7 @@ describe('Settings that cannot be misread', () => {
     MicrosoftAppPassword: 'secret',
     SIGNPOST_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
     SIGNPOST_ALLOWED_TENANTS: TEST_TENANT,
+    SIGNPOST_PUBLIC_URL: 'https://signpost.example.nhs.uk',
   };
 
   it('reads NODE_ENV=production whatever its case and spacing', () => {
