@@ -15,7 +15,7 @@ import type { Logger } from '../app/log';
 import { channelPostMessage, ChannelPlace, ServiceChannels } from '../channels/serviceChannels';
 import type { LinkWorkerRoster } from '../channels/roster';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
-import type { Supervision } from '../supervision/supervision';
+import { clocksMessage, Supervision } from '../supervision/supervision';
 
 /**
  * The one path for every action on a referral, whatever surface it came from (a Teams card, an
@@ -148,19 +148,19 @@ export class ReferralActions {
     const { next, summary } = applied;
     const before = stored.referral;
     const serviceName = (await this.deps.directory.get(next.serviceId))?.name ?? next.serviceId;
-    // Clocks before the change (a change stored without its clocks would be a case nobody is
-    // reminded about), written while the messages are composed.
-    const [outbox] = await Promise.all([
+    // A change that may start a clock carries the message that starts it, in its transaction.
+    // An escalation's re-alert is stored before the escalation, while the alerts are composed.
+    const [messages] = await Promise.all([
       this.messagesFor(action, actor, applied, serviceName, at),
-      clocksMayChange(before, next) ? this.deps.supervision.prepare(next) : undefined,
       action.verb === 'escalate' ? this.deps.supervision.scheduleRealert(next, applied.escalation!, at) : undefined,
     ]);
+    const outbox = clocksMayChange(before, next) ? [...messages, clocksMessage(next)] : messages;
     const event: AuditEvent = {
       referralId: next.id,
       at,
       actor: { id: actor.id, name: actor.name },
       action: applied.audit.action,
-      detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...(action.verb === 'escalate' ? { recipients: outbox.length } : {}) },
+      detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...(action.verb === 'escalate' ? { recipients: messages.length } : {}) },
     };
     const saved = await this.deps.referrals.update(next, stored.etag, event, outbox);
     this.deps.logger.info('referral-action', { verb: action.verb, reference: next.reference, status: next.status, via: actor.identifiedBy ?? 'teams' });
@@ -172,7 +172,7 @@ export class ReferralActions {
     this.deps.notificationsQueued?.();
     const notice =
       action.verb === 'escalate'
-        ? outbox.length
+        ? messages.length
           ? `${summary}. The supervisors have been alerted; their answer will appear here.`
           : `${summary}, but nobody can be alerted: the service has no supervisors and Signpost has no admins. Tell your manager directly.`
         : isEscalationAnswer(action)
