@@ -14,6 +14,7 @@ import {
 } from '../../cards/referralCards';
 import { summarySections } from '../../dialogs/referral/summary';
 import { serviceReferralCard } from '../../cards/serviceReferralCard';
+import { caseState, permittedVerbs } from '../../domain/referral/lifecycle';
 import { myReferralsCard } from '../../cards/myReferralsCard';
 import { adaptiveCardProblems, cardText, expectValidTeamsCard } from '../support/adaptiveCards';
 import { referralUpdateCard, referralUpdateEmail } from '../../cards/referralUpdateCard';
@@ -149,10 +150,15 @@ describe('The referral card in a service channel', () => {
     });
   }
 
-  it('offers Accept only while new, and the owner tools once accepted', () => {
+  it('offers Accept only while new, and the owner tools once accepted, to the owner only', () => {
     expect(cardText(serviceReferralCard(base, context))).to.contain('Accept').and.not.contain('Save update');
-    const accepted = cardText(serviceReferralCard({ ...base, status: 'accepted', owner: { id: 'k', name: 'Kwame Mensah' } }, context));
-    expect(accepted).to.contain('Save update').and.contain('Save SWEMWBS').and.contain('Close referral');
+    const acceptedReferral = { ...base, status: 'accepted' as const, owner: { id: 'k', name: 'Kwame Mensah' } };
+    const ownerVerbs = permittedVerbs(caseState(acceptedReferral), { id: 'k', isLinkWorker: true });
+    const owners = cardText(serviceReferralCard(acceptedReferral, { ...context, viewer: { id: 'k', verbs: ownerVerbs, isLinkWorker: true } }));
+    expect(owners).to.contain('Save update').and.contain('Save SWEMWBS').and.contain('Close referral').and.contain('You own this referral');
+    const shared = cardText(serviceReferralCard(acceptedReferral, context));
+    expect(shared).not.to.contain('Save update').and.not.to.contain('Close referral').and.not.to.contain('Decline referral');
+    expect(shared).to.contain('Owned by Kwame Mensah: only they record its progress and outcomes, or close it.');
   });
 
   it('shows contact details only when asked, with a notice', () => {
@@ -243,7 +249,9 @@ describe('Typed text on cards is shown as text', () => {
   };
 
   it('on the link-worker channel card: what matters, names, practice, contact, goals, escalations, history, notice', () => {
-    const card = serviceReferralCard(referral, channelContext);
+    // The owner's view: it has the goal inputs.
+    const viewer = { id: referral.owner!.id, verbs: permittedVerbs(caseState(referral), { id: referral.owner!.id, isLinkWorker: true }), isLinkWorker: true };
+    const card = serviceReferralCard(referral, { ...channelContext, viewer });
     expectShownAsText(card, [
       referral.whatMatters,
       `${referral.referrer.name}, ${referral.referrer.practice}`,
