@@ -168,6 +168,40 @@ describe('The referral card in a service channel', () => {
   });
 });
 
+describe('Card refresh (user-specific views)', () => {
+  const referral = sampleReferral({ status: 'accepted', owner: { id: '29:k', name: 'Kwame Mensah' }, version: 3 });
+  const alertOf = (kind: 'escalation-alert' | 'reminder') => ({
+    ...escalationAlert(referral, { id: '0b6f6c1e-8d4a-4b7e-9c15-2a6e0f9d7b31', reason: 'risk', note: 'n', raisedBy: { id: '29:k', name: 'Kwame' }, raisedAt: FIXTURE_TIME }, 'SAIL', FIXTURE_TIME, 'Europe/London'),
+    kind,
+  });
+
+  it('lists at most 60 people for Teams to refresh automatically', () => {
+    const members = Array.from({ length: 75 }, (_, index) => ({ id: `29:m${index}`, name: `Member ${index}` }));
+    const card = serviceReferralCard(referral, { serviceName: 'SAIL', members, redirectServices: [], history: [], refreshUserIds: members.map((member) => member.id), manualRefresh: true });
+    expectValidTeamsCard(card);
+    expect((card.refresh as { userIds: string[] }).userIds).to.have.length(60);
+    expect(cardText(card)).to.contain('Show my actions');
+  });
+
+  it('refreshes escalation alerts for their reader, and no other staff message', () => {
+    const alert = staffMessageCard(alertOf('escalation-alert'), { refreshUserIds: ['29:helen'] });
+    expectValidTeamsCard(alert);
+    expect(alert.refresh).to.deep.include({ userIds: ['29:helen'] });
+    expect(staffMessageCard(alertOf('reminder'), { refreshUserIds: ['29:helen'] })).not.to.have.property('refresh');
+    expect(staffMessageCard(alertOf('escalation-alert'))).not.to.have.property('refresh');
+  });
+
+  it("refreshes a referrer's update in Teams, never the copy in an email", () => {
+    const update = referralUpdate(referral, { verb: 'accept', actorName: 'Kwame Mensah' }, new Map([['sail', 'SAIL']]), null);
+    const card = referralUpdateCard(update, { refreshUserIds: ['29:r'], now: 'Now: closed at SAIL.' });
+    expectValidTeamsCard(card);
+    expect(card.refresh).to.deep.include({ userIds: ['29:r'] });
+    expect(cardText(card)).to.contain('Now: closed at SAIL.');
+    // Outlook would send an email card's refresh to the actionable-message service, not to Signpost.
+    expect(referralUpdateEmail(update, 'originator-id').html).not.to.contain('"refresh"');
+  });
+});
+
 describe('The "my referrals" card', () => {
   it('is valid empty and with referrals, and counts days since the last update', () => {
     expectValidTeamsCard(myReferralsCard([], new Map(), new Date()));
