@@ -165,7 +165,8 @@ export class OutboxRepository {
     return (await this.indexedOutbox('failed')).filter((entry) => entry.state === 'failed');
   }
 
-  private async entry(partition: string, key: string): Promise<OutboxEntry | undefined> {
+  /** One notification by its key, whatever its state (sent ones are kept). */
+  async get(partition: string, key: string): Promise<OutboxEntry | undefined> {
     try {
       return outboxEntry(await (await this.records).getEntity<OutboxEntity>(partition, outboxRow(key)));
     } catch (error) {
@@ -179,7 +180,7 @@ export class OutboxRepository {
     const index = await this.outboxIndex;
     const found: OutboxEntry[] = [];
     for await (const row of index.listEntities<OutboxIndexEntity>({ queryOptions: { filter: odata`PartitionKey eq ${partition}` } })) {
-      const entry = await this.entry(row.referralId, row.key);
+      const entry = await this.get(row.referralId, row.key);
       if (!entry) {
         // Aged by when storage wrote the row (its own Timestamp), not by the change's time, which
         // can lie in the past: a row whose transaction is still under way must not look dangling.

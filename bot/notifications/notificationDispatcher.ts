@@ -109,7 +109,8 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     const stored = await this.options.referrals.get(entry.referralId);
     if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');
     if (entry.channel === 'teams') {
-      await this.sendToReferrer(stored.referral, referralUpdateCard(update));
+      // The card refreshes, for the referrer alone, to where the referral stands when they look again.
+      await this.sendToReferrer(stored.referral, referralUpdateCard(update, { refreshUserIds: [stored.referral.referrer.teamsUserId] }));
       return;
     }
     const email = referralUpdateEmail(update, this.options.originator);
@@ -141,12 +142,11 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
       await this.options.mailer.send({ to: recipient.email, ...staffMessageEmail(message), messageId: entry.key });
       return;
     }
-    const card = staffMessageCard(message);
     const link = await this.options.channelLinks.forService(payload.serviceId);
     if (recipient.channel) {
       // The channel may be linked again later: worth retrying.
       if (!link) throw new DeliveryError('transient', 'the service has no linked channel');
-      await this.options.messenger.send(link.conversation, card);
+      await this.options.messenger.send(link.conversation, staffMessageCard(message));
       return;
     }
     const contact =
@@ -156,6 +156,8 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     // Like Teams saying the person cannot be reached: the email copy carries the message.
     if (!contact?.personalConversation && (!teamsUserId || !link)) throw new DeliveryError('unreachable', 'no Teams chat with this person yet');
     const member = { id: teamsUserId ?? '', name: recipient.name ?? '' };
+    // An alert to several supervisors refreshes for each of them, so one's answer shows on every copy.
+    const card = staffMessageCard(message, { refreshUserIds: teamsUserId ? [teamsUserId] : [] });
     const created = await this.options.messenger.sendPersonal(member, contact?.personalConversation, link?.conversation, card);
     if (created) await this.options.contacts.remember({ teamsUserId, name: recipient.name, email: recipient.email, personalConversation: created, updatedAt: this.now().toISOString() });
   }
