@@ -93,7 +93,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect((await repository.audit(value.id)).map((event) => event.action)).to.deep.equal(['referral.submitted', 'referral.posted-to-channel', 'referral.accept']);
   });
 
-  it('two link workers accepting at once leave exactly one owner; the other sees who took it', async () => {
+  it('two link workers accepting at once leave exactly one owner; the other sees who took it @safety', async () => {
     const value = await newReferral('SP-2026-000502');
     const [first, second] = await Promise.all([
       click('accept', { referralId: value.id, version: 1 }, KWAME),
@@ -108,7 +108,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect((await repository.audit(value.id)).filter((event) => event.action === 'referral.accept')).to.have.length(1);
   });
 
-  it('two updates at the same moment: exactly one is recorded, the other changes nothing', async () => {
+  it('two updates at the same moment: exactly one is recorded, the other changes nothing @safety', async () => {
     const value = await newReferral('SP-2026-000510');
     await click('accept', { referralId: value.id, version: 1 });
     const results = await Promise.all([
@@ -121,7 +121,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(results.map(cardText).filter((text) => /nothing changed|out of date/i.test(text))).to.have.length(1);
   });
 
-  it('a double click changes nothing the second time', async () => {
+  it('a double click changes nothing the second time @safety', async () => {
     const value = await newReferral('SP-2026-000503');
     await click('accept', { referralId: value.id, version: 1 });
     const again = await click('accept', { referralId: value.id, version: 1 });
@@ -129,7 +129,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect((await repository.get(value.id))!.referral.version).to.equal(2);
   });
 
-  it('refuses people outside the team, clicks from another channel, forged ids, unknown verbs and missing fields', async () => {
+  it('refuses people outside the team, clicks from another channel, forged ids, unknown verbs and missing fields @safety', async () => {
     const value = await newReferral('SP-2026-000504');
     expect(cardText(await click('accept', { referralId: value.id, version: 1 }, STRANGER))).to.contain("Only the service's link workers");
     expect(cardText(await click('accept', { referralId: value.id, version: 1 }, KWAME, '19:elsewhere@thread.tacv2'))).to.contain("Only the service's link workers");
@@ -143,7 +143,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(await repository.audit(value.id)).to.have.length(1);
   });
 
-  it('answers forged verbs and values with a bad request, never an internal error, and changes nothing', async () => {
+  it('answers forged verbs and values with a bad request, never an internal error, and changes nothing @safety', async () => {
     const value = await newReferral('SP-2026-000511');
     for (const verb of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
       const response = await answer(verb, { referralId: value.id, version: 1 });
@@ -174,7 +174,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(cardText(await click('accept', { referralId: value.id, version: 5 }))).to.contain('nothing more can change');
   });
 
-  it('the owner records SWEMWBS and ONS4 scores and goals; bad scores change nothing', async () => {
+  it('the owner records SWEMWBS and ONS4 scores and goals; bad scores change nothing @safety', async () => {
     const value = await newReferral('SP-2026-000508');
     await click('accept', { referralId: value.id, version: 1 });
     const items = (score: string) => Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((n) => [`swemwbs${n}`, score]));
@@ -193,7 +193,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(stored.status).to.equal('accepted');
   });
 
-  it('shows contact details to a link worker who asks, only in their answer, and audits it', async () => {
+  it('shows contact details to a link worker who asks, only in their answer, and audits it @safety', async () => {
     const value = await newReferral('SP-2026-000509');
     connector.clear();
     const refused = await click('contact', { referralId: value.id, version: 1 }, STRANGER);
@@ -210,7 +210,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect((await repository.get(value.id))!.referral.version).to.equal(1);
   });
 
-  it('assigns to a member of the team only, and declines with a reason', async () => {
+  it('assigns to a member of the team only, and declines with a reason @safety', async () => {
     const value = await newReferral('SP-2026-000506');
     expect(cardText(await click('assign', { referralId: value.id, version: 1, assignTo: STRANGER.id }))).to.contain('not a member of this team');
     await click('assign', { referralId: value.id, version: 1, assignTo: GRACE.id });
@@ -224,7 +224,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(toldText).to.contain('SAIL Care Navigation').and.not.contain('Jane');
   });
 
-  it('redirects only to another service the person matched', async () => {
+  it('redirects only to another service the person matched @safety', async () => {
     const value = await newReferral('SP-2026-000507');
     expect(cardText(await click('redirect', { referralId: value.id, version: 1, toServiceId: 'champs' }))).to.contain('matched to');
     await click('redirect', { referralId: value.id, version: 1, toServiceId: 'sail-care-navigation' });

@@ -141,7 +141,7 @@ describe('The referral card in a service channel', () => {
   };
 
   for (const status of ['submitted', 'accepted', 'contacted', 'connected-to-activity', 'declined', 'closed'] as const) {
-    it(`is a valid card when ${status}, with no direct identifiers`, () => {
+    it(`is a valid card when ${status}, with no direct identifiers @safety`, () => {
       const card = serviceReferralCard({ ...base, status, owner: status === 'submitted' ? undefined : { id: 'k', name: 'Kwame Mensah' } }, context);
       expectValidTeamsCard(card);
       const text = cardText(card);

@@ -54,7 +54,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     });
   });
 
-  it('gives the reference once the referral is stored, even when the channel refuses the post; the post is retried and then counted as failed', async () => {
+  it('gives the reference once the referral is stored, even when the channel refuses the post; the post is retried and then counted as failed @safety', async () => {
     connector.failWith = new DeliveryError('transient', 'Teams post: failed (500)', 500);
     const summary = await walkTo(bot, 'summary');
     const confirmation = cardText(lastCard(await bot.send(fill(summary, {}))));
@@ -69,7 +69,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     expect(connector.posted).to.have.length(0);
   });
 
-  it('posts the card once the channel answers again; after a confirmed Send there is nothing left to cancel', async () => {
+  it('posts the card once the channel answers again; after a confirmed Send there is nothing left to cancel @safety', async () => {
     connector.failWith = new DeliveryError('throttled', 'Teams post: throttled', 429);
     const summary = await walkTo(bot, 'summary');
     await bot.send(fill(summary, {}));
@@ -103,7 +103,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     expect(await world.referrals.get(entry.referralId)).not.to.equal(undefined);
   });
 
-  it('Send pressed twice at once stores one referral, uses one reference and posts one card', async () => {
+  it('Send pressed twice at once stores one referral, uses one reference and posts one card @safety', async () => {
     const summary = await walkTo(bot, 'summary');
     const results = await Promise.allSettled([bot.send(fill(summary, {})), bot.send(fill(summary, {}))]);
     expect(results.some((result) => result.status === 'fulfilled')).to.equal(true);
