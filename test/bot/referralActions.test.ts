@@ -24,12 +24,13 @@ describe('Referral card actions (Universal Actions through the real server)', ()
   let connector: FakeConnector;
   let bot: RunningSignpost;
   let repository: ReferralRepository;
+  const logLines: string[] = [];
 
   before(async () => {
     folder = mkdtempSync(path.join(tmpdir(), 'signpost-actions-'));
     connector = await FakeConnector.start();
     connector.members = [KWAME, GRACE];
-    bot = await startSignpost({ env: { PATH: process.env.PATH }, port: 0, host: '127.0.0.1', dataDir: folder, logger: createLogger('error', () => undefined) });
+    bot = await startSignpost({ env: { PATH: process.env.PATH }, port: 0, host: '127.0.0.1', dataDir: folder, logger: createLogger('debug', (line) => logLines.push(line)) });
     repository = bot.signpost.store.referrals;
     // Link the SAIL team's channel, as a link worker would.
     await postActivity(bot.url, inChannel({ type: 'message', text: 'link sail', from: KWAME }));
@@ -222,6 +223,30 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     const toldText = cardText(told.activity.attachments[0].content);
     expect(toldText).to.contain('SP-2026-000506 (J.E.)').and.contain('no capacity at the moment').and.contain('Waiting list closed until March');
     expect(toldText).to.contain('SAIL Care Navigation').and.not.contain('Jane');
+  });
+
+  it('keeps what link workers type, and the contact details they view, out of every log line @safety', async () => {
+    const typed = ['Jane Example told us', 'NHS 943 476 5919', 'lives at SE5 8AU', 'her son Tom'];
+    const first = await newReferral('SP-2026-000512');
+    logLines.length = 0;
+    await click('contact', { referralId: first.id, version: 1 });
+    await click('accept', { referralId: first.id, version: 1 });
+    await click('update', { referralId: first.id, version: 2, status: 'connected-to-activity', activity: `Lunch club with ${typed[3]}` });
+    await click('escalate', { referralId: first.id, version: 3, escalationReason: 'safeguarding', escalationNote: `${typed[0]} ${typed[3]} takes her pension` });
+    await click('close', { referralId: first.id, version: 4, closeReason: 'completed', closeNote: `${typed[0]}, ${typed[1]}` });
+    const second = await newReferral('SP-2026-000513');
+    await click('decline', { referralId: second.id, version: 1, declineReason: 'no-capacity', declineNote: `${typed[0]} ${typed[2]}` });
+    const closed = (await repository.get(first.id))!.referral;
+    expect(closed.status).to.equal('closed');
+    expect(closed.escalations).to.have.length(1);
+    expect((await repository.get(second.id))!.referral.status).to.equal('declined');
+    await connector.waitFor((a) => a.conversationId === 'a:referrer-chat' && JSON.stringify(a.activity).includes('SP-2026-000513'));
+
+    const log = logLines.join('\n');
+    expect(log).to.contain('SP-2026-000513'); // the log did record these actions
+    for (const secret of ['Jane', 'Example', '943 476', '9434765919', 'SE5 8AU', '020 7946', 'Tom', 'pension', 'Lunch club']) {
+      expect(log, secret).not.to.contain(secret);
+    }
   });
 
   it('redirects only to another service the person matched @safety', async () => {
