@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -9,6 +9,16 @@ import path from 'node:path';
  * loading cannot garble the list. Titles built in loops come out as mocha runs them.
  */
 export function listTestTitles(options: { root: string; specs: readonly string[] }): string[] {
+  return listTests(options).map((test) => test.fullTitle);
+}
+
+export interface ListedTest {
+  fullTitle: string;
+  /** The compiled file, absolute. */
+  file: string;
+}
+
+export function listTests(options: { root: string; specs: readonly string[] }): ListedTest[] {
   const folder = mkdtempSync(path.join(tmpdir(), 'signpost-safety-'));
   const output = path.join(folder, 'tests.json');
   try {
@@ -18,9 +28,9 @@ export function listTestTitles(options: { root: string; specs: readonly string[]
     if (run.status !== 0) {
       throw new Error(`mocha could not list the tests (exit ${run.status}):\n${run.stderr || run.stdout}`);
     }
-    const report = JSON.parse(readFileSync(output, 'utf8')) as { tests: Array<{ fullTitle: string }> };
+    const report = JSON.parse(readFileSync(output, 'utf8')) as { tests: ListedTest[] };
     if (report.tests.length === 0) throw new Error(`mocha found no tests in ${options.specs.join(', ')}: build them first (npm run build)`);
-    return report.tests.map((test) => test.fullTitle);
+    return report.tests.map(({ fullTitle, file }) => ({ fullTitle, file }));
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
@@ -30,4 +40,16 @@ export function listTestTitles(options: { root: string; specs: readonly string[]
 export function configuredSpecs(root: string): string[] {
   const config = JSON.parse(readFileSync(path.join(root, '.mocharc.json'), 'utf8')) as { spec?: string | string[] };
   return ([] as string[]).concat(config.spec ?? []);
+}
+
+/**
+ * Compiled test files whose TypeScript source is gone. tsc never deletes what it once wrote, so
+ * a deleted test file would live on in dist/ and still count as evidence.
+ */
+export function compiledWithoutSource(root: string, files: readonly string[]): string[] {
+  const dist = path.join(root, 'dist');
+  return [...new Set(files)]
+    .filter((file) => file.startsWith(dist + path.sep))
+    .filter((file) => !existsSync(path.join(root, path.relative(dist, file)).replace(/\.js$/, '.ts')))
+    .map((file) => path.relative(root, file));
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkSafety, logProblems, parseHazardLog } from '../safety/check';
 import { renderSafetyCase } from '../safety/report';
-import { configuredSpecs, listTestTitles } from '../safety/testTitles';
+import { compiledWithoutSource, configuredSpecs, listTests } from '../safety/testTitles';
 
 /**
  * `npm run safety -- check`: the hazard log against the compiled test suite and the committed
@@ -66,7 +66,13 @@ function main(argv: string[]): number {
       return 0;
     }
 
-    const testTitles = listTestTitles({ root: ROOT, specs: options.specs.length > 0 ? options.specs : configuredSpecs(ROOT) });
+    const tests = listTests({ root: ROOT, specs: options.specs.length > 0 ? options.specs : configuredSpecs(ROOT) });
+    const stale = compiledWithoutSource(ROOT, tests.map((test) => test.file));
+    if (stale.length > 0) {
+      for (const file of stale) process.stderr.write(`${file} has no source any more: delete dist/ and build again (npm run build)\n`);
+      return 1;
+    }
+    const testTitles = tests.map((test) => test.fullTitle);
     const { log, problems } = checkSafety({
       data,
       testTitles,

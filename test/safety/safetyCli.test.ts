@@ -78,6 +78,19 @@ describe('npm run safety (the command line, on the real log and the compiled sui
     expect(existsSync(refused)).to.equal(false);
   });
 
+  it('check refuses a compiled test whose source was deleted, which tsc leaves behind in dist/', () => {
+    const stale = mkdtempSync(path.join(DIST, 'stale-'));
+    try {
+      const compiled = path.join(stale, 'deleted.test.js');
+      writeFileSync(compiled, "describe('A deleted test file', () => { it('still proves a control @safety', () => {}); });\n");
+      const { code, stderr } = safety(['check', '--spec', path.relative(ROOT, compiled)]);
+      expect(code).to.equal(1);
+      expect(stderr).to.contain(`${path.relative(ROOT, compiled)} has no source any more`);
+    } finally {
+      rmSync(stale, { recursive: true, force: true });
+    }
+  });
+
   it('explains its usage and exits 2 when asked for something else', () => {
     expect(safety([]).code).to.equal(2);
     expect(safety(['prove']).stderr).to.contain('usage: npm run safety -- check|report');
