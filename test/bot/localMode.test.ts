@@ -183,7 +183,7 @@ describe('Tenants (SIGNPOST_ALLOWED_TENANTS)', () => {
     ]);
   });
 
-  it('is required with authentication, and holds tenant ids only', () => {
+  it('is required with authentication, and holds tenant ids only @safety', () => {
     const production = {
       NODE_ENV: 'production',
       MicrosoftAppId: APP_ID,
@@ -280,7 +280,7 @@ describe('serviceUrl: local mode calls only this machine, and stored conversatio
     }
   });
 
-  it('answers 403 to an activity whose serviceUrl is another machine, and stores nothing from it', async () => {
+  it('answers 403 to an activity whose serviceUrl is another machine, and stores nothing from it @safety', async () => {
     const from = { id: '29:someone-far', name: 'Someone Far' };
     for (const serviceUrl of ['https://smba.trafficmanager.net/emea/', 'http://192.0.2.2:3978/', 'http://localhost@evil.example/', undefined]) {
       const activity = { ...teamsActivity(connector, { text: 'notify teams', from }), serviceUrl };
