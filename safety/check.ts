@@ -65,7 +65,10 @@ export function testProblems(log: HazardLog, testTitles: readonly string[]): str
       for (const title of control.tests) {
         named.add(title);
         const found = count.get(title) ?? 0;
-        if (found === 0) problems.push(`${control.id} names a test that does not exist: "${title}"`);
+        const untagged = title.replace(/\s+@safety(?=\s|$)/, '');
+        if (found === 0 && untagged !== title && count.has(untagged)) {
+          problems.push(`${control.id} names "${title}", but that test has lost its ${SAFETY_TAG} tag: put it back, or say in the log what proves the control now`);
+        } else if (found === 0) problems.push(`${control.id} names a test that does not exist: "${title}"`);
         else if (found > 1) problems.push(`${control.id} names "${title}", which is the title of ${found} tests: make it unique`);
         else if (!isTaggedAsSafety(title)) problems.push(`${control.id} names "${title}", which is not tagged ${SAFETY_TAG}: add the tag to its title`);
       }

@@ -169,7 +169,7 @@ describe('The checked-in hazard log against the test suite', () => {
     const [first] = log.hazards[0].controls[0].tests;
     const untagged = first.replace(/ @safety$/, '');
     expect(testProblems(log, titles.map((title) => (title === first ? untagged : title)))).to.deep.equal([
-      `${log.hazards[0].controls[0].id} names a test that does not exist: "${first}"`,
+      `${log.hazards[0].controls[0].id} names "${first}", but that test has lost its @safety tag: put it back, or say in the log what proves the control now`,
     ]);
   });
 });
