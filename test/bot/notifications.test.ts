@@ -184,6 +184,9 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     const card = JSON.parse(embedded![1]);
     expect(card.originator).to.equal('originator-1234');
     expect(adaptiveCardProblems(card)).to.deep.equal([]);
+    // Nothing in it acts on the referral or links anywhere: a forwarded email can only be read.
+    expect(JSON.stringify(card)).not.to.match(/"Action\./);
+    expect(html).not.to.match(/<a\s|href=/i);
     for (const part of [mail.text ?? '', html, mail.subject ?? '']) {
       for (const identifier of IDENTIFIERS) expect(part).not.to.contain(identifier);
     }
