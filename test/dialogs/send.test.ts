@@ -118,7 +118,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     }
     expect(issued).to.deep.equal([queued[0].reference]);
   });
-  it('starts the reminder clocks from an outbox message stored with the referral, right after the reply', async () => {
+  it('starts the reminder clocks from an outbox message stored with the referral, right after the reply @safety', async () => {
     const summary = await walkTo(bot, 'summary');
     await bot.send(fill(summary, {}));
     const [entry] = await world.queue.list('sail');
@@ -132,7 +132,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     expect(clocks.map((timer) => timer.kind).sort()).to.deep.equal(['not-accepted-escalation', 'not-accepted-reminder']);
   });
 
-  it('never gives up on starting a referral\'s clocks: storage refusing them is retried past the notification limit, not failed', async () => {
+  it('never gives up on starting a referral\'s clocks: storage refusing them is retried past the notification limit, not failed @safety', async () => {
     const prepare = sinon.stub(bot.signpost.supervision, 'prepare').rejects(new Error('storage is unavailable'));
     try {
       const summary = await walkTo(bot, 'summary');
