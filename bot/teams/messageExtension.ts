@@ -60,10 +60,10 @@ export function searchAnswer(payload: unknown, context: SearchContext): Messagin
     case 'no-words':
       return messageResult(`There is nothing to search for in that. ${SEARCH_HINT}`);
   }
-  const hits = searchDirectory(context.services, query, { now: context.now, verificationMaxAgeDays: context.verificationMaxAgeDays });
-  if (hits.length === 0) return messageResult(`No service in the directory matches that. ${SEARCH_HINT}`);
   const skip = parsed.data.queryOptions?.skip ?? 0;
   const count = Math.min(parsed.data.queryOptions?.count ?? PAGE_LIMIT, PAGE_LIMIT);
+  const hits = searchDirectory(context.services, query, { now: context.now, verificationMaxAgeDays: context.verificationMaxAgeDays, limit: skip + count });
+  if (hits.length === 0) return messageResult(skip > 0 ? 'There are no more services matching that.' : `No service in the directory matches that. ${SEARCH_HINT}`);
   return {
     composeExtension: {
       type: 'result',

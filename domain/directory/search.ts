@@ -1,4 +1,4 @@
-import { DEFAULT_VERIFICATION_MAX_AGE_DAYS, DirectoryService, isUnverified } from './schema';
+import { DEFAULT_VERIFICATION_MAX_AGE_DAYS, DirectoryService } from './schema';
 
 /**
  * Finding a service in the directory from a few typed words: its name, a need ("dementia",
@@ -41,6 +41,8 @@ export interface SearchHit {
 export interface SearchOptions {
   now: Date;
   verificationMaxAgeDays?: number;
+  /** At most this many hits, the best (a page of results needs no more). */
+  limit?: number;
 }
 
 const STOP_WORDS = new Set([
@@ -117,9 +119,18 @@ class SearchIndex {
   readonly vocabulary: string[];
   /** Youngest age each service's age rule takes; -1 when it has none. */
   readonly youngestAge: Int16Array;
+  /** Each service's place when matches are otherwise equal (see byStanding), worked out once. */
+  readonly standing: Int32Array;
+  readonly verifiedAt: Float64Array;
 
   constructor(readonly services: readonly DirectoryService[]) {
     this.youngestAge = new Int16Array(services.length).fill(-1);
+    this.standing = new Int32Array(services.length);
+    services
+      .map((service, index) => ({ service, index }))
+      .sort((a, b) => byStanding(a.service, b.service))
+      .forEach(({ index }, place) => (this.standing[index] = place));
+    this.verifiedAt = Float64Array.from(services, (service) => Date.parse(`${service.lastVerified}T00:00:00Z`));
     services.forEach((service, index) => {
       const weights = new Map<string, number>();
       const add = (key: string, weight: number) => weights.set(key, Math.max(weights.get(key) ?? 0, weight));
@@ -247,25 +258,28 @@ export function searchDirectory(services: readonly DirectoryService[], query: Ex
     }
   }
 
-  const maxAgeDays = options.verificationMaxAgeDays ?? DEFAULT_VERIFICATION_MAX_AGE_DAYS;
-  const hits: SearchHit[] = [];
-  for (let service = 0; service < count; service += 1) {
-    if (score[service] === 0 || excluded[service]) continue;
-    const entry = services[service];
-    hits.push({ service: entry, matchedWords: matched[service], score: score[service], unverified: isUnverified(entry, options.now, maxAgeDays) });
-  }
-  return hits.sort(byRelevance);
+  const found: number[] = [];
+  for (let service = 0; service < count; service += 1) if (score[service] > 0 && !excluded[service]) found.push(service);
+  found.sort((a, b) => matched[b] - matched[a] || score[b] - score[a] || index.standing[a] - index.standing[b]);
+  const oldestVerified = options.now.getTime() - (options.verificationMaxAgeDays ?? DEFAULT_VERIFICATION_MAX_AGE_DAYS) * DAY_MS;
+  return found.slice(0, options.limit ?? found.length).map((service) => ({
+    service: services[service],
+    matchedWords: matched[service],
+    score: score[service],
+    unverified: index.verifiedAt[service] < oldestVerified,
+  }));
 }
 
-function byRelevance(a: SearchHit, b: SearchHit): number {
-  const waitA = a.service.waitingTimeWeeks.value ?? Number.POSITIVE_INFINITY;
-  const waitB = b.service.waitingTimeWeeks.value ?? Number.POSITIVE_INFINITY;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Among equal matches: services that take referrals, open before paused, the shortest published wait, then name. */
+function byStanding(a: DirectoryService, b: DirectoryService): number {
+  const waitA = a.waitingTimeWeeks.value ?? Number.POSITIVE_INFINITY;
+  const waitB = b.waitingTimeWeeks.value ?? Number.POSITIVE_INFINITY;
   return (
-    b.matchedWords - a.matchedWords ||
-    b.score - a.score ||
-    Number(b.service.takesReferrals) - Number(a.service.takesReferrals) ||
-    (a.service.status === b.service.status ? 0 : a.service.status === 'open' ? -1 : 1) ||
+    Number(b.takesReferrals) - Number(a.takesReferrals) ||
+    (a.status === b.status ? 0 : a.status === 'open' ? -1 : 1) ||
     (waitA === waitB ? 0 : waitA < waitB ? -1 : 1) ||
-    (a.service.name < b.service.name ? -1 : a.service.name > b.service.name ? 1 : 0)
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
   );
 }

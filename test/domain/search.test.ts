@@ -59,6 +59,12 @@ describe('Directory search (the compose box search)', () => {
     expect(searchDirectory(fresh, query, { now }).some((hit) => hit.unverified)).to.equal(false);
   });
 
+  it('gives the best hits only, in the same order, when a page needs fewer', () => {
+    const query = parseSearchQuery('southwark') as Extract<SearchQuery, { kind: 'words' }>;
+    const all = searchDirectory(directory, query, { now }).map((hit) => hit.service.id);
+    expect(searchDirectory(directory, query, { now, limit: 3 }).map((hit) => hit.service.id)).to.deep.equal(all.slice(0, 3));
+  });
+
   it('finds nothing for words that match nothing', () => {
     expect(ids('zebra crossing')).to.deep.equal([]);
   });
