@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -171,6 +172,20 @@ describe('Private referrals and the message extension (real server, connector st
         const { status, body } = await invoke('composeExtension/query', value);
         expect(status).to.equal(200);
         expect(body.composeExtension.type).to.equal('message');
+      }
+    });
+
+    it('a search whose turn fails gets an error answer with its reason, and nothing is posted to the conversation', async () => {
+      const failing = sinon.stub(bot.signpost.store.directory, 'list').rejects(new Error('directory unreadable'));
+      try {
+        const before = sentTo(GROUP.id).length;
+        const { status, body } = await search('dementia');
+        expect(status).to.equal(500);
+        expect(body).to.deep.include({ statusCode: 500, type: 'application/vnd.microsoft.error' });
+        expect(body.value.message).to.contain('something went wrong on our side');
+        expect(sentTo(GROUP.id)).to.have.length(before);
+      } finally {
+        failing.restore();
       }
     });
 
