@@ -140,9 +140,22 @@ export class SignpostBot extends TeamsActivityHandler {
   private async referPrivately(context: TurnContext, start: ReferralStart = {}): Promise<PrivateForm> {
     const from = context.activity.from;
     const known = (await this.deps.contacts.byTeamsId(from.id))?.personalConversation;
-    let form: PrivateForm;
+    // Teams refusing the chat (the app is not available to them, a guest...) is told to the person;
+    // anything else, such as storage not answering, fails the turn as usual.
+    let inChat = false;
+    let refusedSend: unknown;
+    let opened: Awaited<ReturnType<typeof inPersonalChat<boolean>>>;
     try {
-      const opened = await inPersonalChat(context, this.deps.appId, known, async (personal) => {
+      opened = await inPersonalChat(context, this.deps.appId, known, async (personal) => {
+        inChat = true;
+        personal.onSendActivities(async (_context, _activities, next) => {
+          try {
+            return await next();
+          } catch (error) {
+            refusedSend = error;
+            throw error;
+          }
+        });
         const dc = await this.dialogs.createContext(personal);
         let resumed = false;
         if (dc.activeDialog) {
@@ -155,17 +168,17 @@ export class SignpostBot extends TeamsActivityHandler {
         await this.deps.privateConversationState.saveChanges(personal, false);
         return resumed;
       });
-      form = opened.value ? 'resumed' : 'started';
-      if (opened.created) {
-        await this.deps.contacts.remember({ teamsUserId: from.id, aadObjectId: from.aadObjectId, name: from.name, personalConversation: opened.created, updatedAt: this.deps.now().toISOString() });
-      }
     } catch (error) {
-      // Teams refused the chat (the app is not installed for them, or they are a guest): say how to start it.
-      const status = connectorStatus(error);
-      if (status === undefined) throw error;
-      this.deps.logger.warn('personal-chat-unreachable', { status });
-      form = 'unreachable';
+      const refused = !inChat || (refusedSend !== undefined && (error === refusedSend || (error as { error?: unknown }).error === refusedSend));
+      if (!refused) throw error;
+      this.deps.logger.warn('personal-chat-unreachable', { status: connectorStatus(refusedSend ?? error) });
+      this.deps.logger.info('referral-form-private', { from: conversationType(context), form: 'unreachable' });
+      return 'unreachable';
     }
+    if (opened.created) {
+      await this.deps.contacts.remember({ teamsUserId: from.id, aadObjectId: from.aadObjectId, name: from.name, personalConversation: opened.created, updatedAt: this.deps.now().toISOString() });
+    }
+    const form = opened.value ? 'resumed' : 'started';
     this.deps.logger.info('referral-form-private', { from: conversationType(context), form });
     return form;
   }
@@ -363,9 +376,9 @@ function privateFormNotice(form: PrivateForm, lowerCaseStart = false): string {
   return lowerCaseStart && !sentence.startsWith('I') ? sentence.charAt(0).toLowerCase() + sentence.slice(1) : sentence;
 }
 
-/** The Bot Connector's HTTP status behind an error, also when a dialog wrapped it; undefined for anything else (storage...). */
+/** The HTTP status the Bot Connector answered with, for the log. */
 function connectorStatus(error: unknown): number | undefined {
-  const status = (error as { statusCode?: unknown })?.statusCode ?? (error as { error?: { statusCode?: unknown } })?.error?.statusCode;
+  const status = (error as { statusCode?: unknown })?.statusCode;
   return typeof status === 'number' ? status : undefined;
 }
 

@@ -125,6 +125,20 @@ describe('Private referrals and the message extension (real server, connector st
       expect(reply.activity.text).to.contain("Pat Locum, I couldn't open a chat with you, so no form was started");
       expect(reply.activity.attachments ?? []).to.have.length(0);
     });
+
+    it('a storage failure while opening the form is not mistaken for Teams refusing the chat', async () => {
+      const refusedByStorage = Object.assign(new Error('table service error'), { statusCode: 500 });
+      const failing = sinon.stub(bot.signpost.store.referrers, 'get').rejects(refusedByStorage);
+      try {
+        const colleague = { id: '29:receptionist-2', name: 'Jo Grant', aadObjectId: '00000000-0000-0000-0000-0000000000c4' };
+        await postActivity(bot.url, inGroup({ from: colleague, text: 'refer' }));
+        const reply = sentTo(GROUP.id).pop()!;
+        expect(reply.activity.text).to.match(/something went wrong on our side/);
+        expect(reply.activity.text).not.to.contain("couldn't open a chat");
+      } finally {
+        failing.restore();
+      }
+    });
   });
 
   describe('searching the directory from the compose box', () => {
