@@ -160,6 +160,13 @@ describe('Private referrals and the message extension (real server, connector st
       expect(first.preview.content.text).to.contain('Wait: not published').and.contain('Open').and.contain('May be out of date');
     });
 
+    it('never logs what was searched for', async () => {
+      await search('Jane Example 943 476 5919 dementia');
+      const logs = logLines.join('\n');
+      expect(logs).to.contain('directory-search');
+      expect(logs).not.to.contain('Jane').and.not.to.contain('943 476');
+    });
+
     it('finds "over 60 discharge King\'s" and "isolated" by who the services are for', async () => {
       const hospital = await search("over 60 discharge King's");
       expect(hospital.body.composeExtension.attachments[0].content.actions[0].data.serviceId).to.equal('red-cross-home-from-hospital');
