@@ -74,10 +74,12 @@ const CONCEPT_OF_WORD = new Map(Object.entries(CONCEPT_WORDS).flatMap(([concept,
 
 const WEIGHT = { concept: 6, nameWord: 4, namePrefix: 3, textWord: 2, textPrefix: 1, age: 3 } as const;
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** Lower case, accents and apostrophes dropped ("King's" is "kings"), anything else not a letter or digit a space. */
 function normalise(text: string): string {
-  return text
-    .normalize('NFKD')
+  // Most directory text is plain ASCII: decomposing accents is only needed when it is not.
+  return (ASCII.test(text) ? text : text.normalize('NFKD'))
     .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
     .replace(/['\u2019\u2018`]/g, '')
@@ -131,8 +133,9 @@ class SearchIndex {
       .sort((a, b) => byStanding(a.service, b.service))
       .forEach(({ index }, place) => (this.standing[index] = place));
     this.verifiedAt = Float64Array.from(services, (service) => Date.parse(`${service.lastVerified}T00:00:00Z`));
+    const weights = new Map<string, number>();
     services.forEach((service, index) => {
-      const weights = new Map<string, number>();
+      weights.clear();
       const add = (key: string, weight: number) => weights.set(key, Math.max(weights.get(key) ?? 0, weight));
       for (const word of words(service.name)) add(word, WEIGHT.nameWord);
       const text = [service.organisation, service.description, service.whoFor, service.howPeopleReachIt ?? '', ...service.activities].join(' ');

@@ -80,5 +80,7 @@ describe('Directory search (the compose box search)', () => {
     expect(parseSearchQuery('the and of')).to.deep.equal({ kind: 'no-words' });
     expect(parseSearchQuery('over 60')).to.deep.equal({ kind: 'words', words: [], age: 60 });
     expect(parseSearchQuery('60+ Dementia')).to.deep.equal({ kind: 'words', words: ['dementia'], age: 60 });
+    // Accents and curly apostrophes read as plain letters.
+    expect(parseSearchQuery('Démentia King’s')).to.deep.equal({ kind: 'words', words: ['dementia', 'kings'] });
   });
 });
