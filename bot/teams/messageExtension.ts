@@ -28,8 +28,8 @@ const queryPayload = z.object({
 
 const actionPayload = z.object({
   commandId: z.literal(REFER_COMMAND),
-  /** Where it was chosen: a message's menu ('message'), the compose box, or the command box. Nothing of the message is read. */
-  commandContext: z.enum(['message', 'compose', 'commandbox']).optional(),
+  /** Where it was chosen ('message', 'compose', 'commandbox'): it changes nothing, so any short word is accepted. Nothing of the message is read. */
+  commandContext: z.string().max(40).optional(),
 });
 
 const referToServiceData = z.object({ serviceId: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/).max(80) });
