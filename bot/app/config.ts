@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_STORAGE_TIMEOUT_MS } from '../../storage/tables';
 import { parseHoursRange, parseWorkingDays, WorkingHours } from '../../domain/supervision/workingCalendar';
+import { DEFAULT_RETENTION_MONTHS } from '../../domain/referral/retention';
 
 /**
  * Settings come from the environment only (see .env.example). Everything has a safe local
@@ -64,6 +65,7 @@ const settingsSchema = z.object({
     }, 'expected an IANA time zone such as Europe/London'),
   SIGNPOST_HOLIDAYS: z.string().trim().default('GB-ENG'),
   SIGNPOST_SUPERVISION_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
+  SIGNPOST_RETENTION_MONTHS: z.coerce.number().int().min(1).max(1_200).default(DEFAULT_RETENTION_MONTHS),
 });
 
 export interface SignpostConfig {
@@ -97,6 +99,8 @@ export interface SignpostConfig {
   admins: string[];
   /** When reminders go out, and how working days and hours are counted. */
   supervision: { workingHours: WorkingHours; holidays: string; pollMs: number };
+  /** Months an ended (closed or declined) referral keeps the person's identifiers before they are removed. */
+  retentionMonths: number;
 }
 
 export class ConfigError extends Error {}
@@ -180,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       holidays: settings.SIGNPOST_HOLIDAYS,
       pollMs: settings.SIGNPOST_SUPERVISION_POLL_MS,
     },
+    retentionMonths: settings.SIGNPOST_RETENTION_MONTHS,
     notify: {
       pollMs: settings.SIGNPOST_NOTIFY_POLL_MS,
       retryBaseMs: settings.SIGNPOST_NOTIFY_RETRY_BASE_MS,

@@ -32,6 +32,8 @@ export interface SchedulerOptions {
   leaseMs?: number;
   /** How many due timers one sweep takes on. */
   batchSize?: number;
+  /** Removes an ended referral's person data when its retention timer comes due (bot/privacy/personData.ts). */
+  retention?: { retire(timer: Timer): Promise<Timer[]>; catchUp(): Promise<number> };
 }
 
 export interface SweepResult {
@@ -50,6 +52,9 @@ const SYSTEM = { id: 'signpost', name: 'Signpost' };
 const SWEEP_CONCURRENCY = 8;
 
 export class SupervisionScheduler extends PollingLoop<SweepResult> {
+  /** Whether ended referrals without a retention clock were given one since this process started. */
+  private retentionCaughtUp = false;
+
   constructor(private readonly options: SchedulerOptions) {
     super(options.logger, 'supervision-sweep-failed');
   }
@@ -61,6 +66,7 @@ export class SupervisionScheduler extends PollingLoop<SweepResult> {
   protected async pass(): Promise<SweepResult> {
     const result: SweepResult = { fired: 0, queued: 0, rowsRead: 0, lostClaims: 0, outsideWorkingHours: false };
     const now = this.now();
+    await this.catchUpRetention();
     if (!this.options.supervision.calendar.isWorkingTime(now)) return { ...result, outsideWorkingHours: true };
     const { timers } = this.options;
     const due = await timers.due(now, this.options.batchSize ?? 100);
@@ -91,9 +97,25 @@ export class SupervisionScheduler extends PollingLoop<SweepResult> {
     return result;
   }
 
+  /** Once per process, until it succeeds; a failure is logged and does not hold up the reminders. */
+  private async catchUpRetention(): Promise<void> {
+    if (this.retentionCaughtUp || !this.options.retention) return;
+    try {
+      await this.options.retention.catchUp();
+      this.retentionCaughtUp = true;
+    } catch (error) {
+      this.options.logger.error('retention-catch-up-failed', describeError(error));
+    }
+  }
+
   /** Queues what a timer says now: how many messages, and the timers that follow it. */
   private async fire(due: StoredTimer, now: Date): Promise<{ queued: number; next: Timer[] }> {
     const { supervision, referrals } = this.options;
+    if (due.kind === 'retention') {
+      // Left claimed (and so tried again later) when this instance cannot remove data.
+      if (!this.options.retention) throw new Error('Retention timer due, but no retention sweep is configured');
+      return { queued: 0, next: await this.options.retention.retire(due) };
+    }
     const at = now.toISOString();
     const context = {
       now,

@@ -51,6 +51,8 @@ export const TIMER_KINDS = [
   'engagement-review',
   'escalation-realert',
   'caseload-digest',
+  /** An ended referral's retention period runs out: its person's identifiers go (referral/retention.ts). */
+  'retention',
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
@@ -217,6 +219,8 @@ export function evaluateReferralTimer(due: Timer, referral: Referral | undefined
 
     case 'caseload-digest':
       return NOTHING; // a service's digest: see caseloadDigest
+    case 'retention':
+      return NOTHING; // removes data and sends nothing: see referral/retention.ts
   }
 }
 
