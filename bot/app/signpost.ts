@@ -92,17 +92,6 @@ export function createSignpost(parts: SignpostParts) {
     now,
     retentionMonths: config.retentionMonths,
   });
-  const personData = new PersonData({
-    referrals: store.referrals,
-    personData: new PersonDataRepository(tables, { tablePrefix: names.referralPrefix }),
-    stateStore,
-    timers: store.timers,
-    // Only the embedded default keeps copies of mail; a mailer given by a test keeps its own.
-    mailFolder: parts.mailer || config.mail.smtpUrl ? undefined : mailFolder(config.dataDir),
-    retentionMonths: config.retentionMonths,
-    logger,
-    now,
-  });
   const roster = new LinkWorkerRoster(messenger, store.channelLinks, now);
   const channels = new ServiceChannels({
     channels: store.channelLinks,
@@ -114,6 +103,18 @@ export function createSignpost(parts: SignpostParts) {
     logger,
     now,
     linked: (serviceId) => supervision.scheduleDigest(serviceId),
+  });
+  const personData = new PersonData({
+    referrals: store.referrals,
+    personData: new PersonDataRepository(tables, { tablePrefix: names.referralPrefix }),
+    stateStore,
+    timers: store.timers,
+    // Only the embedded default keeps copies of mail; a mailer given by a test keeps its own.
+    mailFolder: parts.mailer || config.mail.smtpUrl ? undefined : mailFolder(config.dataDir),
+    retentionMonths: config.retentionMonths,
+    logger,
+    now,
+    refreshCard: (referral) => channels.refreshPostedCard(referral, referral.channelPost),
   });
   const dispatcher = new NotificationDispatcher({
     messenger,

@@ -40,6 +40,8 @@ export interface PersonDataDependencies {
   retentionMonths: number;
   logger: Logger;
   now: () => Date;
+  /** Replaces the referral's card in its service's channel, so Teams stops showing what was removed (only where the bot runs). */
+  refreshCard?: (referral: Referral) => Promise<void>;
 }
 
 /** Who asked, for the audit trail: an operator at the command line, or Signpost itself. */
@@ -213,11 +215,21 @@ export class PersonData {
     };
     if (removed.length) {
       // With the eTag of the read: a change meanwhile fails this, and the next run starts again.
-      await this.deps.referrals.update({ ...next, version: referral.version + 1 }, stored.etag, event);
+      const updated = await this.deps.referrals.update({ ...next, version: referral.version + 1 }, stored.etag, event);
+      await this.refreshCard(updated.referral);
     } else if (rule.kind === 'erasure') {
       await this.deps.referrals.appendEvent({ ...event, referralId: referral.id });
     }
     return counts;
+  }
+
+  /** Best effort: the data is gone from storage whatever Teams answers; a card left showing it is logged. */
+  private async refreshCard(referral: Referral): Promise<void> {
+    try {
+      await this.deps.refreshCard?.(referral);
+    } catch (error) {
+      this.deps.logger.warn('card-update-failed', { reference: referral.reference, errorName: (error as Error).name });
+    }
   }
 
   /** The .eml files the embedded default wrote for the referral's notifications (named by their keys). */

@@ -8,6 +8,7 @@ import { SupervisionScheduler } from '../../bot/supervision/supervisionScheduler
 import type { Supervision } from '../../bot/supervision/supervision';
 import { PersonData } from '../../bot/privacy/personData';
 import { mailFileName } from '../../bot/notifications/mailer';
+import { serviceReferralCard } from '../../cards/serviceReferralCard';
 import { createLogger } from '../../bot/app/log';
 import type { Referral } from '../../domain/referral/referral';
 import { REMOVED_TEXT } from '../../domain/referral/retention';
@@ -43,6 +44,8 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
   let mail: string;
   let clock: sinon.SinonFakeTimers;
   const logLines: string[] = [];
+  /** The channel cards the sweep replaced, as they were rendered (with the contact details view). */
+  let refreshedCards: Array<Record<string, unknown>> = [];
 
   before(async () => {
     ({ azurite, tables } = await testTables());
@@ -57,6 +60,7 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
     supervision = supervisionFor(world, { now: () => new Date(), retentionMonths: 96 });
     stateStore = new TableStateStore(tables, world.names.botState);
     personData = personDataKeeping(96);
+    refreshedCards = [];
   });
 
   const personDataKeeping = (retentionMonths: number) =>
@@ -69,6 +73,7 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
       retentionMonths,
       logger: createLogger('debug', (line) => logLines.push(line)),
       now: () => new Date(),
+      refreshCard: async (referral) => void refreshedCards.push(serviceReferralCard(referral, { serviceName: 'SAIL', members: [], redirectServices: [], history: [], showContactDetails: true })),
     });
   afterEach(() => {
     clock.restore();
@@ -180,6 +185,11 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
     ]);
     expect(await world.outbox.due(new Date('2040-01-01T00:00:00Z'))).to.deep.equal([]);
     expect(logLines.join('\n')).to.contain('referral-deidentified');
+    // The card in the service's channel is replaced: Teams no longer shows what was removed.
+    expect(refreshedCards).to.have.length(1);
+    const card = JSON.stringify(refreshedCards[0]);
+    for (const identifier of IDENTIFIERS) expect(card, identifier).not.to.contain(identifier);
+    expect(card).to.contain('SP-2026-000001').and.contain('Removed on 2034-11-24 (retention-96-months)').and.contain('SE5,');
     for (const identifier of IDENTIFIERS) expect(logLines.join('\n'), identifier).not.to.contain(identifier);
 
     // Once: the same timer coming round again (a second instance, a restart) changes nothing.
