@@ -114,7 +114,6 @@ export function createSignpost(parts: SignpostParts) {
     retentionMonths: config.retentionMonths,
     logger,
     now,
-    refreshCard: (referral) => channels.refreshPostedCard(referral, referral.channelPost),
   });
   const dispatcher = new NotificationDispatcher({
     messenger,
@@ -129,6 +128,7 @@ export function createSignpost(parts: SignpostParts) {
     baseDelayMs: config.notify.retryBaseMs,
     maxAttempts: config.notify.maxAttempts,
     postReferral: (referralId) => channels.postReferral(referralId),
+    refreshReferral: (referralId) => channels.refreshReferral(referralId),
   });
   const notificationsQueued = () => dispatcher.kick();
   const referralService = new ReferralService({

@@ -18,6 +18,7 @@ import { OutboxRecord, PersonDataRepository, removedPayload } from '../../storag
 import type { TableStateStore } from '../../storage/tableStateStore';
 import type { TimerRepository } from '../../storage/timerRepository';
 import { mailFileName } from '../notifications/mailer';
+import { channelRefreshMessage } from '../channels/serviceChannels';
 import type { Logger } from '../app/log';
 
 /**
@@ -40,8 +41,6 @@ export interface PersonDataDependencies {
   retentionMonths: number;
   logger: Logger;
   now: () => Date;
-  /** Replaces the referral's card in its service's channel, so Teams stops showing what was removed (only where the bot runs). */
-  refreshCard?: (referral: Referral) => Promise<void>;
 }
 
 /** Who asked, for the audit trail: an operator at the command line, or Signpost itself. */
@@ -214,22 +213,14 @@ export class PersonData {
       },
     };
     if (removed.length) {
+      const changed = { ...next, version: referral.version + 1 };
       // With the eTag of the read: a change meanwhile fails this, and the next run starts again.
-      const updated = await this.deps.referrals.update({ ...next, version: referral.version + 1 }, stored.etag, event);
-      await this.refreshCard(updated.referral);
+      // The card in the service's channel is replaced through the outbox, so Teams stops showing what was removed.
+      await this.deps.referrals.update(changed, stored.etag, event, changed.channelPost ? [channelRefreshMessage(changed)] : []);
     } else if (rule.kind === 'erasure') {
       await this.deps.referrals.appendEvent({ ...event, referralId: referral.id });
     }
     return counts;
-  }
-
-  /** Best effort: the data is gone from storage whatever Teams answers; a card left showing it is logged. */
-  private async refreshCard(referral: Referral): Promise<void> {
-    try {
-      await this.deps.refreshCard?.(referral);
-    } catch (error) {
-      this.deps.logger.warn('card-update-failed', { reference: referral.reference, errorName: (error as Error).name });
-    }
   }
 
   /** The .eml files the embedded default wrote for the referral's notifications (named by their keys). */

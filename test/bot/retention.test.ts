@@ -44,8 +44,6 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
   let mail: string;
   let clock: sinon.SinonFakeTimers;
   const logLines: string[] = [];
-  /** The channel cards the sweep replaced, as they were rendered (with the contact details view). */
-  let refreshedCards: Array<Record<string, unknown>> = [];
 
   before(async () => {
     ({ azurite, tables } = await testTables());
@@ -60,7 +58,6 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
     supervision = supervisionFor(world, { now: () => new Date(), retentionMonths: 96 });
     stateStore = new TableStateStore(tables, world.names.botState);
     personData = personDataKeeping(96);
-    refreshedCards = [];
   });
 
   const personDataKeeping = (retentionMonths: number) =>
@@ -73,7 +70,6 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
       retentionMonths,
       logger: createLogger('debug', (line) => logLines.push(line)),
       now: () => new Date(),
-      refreshCard: async (referral) => void refreshedCards.push(serviceReferralCard(referral, { serviceName: 'SAIL', members: [], redirectServices: [], history: [], showContactDetails: true })),
     });
   afterEach(() => {
     clock.restore();
@@ -99,7 +95,15 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
    * conversation whose state still holds its draft.
    */
   async function livedAndClosed(reference = 'SP-2026-000001'): Promise<Referral> {
-    const referral = sampleReferral({ id: randomUUID(), reference, whatMatters: 'Back to the allotment on Grove Lane', createdAt: MONDAY_10, updatedAt: MONDAY_10, routedAt: MONDAY_10 });
+    const referral = sampleReferral({
+      id: randomUUID(),
+      reference,
+      whatMatters: 'Back to the allotment on Grove Lane',
+      channelPost: { conversationId: '19:sail@thread.tacv2', activityId: '1:card', postedAt: MONDAY_10 },
+      createdAt: MONDAY_10,
+      updatedAt: MONDAY_10,
+      routedAt: MONDAY_10,
+    });
     await supervision.prepare(referral);
     await world.referrals.submit(referral, { referralId: referral.id, at: MONDAY_10, actor: { id: '29:r' }, action: 'referral.submitted', detail: {} });
     let stored = (await world.referrals.get(referral.id))!;
@@ -182,14 +186,16 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
     expect(outbox.map((entry) => [entry.state, entry.payload])).to.deep.equal([
       ['sent', { removed: 'retention-96-months', at: RETENTION_ENDS, reference: referral.reference }],
       ['failed', { removed: 'retention-96-months', at: RETENTION_ENDS, reference: referral.reference }],
+      ['pending', { kind: 'channel-refresh', serviceId: 'sail' }],
     ]);
-    expect(await world.outbox.due(new Date('2040-01-01T00:00:00Z'))).to.deep.equal([]);
     expect(logLines.join('\n')).to.contain('referral-deidentified');
-    // The card in the service's channel is replaced: Teams no longer shows what was removed.
-    expect(refreshedCards).to.have.length(1);
-    const card = JSON.stringify(refreshedCards[0]);
+    // The card in the service's channel is to be replaced, through the outbox, by one that shows nothing removed.
+    expect((await world.outbox.due(new Date('2040-01-01T00:00:00Z'))).map((entry) => [entry.key, entry.payload])).to.deep.equal([
+      [`${referral.id}:4:channel-refresh`, { kind: 'channel-refresh', serviceId: 'sail' }],
+    ]);
+    const card = JSON.stringify(serviceReferralCard(after, { serviceName: 'SAIL', members: [], redirectServices: [], history: [], showContactDetails: true }));
     for (const identifier of IDENTIFIERS) expect(card, identifier).not.to.contain(identifier);
-    expect(card).to.contain('SP-2026-000001').and.contain('Removed on 2034-11-24 (retention-96-months)').and.contain('SE5,');
+    expect(card).to.contain('Removed on 2034-11-24 (retention-96-months)').and.contain('SE5,');
     for (const identifier of IDENTIFIERS) expect(logLines.join('\n'), identifier).not.to.contain(identifier);
 
     // Once: the same timer coming round again (a second instance, a restart) changes nothing.

@@ -227,4 +227,15 @@ describe('The person\'s rights: npm run person (export and erase) after a full r
     expect(stdout).to.contain('(it was still open)');
     expect(holding(await everythingHeld(), [...JANE, ...JOHN])).to.deep.equal([]);
   });
+
+  it('replaces each erased referral\'s card in the channel once Signpost runs again, showing nothing that was removed', async () => {
+    connector.clear();
+    bot = await startSignpost({ env: { PATH: process.env.PATH, SIGNPOST_NOTIFY_POLL_MS: '100' }, port: 0, host: '127.0.0.1', dataDir: folder, logger: createLogger('error', () => undefined) });
+    for (const reference of ['SP-2026-000801', 'SP-2026-000802']) {
+      const update = await connector.waitFor((a) => a.method === 'PUT' && JSON.stringify(a.activity).includes(reference));
+      const card = JSON.stringify(update.activity);
+      expect(holding({ rows: [card], mail: [] }, [...JANE, ...JOHN]), reference).to.deep.equal([]);
+      expect(card).to.contain('(removed)');
+    }
+  });
 });
