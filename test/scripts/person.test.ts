@@ -88,6 +88,13 @@ describe('The person\'s rights: npm run person (export and erase) after a full r
     }
   }
 
+  /** The embedded store's files on disk, as text. */
+  const storeFiles = () =>
+    readdirSync(path.join(folder, 'azurite'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((file) => readFileSync(path.join(file.parentPath ?? file.path, file.name), 'utf8'))
+      .join('\n');
+
   const holding = (held: { rows: string[]; mail: string[] }, identifiers: string[]) =>
     [...held.rows, ...held.mail].filter((text) => identifiers.some((identifier) => text.includes(identifier)));
 
@@ -151,6 +158,7 @@ describe('The person\'s rights: npm run person (export and erase) after a full r
     for (const identifier of JANE) expect(holding(held, [identifier]), identifier).not.to.deep.equal([]);
     expect(holding(held, ['Getting back to the allotment']).some((text) => text.startsWith('botstate') || text.startsWith('referrals'))).to.equal(true);
     for (const identifier of JOHN) expect(holding(held, [identifier]), identifier).not.to.deep.equal([]);
+    expect(storeFiles()).to.contain('9434765919').and.contain('Grove Lane');
   });
 
   it('exports everything held about the person as JSON: record, audit trail, notifications, email copies, conversation state', () => {
@@ -207,6 +215,8 @@ describe('The person\'s rights: npm run person (export and erase) after a full r
 
     const held = await everythingHeld();
     expect(holding(held, JANE)).to.deep.equal([]);
+    // Nor in the store's own files on disk (but the postcode, which a service in the directory shares).
+    expect(JANE.filter((identifier) => identifier !== 'SE5 8AU' && storeFiles().includes(identifier))).to.deep.equal([]);
     // The other person's data is untouched.
     for (const identifier of JOHN) expect(holding(held, [identifier]), identifier).not.to.deep.equal([]);
 
