@@ -247,5 +247,9 @@ describe('The person\'s rights: npm run person (export and erase) after a full r
       expect(holding({ rows: [card], mail: [] }, [...JANE, ...JOHN]), reference).to.deep.equal([]);
       expect(card).to.contain('(removed)');
     }
+    // The embedded store has one user at a time: with Signpost running, the command line says what to do.
+    const busy = person(['export', 'SP-2026-000801']);
+    expect(busy.code).to.equal(1);
+    expect(busy.stderr).to.contain('stop Signpost first');
   });
 });
