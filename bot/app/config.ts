@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_STORAGE_TIMEOUT_MS } from '../../storage/tables';
+import { ENTRA_COMMON_JWKS_URL } from '../auth/entraToken';
 import { parseHoursRange, parseWorkingDays, WorkingHours } from '../../domain/supervision/workingCalendar';
 import { DEFAULT_RETENTION_MONTHS } from '../../domain/referral/retention';
 
@@ -45,6 +46,13 @@ const settingsSchema = z.object({
     .refine((value) => value === '' || /^smtps?:\/\//.test(value), 'must start with smtp:// or smtps://'),
   SIGNPOST_MAIL_FROM: z.string().trim().default('Signpost <signpost@localhost>'),
   SIGNPOST_ACTIONABLE_MESSAGE_ORIGINATOR: z.string().trim().default(''),
+  SIGNPOST_PUBLIC_URL: z
+    .string()
+    .trim()
+    .default('')
+    .refine((value) => value === '' || /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(value), 'expected an http(s) address such as https://signpost.example.nhs.uk')
+    .transform((value) => value.replace(/\/+$/, '')),
+  SIGNPOST_ENTRA_JWKS_URL: z.string().trim().url().default(ENTRA_COMMON_JWKS_URL),
   SIGNPOST_NOTIFY_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
   SIGNPOST_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
   SIGNPOST_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
@@ -94,6 +102,13 @@ export interface SignpostConfig {
   /** Directory entries not checked for this long are shown as possibly out of date. */
   verificationMaxAgeDays: number;
   mail: { smtpUrl: string; from: string; originator: string };
+  /**
+   * The address people reach Signpost at from outside (email links, Action.Http targets, the
+   * tab). '' until the server listens, which then fills in http://localhost:<port>.
+   */
+  publicUrl: string;
+  /** Where Microsoft Entra ID's signing keys are published (tokens from Outlook and the tab). */
+  entraJwksUrl: string;
   notify: { pollMs: number; retryBaseMs: number; maxAttempts: number };
   /** Teams user ids or sign-in emails of people who may see Signpost's operational status. */
   admins: string[];
@@ -132,6 +147,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
     }
     if (!settings.SIGNPOST_STORAGE_CONNECTION_STRING) missing.push('SIGNPOST_STORAGE_CONNECTION_STRING');
     if (settings.SIGNPOST_ALLOWED_TENANTS.length === 0) missing.push('SIGNPOST_ALLOWED_TENANTS');
+    // Links in email must reach Signpost over TLS, not this machine's loopback.
+    if (!settings.SIGNPOST_PUBLIC_URL.startsWith('https://')) missing.push('SIGNPOST_PUBLIC_URL (https)');
     if (missing.length > 0) {
       throw new ConfigError(
         `Refusing to start in production without these settings: ${missing.join(', ')}. ` +
@@ -174,6 +191,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       from: settings.SIGNPOST_MAIL_FROM,
       originator: settings.SIGNPOST_ACTIONABLE_MESSAGE_ORIGINATOR,
     },
+    publicUrl: settings.SIGNPOST_PUBLIC_URL,
+    entraJwksUrl: settings.SIGNPOST_ENTRA_JWKS_URL,
     admins: settings.SIGNPOST_ADMINS.split(',').map((admin) => admin.trim().toLowerCase()).filter(Boolean),
     supervision: {
       workingHours: {

@@ -8,7 +8,7 @@ import { ReferralRepository } from '../../storage/referralRepository';
 import { pendingTimers } from '../support/referralHarness';
 import type { Referral } from '../../domain/referral/referral';
 import { sampleReferral } from '../support/fixtures';
-import { channelActivity, FakeConnector, postActivity, teamsActivity } from '../support/connector';
+import { channelActivity, FakeConnector, postActivity, sayInChannel, teamsActivity } from '../support/connector';
 import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
 import { TestSmtpServer } from '../support/smtp';
 
@@ -58,13 +58,7 @@ describe('Supervisors and escalations (through the real server)', () => {
 
   const inChannel = (fields: Record<string, any>) => channelActivity(connector, { team: TEAM, channel: CHANNEL }, fields);
 
-  /** Says something to Signpost in the channel; returns its reply's text. */
-  async function say(text: string, from: { id: string; name: string }): Promise<string> {
-    const activity = inChannel({ type: 'message', text, from });
-    await postActivity(bot.url, activity);
-    const reply = await connector.waitFor((a) => a.method === 'POST' && a.activity.replyToId === activity.id);
-    return reply.activity.text ?? cardText(reply.activity.attachments?.[0]?.content ?? {});
-  }
+  const say = (text: string, from: { id: string; name: string }) => sayInChannel(bot.url, connector, { team: TEAM, channel: CHANNEL }, text, from);
 
   async function click(verb: string, data: Record<string, unknown>, from: { id: string; name: string }, where: 'channel' | 'chat'): Promise<Record<string, any>> {
     const value = { action: { type: 'Action.Execute', verb, data } };
@@ -77,16 +71,7 @@ describe('Supervisors and escalations (through the real server)', () => {
     return JSON.parse(body).value;
   }
 
-  /** The 1:1 chat Signpost created with someone, once the dispatcher has got to it. */
-  async function chatCreatedWith(teamsUserId: string): Promise<{ id: string }> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const chat = connector.created.find((created) => created.parameters.members?.[0]?.id === teamsUserId);
-      if (chat) return chat;
-      if (Date.now() > deadline) throw new Error(`no chat was created with ${teamsUserId}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  const chatCreatedWith = (teamsUserId: string) => connector.chatCreatedWith(teamsUserId);
 
   async function postedReferral(reference: string): Promise<Referral> {
     const value = { ...sampleReferral({ reference }), referrerConversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: 'a:referrer-chat' } } };

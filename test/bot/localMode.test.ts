@@ -189,6 +189,7 @@ describe('Tenants (SIGNPOST_ALLOWED_TENANTS)', () => {
       MicrosoftAppId: APP_ID,
       MicrosoftAppPassword: 'secret',
       SIGNPOST_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+      SIGNPOST_PUBLIC_URL: 'https://signpost.example.nhs.uk',
     };
     expect(() => loadConfig(production)).to.throw(ConfigError, /Refusing to start in production without these settings: SIGNPOST_ALLOWED_TENANTS\./);
     expect(loadConfig({ ...production, SIGNPOST_ALLOWED_TENANTS: OTHER_TENANT }).allowedTenants).to.deep.equal([OTHER_TENANT]);
@@ -322,7 +323,8 @@ describe('serviceUrl: local mode calls only this machine, and stored conversatio
     const later = teamsActivity(moved, { text: 'help', from, conversation });
     await postActivity(running.bot.url, later);
     await moved.waitFor((a) => a.activity.replyToId === later.id);
-    expect((await referrers.get(from.id))?.conversation?.serviceUrl).to.equal(moved.url);
+    // A new repository: `referrers` keeps what it read a moment ago for a few seconds.
+    expect((await new ReferrerRepository(running.bot.tables).get(from.id))?.conversation?.serviceUrl).to.equal(moved.url);
     expect((await contacts.byTeamsId(from.id))?.personalConversation?.serviceUrl).to.equal(moved.url);
   });
 
@@ -407,6 +409,7 @@ describe('Settings that cannot be misread', () => {
     MicrosoftAppPassword: 'secret',
     SIGNPOST_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
     SIGNPOST_ALLOWED_TENANTS: TEST_TENANT,
+    SIGNPOST_PUBLIC_URL: 'https://signpost.example.nhs.uk',
   };
 
   it('reads NODE_ENV=production whatever its case and spacing', () => {

@@ -138,7 +138,8 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(connector.created[createdBefore].parameters.members[0].id).to.equal(value.referrer.teamsUserId);
     expect(connector.received.some((a) => a.conversationId === '19:group@thread.v2')).to.equal(false);
     await waitForOutboxIdle();
-    const profile = await referrers.get(value.referrer.teamsUserId);
+    // What the bot stored (a new repository: `referrers` keeps what it read a moment ago).
+    const profile = await new ReferrerRepository(bot.tables).get(value.referrer.teamsUserId);
     expect((profile?.personalConversation as { conversation: { id: string } }).conversation.id).to.equal(update.conversationId);
 
     // The next update goes to the same 1:1 chat: nothing new is created.

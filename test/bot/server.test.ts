@@ -230,6 +230,15 @@ describe('settings', () => {
     ).to.throw(ConfigError, /MicrosoftAppTenantId/);
   });
 
+  it('needs an https public address in production, and takes it without a trailing slash', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).to.throw(ConfigError, /SIGNPOST_PUBLIC_URL \(https\)/);
+    expect(() => loadConfig({ NODE_ENV: 'production', SIGNPOST_PUBLIC_URL: 'http://signpost.example' })).to.throw(ConfigError, /SIGNPOST_PUBLIC_URL \(https\)/);
+    expect(loadConfig({ SIGNPOST_PUBLIC_URL: 'https://signpost.example.nhs.uk/bot/' }).publicUrl).to.equal('https://signpost.example.nhs.uk/bot');
+    expect(loadConfig(noSettings).publicUrl).to.equal('');
+    expect(() => loadConfig({ SIGNPOST_PUBLIC_URL: 'javascript:alert(1)' })).to.throw(ConfigError, /SIGNPOST_PUBLIC_URL/);
+    expect(loadConfig(noSettings).entraJwksUrl).to.equal('https://login.microsoftonline.com/common/discovery/v2.0/keys');
+  });
+
   it('reads the matching settings, with the review defaults', () => {
     expect(loadConfig(noSettings)).to.include({ nearMissYears: 5, verificationMaxAgeDays: 90 });
     expect(loadConfig({ SIGNPOST_NEAR_MISS_YEARS: '3', SIGNPOST_VERIFICATION_MAX_AGE_DAYS: '30' })).to.include({
