@@ -29,7 +29,10 @@ const escapedRows = (rows: Array<{ label: string; value: string }>) => rows.map(
 
 function contactRows(referral: Referral): Array<{ label: string; value: string }> {
   const person = referral.person;
-  if (!person) return [{ label: 'Contact details', value: `Removed on ${referral.deidentified?.at.slice(0, 10) ?? 'an earlier date'} (${referral.deidentified?.rule ?? 'removed'})` }];
+  if (!person) {
+    const removed = referral.deidentified;
+    return [{ label: 'Contact details', value: removed ? `Removed on ${removed.at.slice(0, 10)} (${removed.rule})` : 'Not held' }];
+  }
   return [
     { label: 'Name', value: `${person.givenName} ${person.familyName}` },
     { label: 'Date of birth', value: person.dateOfBirth },

@@ -164,6 +164,8 @@ function personOrDeidentified(referral: { person?: unknown; deidentified?: unkno
   }
 }
 
+const storedReferralSchema = referralSchema.superRefine(personOrDeidentified);
+
 /** When the referral reached its current service; older records have only their creation time. */
 export function routedAt(referral: Pick<Referral, 'routedAt' | 'createdAt'>): string {
   return referral.routedAt ?? referral.createdAt;
@@ -269,7 +271,7 @@ export type ReferralParseResult = { ok: true; referral: Referral } | { ok: false
 
 /** Validates an untrusted referral record, reporting every bad field at once (never their values). */
 export function parseReferral(input: unknown): ReferralParseResult {
-  const result = referralSchema.superRefine(personOrDeidentified).safeParse(input);
+  const result = storedReferralSchema.safeParse(input);
   if (result.success) return { ok: true, referral: result.data };
   return {
     ok: false,
