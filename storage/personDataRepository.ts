@@ -41,16 +41,17 @@ export class PersonDataRepository {
   }
 
   /**
-   * Replaces what each of the referral's notifications said with `replacement`. One not yet
-   * delivered is withdrawn (failed, saying why), so no sender delivers an emptied message.
-   * Returns how many rows changed; a second run changes none.
+   * Replaces what each of the referral's notifications said with `replacement`, but for those
+   * that `carriesNothingOfThePerson` (work orders such as "post the card", which read the record
+   * when they run). One not yet delivered is withdrawn (failed, saying why), so no sender
+   * delivers an emptied message. Returns how many rows changed; a second run changes none.
    */
-  async removeOutboxContent(referralId: string, replacement: Record<string, unknown>): Promise<number> {
+  async removeOutboxContent(referralId: string, replacement: Record<string, unknown>, carriesNothingOfThePerson: (payload: Record<string, unknown>) => boolean): Promise<number> {
     const client = await this.referrals;
     let changed = 0;
     for (const row of await this.outboxRows(referralId)) {
       const payload = JSON.parse(row.body) as Record<string, unknown>;
-      if (payload.removed) continue;
+      if (payload.removed || carriesNothingOfThePerson(payload)) continue;
       const undelivered = row.state === 'pending' || row.state === 'sending';
       await client.updateEntity(
         {

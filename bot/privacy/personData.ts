@@ -18,7 +18,8 @@ import { OutboxRecord, PersonDataRepository, removedPayload } from '../../storag
 import type { TableStateStore } from '../../storage/tableStateStore';
 import type { TimerRepository } from '../../storage/timerRepository';
 import { mailFileName } from '../notifications/mailer';
-import { channelRefreshMessage } from '../channels/serviceChannels';
+import { channelRefreshMessage, isChannelPostPayload, isChannelRefreshPayload } from '../channels/serviceChannels';
+import { isClocksPayload } from '../supervision/supervision';
 import type { Logger } from '../app/log';
 
 /**
@@ -188,7 +189,7 @@ export class PersonData {
     const emailCopies = this.mailCopies(notifications);
     for (const file of emailCopies) unlinkSync(file);
     const counts: RemovalCounts = {
-      notifications: await this.deps.personData.removeOutboxContent(referral.id, removedPayload(referral.reference, ruleName(rule), at)),
+      notifications: await this.deps.personData.removeOutboxContent(referral.id, removedPayload(referral.reference, ruleName(rule), at), isWorkOrder),
       emailCopies: emailCopies.length,
       conversationStates: await this.removeConversationState(referral),
       auditNotes: await this.deps.personData.removeAuditFreeText(referral.id),
@@ -256,6 +257,11 @@ function holdsReferral(json: string, referral: Referral): boolean {
   if (!person) return false;
   if (person.nhsNumber && json.includes(person.nhsNumber)) return true;
   return json.includes(person.givenName) && json.includes(person.familyName) && json.includes(person.dateOfBirth);
+}
+
+/** Outbox messages that carry nothing of the person: they read the record as it is when they run. */
+function isWorkOrder(payload: Record<string, unknown>): boolean {
+  return isChannelPostPayload(payload) || isChannelRefreshPayload(payload) || isClocksPayload(payload);
 }
 
 function countsForLog(counts: RemovalCounts) {
