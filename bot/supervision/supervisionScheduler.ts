@@ -52,9 +52,6 @@ const SYSTEM = { id: 'signpost', name: 'Signpost' };
 const SWEEP_CONCURRENCY = 8;
 
 export class SupervisionScheduler extends PollingLoop<SweepResult> {
-  /** Whether ended referrals without a retention clock were given one since this process started. */
-  private retentionCaughtUp = false;
-
   constructor(private readonly options: SchedulerOptions) {
     super(options.logger, 'supervision-sweep-failed');
   }
@@ -66,7 +63,6 @@ export class SupervisionScheduler extends PollingLoop<SweepResult> {
   protected async pass(): Promise<SweepResult> {
     const result: SweepResult = { fired: 0, queued: 0, rowsRead: 0, lostClaims: 0, outsideWorkingHours: false };
     const now = this.now();
-    await this.catchUpRetention();
     if (!this.options.supervision.calendar.isWorkingTime(now)) return { ...result, outsideWorkingHours: true };
     const { timers } = this.options;
     const due = await timers.due(now, this.options.batchSize ?? 100);
@@ -97,23 +93,16 @@ export class SupervisionScheduler extends PollingLoop<SweepResult> {
     return result;
   }
 
-  /** Once per process, until it succeeds; a failure is logged and does not hold up the reminders. */
-  private async catchUpRetention(): Promise<void> {
-    if (this.retentionCaughtUp || !this.options.retention) return;
-    try {
-      await this.options.retention.catchUp();
-      this.retentionCaughtUp = true;
-    } catch (error) {
-      this.options.logger.error('retention-catch-up-failed', describeError(error));
-    }
-  }
-
   /** Queues what a timer says now: how many messages, and the timers that follow it. */
   private async fire(due: StoredTimer, now: Date): Promise<{ queued: number; next: Timer[] }> {
     const { supervision, referrals } = this.options;
-    if (due.kind === 'retention') {
+    if (due.kind === 'retention' || due.kind === 'retention-catch-up') {
       // Left claimed (and so tried again later) when this instance cannot remove data.
       if (!this.options.retention) throw new Error('Retention timer due, but no retention sweep is configured');
+      if (due.kind === 'retention-catch-up') {
+        await this.options.retention.catchUp();
+        return { queued: 0, next: [] };
+      }
       return { queued: 0, next: await this.options.retention.retire(due) };
     }
     const at = now.toISOString();

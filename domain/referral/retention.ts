@@ -101,6 +101,16 @@ export function retentionTimers(referral: Referral, months: number): Timer[] {
   ];
 }
 
+/**
+ * The catch-up, as a timer already due: ended referrals that have no retention clock get one
+ * (they ended before retention existed, or the period was shortened since). Due at the start of
+ * the day it is stored, so instances starting the same day store the same timer and one runs it.
+ */
+export function retentionCatchUpTimer(now: Date): Timer {
+  const day = now.toISOString().slice(0, 10);
+  return { id: `retention-catch-up:${day}`, kind: 'retention-catch-up', dueAt: `${day}T00:00:00.000Z`, serviceId: 'all-services', anchor: day };
+}
+
 export type RetentionDecision =
   | { do: 'nothing'; why: 'gone' | 'open' | 'already-removed' }
   /** The period was lengthened since the timer was set: ask again then. */

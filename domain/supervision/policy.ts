@@ -53,6 +53,8 @@ export const TIMER_KINDS = [
   'caseload-digest',
   /** An ended referral's retention period runs out: its person's identifiers go (referral/retention.ts). */
   'retention',
+  /** Ended referrals without a retention clock get one (stored at each start). */
+  'retention-catch-up',
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
@@ -220,6 +222,7 @@ export function evaluateReferralTimer(due: Timer, referral: Referral | undefined
     case 'caseload-digest':
       return NOTHING; // a service's digest: see caseloadDigest
     case 'retention':
+    case 'retention-catch-up':
       return NOTHING; // removes data and sends nothing: see referral/retention.ts
   }
 }

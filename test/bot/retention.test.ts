@@ -12,7 +12,7 @@ import { serviceReferralCard } from '../../cards/serviceReferralCard';
 import { channelPostMessage } from '../../bot/channels/serviceChannels';
 import { createLogger } from '../../bot/app/log';
 import type { Referral } from '../../domain/referral/referral';
-import { REMOVED_TEXT } from '../../domain/referral/retention';
+import { REMOVED_TEXT, retentionCatchUpTimer } from '../../domain/referral/retention';
 import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
 import { PersonDataRepository } from '../../storage/personDataRepository';
@@ -226,17 +226,20 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
     expect(await pendingTimers(tables, world.names.timers, (timer) => timer.kind === 'retention')).to.deep.equal([]);
   });
 
-  it('gives referrals that ended without a retention clock one on the first sweep, and waits when the period was lengthened', async () => {
+  it('gives referrals that ended without a retention clock one when the catch-up comes due, and waits when the period was lengthened', async () => {
     const ended = sampleReferral({ id: randomUUID(), status: 'declined', outcome: { kind: 'declined', reason: 'no-capacity', at: CLOSED_AT }, createdAt: MONDAY_10, updatedAt: CLOSED_AT });
     await world.referrals.submit(ended, { referralId: ended.id, at: CLOSED_AT, actor: { id: '29:r' }, action: 'referral.submitted', detail: {} });
     const open = sampleReferral({ id: randomUUID(), reference: 'SP-2026-000002' });
     await world.referrals.submit(open, { referralId: open.id, at: MONDAY_10, actor: { id: '29:r' }, action: 'referral.submitted', detail: {} });
     expect(await pendingTimers(tables, world.names.timers)).to.deep.equal([]);
 
-    moveTo('2026-11-28T12:00:00.000Z'); // a Saturday: the catch-up runs outside working hours too
+    // Each start stores the catch-up, due at once; two instances starting the same day store one.
+    moveTo('2026-11-30T09:30:00.000Z');
+    await world.timers.schedule([retentionCatchUpTimer(new Date()), retentionCatchUpTimer(new Date(Date.now() + 60_000))]);
     await scheduler().runOnce();
     const timers = await pendingTimers(tables, world.names.timers);
     expect(timers.map((timer) => [timer.kind, timer.referralId, timer.dueAt])).to.deep.equal([['retention', ended.id, RETENTION_ENDS]]);
+    expect(logLines.filter((line) => line.includes('retention-catch-up'))).to.have.length(1);
 
     // Lengthened to 10 years before it came due: the sweep waits for the new end.
     const longer = personDataKeeping(120);
