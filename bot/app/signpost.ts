@@ -112,6 +112,7 @@ export function createSignpost(parts: SignpostParts) {
     // Only the embedded default keeps copies of mail; a mailer given by a test keeps its own.
     mailFolder: parts.mailer || config.mail.smtpUrl ? undefined : mailFolder(config.dataDir),
     retentionMonths: config.retentionMonths,
+    unfinishedFormDays: config.unfinishedFormDays,
     logger,
     now,
   });

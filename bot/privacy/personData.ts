@@ -4,6 +4,7 @@ import type { AuditEvent, Referral } from '../../domain/referral/referral';
 import { STATUS_LABELS } from '../../domain/referral/lifecycle';
 import {
   concludedAt,
+  DEFAULT_UNFINISHED_FORM_DAYS,
   deidentify,
   mentionsPerson,
   RemovalRule,
@@ -40,6 +41,8 @@ export interface PersonDataDependencies {
   /** The embedded default's mail folder; undefined with SMTP (sent mail is then in the recipients' mailboxes). */
   mailFolder?: string;
   retentionMonths: number;
+  /** Days a form left half-way keeps the person's answers (default 30). */
+  unfinishedFormDays?: number;
   logger: Logger;
   now: () => Date;
 }
@@ -180,6 +183,22 @@ export class PersonData {
     }
     if (scheduled) this.deps.logger.info('retention-catch-up', { scheduled });
     return scheduled;
+  }
+
+  /**
+   * Removes conversation state holding a referral form nobody has touched for the configured
+   * days: the person's answers in a form never sent. The referrer starts again with `refer`.
+   */
+  async removeUnfinishedForms(): Promise<number> {
+    const days = this.deps.unfinishedFormDays ?? DEFAULT_UNFINISHED_FORM_DAYS;
+    const cutoff = new Date(this.deps.now().getTime() - days * 24 * 60 * 60 * 1000).toISOString();
+    const stale: string[] = [];
+    for await (const item of this.deps.stateStore.entries()) {
+      if (item.writtenAt && new Date(item.writtenAt).toISOString() < cutoff && JSON.stringify(item.value).includes('"draft":{')) stale.push(item.key);
+    }
+    await this.deps.stateStore.delete(stale);
+    if (stale.length) this.deps.logger.info('unfinished-forms-removed', { count: stale.length, days });
+    return stale.length;
   }
 
   private async removeEverywhere(stored: StoredReferral, rule: RemovalRule, by: Operator, detail: Record<string, string | number | boolean>): Promise<RemovalCounts> {

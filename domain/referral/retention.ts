@@ -107,8 +107,24 @@ export function retentionTimers(referral: Referral, months: number): Timer[] {
  * the day it is stored, so instances starting the same day store the same timer and one runs it.
  */
 export function retentionCatchUpTimer(now: Date): Timer {
+  return dailyTimer('retention-catch-up', now);
+}
+
+/**
+ * A referral form left half-way keeps the person's answers in conversation state, and belongs
+ * to no stored referral, so no retention clock reaches it: after this many days untouched it is
+ * removed (the referrer starts again with `refer`).
+ */
+export const DEFAULT_UNFINISHED_FORM_DAYS = 30;
+
+/** The daily removal of unfinished forms: stored at each start, each run stores the next day's. */
+export function unfinishedFormsTimer(now: Date): Timer {
+  return dailyTimer('unfinished-forms', now);
+}
+
+function dailyTimer(kind: 'retention-catch-up' | 'unfinished-forms', now: Date): Timer {
   const day = now.toISOString().slice(0, 10);
-  return { id: `retention-catch-up:${day}`, kind: 'retention-catch-up', dueAt: `${day}T00:00:00.000Z`, serviceId: 'all-services', anchor: day };
+  return { id: `${kind}:${day}`, kind, dueAt: `${day}T00:00:00.000Z`, serviceId: 'all-services', anchor: day };
 }
 
 export type RetentionDecision =

@@ -55,6 +55,8 @@ export const TIMER_KINDS = [
   'retention',
   /** Ended referrals without a retention clock get one (stored at each start). */
   'retention-catch-up',
+  /** Referral forms left half-way are removed from conversation state after a while (daily). */
+  'unfinished-forms',
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
@@ -223,6 +225,7 @@ export function evaluateReferralTimer(due: Timer, referral: Referral | undefined
       return NOTHING; // a service's digest: see caseloadDigest
     case 'retention':
     case 'retention-catch-up':
+    case 'unfinished-forms':
       return NOTHING; // removes data and sends nothing: see referral/retention.ts
   }
 }

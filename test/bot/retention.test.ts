@@ -12,7 +12,7 @@ import { serviceReferralCard } from '../../cards/serviceReferralCard';
 import { channelPostMessage } from '../../bot/channels/serviceChannels';
 import { createLogger } from '../../bot/app/log';
 import type { Referral } from '../../domain/referral/referral';
-import { REMOVED_TEXT, retentionCatchUpTimer } from '../../domain/referral/retention';
+import { REMOVED_TEXT, retentionCatchUpTimer, unfinishedFormsTimer } from '../../domain/referral/retention';
 import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
 import { PersonDataRepository } from '../../storage/personDataRepository';
@@ -33,6 +33,8 @@ const MONDAY_10 = '2026-11-23T10:00:00.000Z';
 const CLOSED_AT = '2026-11-24T10:00:00.000Z';
 /** 96 months after the close: Friday 24 November 2034, 10:00 in London, a working time. */
 const RETENTION_ENDS = '2034-11-24T10:00:00.000Z';
+/** The wall clock when this file loaded, before sinon's: storage stamps rows with real time. */
+const REAL_START = Date.now();
 const IDENTIFIERS = ['Jane', 'Example', '1950-03-14', '9434765919', 'SE5 8AU', '020 7946 0000', 'Grove Lane'];
 
 describe('Retention (sweep on Azurite, sinon clock)', () => {
@@ -224,6 +226,34 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
     expect((await world.referrals.get(referral.id))!.referral.deidentified?.rule).to.equal('retention-96-months');
     expect((await world.referrals.audit(referral.id)).filter((event) => event.action === 'referral.deidentified')).to.have.length(1);
     expect(await pendingTimers(tables, world.names.timers, (timer) => timer.kind === 'retention')).to.deep.equal([]);
+  });
+
+  it('removes a referral form left half-way once it is 30 days untouched, daily, and no other conversation state', async () => {
+    const halfWay = 'msteams/conversations/a:chat-1/users/29:r';
+    const otherState = 'msteams/conversations/a:chat-2/users/29:r';
+    await stateStore.write({
+      [halfWay]: { dialogState: { dialogStack: [{ id: 'referral', state: { options: { draft: { person: sampleReferral().person }, step: 'needs' } } }] } },
+      [otherState]: { dialogState: { dialogStack: [] } },
+    });
+    const keys = async () => {
+      const found: string[] = [];
+      for await (const item of stateStore.entries()) found.push(item.key);
+      return found.sort();
+    };
+    // Storage stamps each item with the real time it was written; sinon's clock moves Signpost's only.
+    const workingMomentAfter = (days: number) => supervision.calendar.nextWorkingTime(new Date(REAL_START + days * 24 * 60 * 60 * 1000));
+    clock.setSystemTime(workingMomentAfter(1));
+    await world.timers.schedule([unfinishedFormsTimer(new Date())]);
+    await scheduler().runOnce();
+    expect(await keys()).to.deep.equal([halfWay, otherState]);
+
+    const later = workingMomentAfter(31);
+    clock.setSystemTime(later);
+    await scheduler().runOnce();
+    expect(await keys()).to.deep.equal([otherState]);
+    expect(logLines.join('\n')).to.contain('"event":"unfinished-forms-removed"');
+    const tomorrow = new Date(later.getTime() + 24 * 60 * 60 * 1000).toISOString().slice(0, 10);
+    expect((await pendingTimers(tables, world.names.timers, (timer) => timer.kind === 'unfinished-forms')).map((timer) => timer.dueAt)).to.deep.equal([`${tomorrow}T00:00:00.000Z`]);
   });
 
   it('gives referrals that ended without a retention clock one when the catch-up comes due, and waits when the period was lengthened', async () => {

@@ -260,6 +260,9 @@ describe('settings', () => {
     for (const bad of ['0', '-3', '12.5', 'eight years']) {
       expect(() => loadConfig({ SIGNPOST_RETENTION_MONTHS: bad }), bad).to.throw(ConfigError, /SIGNPOST_RETENTION_MONTHS/);
     }
+    expect(loadConfig(noSettings).unfinishedFormDays).to.equal(30);
+    expect(loadConfig({ SIGNPOST_UNFINISHED_FORM_DAYS: '7' }).unfinishedFormDays).to.equal(7);
+    expect(() => loadConfig({ SIGNPOST_UNFINISHED_FORM_DAYS: '0' })).to.throw(ConfigError, /SIGNPOST_UNFINISHED_FORM_DAYS/);
   });
 
   it('rejects a malformed setting with its name', () => {
