@@ -12,6 +12,7 @@ import { conversationType } from '../teams/places';
 import { createSignpost, Signpost } from './signpost';
 import { retentionCatchUpTimer, unfinishedFormsTimer } from '../../domain/referral/retention';
 import { answerStorageUnavailable } from '../teams/storageUnavailable';
+import { answerFailedInvoke } from '../teams/invokeResponses';
 import { refuse, ServiceUrlRefresher } from '../teams/admission';
 
 export interface SignpostOptions {
@@ -99,6 +100,10 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
         // Storage did not answer: say so at once, and leave state alone (deleting it would wait on storage again).
         if (isStorageUnavailable(error)) {
           await answerStorageUnavailable(context);
+          return;
+        }
+        if (context.activity.type === 'invoke') {
+          await answerFailedInvoke(context);
           return;
         }
         await context.sendActivity(

@@ -164,6 +164,9 @@ export function createSignpost(parts: SignpostParts) {
     admins: config.admins,
     supervisorCommands,
     contacts: store.contacts,
+    directory: store.directory,
+    verificationMaxAgeDays: config.verificationMaxAgeDays,
+    appId: config.auth.MicrosoftAppId,
     logger,
     now,
   });

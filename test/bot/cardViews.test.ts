@@ -181,7 +181,7 @@ describe('User-specific views of shared cards (refresh, through the real server)
     expect(replaced.refresh.userIds[0]).to.equal(KWAME.id);
   });
 
-  it('refuses a forged click on an action a view hides, and changes nothing', async () => {
+  it('refuses a forged click on an action a view hides, and changes nothing @safety', async () => {
     const referral = await stored({ reference: nextReference(), status: 'accepted', owner: KWAME, version: 2 });
     const before = await referrals.audit(referral.id);
     // Grace's view has no Close, Update, Outcomes or Decline; she sends them anyway.
@@ -210,7 +210,7 @@ describe('User-specific views of shared cards (refresh, through the real server)
     expect((await invoke('refresh', { referralId: { forged: true } }, GRACE)).statusCode).to.equal(400);
   });
 
-  it('updates every supervisor\'s alert once one answers, and shows alerts to supervisors only', async () => {
+  it('updates every supervisor\'s alert once one answers, and shows alerts to supervisors only @safety', async () => {
     const referral = await stored({ reference: nextReference(), status: 'accepted', owner: KWAME, version: 2 });
     await card('escalate', { referralId: referral.id, version: 2, escalationReason: 'safeguarding', escalationNote: 'Worried about money at home' }, KWAME);
     // Safeguarding goes to both host-organisation managers, each in a chat of their own, each alert refreshing for its reader.

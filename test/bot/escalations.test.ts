@@ -98,7 +98,7 @@ describe('Supervisors and escalations (through the real server)', () => {
     expect(digests.map((timer) => timer.serviceId)).to.deep.equal(['sail']);
   });
 
-  it('escalates from the card to the right supervisor in Teams and by email, and carries the answer back', async () => {
+  it('escalates from the card to the right supervisor in Teams and by email, and carries the answer back @safety', async () => {
     const referral = await postedReferral('SP-2026-000701');
     const refused = await click('escalate', { referralId: referral.id, version: referral.version, escalationReason: 'safeguarding', escalationNote: '  ' }, KWAME, 'channel');
     expect(cardText(refused)).to.contain('Nothing changed: Say what the supervisor needs to know');
@@ -118,6 +118,7 @@ describe('Supervisors and escalations (through the real server)', () => {
     expect(mail.to && JSON.stringify(mail.to)).to.contain(HELEN.email);
     expect(mail.subject).to.equal('Signpost: Safeguarding concern: SP-2026-000701');
     expect(mail.text).to.contain("note is in Signpost in Teams").and.not.contain('pension').and.not.contain('Jane').and.not.contain('Example');
+    expect(String(mail.html)).not.to.match(/<a\s|href=|Action\./i); // answered in Teams only, never from a forwarded email
     expect(connector.created.some((created) => created.parameters.members?.[0]?.id === '29:sam')).to.equal(false);
 
     const data = { referralId: referral.id, escalationId: (await referrals.get(referral.id))!.referral.escalations![0].id };
@@ -156,7 +157,7 @@ describe('Supervisors and escalations (through the real server)', () => {
     expect(cardText(card)).to.contain('Signpost reminder').and.not.contain('Jane');
   });
 
-  it('take over makes the supervisor the owner and tells the referrer', async () => {
+  it('take over makes the supervisor the owner and tells the referrer @safety', async () => {
     const referral = await postedReferral('SP-2026-000702');
     await click('escalate', { referralId: referral.id, version: referral.version, escalationReason: 'clinical-advice', escalationNote: 'New medication side effects' }, KWAME, 'channel');
     const data = { referralId: referral.id, escalationId: (await referrals.get(referral.id))!.referral.escalations![0].id };

@@ -57,6 +57,8 @@ describe('Adaptive Cards', () => {
     expectValidTeamsCard(card);
     for (const { command } of CHAT_COMMANDS) expect(cardText(card)).to.contain(command);
     expect(cardText(card)).to.contain('Hello Amira');
+    // The message extension's commands, by the names the manifest gives them.
+    expect(cardText(card)).to.contain('Find a service').and.contain('Refer to social prescribing');
   });
 
   it('the channel welcome lists the channel commands', () => {
@@ -141,7 +143,7 @@ describe('The referral card in a service channel', () => {
   };
 
   for (const status of ['submitted', 'accepted', 'contacted', 'connected-to-activity', 'declined', 'closed'] as const) {
-    it(`is a valid card when ${status}, with no direct identifiers`, () => {
+    it(`is a valid card when ${status}, with no direct identifiers @safety`, () => {
       const card = serviceReferralCard({ ...base, status, owner: status === 'submitted' ? undefined : { id: 'k', name: 'Kwame Mensah' } }, context);
       expectValidTeamsCard(card);
       const text = cardText(card);

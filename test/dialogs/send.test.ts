@@ -54,7 +54,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     });
   });
 
-  it('gives the reference once the referral is stored, even when the channel refuses the post; the post is retried and then counted as failed', async () => {
+  it('gives the reference once the referral is stored, even when the channel refuses the post; the post is retried and then counted as failed @safety', async () => {
     connector.failWith = new DeliveryError('transient', 'Teams post: failed (500)', 500);
     const summary = await walkTo(bot, 'summary');
     const confirmation = cardText(lastCard(await bot.send(fill(summary, {}))));
@@ -69,7 +69,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     expect(connector.posted).to.have.length(0);
   });
 
-  it('posts the card once the channel answers again; after a confirmed Send there is nothing left to cancel', async () => {
+  it('posts the card once the channel answers again; after a confirmed Send there is nothing left to cancel @safety', async () => {
     connector.failWith = new DeliveryError('throttled', 'Teams post: throttled', 429);
     const summary = await walkTo(bot, 'summary');
     await bot.send(fill(summary, {}));
@@ -103,7 +103,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     expect(await world.referrals.get(entry.referralId)).not.to.equal(undefined);
   });
 
-  it('Send pressed twice at once stores one referral, uses one reference and posts one card', async () => {
+  it('Send pressed twice at once stores one referral, uses one reference and posts one card @safety', async () => {
     const summary = await walkTo(bot, 'summary');
     const results = await Promise.allSettled([bot.send(fill(summary, {})), bot.send(fill(summary, {}))]);
     expect(results.some((result) => result.status === 'fulfilled')).to.equal(true);
@@ -118,7 +118,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     }
     expect(issued).to.deep.equal([queued[0].reference]);
   });
-  it('starts the reminder clocks from an outbox message stored with the referral, right after the reply', async () => {
+  it('starts the reminder clocks from an outbox message stored with the referral, right after the reply @safety', async () => {
     const summary = await walkTo(bot, 'summary');
     await bot.send(fill(summary, {}));
     const [entry] = await world.queue.list('sail');
@@ -132,7 +132,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     expect(clocks.map((timer) => timer.kind).sort()).to.deep.equal(['not-accepted-escalation', 'not-accepted-reminder']);
   });
 
-  it('never gives up on starting a referral\'s clocks: storage refusing them is retried past the notification limit, not failed', async () => {
+  it('never gives up on starting a referral\'s clocks: storage refusing them is retried past the notification limit, not failed @safety', async () => {
     const prepare = sinon.stub(bot.signpost.supervision, 'prepare').rejects(new Error('storage is unavailable'));
     try {
       const summary = await walkTo(bot, 'summary');
