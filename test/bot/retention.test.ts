@@ -147,13 +147,13 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
     return rows.join('\n');
   }
 
-  it('schedules the retention timer with the change that ends a referral, 96 months on', async () => {
+  it('schedules the retention timer with the change that ends a referral, 96 months on @safety', async () => {
     const referral = await livedAndClosed();
     const timers = await pendingTimers(tables, world.names.timers, (timer) => timer.kind === 'retention');
     expect(timers).to.deep.equal([{ id: `retention:${referral.id}:${CLOSED_AT}`, kind: 'retention', dueAt: RETENTION_ENDS, serviceId: 'sail', referralId: referral.id, anchor: CLOSED_AT }]);
   });
 
-  it('removes the person\'s identifiers everywhere when the period runs out, keeps the facts, and audits what, when and why', async () => {
+  it('removes the person\'s identifiers everywhere when the period runs out, keeps the facts, and audits what, when and why @safety', async () => {
     const referral = await livedAndClosed();
     const before = await everythingStored();
     for (const identifier of IDENTIFIERS) expect(before, identifier).to.contain(identifier);
@@ -210,7 +210,7 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
     expect((await world.referrals.audit(referral.id)).filter((event) => event.action === 'referral.deidentified')).to.have.length(1);
   });
 
-  it('finishes after a crash mid-way: the timer stays claimed, its lease runs out, the next sweep completes it once', async () => {
+  it('finishes after a crash mid-way: the timer stays claimed, its lease runs out, the next sweep completes it once @safety', async () => {
     const referral = await livedAndClosed();
     moveTo(RETENTION_ENDS);
     const update = sinon.stub(world.referrals, 'update').rejects(new Error('storage went away'));
@@ -228,7 +228,7 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
     expect(await pendingTimers(tables, world.names.timers, (timer) => timer.kind === 'retention')).to.deep.equal([]);
   });
 
-  it('removes a referral form left half-way once it is 30 days untouched, daily, and no other conversation state', async () => {
+  it('removes a referral form left half-way once it is 30 days untouched, daily, and no other conversation state @safety', async () => {
     const halfWay = 'msteams/conversations/a:chat-1/users/29:r';
     const otherState = 'msteams/conversations/a:chat-2/users/29:r';
     await stateStore.write({
@@ -256,7 +256,7 @@ describe('Retention (sweep on Azurite, sinon clock)', () => {
     expect((await pendingTimers(tables, world.names.timers, (timer) => timer.kind === 'unfinished-forms')).map((timer) => timer.dueAt)).to.deep.equal([`${tomorrow}T00:00:00.000Z`]);
   });
 
-  it('gives referrals that ended without a retention clock one when the catch-up comes due, and waits when the period was lengthened', async () => {
+  it('gives referrals that ended without a retention clock one when the catch-up comes due, and waits when the period was lengthened @safety', async () => {
     const ended = sampleReferral({ id: randomUUID(), status: 'declined', outcome: { kind: 'declined', reason: 'no-capacity', at: CLOSED_AT }, createdAt: MONDAY_10, updatedAt: CLOSED_AT });
     await world.referrals.submit(ended, { referralId: ended.id, at: CLOSED_AT, actor: { id: '29:r' }, action: 'referral.submitted', detail: {} });
     const open = sampleReferral({ id: randomUUID(), reference: 'SP-2026-000002' });

@@ -78,7 +78,7 @@ describe('Retention rules', () => {
     expect(retentionDecision(deidentify(closed, due.toISOString(), { kind: 'retention', months: 96 }).referral, 96, due)).to.deep.equal({ do: 'nothing', why: 'already-removed' });
   });
 
-  it('de-identifies a record: no identifier or free text left, the facts reports need kept, still a valid record', () => {
+  it('de-identifies a record: no identifier or free text left, the facts reports need kept, still a valid record @safety', () => {
     const closed = closedReferral();
     const { referral, removed } = deidentify(closed, '2034-12-01T10:00:00.000Z', { kind: 'retention', months: 96 });
     const json = JSON.stringify(referral);

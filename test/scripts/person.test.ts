@@ -161,7 +161,7 @@ describe('The person\'s rights: npm run person (export and erase) after a full r
     expect(storeFiles()).to.contain('9434765919').and.contain('Grove Lane');
   });
 
-  it('exports everything held about the person as JSON: record, audit trail, notifications, email copies, conversation state', () => {
+  it('exports everything held about the person as JSON: record, audit trail, notifications, email copies, conversation state @safety', () => {
     const { code, stdout, stderr } = person(['export', 'SP-2026-000801']);
     expect(code, stderr).to.equal(0);
     const exported = JSON.parse(stdout);
@@ -189,7 +189,7 @@ describe('The person\'s rights: npm run person (export and erase) after a full r
     for (const identifier of JANE) expect(stderr, identifier).not.to.contain(identifier);
   });
 
-  it('refuses to erase a referral that is still open without --force, and says why', () => {
+  it('refuses to erase a referral that is still open without --force, and says why @safety', () => {
     const { code, stdout, stderr } = person(['erase', 'SP-2026-000802', '--reason', 'Subject asked for erasure']);
     expect(code).to.equal(2);
     expect(stdout).to.equal('');
@@ -206,7 +206,7 @@ describe('The person\'s rights: npm run person (export and erase) after a full r
     expect(person(['shred', 'SP-2026-000801']).stderr).to.contain('usage');
   });
 
-  it('erases the person everywhere Signpost holds them, keeping the audit fact of who, when and why', async () => {
+  it('erases the person everywhere Signpost holds them, keeping the audit fact of who, when and why @safety', async () => {
     const { code, stdout, stderr } = person(['erase', 'SP-2026-000801', '--reason', 'Erasure request under UK GDPR Article 17, ticket 4411', '--by', 'IG Officer']);
     expect(code, stderr).to.equal(0);
     expect(stdout).to.contain("Erased the person's details from SP-2026-000801").and.contain('email copies deleted');
