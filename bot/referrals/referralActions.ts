@@ -55,6 +55,18 @@ export type ReferralView =
 /** A referrer's update card as it was sent, with the referral as it stands now. */
 export type ReferrerUpdateView = { kind: 'not-found' | 'refused'; notice: string } | { kind: 'view'; update: ReferralUpdate; referral: Referral };
 
+/** Which shared card a view is for: each shows the actions of some roles only. */
+export type SharedCard = 'channel-card' | 'escalation-alert' | 'referrer-update' | 'any';
+
+const ROLES_SHOWN: Record<SharedCard, Array<'link-worker' | 'supervisor'>> = {
+  // The channel card offers link workers' actions; answering an escalation is the alert's.
+  'channel-card': ['link-worker'],
+  'escalation-alert': ['supervisor'],
+  // The referrer's own card: whether they referred it is all it asks.
+  'referrer-update': [],
+  any: ['link-worker', 'supervisor'],
+};
+
 export interface ReferralActionDependencies {
   referrals: ReferralRepository;
   /** Sent updates stay in the outbox: a referrer's card is refreshed from what it said. */
@@ -123,10 +135,12 @@ export class ReferralActions {
    * alert, a referrer's update): their roles decided as for act(), their actions from the same
    * permission table, so a button is shown exactly when pressing it would be allowed.
    */
-  async viewFor(person: ActingPerson, referralOrId: string | Referral): Promise<ReferralView> {
+  async viewFor(person: ActingPerson, referralOrId: string | Referral, card: SharedCard = 'any'): Promise<ReferralView> {
     const referral = typeof referralOrId === 'string' ? await this.current(referralOrId) : referralOrId;
     if (!referral) return { kind: 'not-found', notice: NO_REFERRAL };
-    const actor = await this.identify(person, referral, ['link-worker', 'supervisor']);
+    // Only the roles the card can show anything for are looked up: every click on the channel
+    // card is answered with this view, and the supervisor check costs two reads it would not use.
+    const actor = await this.identify(person, referral, ROLES_SHOWN[card]);
     const state = caseState(referral);
     const verbs = permittedVerbs(state, actor);
     // Answering belongs to the alert, not the referral card: whether an escalation is still open is the alert's to show.
@@ -140,7 +154,7 @@ export class ReferralActions {
    * only, with the referral as it stands now (the card refreshes to show where it got to).
    */
   async referrerUpdateView(person: ActingPerson, referralId: string, version: number): Promise<ReferrerUpdateView> {
-    const view = await this.viewFor(person, referralId);
+    const view = await this.viewFor(person, referralId, 'referrer-update');
     if (view.kind === 'not-found') return view;
     if (!view.isReferrer) return { kind: 'refused', notice: 'Only the person who made this referral sees its updates.' };
     const sent = await this.deps.outbox.get(referralId, `${referralId}:${version}:teams`);

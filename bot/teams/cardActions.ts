@@ -150,7 +150,7 @@ export class TeamsCardActions {
   private async referralCardView(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
     const ids = refreshedCard.safeParse(data);
     if (!ids.success) return messageAnswer('This card is not a Signpost referral card, so nothing changed.');
-    const view = await this.deps.actions.viewFor(this.person(context), ids.data.referralId);
+    const view = await this.deps.actions.viewFor(this.person(context), ids.data.referralId, 'channel-card');
     if (view.kind === 'not-found') return messageAnswer(view.notice);
     return cardAnswer(await this.viewCard(view));
   }
@@ -159,7 +159,7 @@ export class TeamsCardActions {
   private async alertView(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
     const ids = escalationCard.safeParse(data);
     if (!ids.success) return messageAnswer('This card is not a Signpost escalation alert, so nothing changed.');
-    const view = await this.deps.actions.viewFor(await this.supervisorPerson(context), ids.data.referralId);
+    const view = await this.deps.actions.viewFor(await this.supervisorPerson(context), ids.data.referralId, 'escalation-alert');
     const escalation = view.kind === 'view' ? view.referral.escalations?.find((candidate) => candidate.id === ids.data.escalationId) : undefined;
     if (view.kind !== 'view' || !escalation) return messageAnswer('This alert does not match any escalation in Signpost, so nothing changed.');
     if (!view.verbs.includes('escalation-answer')) return messageAnswer("Only the service's supervisors can see this alert.");
@@ -206,7 +206,7 @@ export class TeamsCardActions {
   /** The clicker's answer: the referral as it now stands, as they may see it. */
   private async referralAnswer(person: ActingPerson, outcome: ActionOutcome): Promise<AdaptiveCardInvokeResponse> {
     if (outcome.kind === 'not-found') return errorAnswer(404, outcome.notice);
-    const view = await this.deps.actions.viewFor(person, outcome.referral);
+    const view = await this.deps.actions.viewFor(person, outcome.referral, 'channel-card');
     if (view.kind === 'not-found') return errorAnswer(404, view.notice);
     if (outcome.kind === 'contact-details') return cardAnswer(await this.viewCard(view, { showContactDetails: true }));
     return cardAnswer(await this.viewCard(view, { notice: outcome.notice }));
@@ -214,7 +214,7 @@ export class TeamsCardActions {
 
   /** The referral's card with a notice, for clicks refused before they reach the application. */
   private async describe(context: TurnContext, referralId: string, notice: string): Promise<AdaptiveCardInvokeResponse> {
-    const view = await this.deps.actions.viewFor(this.person(context), referralId);
+    const view = await this.deps.actions.viewFor(this.person(context), referralId, 'channel-card');
     return view.kind === 'view' ? cardAnswer(await this.viewCard(view, { notice })) : errorAnswer(404, view.notice);
   }
 
