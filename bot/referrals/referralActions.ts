@@ -1,11 +1,11 @@
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
 import { applyTransition, AppliedAction, isEscalationAnswer, ReferralAction } from '../../domain/referral/actions';
-import { Actor, caseState, IdentifiedBy, mayAct, Person } from '../../domain/referral/lifecycle';
+import { Actor, caseState, GuardedVerb, IdentifiedBy, mayAct, permittedVerbs, Person } from '../../domain/referral/lifecycle';
 import type { Escalation } from '../../domain/supervision/escalation';
 import { clocksMayChange } from '../../domain/supervision/policy';
 import { escalationAlert, escalationAnswer } from '../../domain/supervision/messages';
 import { ChangeEvent, deliveryChannels, referralUpdate } from '../../domain/notifications/referralUpdate';
-import { ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
+import { LinkAlreadyUsedError, ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
 import type { OutboxMessage } from '../../storage/outboxRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
 import type { ReferrerRepository } from '../../storage/referrerRepository';
@@ -58,6 +58,16 @@ export interface ReferralActionDependencies {
   now: () => Date;
   /** Called after a change queued notifications, so they go out now rather than at the next poll. */
   notificationsQueued?: () => void;
+  /** A service's intake email addresses: someone identified by one of them is its link worker. */
+  intakeAddresses?: (serviceId: string) => Promise<string[]>;
+}
+
+/** Surfaces that identify a person by a verified email address. */
+const BY_EMAIL: ReadonlySet<IdentifiedBy> = new Set(['email-link', 'actionable-message']);
+
+/** How a change came, beyond who made it: an email link's id, so the link makes one change only. */
+export interface ActOptions {
+  linkId?: string;
 }
 
 const STALE = 'This card was out of date, so nothing changed. Here is the referral as it stands now.';
@@ -72,7 +82,7 @@ export class ReferralActions {
    * stored version changes nothing. Undefined (an escalation alert, which is not tied to a
    * version) acts on the current version, retried once if it changes meanwhile.
    */
-  async act(person: ActingPerson, referralId: string, expectedVersion: number | undefined, requested: RequestedAction): Promise<ActionOutcome> {
+  async act(person: ActingPerson, referralId: string, expectedVersion: number | undefined, requested: RequestedAction, options: ActOptions = {}): Promise<ActionOutcome> {
     for (let attempt = 0; ; attempt += 1) {
       const stored = await this.deps.referrals.get(referralId);
       const answering = requested.verb.startsWith('escalation-');
@@ -91,8 +101,9 @@ export class ReferralActions {
       if (!applied.changed) return { kind: 'unchanged', referral: stored.referral, notice: applied.summary, escalation: applied.escalation };
 
       try {
-        return await this.store(stored, action, actor, applied, at);
+        return await this.store(stored, action, actor, applied, at, options);
       } catch (error) {
+        if (error instanceof LinkAlreadyUsedError) return { kind: 'refused', referral: stored.referral, notice: 'This link has already been used, so nothing changed.' };
         if (!(error instanceof ReferralConflictError)) throw error;
         if (expectedVersion === undefined && attempt === 0) continue;
         return this.afterConflict(stored, action, actor, expectedVersion === undefined);
@@ -103,6 +114,16 @@ export class ReferralActions {
   /** The referral as it stands, for a surface that must show it without acting. */
   async current(referralId: string): Promise<Referral | undefined> {
     return (await this.deps.referrals.get(referralId))?.referral;
+  }
+
+  /**
+   * What this person may do to the referral now, by the permission table: what an email link's
+   * page or an Actionable Message offers them ('escalation-answer' for a supervisor or admin).
+   */
+  async permittedFor(person: ActingPerson, referral: Referral): Promise<GuardedVerb[]> {
+    const [asLinkWorker, asSupervisor] = await Promise.all([this.identify(person, referral, 'accept'), this.identify(person, referral, 'escalation-acknowledge')]);
+    const verbs = permittedVerbs(caseState(referral), asLinkWorker);
+    return mayAct('escalation-answer', caseState(referral), asSupervisor) ? [...verbs, 'escalation-answer'] : verbs;
   }
 
   /** The actor's roles on this referral: what the permission table is asked about. */
@@ -127,6 +148,11 @@ export class ReferralActions {
    * also come from that channel: the card lives there, so a click from anywhere else is forged.
    */
   private async linkWorker(person: ActingPerson, serviceId: string): Promise<{ email?: string } | undefined> {
+    // By email: the verified address must be one the service takes referrals at.
+    if (BY_EMAIL.has(person.identifiedBy)) {
+      const email = person.email?.toLowerCase();
+      return email && (await this.deps.intakeAddresses?.(serviceId))?.includes(email) ? { email } : undefined;
+    }
     if (person.identifiedBy !== 'teams' || !person.teamsChannel) return undefined;
     const link = await this.deps.channelLinks.forService(serviceId);
     if (!link || link.channelId !== person.teamsChannel.channelId || link.teamId !== person.teamsChannel.teamId) return undefined;
@@ -144,7 +170,7 @@ export class ReferralActions {
     return { verb: 'assign', to };
   }
 
-  private async store(stored: StoredReferral, action: ReferralAction, actor: Actor, applied: Extract<AppliedAction, { changed: true }>, at: string): Promise<ActionOutcome> {
+  private async store(stored: StoredReferral, action: ReferralAction, actor: Actor, applied: Extract<AppliedAction, { changed: true }>, at: string, options: ActOptions): Promise<ActionOutcome> {
     const { next, summary } = applied;
     const before = stored.referral;
     const serviceName = (await this.deps.directory.get(next.serviceId))?.name ?? next.serviceId;
@@ -160,9 +186,9 @@ export class ReferralActions {
       at,
       actor: { id: actor.id, name: actor.name },
       action: applied.audit.action,
-      detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...(action.verb === 'escalate' ? { recipients: outbox.length } : {}) },
+      detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...byEmail(actor), ...(action.verb === 'escalate' ? { recipients: outbox.length } : {}) },
     };
-    const saved = await this.deps.referrals.update(next, stored.etag, event, outbox);
+    const saved = await this.deps.referrals.update(next, stored.etag, event, outbox, { usedLinkId: options.linkId });
     this.deps.logger.info('referral-action', { verb: action.verb, reference: next.reference, status: next.status, via: actor.identifiedBy ?? 'teams' });
 
     if (action.verb === 'redirect') {
@@ -242,7 +268,7 @@ export class ReferralActions {
       at: this.deps.now().toISOString(),
       actor: { id: actor.id, name: actor.name },
       action: 'referral.contact-details-shown',
-      detail: { summary: `Contact details viewed by ${actor.name}`, via: actor.identifiedBy ?? 'teams' },
+      detail: { summary: `Contact details viewed by ${actor.name}`, via: actor.identifiedBy ?? 'teams', ...byEmail(actor) },
     });
     this.deps.logger.info('contact-details-shown', { reference: referral.reference });
     return { kind: 'contact-details', referral };
@@ -257,6 +283,11 @@ export class ReferralActions {
       this.deps.logger.warn('card-update-failed', { reference: referral.reference, errorName: (error as Error).name });
     }
   }
+}
+
+/** An action that came by email records the staff address it came from ('email' is kept for the person's own). */
+function byEmail(actor: Actor): { fromAddress?: string } {
+  return actor.identifiedBy && BY_EMAIL.has(actor.identifiedBy) && actor.email ? { fromAddress: actor.email } : {};
 }
 
 /**

@@ -1,0 +1,69 @@
+import { odata, TableClient } from '@azure/data-tables';
+import { statusOf, TableConnection } from './tables';
+
+/**
+ * Email addresses that take a service's referrals, added by an admin (`intake <service> email
+ * <address>`); the directory file may list more (`intakeEmails`). Partition = `intake|<service>`,
+ * row = the address, lower case.
+ *
+ * The same table remembers the Entra tokens already used on Signpost's Actionable Message
+ * endpoint (partition `token`, row = the token's id), inserted only if absent, so a replayed
+ * token is refused even when two copies arrive at once.
+ */
+export interface IntakeAddress {
+  serviceId: string;
+  email: string;
+  addedBy: { id: string; name?: string };
+  addedAt: string;
+}
+
+type Row = { partitionKey: string; rowKey: string; body?: string; expiresAt?: string };
+
+const intakePartition = (serviceId: string) => `intake|${serviceId}`;
+const TOKEN_PARTITION = 'token';
+
+export class EmailIntakeRepository {
+  private readonly client: Promise<TableClient>;
+
+  constructor(tables: TableConnection, tableName = 'emailintake') {
+    this.client = tables.table(tableName);
+  }
+
+  async list(serviceId: string): Promise<IntakeAddress[]> {
+    const found: IntakeAddress[] = [];
+    for await (const row of (await this.client).listEntities<Row>({ queryOptions: { filter: odata`PartitionKey eq ${intakePartition(serviceId)}` } })) {
+      found.push(JSON.parse(row.body!) as IntakeAddress);
+    }
+    return found.sort((a, b) => a.email.localeCompare(b.email));
+  }
+
+  async add(address: IntakeAddress): Promise<void> {
+    const email = address.email.toLowerCase();
+    await (await this.client).upsertEntity<Row>(
+      { partitionKey: intakePartition(address.serviceId), rowKey: encodeURIComponent(email), body: JSON.stringify({ ...address, email }) },
+      'Replace',
+    );
+  }
+
+  /** False when the address was not one of the service's. */
+  async remove(serviceId: string, email: string): Promise<boolean> {
+    try {
+      await (await this.client).deleteEntity(intakePartition(serviceId), encodeURIComponent(email.toLowerCase()));
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  /** Records a token id; false when it was recorded before (a replay). */
+  async firstUseOfToken(tokenId: string, expiresAt: Date): Promise<boolean> {
+    try {
+      await (await this.client).createEntity<Row>({ partitionKey: TOKEN_PARTITION, rowKey: encodeURIComponent(tokenId).slice(0, 512), expiresAt: expiresAt.toISOString() });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 409) return false;
+      throw error;
+    }
+  }
+}
