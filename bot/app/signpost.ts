@@ -28,6 +28,7 @@ import { SignpostBot } from '../teams/signpostBot';
 import { AdminStatus } from './adminStatus';
 import { EmailIntakeRepository } from '../../storage/emailIntakeRepository';
 import { IntakeAddresses } from '../email/intake';
+import { IntakeCommands } from '../email/intakeCommands';
 import { EmailActions } from '../email/emailActions';
 import { LinkSigner, linkSecret } from '../email/linkSigner';
 
@@ -165,6 +166,7 @@ export function createSignpost(parts: SignpostParts) {
     adminStatus,
     admins: config.admins,
     supervisorCommands,
+    intakeCommands: new IntakeCommands({ directory: store.directory, intake: store.intake, channelLinks: store.channelLinks, admins: config.admins, logger, now }),
     contacts: store.contacts,
     logger,
     now,
