@@ -56,6 +56,13 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     res.end(html);
   };
 
+  // Bodies restify itself refuses (bad JSON, too large for the server) never reach a handler: logged here, by reason only.
+  server.on('restifyError', (req: Request, _res: Response, error: { statusCode?: number; name?: string }, done: () => void) => {
+    const at = req.path?.() ?? '';
+    if (at === ACTION_PATH || at.startsWith(`${LINK_PATH}/`)) refuse(`unreadable-body:${error.name ?? 'error'}`, error.statusCode ?? 400);
+    done();
+  });
+
   server.get(STYLESHEET_PATH, async (_req: Request, res: Response) => {
     res.writeHead(200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=3600', 'X-Content-Type-Options': 'nosniff' });
     res.end(STYLESHEET);

@@ -84,6 +84,7 @@ describe('Outlook Actionable Messages: Action.Http with Entra tokens (keys serve
     const token = () => world.entra.token(TENANT, claims());
     const link = JSON.parse(button.body).link;
     expect((await press(button, await token(), '{not json')).status).to.equal(400);
+    expect(world.logLines.some((line) => line.includes('email-action-refused') && line.includes('unreadable-body'))).to.equal(true);
     expect((await press(button, await token(), JSON.stringify({ link, verb: 'redirect' }))).status).to.equal(400);
     expect((await press(button, await token(), JSON.stringify({ link, verb: 'decline', reason: 'because' }))).status).to.equal(400);
     expect((await press(button, await token(), JSON.stringify({ link, verb: 'accept', extra: 'x'.repeat(20_000) }))).status).to.equal(400);
