@@ -47,7 +47,8 @@ const STANDING_WORDS: Record<Exclude<LinkStanding, 'usable'>, { status: number; 
 };
 
 export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies): void {
-  const perAddress = new RateLimiter(60, 30);
+  // Per client address (generous: a proxy in front of Signpost makes many people one address) and per link.
+  const perAddress = new RateLimiter(120, 60);
   const perLink = new RateLimiter(20, 10);
   const refuse = (reason: string, status: number) => deps.logger.warn('email-action-refused', { reason, status });
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { channelActivity, postActivity, teamsActivity } from '../support/connector';
 import { FIXTURE_TIME } from '../support/fixtures';
 import { cardText } from '../support/adaptiveCards';
-import { EmailWorld, IDENTIFIERS, linkFor, waitUntil } from './support';
+import { EmailWorld, IDENTIFIERS, INTAKE, linkFor, waitUntil } from './support';
 
 const CHANNEL = '19:sail-referrals@thread.tacv2';
 const TEAM = '19:sail-team@thread.tacv2';
@@ -106,6 +106,21 @@ describe('Email: escalations answered by a supervisor who is not in Teams, and t
     expect(removed).not.to.contain('new-inbox@');
     expect(await adminSays('intake sail email remove new-inbox@pembroke-house.example')).to.contain('was not an intake address');
     expect(await adminSays('intake wellbeing-hub')).to.contain('in no Teams channel').and.contain('by email at no address');
+  });
+
+  it('reminds an inbox that owns a case by email only, with links to update and close it', async () => {
+    const referral = await world.refer();
+    const mail = await world.mailAbout(referral.reference);
+    await fetch(linkFor(mail, 'Accept'), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'verb=accept' });
+    const owned = (await world.bot.signpost.store.referrals.get(referral.id))!.referral;
+    expect(owned.owner?.id).to.equal(`email:${INTAKE}`);
+
+    const reminder = { kind: 'reminder' as const, title: `No first contact recorded: ${owned.reference}`, lines: ['Record the contact.'], serviceName: 'SAIL', referralId: owned.id, reference: owned.reference, at: FIXTURE_TIME };
+    const messages = await world.bot.signpost.supervision.outboxFor([{ audience: { to: 'person', person: owned.owner! }, message: reminder }], 'sail', 'first-contact');
+    // Someone who acts only by email has no Teams chat to try.
+    expect(messages.map((message) => message.key)).to.deep.equal([`first-contact:${INTAKE}:email`]);
+    const email = await world.bot.signpost.emailActions.staffEmail(INTAKE, reminder, owned);
+    expect(email.text).to.contain('Update progress: http').and.contain('Close: http').and.not.contain('Accept: http');
   });
 
   it('sends reminders for a service to its inboxes as well as its channel', async () => {
