@@ -6,7 +6,8 @@ import { statusOf, TableConnection } from './tables';
  * <address>`); the directory file may list more (`intakeEmails`). Partition = `intake|<service>`,
  * row = the address, lower case.
  *
- * The same table remembers the Entra tokens already used on Signpost's Actionable Message
+ * It also holds the confirmation codes waiting for a link's recipient (partition `code`, row =
+ * the link's id; one at a time per link), and remembers the Entra tokens already used on Signpost's Actionable Message
  * endpoint (partition `token`, row = the token's id), inserted only if absent, so a replayed
  * token is refused even when two copies arrive at once.
  */
@@ -18,6 +19,18 @@ export interface IntakeAddress {
 }
 
 type Row = { partitionKey: string; rowKey: string; body?: string; expiresAt?: string };
+
+/** An action asked for on a link page, waiting for the code mailed to the link's recipient. */
+export interface PendingConfirmation {
+  /** The code's digest (never the code). */
+  digest: string;
+  /** The action, as parsed when it was asked for: confirming acts on exactly this. */
+  action: Record<string, unknown>;
+  expiresAt: string;
+  attempts: number;
+}
+
+const CODE_PARTITION = 'code';
 
 const intakePartition = (serviceId: string) => `intake|${serviceId}`;
 const TOKEN_PARTITION = 'token';
@@ -52,6 +65,43 @@ export class EmailIntakeRepository {
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async savePending(linkId: string, pending: PendingConfirmation): Promise<void> {
+    await (await this.client).upsertEntity<Row>({ partitionKey: CODE_PARTITION, rowKey: linkId, body: JSON.stringify(pending) }, 'Replace');
+  }
+
+  /** The pending confirmation with its eTag, so a wrong guess and a confirmation cannot both count. */
+  async pending(linkId: string): Promise<{ pending: PendingConfirmation; etag: string } | undefined> {
+    try {
+      const row = await (await this.client).getEntity<Row>(CODE_PARTITION, linkId);
+      return { pending: JSON.parse(row.body!) as PendingConfirmation, etag: row.etag };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Counts a wrong code; false when someone else changed it first. */
+  async countAttempt(linkId: string, pending: PendingConfirmation, etag: string): Promise<boolean> {
+    try {
+      await (await this.client).updateEntity<Row>({ partitionKey: CODE_PARTITION, rowKey: linkId, body: JSON.stringify({ ...pending, attempts: pending.attempts + 1 }) }, 'Replace', { etag });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  /** Spends a pending confirmation; false when it was already spent or replaced (two confirmations at once: one wins). */
+  async spend(linkId: string, etag: string): Promise<boolean> {
+    try {
+      await (await this.client).deleteEntity(CODE_PARTITION, linkId, { etag });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) return false;
       throw error;
     }
   }

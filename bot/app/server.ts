@@ -157,6 +157,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       referrals: signpost.store.referrals,
       directory: signpost.store.directory,
       intake: signpost.store.intake,
+      mailer: signpost.mailer,
       // Outlook's tokens come from the recipient's own organisation (a charity's tenant as much as
       // the NHS's): who may act is decided by the address the email went to, not the tenant.
       verifier: config.email.actionableMessageAudience

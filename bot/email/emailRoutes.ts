@@ -3,17 +3,19 @@ import { EmailLink, EmailVerb, GUARD_FOR, linkStanding, LinkStanding } from '../
 import type { Referral } from '../../domain/referral/referral';
 import { STATUS_LABELS } from '../../domain/referral/lifecycle';
 import { contactRows } from '../../cards/serviceReferralCard';
-import { actionableCard, EmailActionTarget } from '../../cards/emailActions';
+import { ACTION_FORMS, actionableCard, EmailActionTarget } from '../../cards/emailActions';
+import { randomInt } from 'node:crypto';
+import type { Mailer } from '../notifications/mailer';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import type { EmailIntakeRepository } from '../../storage/emailIntakeRepository';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { EntraTokenVerifier, TokenRefusedError, VerifiedEntraToken } from '../auth/entraToken';
 import type { Logger } from '../app/log';
-import type { ActionOutcome, ActingPerson, ReferralActions } from '../referrals/referralActions';
+import type { ActionOutcome, ActingPerson, ReferralActions, RequestedAction } from '../referrals/referralActions';
 import { ACTION_PATH, EmailActions, emailPerson, LINK_PATH } from './emailActions';
 import { actionableBodySchema, emailVerbSchema, requestedAction } from './emailInputs';
 import type { LinkSigner } from './linkSigner';
-import { actionForms, caseSection, contactSection, page, PAGE_HEADERS, refusalPage, STYLESHEET, STYLESHEET_PATH } from './pages';
+import { actionForms, caseSection, codePage, confirmationCodeEmail, contactSection, page, PAGE_HEADERS, refusalPage, STYLESHEET, STYLESHEET_PATH } from './pages';
 import { RateLimiter } from './rateLimit';
 
 /**
@@ -32,9 +34,14 @@ export interface EmailRouteDependencies {
   intake: EmailIntakeRepository;
   /** Undefined when no Actionable Messages audience is configured: the endpoint then says so (503). */
   verifier?: EntraTokenVerifier;
+  /** Sends the confirmation codes. */
+  mailer: Mailer;
   logger: Logger;
   now: () => Date;
 }
+
+const CODE_MINUTES = 15;
+const MAX_CODE_ATTEMPTS = 5;
 
 /** A form or an Action.Http body is a few hundred bytes; anything much larger is not ours. */
 const MAX_BODY_BYTES = 16 * 1024;
@@ -135,10 +142,18 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     sendPage(res, 200, await casePage(person, referral, current, undefined, only.success ? only.data : undefined));
   });
 
+  /**
+   * A link page's POST. Holding a link is not proof of being its recipient (emails get
+   * forwarded), so an action asked for on the page waits for a one-time code mailed to the
+   * address the link was made for: the same page takes the code, and only then does Signpost
+   * act, on exactly the action that was asked for. A forwarded link therefore acts for nobody
+   * but its recipient. Codes last CODE_MINUTES and allow MAX_CODE_ATTEMPTS guesses.
+   */
   server.post(`${LINK_PATH}/:token`, async (req: Request, res: Response) => {
     const link = admitLink(req, res);
     if (!link) return;
     const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
+    if (body.code !== undefined) return confirmWithCode(res, link, body.code);
     const verb = emailVerbSchema.safeParse(body.verb);
     if (!verb.success || !link.actions.includes(verb.data)) {
       refuse('unknown-verb', 400);
@@ -150,17 +165,49 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
       return sendPage(res, 400, refusalPage('Something in the form needs changing', `${parsed.reason}. Go back and try again; nothing was changed.`));
     }
     const { referral, standing } = await linkState(link);
-    // Seeing contact details changes nothing, so a used link may still show them while the referral has not moved on.
-    const viewing = verb.data === 'view-contact';
-    if (standing !== 'usable' && !(viewing && standing === 'used') || !referral) {
-      const words = STANDING_WORDS[standing === 'usable' ? 'gone' : standing];
-      refuse(`link-${standing}`, words.status);
-      return sendPage(res, words.status, refusalPage(words.heading, words.explanation, await standingNow(referral)));
-    }
-    const person = emailPerson(link.to, 'email-link');
-    const outcome = await deps.actions.act(person, link.referralId, link.escalationId ? undefined : link.version, parsed.requested, viewing ? {} : { linkId: link.id });
-    sendPage(res, outcomeStatus(outcome), await outcomePage(person, link, outcome));
+    if (!mayProceed(verb.data, standing) || !referral) return sendStanding(res, standing, referral);
+
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const expiresAt = new Date(deps.now().getTime() + CODE_MINUTES * 60_000);
+    await deps.intake.savePending(link.id, { digest: deps.signer.codeDigest(link.id, code), action: { verb: verb.data, requested: parsed.requested }, expiresAt: expiresAt.toISOString(), attempts: 0 });
+    await deps.mailer.send({ to: link.to, ...confirmationCodeEmail(code, ACTION_FORMS[verb.data].button, referral.reference, CODE_MINUTES), messageId: `code-${link.id}-${expiresAt.getTime()}` });
+    sendPage(res, 200, codePage(ACTION_FORMS[verb.data].button, String(req.params.token), CODE_MINUTES));
   });
+
+  async function confirmWithCode(res: Response, link: EmailLink, given: unknown): Promise<void> {
+    const code = typeof given === 'string' ? given.replace(/\s+/g, '') : '';
+    const found = await deps.intake.pending(link.id);
+    const wrong = (reason: string, heading: string, explanation: string) => {
+      refuse(reason, 403);
+      sendPage(res, 403, refusalPage(heading, explanation));
+    };
+    if (!found || Date.parse(found.pending.expiresAt) <= deps.now().getTime() || found.pending.attempts >= MAX_CODE_ATTEMPTS) {
+      return wrong('code-expired', 'That code has expired', 'Open the link from the email again and ask for a new code. Nothing was changed.');
+    }
+    if (!/^\d{6}$/.test(code) || !deps.signer.codeMatches(link.id, code, found.pending.digest)) {
+      await deps.intake.countAttempt(link.id, found.pending, found.etag);
+      return wrong('code-wrong', 'That code is not right', 'Check the code in the email Signpost has just sent and try again. Nothing was changed.');
+    }
+    // Spent before acting: two confirmations at once act once.
+    if (!(await deps.intake.spend(link.id, found.etag))) return wrong('code-spent', 'That code has already been used', 'Nothing more was changed.');
+    const { verb, requested } = found.pending.action as { verb: EmailVerb; requested: RequestedAction };
+    const { referral, standing } = await linkState(link);
+    if (!mayProceed(verb, standing) || !referral) return sendStanding(res, standing, referral);
+    const person = emailPerson(link.to, 'email-link');
+    const outcome = await deps.actions.act(person, link.referralId, link.escalationId ? undefined : link.version, requested, verb === 'view-contact' ? {} : { linkId: link.id });
+    sendPage(res, outcomeStatus(outcome), await outcomePage(person, link, outcome));
+  }
+
+  /** Seeing contact details changes nothing, so a used link may still show them while the referral has not moved on. */
+  function mayProceed(verb: EmailVerb, standing: LinkStanding): boolean {
+    return standing === 'usable' || (verb === 'view-contact' && standing === 'used');
+  }
+
+  async function sendStanding(res: Response, standing: LinkStanding, referral: Referral | undefined): Promise<void> {
+    const words = STANDING_WORDS[standing === 'usable' ? 'gone' : standing];
+    refuse(`link-${standing}`, words.status);
+    sendPage(res, words.status, refusalPage(words.heading, words.explanation, await standingNow(referral)));
+  }
 
   async function outcomePage(person: ActingPerson, link: EmailLink, outcome: ActionOutcome): Promise<string> {
     if (outcome.kind === 'not-found') return refusalPage(STANDING_WORDS.gone.heading, outcome.notice);

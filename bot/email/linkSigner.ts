@@ -41,6 +41,18 @@ export class LinkSigner {
     }
   }
 
+  /** A keyed digest of a confirmation code for one link, so storage never holds the code itself. */
+  codeDigest(linkId: string, code: string): string {
+    return createHmac('sha256', this.secret).update(`signpost-confirmation-code.v1.${linkId}.${code}`).digest('base64url');
+  }
+
+  /** Whether a code matches a stored digest, in constant time. */
+  codeMatches(linkId: string, code: string, digest: string): boolean {
+    const given = Buffer.from(this.codeDigest(linkId, code));
+    const expected = Buffer.from(digest);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
   private mac(payload: string): Buffer {
     return createHmac('sha256', this.secret).update(CONTEXT + payload).digest();
   }

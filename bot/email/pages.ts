@@ -1,6 +1,7 @@
 import { escapeHtml } from '../../cards/email';
 import { ACTION_FORMS, ActionInput, EmailActionTarget, EmailCase } from '../../cards/emailActions';
 import type { EmailVerb } from '../../domain/email/links';
+import type { RenderedEmail } from '../../cards/email';
 
 /**
  * Signpost's own pages for email links: plain server-rendered HTML, no script at all, one
@@ -95,4 +96,30 @@ ${facts(rows)}`;
 /** A page for a link that cannot act: why, and where the referral stands now (no identifiers). */
 export function refusalPage(heading: string, explanation: string, now?: Array<{ label: string; value: string }>): string {
   return page(heading, `<h1>${escapeHtml(heading)}</h1>\n<p>${escapeHtml(explanation)}</p>${now ? `\n<h2>Where the referral stands now</h2>\n${facts(now)}` : ''}`);
+}
+
+/** Asks for the code Signpost has just mailed to the link's recipient; posts back to the same link. */
+export function codePage(button: string, token: string, minutes: number): string {
+  return page('Enter your confirmation code', `<h1>Enter your confirmation code</h1>
+<p>To confirm <strong>${escapeHtml(button)}</strong>, enter the 6-digit code Signpost has just emailed to the address this link was sent to. It works for ${minutes} minutes.</p>
+<p>If this email was forwarded to you, the code went to its recipient: ask them to act instead.</p>
+<form method="post" action="${escapeHtml(token)}">
+<label for="code">Confirmation code</label>
+<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" required>
+<button type="submit">Confirm</button>
+</form>`);
+}
+
+/** The email with the code: no identifier, and what to do if it was not asked for. */
+export function confirmationCodeEmail(code: string, button: string, reference: string, minutes: number): RenderedEmail {
+  const lines = [
+    `Your code to confirm "${button}" on referral ${reference} is ${code}.`,
+    `Enter it on the Signpost page where you asked. It works for ${minutes} minutes.`,
+    'If you did not ask for this, ignore this email: nothing changes without the code.',
+  ];
+  return {
+    subject: `Signpost: your confirmation code for ${reference}`,
+    text: lines.join('\n\n'),
+    html: `<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body style="font-family: Segoe UI, Arial, sans-serif">${lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('')}</body></html>`,
+  };
 }

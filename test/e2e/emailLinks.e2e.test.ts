@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { channelActivity, postActivity } from '../support/connector';
 import { CHROMIUM, CHROMIUM_FLAGS, PlaygroundBrowser } from '../support/playground';
-import { EmailWorld, IDENTIFIERS, linkFor } from '../email/support';
+import { EmailWorld, IDENTIFIERS, INTAKE, linkFor } from '../email/support';
 
 const CHANNEL = '19:sail-referrals@thread.tacv2';
 const TEAM = '19:sail-team@thread.tacv2';
@@ -10,7 +10,8 @@ const KWAME = { id: '29:kwame', name: 'Kwame Mensah' };
 
 /**
  * End to end from an inbox: the email arrives over real SMTP, headless Chromium opens its link
- * as a person would (on a phone-sized screen), confirms, and the referrer hears in Teams.
+ * as a person would (on a phone-sized screen), confirms with the code mailed to the inbox, and
+ * the referrer hears in Teams.
  */
 describe('End to end from the inbox (headless Chromium on the link pages)', function () {
   this.timeout(120_000);
@@ -47,7 +48,12 @@ describe('End to end from the inbox (headless Chromium on the link pages)', func
     // Fits a phone: nothing wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
 
+    const seen = world.smtp.messages.length;
     await page.getByRole('button', { name: 'Accept' }).click();
+    // The code goes to the address the email was sent to: the inbox proves it is the recipient.
+    await page.getByRole('heading', { name: 'Enter your confirmation code' }).waitFor();
+    await page.getByLabel('Confirmation code').fill(await world.codeFor(INTAKE, seen));
+    await page.getByRole('button', { name: 'Confirm' }).click();
     await page.getByRole('status').filter({ hasText: 'Accepted by' }).waitFor();
     const update = await world.connector.waitFor((activity) => activity.conversationId === referral.referrerConversation.conversation.id);
     expect(JSON.stringify(update.activity)).to.contain(`${referral.reference} (J.E.) was accepted`);

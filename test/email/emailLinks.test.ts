@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AUDIENCE, EmailWorld, embeddedCard, httpActions, IDENTIFIERS, INTAKE, linkFor, ORIGINATOR, waitUntil } from './support';
+import { AUDIENCE, EmailWorld, embeddedCard, httpActions, IDENTIFIERS, INTAKE, linkFor, ORIGINATOR, postForm, waitUntil } from './support';
 
 describe('Email intake with signed links (real SMTP on loopback, real server)', () => {
   let world: EmailWorld;
@@ -9,8 +9,7 @@ describe('Email intake with signed links (real SMTP on loopback, real server)', 
   });
   after(() => world?.stop());
 
-  const post = (url: string, form: Record<string, string>) =>
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+  const post = postForm;
 
   it('emails a referral to an email-only service with the Actionable Message card and working links, and no identifiers', async () => {
     const referral = await world.refer();
@@ -42,7 +41,7 @@ describe('Email intake with signed links (real SMTP on loopback, real server)', 
     const mail = await world.mailAbout(referral.reference);
     const link = linkFor(mail, 'Accept');
 
-    const accepted = await post(link, { verb: 'accept' });
+    const accepted = await world.actOnLink(link, { verb: 'accept' });
     expect(accepted.status).to.equal(200);
     expect(await accepted.text()).to.contain(`Accepted by ${INTAKE}`);
 
@@ -55,7 +54,7 @@ describe('Email intake with signed links (real SMTP on loopback, real server)', 
     const update = await world.connector.waitFor((activity) => activity.conversationId === referral.referrerConversation.conversation.id);
     expect(JSON.stringify(update.activity)).to.contain(`${referral.reference} (J.E.) was accepted`);
 
-    const again = await post(link, { verb: 'accept' });
+    const again = await world.actOnLink(link, { verb: 'accept' });
     expect(again.status).to.equal(409);
     const html = await again.text();
     expect(html).to.contain('already been used').and.contain('Accepted');
@@ -65,13 +64,13 @@ describe('Email intake with signed links (real SMTP on loopback, real server)', 
   it('lets the inbox that accepted update and close the case from the pages, and shows contact details only when asked, audited', async () => {
     const referral = await world.refer();
     const mail = await world.mailAbout(referral.reference);
-    const acceptedPage = await (await post(linkFor(mail, 'Accept'), { verb: 'accept' })).text();
+    const acceptedPage = await (await world.actOnLink(linkFor(mail, 'Accept'), { verb: 'accept' })).text();
     // The page after a change offers what comes next, on a fresh link.
     const next = /<form method="post" action="([^"]+)">\s*<h2>Update progress<\/h2>/.exec(acceptedPage);
     expect(next, 'an Update progress form').to.not.equal(null);
     const base = linkFor(mail, 'Accept').replace(/[^/]+$/, '');
 
-    const updated = await (await post(base + next![1], { verb: 'update', status: 'contacted' })).text();
+    const updated = await (await world.actOnLink(base + next![1], { verb: 'update', status: 'contacted' })).text();
     expect(updated).to.contain('Contacted, recorded by');
     const close = /<form method="post" action="([^"]+)">\s*<h2>Close<\/h2>/.exec(updated)!;
     const refusedClose = await post(base + close[1], { verb: 'close', reason: 'not-a-reason' });
@@ -79,14 +78,14 @@ describe('Email intake with signed links (real SMTP on loopback, real server)', 
     expect(await refusedClose.text()).to.contain('Choose why it is closing');
     expect((await world.bot.signpost.store.referrals.get(referral.id))!.referral.status).to.equal('contacted');
 
-    const contact = await post(base + close[1], { verb: 'view-contact' });
+    const contact = await world.actOnLink(base + close[1], { verb: 'view-contact' });
     const contactHtml = await contact.text();
     expect(contactHtml).to.contain('Jane Example').and.contain('020 7946 0000');
     expect(contact.headers.get('cache-control')).to.equal('no-store');
     const shown = (await world.bot.signpost.store.referrals.audit(referral.id)).find((event) => event.action === 'referral.contact-details-shown')!;
     expect(shown.detail).to.deep.include({ via: 'email-link', fromAddress: INTAKE });
 
-    const closed = await post(base + close[1], { verb: 'close', reason: 'completed' });
+    const closed = await world.actOnLink(base + close[1], { verb: 'close', reason: 'completed' });
     expect(closed.status).to.equal(200);
     expect((await world.bot.signpost.store.referrals.get(referral.id))!.referral.status).to.equal('closed');
   });
@@ -112,12 +111,37 @@ describe('Email intake with signed links (real SMTP on loopback, real server)', 
     for (const line of refusals) expect(line).not.to.contain(INTAKE).and.not.to.contain(token);
   });
 
+  it('acts on a forwarded link for nobody but its recipient: the code goes to the recipient, wrong guesses run out, nothing changes', async () => {
+    const referral = await world.refer();
+    const mail = await world.mailAbout(referral.reference);
+    const link = linkFor(mail, 'Accept');
+    const seen = world.smtp.messages.length;
+    const asked = await post(link, { verb: 'accept' });
+    expect(await asked.text()).to.contain('If this email was forwarded to you, the code went to its recipient');
+    const code = await world.codeFor(INTAKE, seen);
+    const codeMail = world.smtp.messages.slice(seen).find((candidate) => String(candidate.text).includes(code))!;
+    for (const identifier of IDENTIFIERS) expect(String(codeMail.text), identifier).not.to.contain(identifier);
+
+    const wrong = code === '000000' ? '111111' : '000000';
+    for (let attempt = 0; attempt < 5; attempt += 1) expect((await post(link, { code: wrong })).status).to.equal(403);
+    const tooLate = await post(link, { code });
+    expect(tooLate.status).to.equal(403);
+    expect(await tooLate.text()).to.contain('That code has expired');
+    expect((await world.bot.signpost.store.referrals.get(referral.id))!.referral.status).to.equal('submitted');
+    // Asking again sends a new code, and that one works.
+    expect((await world.actOnLink(link, { verb: 'accept' })).status).to.equal(200);
+    expect((await world.bot.signpost.store.referrals.get(referral.id))!.referral.status).to.equal('accepted');
+  });
+
   it('shows the referral as it is now after a change elsewhere, and never lets two posts of one link both act', async () => {
     const referral = await world.refer();
     const mail = await world.mailAbout(referral.reference);
     const link = linkFor(mail, 'Accept');
-    const answers = await Promise.all([post(link, { verb: 'accept' }), post(link, { verb: 'decline', reason: 'no-capacity' })]);
-    // One acts; the other finds the referral changed under it (refused or stale), never a second change.
+    const seen = world.smtp.messages.length;
+    expect((await post(link, { verb: 'accept' })).status).to.equal(200);
+    const code = await world.codeFor(INTAKE, seen);
+    const answers = await Promise.all([post(link, { code }), post(link, { code })]);
+    // One acts; the other finds the code spent or the referral changed under it, never a second change.
     expect(answers.filter((answer) => answer.status === 200)).to.have.length(1);
     const stored = (await world.bot.signpost.store.referrals.get(referral.id))!.referral;
     expect(stored.version).to.equal(2);

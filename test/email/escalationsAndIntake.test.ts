@@ -60,11 +60,7 @@ describe('Email: escalations answered by a supervisor who is not in Teams, and t
 
     const page = await fetch(linkFor(alert, 'Advice given'));
     expect(page.status).to.equal(200);
-    const advised = await fetch(linkFor(alert, 'Advice given'), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ verb: 'escalation-advice', note: 'Call the duty safeguarding team today' }).toString(),
-    });
+    const advised = await world.actOnLink(linkFor(alert, 'Advice given'), { verb: 'escalation-advice', note: 'Call the duty safeguarding team today' }, SUPERVISOR);
     expect(advised.status).to.equal(200);
     expect(await advised.text()).to.contain('The link worker has been told');
 
@@ -84,11 +80,7 @@ describe('Email: escalations answered by a supervisor who is not in Teams, and t
     await click('escalate', { referralId: referral.id, escalationReason: 'safeguarding', escalationNote: 'Needs a second opinion' });
     const alert = await world.mailAbout(referral.reference, SUPERVISOR);
     await world.bot.signpost.store.supervisors.remove('sail', SUPERVISOR);
-    const answer = await fetch(linkFor(alert, 'Acknowledge'), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ verb: 'escalation-acknowledge' }).toString(),
-    });
+    const answer = await world.actOnLink(linkFor(alert, 'Acknowledge'), { verb: 'escalation-acknowledge' }, SUPERVISOR);
     expect(answer.status).to.equal(403);
     expect((await world.bot.signpost.store.referrals.get(referral.id))!.referral.escalations?.[0].acknowledged).to.equal(undefined);
     await world.bot.signpost.store.supervisors.save({ serviceId: 'sail', email: SUPERVISOR, role: 'clinical', addedBy: KWAME, addedAt: FIXTURE_TIME });
@@ -111,7 +103,7 @@ describe('Email: escalations answered by a supervisor who is not in Teams, and t
   it('reminds an inbox that owns a case by email only, with links to update and close it', async () => {
     const referral = await world.refer();
     const mail = await world.mailAbout(referral.reference);
-    await fetch(linkFor(mail, 'Accept'), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'verb=accept' });
+    await world.actOnLink(linkFor(mail, 'Accept'), { verb: 'accept' });
     const owned = (await world.bot.signpost.store.referrals.get(referral.id))!.referral;
     expect(owned.owner?.id).to.equal(`email:${INTAKE}`);
 

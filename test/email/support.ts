@@ -78,11 +78,36 @@ export class EmailWorld {
     }
   }
 
+  /**
+   * Acts on a link page as its recipient does: posts the form, reads the confirmation code
+   * Signpost mails to `to`, and posts the code. Returns the answer to the code.
+   */
+  async actOnLink(url: string, form: Record<string, string>, to = INTAKE): Promise<Response> {
+    const seen = this.smtp.messages.length;
+    const asked = await postForm(url, form);
+    if (asked.status !== 200) return asked;
+    const page = await asked.text();
+    if (!page.includes('Enter your confirmation code')) throw new Error(`expected the code page, got: ${page.slice(0, 300)}`);
+    return postForm(url, { code: await this.codeFor(to, seen) });
+  }
+
+  /** The newest confirmation code mailed to `to` after `seen` messages. */
+  async codeFor(to: string, seen: number): Promise<string> {
+    for (let count = seen + 1; ; count += 1) {
+      const mail = (await this.smtp.waitForMessages(count)).slice(seen).reverse().find((candidate) => candidate.subject?.includes('confirmation code') && addresses(candidate).includes(to));
+      if (mail) return /is (\d{6})\./.exec(String(mail.text))![1];
+    }
+  }
+
   async stop(): Promise<void> {
     await this.bot?.stop();
     await Promise.all([this.smtp.stop(), this.entra.stop(), this.connector.stop()]);
     rmSync(this.folder, { recursive: true, force: true });
   }
+}
+
+export function postForm(url: string, form: Record<string, string>): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
 }
 
 export function addresses(mail: ParsedMail): string[] {
