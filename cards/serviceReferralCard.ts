@@ -1,5 +1,5 @@
 import template from './referral/service-referral.json';
-import { renderCard } from './render';
+import { renderCard, withRefresh } from './render';
 import type { Referral } from '../domain/referral/referral';
 import { postcodeDistrict } from '../domain/referral/postcode';
 import { formatNhsNumber } from '../domain/referral/nhsNumber';
@@ -7,13 +7,15 @@ import { BOROUGH_NAMES, capitalised, HOSPITAL_NAMES, MENTAL_HEALTH_NAMES } from 
 import type { PersonFacts } from '../domain/eligibility/facts';
 import { describeChange, Measurement } from '../domain/referral/outcomes';
 import {
-  availableVerbs,
   caseState,
   CLOSE_REASONS,
   DECLINE_REASONS,
+  GuardedVerb,
+  isOpenStatus,
   Person,
   PROGRESS_STATUSES,
   reasonWords,
+  sharedVerbs,
   STATUS_LABELS,
 } from '../domain/referral/lifecycle';
 import { describeEscalation, ESCALATION_REASON_LABELS, ESCALATION_REASONS } from '../domain/supervision/escalation';
@@ -66,6 +68,26 @@ export interface ServiceCardContext {
   notice?: string;
   /** Only in the answer to the link worker who asked: the person's identifiers and contact details. */
   showContactDetails?: boolean;
+  /**
+   * Whose card this is: the actions the permission table allows them, and whether they are a
+   * link worker of the service. Absent: the shared card, with what any link worker may do.
+   */
+  viewer?: { id: string; verbs: readonly GuardedVerb[]; isLinkWorker: boolean };
+  /** Who Teams redraws the card for automatically, each with their own view. */
+  refreshUserIds?: string[];
+  /** The team is larger than Teams refreshes automatically: the shared card offers "Show my actions". */
+  manualRefresh?: boolean;
+}
+
+/** The verb a card's refresh (automatic, or "Show my actions") invokes. */
+export const REFRESH_VERB = 'refresh';
+
+/** Who owns an open case, said to the viewer. */
+function ownerLine(referral: Referral, viewerId: string | undefined): string | null {
+  if (!isOpenStatus(referral.status)) return null;
+  if (!referral.owner) return 'Nobody has accepted this referral yet.';
+  if (referral.owner.id === viewerId) return 'You own this referral: you record its progress and outcomes, and close it.';
+  return `Owned by ${referral.owner.name}: only they record its progress and outcomes, or close it.`;
 }
 const CONTACT_METHODS: Record<string, string> = { phone: 'phone call', text: 'text message', email: 'email', letter: 'letter' };
 
@@ -120,11 +142,12 @@ export function serviceReferralFacts(referral: Referral): Array<{ label: string;
  */
 export function serviceReferralCard(referral: Referral, context: ServiceCardContext): Record<string, unknown> {
   const state = caseState(referral);
-  const verbs = new Set(availableVerbs(state));
+  const verbs = new Set<GuardedVerb>(context.viewer?.verbs ?? sharedVerbs(state));
+  const owner = ownerLine(referral, context.viewer?.id);
   const rows = serviceReferralFacts(referral);
   // Everything shown as text is escaped (names, notes, what matters, history lines that quote
   // them); inputs and choice titles are not Markdown and get the text as it is.
-  return renderCard(template, {
+  const card = renderCard(template, {
     title: escapeCardText(`Referral to ${context.serviceName}`),
     notice: context.notice == null ? null : escapeCardText(context.notice),
     referralId: referral.id,
@@ -137,9 +160,12 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
       decline: verbs.has('decline'),
       redirect: verbs.has('redirect'),
       record: verbs.has('record'),
-      escalate: verbs.size > 0,
-      contact: referral.status !== 'declined',
+      escalate: verbs.has('escalate'),
+      contact: verbs.has('view-contact'),
     },
+    ownerLine: owner == null ? null : escapeCardText(owner),
+    viewerLine: context.viewer && !context.viewer.isLinkWorker ? "Only the service's link workers can act on this referral, so it offers you no actions." : null,
+    manualRefresh: !context.viewer && Boolean(context.manualRefresh),
     contact: context.showContactDetails ? escapedRows(contactRows(referral)) : null,
     wellbeingSummary: wellbeingLine(referral) ?? 'No wellbeing score recorded yet: record a baseline at the first meeting.',
     goalValues: Object.fromEntries(
@@ -172,4 +198,5 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     whatMatters: escapeCardText(referral.whatMatters),
     reasons: referral.match.reasons.map(escapeCardText),
   });
+  return withRefresh(card, { verb: REFRESH_VERB, title: 'Show my actions', data: { referralId: referral.id }, userIds: context.refreshUserIds ?? [] });
 }

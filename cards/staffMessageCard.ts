@@ -1,5 +1,5 @@
 import template from './staff-message.json';
-import { renderCard } from './render';
+import { renderCard, withRefresh } from './render';
 import { escapeHtml, RenderedEmail } from './email';
 import { actionableCard, actionLinksHtml, actionLinksText, EmailActionTarget, EmailCase, embeddedCard } from './emailActions';
 import type { StaffMessage } from '../domain/supervision/messages';
@@ -18,7 +18,12 @@ export interface StaffCardState {
   /** Taken over or advice given: the alert keeps no buttons (acknowledged ones keep theirs). */
   resolved?: boolean;
   notice?: string;
+  /** Who Teams redraws an escalation alert for, so an answer from one supervisor shows on every alert. */
+  refreshUserIds?: string[];
 }
+
+/** The verb an escalation alert's refresh invokes. */
+export const ALERT_REFRESH_VERB = 'escalation-refresh';
 
 /**
  * A reminder, alert or digest for staff, as an Adaptive Card in their chat or the service's
@@ -27,7 +32,7 @@ export interface StaffCardState {
  */
 export function staffMessageCard(message: StaffMessage, state: StaffCardState = {}): Record<string, unknown> {
   const shown = (text: string | undefined) => (text == null ? null : escapeCardText(text));
-  return renderCard(template, {
+  const card = renderCard(template, {
     kindLabel: KIND_LABELS[message.kind],
     title: escapeCardText(message.title),
     facts: [
@@ -43,6 +48,9 @@ export function staffMessageCard(message: StaffMessage, state: StaffCardState = 
     referralId: message.escalation?.referralId ?? '',
     escalationId: message.escalation?.escalationId ?? '',
   });
+  if (message.kind !== 'escalation-alert' || !message.escalation || !state.refreshUserIds?.length) return card;
+  const { referralId, escalationId } = message.escalation;
+  return withRefresh(card, { verb: ALERT_REFRESH_VERB, title: 'Show where it stands', data: { referralId, escalationId }, userIds: state.refreshUserIds });
 }
 
 export type StaffEmail = RenderedEmail;

@@ -128,10 +128,14 @@ export function createSignpost(parts: SignpostParts) {
     get emailActions() {
       return emailActions;
     },
+    // From the record as it stands: a later change's clocks supersede an earlier one's.
+    startClocks: async (referralId) => {
+      const stored = await store.referrals.get(referralId);
+      if (stored) await supervision.prepare(stored.referral);
+    },
   });
   const notificationsQueued = () => dispatcher.kick();
   const referralService = new ReferralService({
-    beforeStore: (referral) => supervision.prepare(referral),
     now,
     directory: store.directory,
     referrals: store.referrals,

@@ -1,5 +1,5 @@
 import type { Referral } from '../../domain/referral/referral';
-import { STATUS_LABELS } from '../../domain/referral/lifecycle';
+import { GuardedVerb, STATUS_LABELS } from '../../domain/referral/lifecycle';
 import { EmailLink, EmailVerb, ESCALATION_EMAIL_VERBS, linkExpiry, offeredNow, REFERRAL_EMAIL_VERBS } from '../../domain/email/links';
 import type { StaffMessage } from '../../domain/supervision/messages';
 import { actionableCard, actionLinksHtml, actionLinksText, EmailActionTarget, EmailCase, embeddedCard } from '../../cards/emailActions';
@@ -54,7 +54,7 @@ export class EmailActions {
    * or undefined when they may take none (the email then only informs).
    */
   async target(to: string, referral: Referral, candidates: readonly EmailVerb[], escalationId?: string): Promise<EmailActionTarget | undefined> {
-    const permitted = await this.deps.actions.permittedFor(emailPerson(to, 'email-link'), referral);
+    const permitted = await this.permitted(emailPerson(to, 'email-link'), referral);
     const verbs = offeredNow({ actions: [...candidates] }, permitted);
     if (!verbs.length) return undefined;
     const link: EmailLink = {
@@ -69,6 +69,12 @@ export class EmailActions {
     const token = this.deps.signer.sign(link);
     const base = this.deps.settings.publicUrl();
     return { token, verbs, actionUrl: `${base}${ACTION_PATH}`, pageUrl: `${base}${LINK_PATH}/${token}` };
+  }
+
+  /** What this person may do to the referral now, by the permission table (the application layer's view). */
+  async permitted(person: ActingPerson, referral: Referral): Promise<GuardedVerb[]> {
+    const view = await this.deps.actions.viewFor(person, referral);
+    return view.kind === 'view' ? view.verbs : [];
   }
 
   /** The referral as an email or page shows it: what the channel card shows, no direct identifier. */

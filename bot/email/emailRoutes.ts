@@ -258,7 +258,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     const person = emailPerson(link.to, 'actionable-message', token.name);
     const { referral, standing } = await linkState(link);
     if (!referral) return refused('link-gone', 404, STANDING_WORDS.gone.heading);
-    if (!(await deps.actions.permittedFor(person, referral)).includes(GUARD_FOR[verb.data]) && standing === 'usable') {
+    if (!(await deps.emailActions.permitted(person, referral)).includes(GUARD_FOR[verb.data]) && standing === 'usable') {
       return refused('not-permitted', 403, 'You cannot take this action on this referral.');
     }
     const refreshed = async (notice: string) => actionableCard(await deps.emailActions.referralCase(referral, notice), await deps.emailActions.referralTarget(link.to, referral, link.escalationId), deps.emailActions.originator);

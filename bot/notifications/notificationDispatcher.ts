@@ -9,7 +9,7 @@ import type { ContactRepository } from '../../storage/contactRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { Logger } from '../app/log';
 import { PollingLoop } from '../app/pollingLoop';
-import { isStaffPayload, StaffPayload } from '../supervision/supervision';
+import { isClocksPayload, isStaffPayload, StaffPayload } from '../supervision/supervision';
 import { isChannelPostPayload } from '../channels/serviceChannels';
 import type { Mailer } from './mailer';
 import type { EmailActions } from '../email/emailActions';
@@ -43,6 +43,8 @@ export interface DispatcherOptions {
   leaseMs?: number;
   /** Posts a referral's card to its service's channel (once); false when the service has none yet. */
   postReferral: (referralId: string) => Promise<boolean>;
+  /** Writes a referral's clocks for the state it is in now. */
+  startClocks: (referralId: string) => Promise<void>;
   /** A service's intake inboxes: a referral posted to its channel is also emailed to each. */
   intakeAddresses?: (serviceId: string) => Promise<string[]>;
   /** The actions emails carry (signed links, Actionable Message cards). */
@@ -92,6 +94,13 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
           // Not a failure: the message goes by email instead (its own entry, counted if that fails).
           await outbox.settle(claimed, { state: 'sent' }, `${reason}; Teams cannot reach them, so it goes by email instead`);
           counts.sent += 1;
+        } else if (isClocksPayload(claimed.payload)) {
+          // A referral's clocks are never given up: storage failing now will answer later, and
+          // without them nobody would be reminded of the case. Retried at most every 5 minutes.
+          const delay = Math.min(5 * 60_000, (this.options.baseDelayMs ?? 2_000) * 2 ** Math.min(claimed.attempts - 1, 20));
+          await outbox.settle(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
+          if (claimed.attempts >= (this.options.maxAttempts ?? 8)) this.options.logger.error('clocks-not-started', { key: claimed.key, attempts: claimed.attempts });
+          counts.retried += 1;
         } else if (error.code === 'rejected' || error.code === 'unreachable' || claimed.attempts >= (this.options.maxAttempts ?? 8)) {
           const why = error.code === 'unreachable' && claimed.channel === 'teams' ? `${reason}; Teams cannot reach them and there is no email address to use instead` : reason;
           await outbox.settle(claimed, { state: 'failed' }, why);
@@ -116,11 +125,13 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
       // A service with no channel yet gets its waiting referrals when one is linked: nothing to retry.
       return void (await this.options.postReferral(entry.referralId));
     }
+    if (isClocksPayload(entry.payload)) return this.options.startClocks(entry.referralId);
     const update = entry.payload as unknown as ReferralUpdate;
     const stored = await this.options.referrals.get(entry.referralId);
     if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');
     if (entry.channel === 'teams') {
-      await this.sendToReferrer(stored.referral, referralUpdateCard(update));
+      // The card refreshes, for the referrer alone, to where the referral stands when they look again.
+      await this.sendToReferrer(stored.referral, referralUpdateCard(update, { refreshUserIds: [stored.referral.referrer.teamsUserId] }));
       return;
     }
     const email = referralUpdateEmail(update, this.options.originator);
@@ -172,12 +183,11 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
       await this.options.mailer.send({ to: recipient.email, ...email, messageId: entry.key });
       return;
     }
-    const card = staffMessageCard(message);
     const link = await this.options.channelLinks.forService(payload.serviceId);
     if (recipient.channel) {
       // The channel may be linked again later: worth retrying.
       if (!link) throw new DeliveryError('transient', 'the service has no linked channel');
-      await this.options.messenger.send(link.conversation, card);
+      await this.options.messenger.send(link.conversation, staffMessageCard(message));
       return;
     }
     const contact =
@@ -187,6 +197,8 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     // Like Teams saying the person cannot be reached: the email copy carries the message.
     if (!contact?.personalConversation && (!teamsUserId || !link)) throw new DeliveryError('unreachable', 'no Teams chat with this person yet');
     const member = { id: teamsUserId ?? '', name: recipient.name ?? '' };
+    // An alert to several supervisors refreshes for each of them, so one's answer shows on every copy.
+    const card = staffMessageCard(message, { refreshUserIds: teamsUserId ? [teamsUserId] : [] });
     const created = await this.options.messenger.sendPersonal(member, contact?.personalConversation, link?.conversation, card);
     if (created) await this.options.contacts.remember({ teamsUserId, name: recipient.name, email: recipient.email, personalConversation: created, updatedAt: this.now().toISOString() });
   }

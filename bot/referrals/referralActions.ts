@@ -4,9 +4,9 @@ import { Actor, caseState, GuardedVerb, IdentifiedBy, mayAct, permittedVerbs, Pe
 import type { Escalation } from '../../domain/supervision/escalation';
 import { clocksMayChange } from '../../domain/supervision/policy';
 import { escalationAlert, escalationAnswer } from '../../domain/supervision/messages';
-import { ChangeEvent, deliveryChannels, referralUpdate } from '../../domain/notifications/referralUpdate';
+import { ChangeEvent, deliveryChannels, ReferralUpdate, referralUpdate } from '../../domain/notifications/referralUpdate';
 import { LinkAlreadyUsedError, ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
-import type { OutboxMessage } from '../../storage/outboxRepository';
+import type { OutboxMessage, OutboxRepository } from '../../storage/outboxRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
 import type { ReferrerRepository } from '../../storage/referrerRepository';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
@@ -15,7 +15,7 @@ import type { Logger } from '../app/log';
 import { channelPostMessage, ChannelPlace, ServiceChannels } from '../channels/serviceChannels';
 import type { LinkWorkerRoster } from '../channels/roster';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
-import type { Supervision } from '../supervision/supervision';
+import { clocksMessage, Supervision } from '../supervision/supervision';
 
 /**
  * The one path for every action on a referral, whatever surface it came from (a Teams card, an
@@ -44,8 +44,21 @@ export type ActionOutcome =
   | { kind: 'changed' | 'unchanged' | 'refused' | 'stale'; referral: Referral; notice: string; escalation?: Escalation }
   | { kind: 'contact-details'; referral: Referral };
 
+/**
+ * A referral as one person may see it on a shared card: the actions the permission table allows
+ * them now (what their buttons offer), and whether they referred it. Nothing changes.
+ */
+export type ReferralView =
+  | { kind: 'not-found'; notice: string }
+  | { kind: 'view'; referral: Referral; viewerId: string; verbs: GuardedVerb[]; isLinkWorker: boolean; isReferrer: boolean };
+
+/** A referrer's update card as it was sent, with the referral as it stands now. */
+export type ReferrerUpdateView = { kind: 'not-found' | 'refused'; notice: string } | { kind: 'view'; update: ReferralUpdate; referral: Referral };
+
 export interface ReferralActionDependencies {
   referrals: ReferralRepository;
+  /** Sent updates stay in the outbox: a referrer's card is refreshed from what it said. */
+  outbox: OutboxRepository;
   queue: ServiceQueueRepository;
   referrers: ReferrerRepository;
   directory: DirectoryRepository;
@@ -88,7 +101,7 @@ export class ReferralActions {
       const answering = requested.verb.startsWith('escalation-');
       if (!stored) return { kind: 'not-found', notice: answering ? NO_ESCALATION : NO_REFERRAL };
       if (expectedVersion !== undefined && expectedVersion !== stored.referral.version) return { kind: 'stale', referral: stored.referral, notice: STALE };
-      const actor = await this.identify(person, stored.referral, requested.verb);
+      const actor = await this.identify(person, stored.referral, answering ? ['supervisor'] : ['link-worker']);
       if (requested.verb === 'view-contact') return this.showContactDetails(actor, stored.referral);
 
       const action = await this.resolve(requested, stored.referral, actor);
@@ -117,30 +130,55 @@ export class ReferralActions {
   }
 
   /**
-   * What this person may do to the referral now, by the permission table: what an email link's
-   * page or an Actionable Message offers them ('escalation-answer' for a supervisor or admin).
+   * The referral as this person may see it on a shared card (the channel's card, an escalation
+   * alert, a referrer's update): their roles decided as for act(), their actions from the same
+   * permission table, so a button is shown exactly when pressing it would be allowed.
    */
-  async permittedFor(person: ActingPerson, referral: Referral): Promise<GuardedVerb[]> {
-    const [asLinkWorker, asSupervisor] = await Promise.all([this.identify(person, referral, 'accept'), this.identify(person, referral, 'escalation-acknowledge')]);
-    const verbs = permittedVerbs(caseState(referral), asLinkWorker);
-    return mayAct('escalation-answer', caseState(referral), asSupervisor) ? [...verbs, 'escalation-answer'] : verbs;
+  async viewFor(person: ActingPerson, referralOrId: string | Referral): Promise<ReferralView> {
+    const referral = typeof referralOrId === 'string' ? await this.current(referralOrId) : referralOrId;
+    if (!referral) return { kind: 'not-found', notice: NO_REFERRAL };
+    const actor = await this.identify(person, referral, ['link-worker', 'supervisor']);
+    const state = caseState(referral);
+    const verbs = permittedVerbs(state, actor);
+    // Answering belongs to the alert, not the referral card: whether an escalation is still open is the alert's to show.
+    if (mayAct('escalation-answer', state, actor)) verbs.push('escalation-answer');
+    const isReferrer = person.identifiedBy === 'teams' && person.id === referral.referrer.teamsUserId;
+    return { kind: 'view', referral, viewerId: person.id, verbs, isLinkWorker: actor.isLinkWorker, isReferrer };
   }
 
-  /** The actor's roles on this referral: what the permission table is asked about. */
-  private async identify(person: ActingPerson, referral: Referral, verb: RequestedAction['verb']): Promise<Actor> {
+  /**
+   * The update a referrer was sent in Teams about one version of their referral, for their eyes
+   * only, with the referral as it stands now (the card refreshes to show where it got to).
+   */
+  async referrerUpdateView(person: ActingPerson, referralId: string, version: number): Promise<ReferrerUpdateView> {
+    const view = await this.viewFor(person, referralId);
+    if (view.kind === 'not-found') return view;
+    if (!view.isReferrer) return { kind: 'refused', notice: 'Only the person who made this referral sees its updates.' };
+    const sent = await this.deps.outbox.get(referralId, `${referralId}:${version}:teams`);
+    if (!sent) return { kind: 'not-found', notice: 'This update is no longer held by Signpost. Say "my referrals" to see where your referrals stand.' };
+    return { kind: 'view', update: sent.payload as unknown as ReferralUpdate, referral: view.referral };
+  }
+
+  /** The actor's roles on this referral that an action or a view needs: what the permission table is asked about. */
+  private async identify(person: ActingPerson, referral: Referral, roles: Array<'link-worker' | 'supervisor'>): Promise<Actor> {
     const actor: Actor = { id: person.id, name: person.name, ...(person.email ? { email: person.email } : {}), isLinkWorker: false, identifiedBy: person.identifiedBy };
-    if (verb.startsWith('escalation-')) {
-      const email = person.email ?? (await this.deps.contacts.byTeamsId(person.id))?.email;
-      const who = { teamsUserId: person.id, aadObjectId: person.aadObjectId, email };
-      actor.isSupervisor = (await this.deps.supervision.isSupervisor(referral.serviceId, who)) || this.deps.supervision.isAdmin(who);
-      return actor;
-    }
-    const member = await this.linkWorker(person, referral.serviceId);
+    const [member, isSupervisor] = await Promise.all([
+      roles.includes('link-worker') ? this.linkWorker(person, referral.serviceId) : undefined,
+      roles.includes('supervisor') ? this.supervisor(person, referral.serviceId) : undefined,
+    ]);
+    if (isSupervisor !== undefined) actor.isSupervisor = isSupervisor;
     if (member) {
       actor.isLinkWorker = true;
       if (member.email) actor.email = member.email;
     }
     return actor;
+  }
+
+  /** A supervisor of the service (by Teams id or sign-in email), or a Signpost admin. */
+  private async supervisor(person: ActingPerson, serviceId: string): Promise<boolean> {
+    const email = person.email ?? (await this.deps.contacts.byTeamsId(person.id))?.email;
+    const who = { teamsUserId: person.id, aadObjectId: person.aadObjectId, email };
+    return (await this.deps.supervision.isSupervisor(serviceId, who)) || this.deps.supervision.isAdmin(who);
   }
 
   /**
@@ -174,19 +212,19 @@ export class ReferralActions {
     const { next, summary } = applied;
     const before = stored.referral;
     const serviceName = (await this.deps.directory.get(next.serviceId))?.name ?? next.serviceId;
-    // Clocks before the change (a change stored without its clocks would be a case nobody is
-    // reminded about), written while the messages are composed.
-    const [outbox] = await Promise.all([
+    // A change that may start a clock carries the message that starts it, in its transaction.
+    // An escalation's re-alert is stored before the escalation, while the alerts are composed.
+    const [messages] = await Promise.all([
       this.messagesFor(action, actor, applied, serviceName, at),
-      clocksMayChange(before, next) ? this.deps.supervision.prepare(next) : undefined,
       action.verb === 'escalate' ? this.deps.supervision.scheduleRealert(next, applied.escalation!, at) : undefined,
     ]);
+    const outbox = clocksMayChange(before, next) ? [...messages, clocksMessage(next)] : messages;
     const event: AuditEvent = {
       referralId: next.id,
       at,
       actor: { id: actor.id, name: actor.name },
       action: applied.audit.action,
-      detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...byEmail(actor), ...(action.verb === 'escalate' ? { recipients: outbox.length } : {}) },
+      detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...byEmail(actor), ...(action.verb === 'escalate' ? { recipients: messages.length } : {}) },
     };
     const saved = await this.deps.referrals.update(next, stored.etag, event, outbox, { usedLinkId: options.linkId });
     this.deps.logger.info('referral-action', { verb: action.verb, reference: next.reference, status: next.status, via: actor.identifiedBy ?? 'teams' });
@@ -198,7 +236,7 @@ export class ReferralActions {
     this.deps.notificationsQueued?.();
     const notice =
       action.verb === 'escalate'
-        ? outbox.length
+        ? messages.length
           ? `${summary}. The supervisors have been alerted; their answer will appear here.`
           : `${summary}, but nobody can be alerted: the service has no supervisors and Signpost has no admins. Tell your manager directly.`
         : isEscalationAnswer(action)

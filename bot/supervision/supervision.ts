@@ -39,6 +39,25 @@ export function isStaffPayload(payload: Record<string, unknown>): payload is Sta
   return payload.kind === 'staff';
 }
 
+/**
+ * What the outbox holds to write a referral's clocks: written in the transaction of the change
+ * that may start a clock, and carried out by the dispatcher right after the reply. No clock is
+ * due within minutes of the change that starts it (the first is working days away), so nobody
+ * need wait for it, yet a change is never stored without the means of starting its clocks.
+ */
+export interface ClocksPayload {
+  kind: 'clocks';
+}
+
+export function isClocksPayload(payload: Record<string, unknown>): payload is ClocksPayload & Record<string, unknown> {
+  return payload.kind === 'clocks';
+}
+
+export function clocksMessage(referral: Pick<Referral, 'id' | 'version'>): OutboxMessage {
+  const payload: ClocksPayload = { kind: 'clocks' };
+  return { key: `${referral.id}:${referral.version}:clocks`, channel: 'signpost', payload: { ...payload } };
+}
+
 /** Is this person (by Teams id, AAD object id or sign-in email) one of SIGNPOST_ADMINS? */
 export function isAdmin(admins: string[], who: { teamsUserId: string; aadObjectId?: string; email?: string }): boolean {
   return [who.teamsUserId, who.aadObjectId, who.email].some((id) => id && admins.includes(id.toLowerCase()));
@@ -94,9 +113,9 @@ export class Supervision {
   }
 
   /**
-   * Stores the clocks a referral needs in its new state. Called before the change is stored:
-   * a timer whose change then fails finds nothing to say when it comes due, whereas a change
-   * stored without its timer would be a case nobody is reminded about.
+   * Stores the clocks a referral needs in the state it is in. Idempotent (a clock's id and due
+   * time follow from the record), so writing them again, or for a later version, is harmless;
+   * a clock left from an earlier state finds nothing to say when it comes due.
    */
   async prepare(referral: Referral): Promise<void> {
     await this.deps.timers.schedule(referralTimers(referral, await this.settingsFor(referral.serviceId), this.deps.calendar));

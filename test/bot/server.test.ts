@@ -43,7 +43,7 @@ describe('Signpost server (embedded Azurite, real HTTP)', () => {
     expect(body.version).to.match(/^\d+\.\d+\.\d+/);
   });
 
-  it('warns exactly once that it runs unauthenticated in local mode', () => {
+  it('warns exactly once that it runs unauthenticated in local mode @safety', () => {
     const warnings = logs.lines.filter((line) => line.entry.event === 'local-mode');
     expect(warnings).to.have.length(1);
     expect(warnings[0].level).to.equal('warn');
@@ -83,7 +83,7 @@ describe('Signpost server (embedded Azurite, real HTTP)', () => {
     expect(connector.received).to.have.length(0);
   });
 
-  it('answers unknown text helpfully and without logging what was typed', async () => {
+  it('answers unknown text helpfully and without logging what was typed @safety', async () => {
     const secret = 'Mrs Jane Example NHS 943 476 5919';
     const incoming = teamsActivity(connector, { text: secret });
     await postActivity(bot.url, incoming);
@@ -104,7 +104,7 @@ describe('Signpost server (embedded Azurite, real HTTP)', () => {
     expect((await fetch(`${bot.url}/api/health`)).status).to.equal(200);
   });
 
-  it('tells the user something went wrong, without internals, when a turn fails', async () => {
+  it('tells the user something went wrong, without internals, when a turn fails @safety', async () => {
     // The connector keeps rejecting the card reply (after the SDK's own retries), so the turn
     // throws inside the bot; the plain-text apology goes through.
     connector.respond = async (request) => {
@@ -214,7 +214,7 @@ describe('settings', () => {
     expect(config.port).to.equal(3978);
   });
 
-  it('refuses to start in production without credentials, naming each missing setting', () => {
+  it('refuses to start in production without credentials, naming each missing setting @safety', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).to.throw(
       ConfigError,
       /MicrosoftAppId, MicrosoftAppPassword, SIGNPOST_STORAGE_CONNECTION_STRING/,

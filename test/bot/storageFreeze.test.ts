@@ -95,7 +95,7 @@ describe('Signpost when storage stops answering (embedded Azurite frozen with SI
       expect(errors.at(-1)).to.include({ errorName: 'StorageUnavailableError', errorCode: 'StorageUnavailable' });
     });
 
-    it('tells someone who sent a card that what they entered is still on it', async () => {
+    it('tells someone who sent a card that what they entered is still on it @safety', async () => {
       const incoming = teamsActivity(connector, { text: undefined, value: { action: 'next', firstName: 'Jane' } });
       const { reply, replyMs } = await timedTurn(incoming);
       console.log(`      card submit: reply after ${Math.round(replyMs)} ms`);

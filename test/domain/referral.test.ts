@@ -289,7 +289,7 @@ describe('Referral rules (pure)', () => {
       expect(referralSchema.safeParse({ ...good, person: { ...good.person, carerDetails: 'x'.repeat(201) } }).success).to.equal(false);
     });
 
-    it('keeps person details out of audit events', () => {
+    it('keeps person details out of audit events @safety', () => {
       const event = { referralId: null, at: '2026-11-24T12:00:00.000Z', actor: { id: '29:r', name: 'Amira Patel' }, action: 'referral.stopped-for-safety' };
       expect(auditEventSchema.parse(event).detail).to.deep.equal({});
       expect(auditEventSchema.safeParse({ ...event, detail: { district: 'SE5', serviceId: 'sail', nearMiss: false } }).success).to.equal(true);

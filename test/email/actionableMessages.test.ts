@@ -47,7 +47,7 @@ describe('Outlook Actionable Messages: Action.Http with Entra tokens (keys serve
     expect(event.detail).to.deep.include({ via: 'actionable-message', fromAddress: INTAKE });
   });
 
-  it('refuses forged, wrongly addressed, wrong-client, expired, missing and replayed tokens (401), another recipient (403), and changes nothing', async () => {
+  it('refuses forged, wrongly addressed, wrong-client, expired, missing and replayed tokens (401), another recipient (403), and changes nothing @safety', async () => {
     const button = await acceptButton();
     const refusals: Array<[string, string | undefined, number]> = [
       ['missing', undefined, 401],

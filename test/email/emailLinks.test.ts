@@ -11,7 +11,7 @@ describe('Email intake with signed links (real SMTP on loopback, real server)', 
 
   const post = postForm;
 
-  it('emails a referral to an email-only service with the Actionable Message card and working links, and no identifiers', async () => {
+  it('emails a referral to an email-only service with the Actionable Message card and working links, and no identifiers @safety', async () => {
     const referral = await world.refer();
     const mail = await world.mailAbout(referral.reference);
     const everything = `${mail.subject}\n${mail.text}\n${mail.html}`;
@@ -111,7 +111,7 @@ describe('Email intake with signed links (real SMTP on loopback, real server)', 
     for (const line of refusals) expect(line).not.to.contain(INTAKE).and.not.to.contain(token);
   });
 
-  it('acts on a forwarded link for nobody but its recipient: the code goes to the recipient, wrong guesses run out, nothing changes', async () => {
+  it('acts on a forwarded link for nobody but its recipient: the code goes to the recipient, wrong guesses run out, nothing changes @safety', async () => {
     const referral = await world.refer();
     const mail = await world.mailAbout(referral.reference);
     const link = linkFor(mail, 'Accept');

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { testTables, uniqueTableName } from '../support/azurite';
 import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
@@ -127,6 +128,24 @@ describe('Repositories on Azurite', () => {
       expect(await repository.get('29:nobody')).to.equal(undefined);
       await repository.save({ teamsUserId: '29:a/b#c', name: 'Amira', email: 'a@p.example', practice: 'Lordship Lane', updatedAt: at });
       expect((await repository.get('29:a/b#c'))?.practice).to.equal('Lordship Lane');
+    });
+
+    it("reuses a profile for 30 seconds: its own writes at once, another instance's within that time", async () => {
+      const clock = sinon.useFakeTimers({ now: Date.parse(at), toFake: ['Date'] });
+      try {
+        const table = uniqueTableName('referrers');
+        const [here, elsewhere] = [new ReferrerRepository(tables, table), new ReferrerRepository(tables, table)];
+        const profile = { teamsUserId: '29:amira', name: 'Amira', email: 'a@p.example', practice: 'Lordship Lane', updatedAt: at };
+        await here.save(profile);
+        expect((await here.get('29:amira'))?.notify).to.equal(undefined);
+        await elsewhere.save({ ...profile, notify: 'email' });
+        expect((await elsewhere.get('29:amira'))?.notify).to.equal('email');
+        expect((await here.get('29:amira'))?.notify).to.equal(undefined); // read a moment ago
+        clock.tick(30_001);
+        expect((await here.get('29:amira'))?.notify).to.equal('email');
+      } finally {
+        clock.restore();
+      }
     });
   });
 });

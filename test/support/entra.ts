@@ -25,7 +25,7 @@ export class TestEntra {
     let entra: TestEntra | undefined;
     const server = http.createServer((req, res) => {
       if (entra) entra.fetches += 1;
-      // Not chained: restify, loaded in the same process, replaces writeHead with one that returns nothing.
+      // Not chained: restify, once loaded, patches writeHead to return nothing.
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(jwks);
     });

@@ -133,6 +133,11 @@ export class CardOnPage {
     await this.locator.getByRole('checkbox', { name: title }).check();
   }
 
+  /** The buttons a person can see on the card now (not those inside a section still closed). */
+  async buttons(): Promise<string[]> {
+    return (await this.locator.getByRole('button').allInnerTexts()).map((title) => title.trim()).filter(Boolean);
+  }
+
   async press(button: string): Promise<void> {
     await this.locator.getByRole('button', { name: button, exact: true }).click();
   }
