@@ -57,6 +57,8 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
   // Per client address (generous: a proxy in front of Signpost makes many people one address) and per link.
   const perAddress = new RateLimiter(120, 60);
   const perLink = new RateLimiter(20, 10);
+  // Each code is an email to the recipient: a few per link, then one every five minutes.
+  const codesPerLink = new RateLimiter(3, 0.2);
   const refuse = (reason: string, status: number) => deps.logger.warn('email-action-refused', { reason, status });
 
   const sendPage = (res: Response, status: number, html: string) => {
@@ -167,6 +169,10 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     const { referral, standing } = await linkState(link);
     if (!mayProceed(verb.data, standing) || !referral) return sendStanding(res, standing, referral);
 
+    if (!codesPerLink.take(link.id)) {
+      refuse('codes-rate-limited', 429);
+      return sendPage(res, 429, refusalPage('Too many codes asked for', 'Use the code Signpost has already emailed, or wait a few minutes. Nothing was changed.'));
+    }
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const expiresAt = new Date(deps.now().getTime() + CODE_MINUTES * 60_000);
     await deps.intake.savePending(link.id, { digest: deps.signer.codeDigest(link.id, code), action: { verb: verb.data, requested: parsed.requested }, expiresAt: expiresAt.toISOString(), attempts: 0 });

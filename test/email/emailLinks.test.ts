@@ -133,6 +133,16 @@ describe('Email intake with signed links (real SMTP on loopback, real server)', 
     expect((await world.bot.signpost.store.referrals.get(referral.id))!.referral.status).to.equal('accepted');
   });
 
+  it('mails a few codes per link, then asks the recipient to use the one sent', async () => {
+    const referral = await world.refer();
+    const link = linkFor(await world.mailAbout(referral.reference), 'Accept');
+    for (let asked = 0; asked < 3; asked += 1) expect((await post(link, { verb: 'accept' })).status).to.equal(200);
+    const more = await post(link, { verb: 'accept' });
+    expect(more.status).to.equal(429);
+    expect(await more.text()).to.contain('Too many codes asked for');
+    expect((await world.bot.signpost.store.referrals.get(referral.id))!.referral.status).to.equal('submitted');
+  });
+
   it('shows the referral as it is now after a change elsewhere, and never lets two posts of one link both act', async () => {
     const referral = await world.refer();
     const mail = await world.mailAbout(referral.reference);
