@@ -11,6 +11,7 @@ import { createLogger, describeError, Logger, withLogFields } from './log';
 import { conversationType } from '../teams/places';
 import { createSignpost, Signpost } from './signpost';
 import { answerStorageUnavailable } from '../teams/storageUnavailable';
+import { answerFailedInvoke } from '../teams/invokeResponses';
 import { refuse, ServiceUrlRefresher } from '../teams/admission';
 import { EntraTokenVerifier } from '../auth/entraToken';
 import { registerEmailRoutes } from '../email/emailRoutes';
@@ -102,6 +103,10 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
         // Storage did not answer: say so at once, and leave state alone (deleting it would wait on storage again).
         if (isStorageUnavailable(error)) {
           await answerStorageUnavailable(context);
+          return;
+        }
+        if (context.activity.type === 'invoke') {
+          await answerFailedInvoke(context);
           return;
         }
         await context.sendActivity(

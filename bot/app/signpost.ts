@@ -172,6 +172,9 @@ export function createSignpost(parts: SignpostParts) {
     supervisorCommands,
     intakeCommands: new IntakeCommands({ directory: store.directory, intake: store.intake, channelLinks: store.channelLinks, admins: config.admins, logger, now }),
     contacts: store.contacts,
+    directory: store.directory,
+    verificationMaxAgeDays: config.verificationMaxAgeDays,
+    appId: config.auth.MicrosoftAppId,
     logger,
     now,
   });

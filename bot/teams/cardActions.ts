@@ -120,7 +120,7 @@ export class TeamsCardActions {
 
   async handle(context: TurnContext, invokeValue: unknown): Promise<AdaptiveCardInvokeResponse> {
     const envelope = envelopeSchema.safeParse(invokeValue);
-    if (!envelope.success) return messageAnswer('This card is not a Signpost card, so nothing changed.');
+    if (!envelope.success) return errorAnswer(400, 'This card is not a Signpost card, so nothing changed.');
     const { verb, data } = envelope.data.action;
     // Our cards send flat text values (and the numbers and flags we put there): anything else is forged.
     if (!flatValues(data)) return errorAnswer(400, 'This card sent something other than text, so nothing changed.');
@@ -133,7 +133,7 @@ export class TeamsCardActions {
   /** A button on a referral's card in its service's channel. */
   private async referralCard(context: TurnContext, verb: string, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
     const ids = referralCard.safeParse(data);
-    if (!ids.success) return messageAnswer('This card is not a Signpost referral card, so nothing changed.');
+    if (!ids.success) return errorAnswer(400, 'This card is not a Signpost referral card, so nothing changed.');
     // Our cards send only verbs we know: anything else is forged, and refused as a bad request.
     if (!has(REFERRAL_VERBS, verb)) return errorAnswer(400, `"${escapeCardText(verb.slice(0, 40))}" is not something this card can do. Nothing changed.`);
     const parsed = REFERRAL_VERBS[verb].safeParse(data);
@@ -179,14 +179,16 @@ export class TeamsCardActions {
   /** Acknowledge, Take over or Advice given on an escalation alert in a supervisor's chat. */
   private async escalationAnswer(context: TurnContext, verb: string, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
     const ids = escalationCard.safeParse(data);
-    if (!ids.success || !has(ESCALATION_VERBS, verb)) return messageAnswer('This card is not a Signpost escalation alert, so nothing changed.');
+    if (!ids.success || !has(ESCALATION_VERBS, verb)) return errorAnswer(400, 'This card is not a Signpost escalation alert, so nothing changed.');
     const parsed = ESCALATION_VERBS[verb].safeParse(data);
-    if (!parsed.success) return messageAnswer(`Nothing changed: ${parsed.error.issues[0].message}.`);
+    if (!parsed.success) return errorAnswer(400, `Nothing changed: ${parsed.error.issues[0].message}.`);
     const action = { ...parsed.data, escalationId: ids.data.escalationId } as RequestedAction;
     const person = await this.supervisorPerson(context);
     const outcome = await this.deps.actions.act(person, ids.data.referralId, undefined, action);
-    // Without an escalation to show (none found, or the referral kept changing), a sentence says why.
-    if (outcome.kind === 'not-found' || outcome.kind === 'contact-details' || !outcome.escalation) return messageAnswer('notice' in outcome ? outcome.notice : '');
+    // Without an escalation to show: none found, or refused (an error Teams shows beside the alert); otherwise a sentence says why.
+    if (outcome.kind === 'not-found') return errorAnswer(404, outcome.notice);
+    if (outcome.kind === 'contact-details') return errorAnswer(400, 'An escalation alert cannot show contact details. Nothing changed.');
+    if (!outcome.escalation) return outcome.kind === 'refused' ? errorAnswer(403, outcome.notice) : messageAnswer(outcome.notice);
     return cardAnswer(await this.alertCard(outcome.referral, outcome.escalation, outcome.notice, person.id));
   }
 
@@ -203,9 +205,9 @@ export class TeamsCardActions {
 
   /** The clicker's answer: the referral as it now stands, as they may see it. */
   private async referralAnswer(person: ActingPerson, outcome: ActionOutcome): Promise<AdaptiveCardInvokeResponse> {
-    if (outcome.kind === 'not-found') return messageAnswer(outcome.notice);
+    if (outcome.kind === 'not-found') return errorAnswer(404, outcome.notice);
     const view = await this.deps.actions.viewFor(person, outcome.referral);
-    if (view.kind === 'not-found') return messageAnswer(view.notice);
+    if (view.kind === 'not-found') return errorAnswer(404, view.notice);
     if (outcome.kind === 'contact-details') return cardAnswer(await this.viewCard(view, { showContactDetails: true }));
     return cardAnswer(await this.viewCard(view, { notice: outcome.notice }));
   }
@@ -213,7 +215,7 @@ export class TeamsCardActions {
   /** The referral's card with a notice, for clicks refused before they reach the application. */
   private async describe(context: TurnContext, referralId: string, notice: string): Promise<AdaptiveCardInvokeResponse> {
     const view = await this.deps.actions.viewFor(this.person(context), referralId);
-    return view.kind === 'view' ? cardAnswer(await this.viewCard(view, { notice })) : messageAnswer(view.notice);
+    return view.kind === 'view' ? cardAnswer(await this.viewCard(view, { notice })) : errorAnswer(404, view.notice);
   }
 
   private viewCard(view: Extract<ReferralView, { kind: 'view' }>, options: { notice?: string; showContactDetails?: boolean } = {}): Promise<Record<string, unknown>> {

@@ -66,12 +66,11 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     return response.value;
   }
 
-  /** Clicks a button Signpost cannot place: the answer is a sentence (the message response type), not a card. */
-  async function message(verb: string, data: Record<string, unknown>): Promise<string> {
+  /** Clicks a button Signpost cannot place: the answer is an error Teams shows with its reason (the error response type), not a card. */
+  async function refusal(verb: string, data: Record<string, unknown>, statusCode: number): Promise<string> {
     const response = await answer(verb, data);
-    expect(response.statusCode).to.equal(200);
-    expect(response.type).to.equal('application/vnd.microsoft.activity.message');
-    return response.value;
+    expect(response).to.deep.include({ statusCode, type: 'application/vnd.microsoft.error' });
+    return response.value.message;
   }
 
   it('accept makes the clicker the owner, updates the card for everyone and audits it', async () => {
@@ -134,8 +133,8 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     const value = await newReferral('SP-2026-000504');
     expect(cardText(await click('accept', { referralId: value.id, version: 1 }, STRANGER))).to.contain("Only the service's link workers");
     expect(cardText(await click('accept', { referralId: value.id, version: 1 }, KWAME, '19:elsewhere@thread.tacv2'))).to.contain("Only the service's link workers");
-    expect(await message('accept', { referralId: randomUUID(), version: 1 })).to.contain('does not match any referral');
-    expect(await message('accept', { referralId: 'not-a-uuid', version: 1 })).to.contain('not a Signpost referral card');
+    expect(await refusal('accept', { referralId: randomUUID(), version: 1 }, 404)).to.contain('does not match any referral');
+    expect(await refusal('accept', { referralId: 'not-a-uuid', version: 1 }, 400)).to.contain('not a Signpost referral card');
     const unknownVerb = await answer('delete', { referralId: value.id, version: 1 });
     expect(unknownVerb).to.deep.include({ statusCode: 400, type: 'application/vnd.microsoft.error' });
     expect(unknownVerb.value.message).to.contain('"delete" is not something this card can do');

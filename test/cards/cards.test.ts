@@ -57,6 +57,8 @@ describe('Adaptive Cards', () => {
     expectValidTeamsCard(card);
     for (const { command } of CHAT_COMMANDS) expect(cardText(card)).to.contain(command);
     expect(cardText(card)).to.contain('Hello Amira');
+    // The message extension's commands, by the names the manifest gives them.
+    expect(cardText(card)).to.contain('Find a service').and.contain('Refer to social prescribing');
   });
 
   it('the channel welcome lists the channel commands', () => {

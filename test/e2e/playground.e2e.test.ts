@@ -200,6 +200,20 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     expect(await asOwner.text()).to.contain('Jane Example');
     expect(await asOwner.buttons()).to.include.members(['Update', 'Outcomes', 'Close', 'Decline or redirect', 'Assign', 'Escalate to a supervisor']);
   });
+
+  it('refer in the group chat opens the form in the referrer\'s own chat; the group sees only a one-line note', async () => {
+    const page = browser!;
+    await page.openGroupChat('Lordship Lane Surgery front desk');
+    await page.mentionBot('Signpost', 'refer');
+    await page.waitForText("opened the referral form in your chat with Signpost");
+    expect(await page.page.locator('.ac-adaptiveCard').filter({ hasText: 'About you, the referrer' }).count()).to.equal(0);
+
+    await page.openPersonalChat();
+    const referrer = await page.card('About you, the referrer');
+    expect(await referrer.text()).to.contain('step 1 of 7');
+    await page.send('cancel');
+    await page.waitForText('Referral cancelled');
+  });
 });
 
 /** Input.Date renders as a date field; typing the ISO date works for the native and Fluent pickers. */

@@ -120,6 +120,23 @@ describe('Repositories on Azurite', () => {
       expect(await repository.get('champs')).to.equal(undefined);
       expect((await repository.get('sail'))?.waitingTimeWeeks.value).to.equal(2);
     });
+
+    it('keeps the same list when a re-read finds the directory unchanged, and a new one when it changed', async () => {
+      let clock = 0;
+      const table = uniqueTableName('dir');
+      const repository = new DirectoryRepository(tables, table, () => clock);
+      await repository.seedIfEmpty(southwarkDirectory());
+      const first = await repository.list();
+      clock += 60_000; // past the cache: read again
+      expect(await repository.list()).to.equal(first);
+      // Another process imports a change.
+      const changed = southwarkDirectory().map((s) => (s.id === 'sail' ? { ...s, waitingTimeWeeks: { value: 3 } } : s));
+      await new DirectoryRepository(tables, table).importAll(changed);
+      clock += 60_000;
+      const second = await repository.list();
+      expect(second).not.to.equal(first);
+      expect(second.find((s) => s.id === 'sail')?.waitingTimeWeeks.value).to.equal(3);
+    });
   });
 
   describe('ReferrerRepository', () => {
