@@ -1,7 +1,7 @@
 import template from './referral/service-referral.json';
 import { renderCard, withRefresh } from './render';
 import type { Referral } from '../domain/referral/referral';
-import { postcodeDistrict } from '../domain/referral/postcode';
+import { personFacts } from '../domain/referral/retention';
 import { formatNhsNumber } from '../domain/referral/nhsNumber';
 import { BOROUGH_NAMES, capitalised, HOSPITAL_NAMES, MENTAL_HEALTH_NAMES } from '../domain/directory/names';
 import type { PersonFacts } from '../domain/eligibility/facts';
@@ -29,6 +29,10 @@ const escapedRows = (rows: Array<{ label: string; value: string }>) => rows.map(
 
 export function contactRows(referral: Referral): Array<{ label: string; value: string }> {
   const person = referral.person;
+  if (!person) {
+    const removed = referral.deidentified;
+    return [{ label: 'Contact details', value: removed ? `Removed on ${removed.at.slice(0, 10)} (${removed.rule})` : 'Not held' }];
+  }
   return [
     { label: 'Name', value: `${person.givenName} ${person.familyName}` },
     { label: 'Date of birth', value: person.dateOfBirth },
@@ -108,10 +112,10 @@ export function serviceReferralFacts(referral: Referral): Array<{ label: string;
   if (facts.dischargeFrom) needs.push(`being discharged from ${HOSPITAL_NAMES[facts.dischargeFrom]}`);
   if (facts.carer) needs.push('is a carer');
 
-  const person = referral.person;
+  const person = personFacts(referral)!;
   const contact = [
     `by ${CONTACT_METHODS[person.preferredContactMethod]}`,
-    person.preferredContactTimes,
+    referral.person?.preferredContactTimes,
     person.interpreterNeeded ? `${person.language}, interpreter needed` : person.language,
     person.carerInvolved ? 'involve their carer' : undefined,
   ].filter(Boolean);
@@ -120,7 +124,7 @@ export function serviceReferralFacts(referral: Referral): Array<{ label: string;
     { label: 'Age', value: facts.age !== undefined ? String(facts.age) : 'not known' },
     {
       label: 'Area',
-      value: [postcodeDistrict(person.postcode), facts.borough ? capitalised(BOROUGH_NAMES[facts.borough]) : undefined].filter(Boolean).join(', '),
+      value: [person.postcodeDistrict, facts.borough ? capitalised(BOROUGH_NAMES[facts.borough]) : undefined].filter(Boolean).join(', '),
     },
     { label: 'Needs', value: needs.length ? capitalised(needs.join(', ')) : 'None recorded' },
     { label: 'Contact', value: capitalised(contact.join('; ')) },

@@ -36,7 +36,7 @@ export interface OutboxEntry extends OutboxMessage {
   etag: string;
 }
 
-type OutboxEntity = {
+export type OutboxEntity = {
   partitionKey: string;
   rowKey: string;
   kind: 'outbox';

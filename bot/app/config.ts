@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_STORAGE_TIMEOUT_MS } from '../../storage/tables';
 import { ENTRA_COMMON_JWKS_URL } from '../auth/entraToken';
 import { parseHoursRange, parseWorkingDays, WorkingHours } from '../../domain/supervision/workingCalendar';
+import { DEFAULT_RETENTION_MONTHS, DEFAULT_UNFINISHED_FORM_DAYS } from '../../domain/referral/retention';
 
 /**
  * Settings come from the environment only (see .env.example). Everything has a safe local
@@ -79,6 +80,8 @@ const settingsSchema = z.object({
     }, 'expected an IANA time zone such as Europe/London'),
   SIGNPOST_HOLIDAYS: z.string().trim().default('GB-ENG'),
   SIGNPOST_SUPERVISION_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
+  SIGNPOST_RETENTION_MONTHS: z.coerce.number().int().min(1).max(1_200).default(DEFAULT_RETENTION_MONTHS),
+  SIGNPOST_UNFINISHED_FORM_DAYS: z.coerce.number().int().min(1).max(365).default(DEFAULT_UNFINISHED_FORM_DAYS),
 });
 
 export interface SignpostConfig {
@@ -125,6 +128,10 @@ export interface SignpostConfig {
   admins: string[];
   /** When reminders go out, and how working days and hours are counted. */
   supervision: { workingHours: WorkingHours; holidays: string; pollMs: number };
+  /** Months an ended (closed or declined) referral keeps the person's identifiers before they are removed. */
+  retentionMonths: number;
+  /** Days a referral form left half-way keeps the person's answers in conversation state. */
+  unfinishedFormDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -219,6 +226,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       holidays: settings.SIGNPOST_HOLIDAYS,
       pollMs: settings.SIGNPOST_SUPERVISION_POLL_MS,
     },
+    retentionMonths: settings.SIGNPOST_RETENTION_MONTHS,
+    unfinishedFormDays: settings.SIGNPOST_UNFINISHED_FORM_DAYS,
     notify: {
       pollMs: settings.SIGNPOST_NOTIFY_POLL_MS,
       retryBaseMs: settings.SIGNPOST_NOTIFY_RETRY_BASE_MS,

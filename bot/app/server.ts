@@ -10,6 +10,7 @@ import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger, withLogFields } from './log';
 import { conversationType } from '../teams/places';
 import { createSignpost, Signpost } from './signpost';
+import { retentionCatchUpTimer, unfinishedFormsTimer } from '../../domain/referral/retention';
 import { answerStorageUnavailable } from '../teams/storageUnavailable';
 import { answerFailedInvoke } from '../teams/invokeResponses';
 import { refuse, ServiceUrlRefresher } from '../teams/admission';
@@ -200,6 +201,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     logger.info('listening', { url, messagesEndpoint: `${url}/api/messages`, publicUrl: config.publicUrl });
     dispatcher.start(config.notify.pollMs);
     await supervision.scheduleDigestsForLinkedServices();
+    await signpost.store.timers.schedule([retentionCatchUpTimer(signpost.now()), unfinishedFormsTimer(signpost.now())]);
     scheduler.start(config.supervision.pollMs);
 
     let stopping: Promise<void> | undefined;

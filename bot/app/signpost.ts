@@ -19,7 +19,9 @@ import { ReferralService } from '../referrals/referralService';
 import { ReferralActions } from '../referrals/referralActions';
 import { ServiceChannels } from '../channels/serviceChannels';
 import { LinkWorkerRoster } from '../channels/roster';
-import { createMailer, Mailer } from '../notifications/mailer';
+import { createMailer, Mailer, mailFolder } from '../notifications/mailer';
+import { PersonDataRepository } from '../../storage/personDataRepository';
+import { PersonData } from '../privacy/personData';
 import type { Messenger } from '../notifications/messenger';
 import { NotificationDispatcher } from '../notifications/notificationDispatcher';
 import { TeamsMessenger } from '../teams/teamsMessenger';
@@ -98,6 +100,7 @@ export function createSignpost(parts: SignpostParts) {
     admins: config.admins,
     intakeAddresses,
     now,
+    retentionMonths: config.retentionMonths,
   });
   const roster = new LinkWorkerRoster(messenger, store.channelLinks, now);
   const channels = new ServiceChannels({
@@ -110,6 +113,18 @@ export function createSignpost(parts: SignpostParts) {
     logger,
     now,
     linked: (serviceId) => supervision.scheduleDigest(serviceId),
+  });
+  const personData = new PersonData({
+    referrals: store.referrals,
+    personData: new PersonDataRepository(tables, { tablePrefix: names.referralPrefix }),
+    stateStore,
+    timers: store.timers,
+    // Only the embedded default keeps copies of mail; a mailer given by a test keeps its own.
+    mailFolder: parts.mailer || config.mail.smtpUrl ? undefined : mailFolder(config.dataDir),
+    retentionMonths: config.retentionMonths,
+    unfinishedFormDays: config.unfinishedFormDays,
+    logger,
+    now,
   });
   const dispatcher = new NotificationDispatcher({
     messenger,
@@ -128,6 +143,7 @@ export function createSignpost(parts: SignpostParts) {
     get emailActions() {
       return emailActions;
     },
+    refreshReferral: (referralId) => channels.refreshReferral(referralId),
     // From the record as it stands: a later change's clocks supersede an earlier one's.
     startClocks: async (referralId) => {
       const stored = await store.referrals.get(referralId);
@@ -156,7 +172,7 @@ export function createSignpost(parts: SignpostParts) {
     settings: { publicUrl: () => config.publicUrl, originator: config.mail.originator, linkExpiryDays: config.email.linkExpiryDays },
     now,
   });
-  const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued });
+  const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued, retention: personData });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
   const conversationState = new ConversationState(stateStore);
@@ -179,5 +195,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, bot, logger, now };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, bot, logger, now, personData };
 }

@@ -139,6 +139,12 @@ export class ServiceChannels {
     await this.deps.messenger.update(link.conversation, post.activityId, await this.cardFor(referral, { notice }));
   }
 
+  /** Replaces a referral's posted card with the card as it stands now (sent through the outbox: see channelRefreshMessage). */
+  async refreshReferral(referralId: string): Promise<void> {
+    const stored = await this.deps.referrals.get(referralId);
+    if (stored) await this.refreshPostedCard(stored.referral, stored.referral.channelPost);
+  }
+
   /**
    * The referral's channel card as it stands, with the team's link workers for Assign. Without a
    * viewer it is the shared card everyone sees, which Teams redraws for each listed member of
@@ -214,4 +220,24 @@ export function isChannelPostPayload(payload: Record<string, unknown>): payload 
 export function channelPostMessage(referral: Pick<Referral, 'id' | 'version' | 'serviceId'>): OutboxMessage {
   const payload: ChannelPostPayload = { kind: 'channel-post', serviceId: referral.serviceId };
   return { key: `${referral.id}:${referral.version}:channel-post`, channel: 'teams', payload: { ...payload } };
+}
+
+/** What the outbox holds to replace a referral's posted card, e.g. once the person's details were removed. */
+export interface ChannelRefreshPayload {
+  kind: 'channel-refresh';
+  serviceId: string;
+}
+
+export function isChannelRefreshPayload(payload: Record<string, unknown>): payload is ChannelRefreshPayload & Record<string, unknown> {
+  return payload.kind === 'channel-refresh';
+}
+
+/**
+ * The outbox message that replaces the referral's card in its channel with the card as it
+ * stands, written with a change made where no chat is at hand (retention, an erasure from the
+ * command line); sent by whichever Signpost instance runs the outbox, retried like any message.
+ */
+export function channelRefreshMessage(referral: Pick<Referral, 'id' | 'version' | 'serviceId'>): OutboxMessage {
+  const payload: ChannelRefreshPayload = { kind: 'channel-refresh', serviceId: referral.serviceId };
+  return { key: `${referral.id}:${referral.version}:channel-refresh`, channel: 'teams', payload: { ...payload } };
 }

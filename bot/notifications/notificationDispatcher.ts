@@ -10,7 +10,7 @@ import type { ServiceChannelRepository } from '../../storage/serviceChannelRepos
 import type { Logger } from '../app/log';
 import { PollingLoop } from '../app/pollingLoop';
 import { isClocksPayload, isStaffPayload, StaffPayload } from '../supervision/supervision';
-import { isChannelPostPayload } from '../channels/serviceChannels';
+import { isChannelPostPayload, isChannelRefreshPayload } from '../channels/serviceChannels';
 import type { Mailer } from './mailer';
 import type { EmailActions } from '../email/emailActions';
 import { Card, DeliveryError, Messenger } from './messenger';
@@ -45,6 +45,8 @@ export interface DispatcherOptions {
   postReferral: (referralId: string) => Promise<boolean>;
   /** Writes a referral's clocks for the state it is in now. */
   startClocks: (referralId: string) => Promise<void>;
+  /** Replaces a referral's posted card with the card as it stands now. */
+  refreshReferral?: (referralId: string) => Promise<void>;
   /** A service's intake inboxes: a referral posted to its channel is also emailed to each. */
   intakeAddresses?: (serviceId: string) => Promise<string[]>;
   /** The actions emails carry (signed links, Actionable Message cards). */
@@ -126,6 +128,7 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
       return void (await this.options.postReferral(entry.referralId));
     }
     if (isClocksPayload(entry.payload)) return this.options.startClocks(entry.referralId);
+    if (isChannelRefreshPayload(entry.payload)) return void (await this.options.refreshReferral?.(entry.referralId));
     const update = entry.payload as unknown as ReferralUpdate;
     const stored = await this.options.referrals.get(entry.referralId);
     if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');

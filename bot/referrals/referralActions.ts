@@ -301,6 +301,7 @@ export class ReferralActions {
   private async showContactDetails(actor: Actor, referral: Referral): Promise<ActionOutcome> {
     if (!mayAct('view-contact', caseState(referral), actor)) return { kind: 'refused', referral, notice: "Only the service's link workers can see contact details." };
     if (referral.status === 'declined') return { kind: 'refused', referral, notice: 'This referral was declined; its contact details are no longer shown.' };
+    if (referral.deidentified) return { kind: 'refused', referral, notice: `The person's details were removed from Signpost on ${referral.deidentified.at.slice(0, 10)}.` };
     await this.deps.referrals.appendEvent({
       referralId: referral.id,
       at: this.deps.now().toISOString(),

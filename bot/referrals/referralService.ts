@@ -344,7 +344,7 @@ function submittedView(referral: Referral, service: DirectoryService | undefined
       channelLinked
         ? `The referral is stored and is being posted to ${name}'s Teams channel now, for their link workers to pick up.`
         : `The referral is stored and queued for ${name}. It appears in their Teams channel as soon as the service links one.`,
-      `A link worker will contact the person by ${contactBy[referral.person.preferredContactMethod]}${
+      `A link worker will contact the person by ${contactBy[referral.person!.preferredContactMethod]}${
         wait ? `, usually within about ${wait} weeks` : ''
       }.`,
       `Quote ${referral.reference} if you call the service: it identifies the referral without the person's details.`,

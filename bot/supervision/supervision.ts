@@ -5,6 +5,7 @@ import { Audience, digestTimer, escalationTimer, Notice, referralTimers, supervi
 import type { StaffMessage } from '../../domain/supervision/messages';
 import type { Escalation } from '../../domain/supervision/escalation';
 import type { WorkingCalendar } from '../../domain/supervision/workingCalendar';
+import { DEFAULT_RETENTION_MONTHS, retentionTimers } from '../../domain/referral/retention';
 import type { OutboxMessage } from '../../storage/outboxRepository';
 import type { ContactRepository } from '../../storage/contactRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
@@ -75,6 +76,8 @@ export interface SupervisionDependencies {
   /** A service's intake inboxes: what reaches its channel reaches them too. */
   intakeAddresses?: (serviceId: string) => Promise<string[]>;
   now: () => Date;
+  /** SIGNPOST_RETENTION_MONTHS: how long an ended referral keeps the person's details. */
+  retentionMonths?: number;
 }
 
 export class Supervision {
@@ -118,7 +121,11 @@ export class Supervision {
    * a clock left from an earlier state finds nothing to say when it comes due.
    */
   async prepare(referral: Referral): Promise<void> {
-    await this.deps.timers.schedule(referralTimers(referral, await this.settingsFor(referral.serviceId), this.deps.calendar));
+    await this.deps.timers.schedule([
+      ...referralTimers(referral, await this.settingsFor(referral.serviceId), this.deps.calendar),
+      // A referral that ends gets its retention clock with the change that ends it.
+      ...retentionTimers(referral, this.deps.retentionMonths ?? DEFAULT_RETENTION_MONTHS),
+    ]);
   }
 
   /** The first re-alert for an escalation nobody has answered; stored before the escalation is. */

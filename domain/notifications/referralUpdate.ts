@@ -66,7 +66,7 @@ export function referralUpdate(
   const base = {
     referralId: referral.id,
     reference: referral.reference,
-    initials: initials(referral.person),
+    initials: referral.person ? initials(referral.person) : 'details removed',
     serviceName: service,
     status: STATUS_LABELS[referral.status],
     at: referral.updatedAt,

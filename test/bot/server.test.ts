@@ -256,6 +256,17 @@ describe('settings', () => {
     expect(() => loadConfig({ SIGNPOST_STORAGE_TIMEOUT_MS: '0' })).to.throw(ConfigError, /SIGNPOST_STORAGE_TIMEOUT_MS/);
   });
 
+  it('reads the retention period: 96 months (8 years) unless the organisation sets another', () => {
+    expect(loadConfig(noSettings).retentionMonths).to.equal(96);
+    expect(loadConfig({ SIGNPOST_RETENTION_MONTHS: '240' }).retentionMonths).to.equal(240);
+    for (const bad of ['0', '-3', '12.5', 'eight years']) {
+      expect(() => loadConfig({ SIGNPOST_RETENTION_MONTHS: bad }), bad).to.throw(ConfigError, /SIGNPOST_RETENTION_MONTHS/);
+    }
+    expect(loadConfig(noSettings).unfinishedFormDays).to.equal(30);
+    expect(loadConfig({ SIGNPOST_UNFINISHED_FORM_DAYS: '7' }).unfinishedFormDays).to.equal(7);
+    expect(() => loadConfig({ SIGNPOST_UNFINISHED_FORM_DAYS: '0' })).to.throw(ConfigError, /SIGNPOST_UNFINISHED_FORM_DAYS/);
+  });
+
   it('rejects a malformed setting with its name', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).to.throw(ConfigError, /PORT/);
     expect(() => loadConfig({ MicrosoftAppType: 'Anything' })).to.throw(ConfigError, /MicrosoftAppType/);

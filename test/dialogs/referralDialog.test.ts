@@ -227,8 +227,8 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
       await bot.send(fill(summary, {}));
       const [stored] = await storedReferrals();
       const referral = (await world.referrals.get(stored.referralId))!.referral;
-      expect(referral.person.givenName).to.equal('Jane');
-      expect(referral.person.carerDetails).to.equal('**Son** [Adam](https://evil.example)');
+      expect(referral.person!.givenName).to.equal('Jane');
+      expect(referral.person!.carerDetails).to.equal('**Son** [Adam](https://evil.example)');
       expect(referral.whatMatters).to.equal('Lunch club\n- [click](https://evil.example)');
     });
 

@@ -282,8 +282,8 @@ describe('Referral rules (pure)', () => {
         person: { ...good.person, givenName: ' Jane ', preferredContactTimes: ' mornings ' },
       });
       expect(parsed.whatMatters).to.equal('Company at lunchtime');
-      expect(parsed.person.givenName).to.equal('Jane');
-      expect(parsed.person.preferredContactTimes).to.equal('mornings');
+      expect(parsed.person!.givenName).to.equal('Jane');
+      expect(parsed.person!.preferredContactTimes).to.equal('mornings');
       expect(referralSchema.safeParse({ ...good, whatMatters: 'x'.repeat(1000) }).success).to.equal(true);
       expect(referralSchema.safeParse({ ...good, whatMatters: ' \t ' }).success).to.equal(false);
       expect(referralSchema.safeParse({ ...good, person: { ...good.person, carerDetails: 'x'.repeat(201) } }).success).to.equal(false);

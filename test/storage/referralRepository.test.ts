@@ -17,7 +17,7 @@ const submitted = (referral: Referral, at = FIXTURE_TIME): AuditEvent => ({
 
 /** Every string the sample person is identified by; none may be stored outside their record. */
 function personStrings(referral: Referral): string[] {
-  const { person } = referral;
+  const person = referral.person!;
   return [person.givenName, person.familyName, person.dateOfBirth, person.nhsNumber!, person.postcode, person.phone, referral.whatMatters];
 }
 
