@@ -1,6 +1,7 @@
 import template from './referral-update.json';
 import { renderCard, withRefresh } from './render';
 import { escapeHtml, RenderedEmail } from './email';
+import { embeddedCard } from './emailActions';
 import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
 import { escapeCardText } from '../domain/text';
 
@@ -64,10 +65,8 @@ export function referralUpdateEmail(withNotes: ReferralUpdate, originator: strin
     'Say "my referrals" to Signpost in Teams to see all your referrals.',
   ].join('\n');
   const card = { ...referralUpdateCard(update), originator };
-  // "</" inside the script would end it early; JSON allows escaping the slash.
-  const embedded = JSON.stringify(card).replace(/<\//g, '<\\/');
   const html = `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><script type="application/adaptivecard+json">${embedded}</script></head>
+<html><head><meta charset="utf-8">${embeddedCard(card)}</head>
 <body style="font-family: Segoe UI, Arial, sans-serif">
 <h2>${escapeHtml(update.headline)}</h2>
 <p>Reference: <strong>${escapeHtml(update.reference)}</strong><br>Service: ${escapeHtml(update.serviceName)}<br>Status: ${escapeHtml(update.status)}</p>

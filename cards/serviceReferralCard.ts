@@ -27,7 +27,7 @@ const choices = (values: readonly string[]) => values.map((value) => ({ title: r
 /** FactSet values render Markdown; labels are ours. */
 const escapedRows = (rows: Array<{ label: string; value: string }>) => rows.map((row) => ({ label: row.label, value: escapeCardText(row.value) }));
 
-function contactRows(referral: Referral): Array<{ label: string; value: string }> {
+export function contactRows(referral: Referral): Array<{ label: string; value: string }> {
   const person = referral.person;
   if (!person) {
     const removed = referral.deidentified;
@@ -96,14 +96,11 @@ function ownerLine(referral: Referral, viewerId: string | undefined): string | n
 const CONTACT_METHODS: Record<string, string> = { phone: 'phone call', text: 'text message', email: 'email', letter: 'letter' };
 
 /**
- * The referral as its service's channel sees it: what a link worker needs to decide (age, area,
- * needs, what matters, why it was routed here, how the person likes to be contacted), and none
- * of the direct identifiers (name, NHS number, date of birth, full postcode, phone, email).
+ * What a link worker needs to decide, as label and value (not escaped): age, area, needs, how
+ * the person likes to be contacted, who referred, where the case stands. No direct identifier.
+ * The channel card and the email pages show the same rows.
  */
-export function serviceReferralCard(referral: Referral, context: ServiceCardContext): Record<string, unknown> {
-  const state = caseState(referral);
-  const verbs = new Set<GuardedVerb>(context.viewer?.verbs ?? sharedVerbs(state));
-  const owner = ownerLine(referral, context.viewer?.id);
+export function serviceReferralFacts(referral: Referral): Array<{ label: string; value: string }> {
   const facts = referral.facts as PersonFacts;
   const needs: string[] = [];
   if (facts.sociallyIsolated) needs.push('socially isolated');
@@ -139,7 +136,19 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
       : []),
     ...(referral.outcome ? [{ label: referral.outcome.kind === 'closed' ? 'Closed' : 'Declined', value: reasonWords(referral.outcome.reason).choice }] : []),
   ];
+  return rows;
+}
 
+/**
+ * The referral as its service's channel sees it: what a link worker needs to decide (age, area,
+ * needs, what matters, why it was routed here, how the person likes to be contacted), and none
+ * of the direct identifiers (name, NHS number, date of birth, full postcode, phone, email).
+ */
+export function serviceReferralCard(referral: Referral, context: ServiceCardContext): Record<string, unknown> {
+  const state = caseState(referral);
+  const verbs = new Set<GuardedVerb>(context.viewer?.verbs ?? sharedVerbs(state));
+  const owner = ownerLine(referral, context.viewer?.id);
+  const rows = serviceReferralFacts(referral);
   // Everything shown as text is escaped (names, notes, what matters, history lines that quote
   // them); inputs and choice titles are not Markdown and get the text as it is.
   const card = renderCard(template, {

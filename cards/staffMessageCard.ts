@@ -1,6 +1,7 @@
 import template from './staff-message.json';
 import { renderCard, withRefresh } from './render';
 import { escapeHtml, RenderedEmail } from './email';
+import { actionableCard, actionLinksHtml, actionLinksText, EmailActionTarget, EmailCase, embeddedCard } from './emailActions';
 import type { StaffMessage } from '../domain/supervision/messages';
 import { escapeCardText } from '../domain/text';
 
@@ -58,20 +59,30 @@ export type StaffEmail = RenderedEmail;
  * The same message by email. A link worker's free-text note never goes by email (it may name
  * the person); the email says where to read it and answer.
  */
-export function staffMessageEmail(message: StaffMessage): StaffEmail {
+export function staffMessageEmail(message: StaffMessage, actions?: { target: EmailActionTarget; originator: string }): StaffEmail {
   const noteLine = message.privateNote
     ? "The link worker's note is in Signpost in Teams (it is not sent by email, as it may identify the person)."
     : undefined;
-  const action = message.escalation
-    ? 'Open your chat with Signpost in Teams to acknowledge, take over or record your advice.'
-    : message.reference
-      ? "Open the referral's card in the service's Teams channel to act on it."
-      : undefined;
+  const target = actions?.target.verbs.length ? actions.target : undefined;
+  const action = target
+    ? undefined
+    : message.escalation
+      ? 'Open your chat with Signpost in Teams to acknowledge, take over or record your advice.'
+      : message.reference
+        ? "Open the referral's card in the service's Teams channel to act on it."
+        : undefined;
   const facts = [`Service: ${message.serviceName}`, ...(message.reference ? [`Reference: ${message.reference}`] : [])];
+  const shown: EmailCase = {
+    kindLabel: KIND_LABELS[message.kind],
+    title: message.title,
+    facts: [{ label: 'Service', value: message.serviceName }, ...(message.reference ? [{ label: 'Reference', value: message.reference }] : [])],
+    lines: message.lines,
+  };
   const sections = (message.sections ?? []).flatMap((section) => ['', `${section.title}:`, ...section.lines.map((line) => `- ${line}`)]);
-  const text = [message.title, '', ...facts, '', ...message.lines, ...(noteLine ? ['', noteLine] : []), ...sections, ...(action ? ['', action] : [])].join('\n');
+  const links = actionLinksText(target);
+  const text = [message.title, '', ...facts, '', ...message.lines, ...(noteLine ? ['', noteLine] : []), ...sections, ...(action ? ['', action] : []), ...(links.length ? ['', ...links] : [])].join('\n');
   const html = `<!DOCTYPE html>
-<html><head><meta charset="utf-8"></head>
+<html><head><meta charset="utf-8">${target ? embeddedCard(actionableCard(shown, target, actions!.originator)) : ''}</head>
 <body style="font-family: Segoe UI, Arial, sans-serif">
 <h2>${escapeHtml(message.title)}</h2>
 <p>${facts.map(escapeHtml).join('<br>')}</p>
@@ -79,6 +90,7 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
 ${noteLine ? `<p><em>${escapeHtml(noteLine)}</em></p>` : ''}
 ${(message.sections ?? []).map((section) => `<h3>${escapeHtml(section.title)}</h3><ul>${section.lines.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>`).join('\n')}
 ${action ? `<p style="color:#444">${escapeHtml(action)}</p>` : ''}
+${actionLinksHtml(target)}
 </body></html>`;
   return { subject: `Signpost: ${message.title}`, text, html };
 }

@@ -53,6 +53,13 @@ const settingsSchema = z.object({
     .refine((value) => value === '' || /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(value), 'expected an http(s) address such as https://signpost.example.nhs.uk')
     .transform((value) => value.replace(/\/+$/, '')),
   SIGNPOST_ENTRA_JWKS_URL: z.string().trim().url().default(ENTRA_COMMON_JWKS_URL),
+  SIGNPOST_ACTIONABLE_MESSAGE_AUDIENCE: z.string().trim().default(''),
+  SIGNPOST_LINK_SECRET: z
+    .string()
+    .trim()
+    .default('')
+    .refine((value) => value === '' || value.length >= 32, 'must be at least 32 characters (e.g. openssl rand -base64 48)'),
+  SIGNPOST_LINK_EXPIRY_DAYS: z.coerce.number().int().min(1).max(90).default(14),
   SIGNPOST_NOTIFY_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
   SIGNPOST_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
   SIGNPOST_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
@@ -110,6 +117,12 @@ export interface SignpostConfig {
   publicUrl: string;
   /** Where Microsoft Entra ID's signing keys are published (tokens from Outlook and the tab). */
   entraJwksUrl: string;
+  /**
+   * Email actions: the Actionable Messages provider's App ID URI (the tokens' audience; '' turns
+   * the Action.Http endpoint off, links still work), the secret signed links are signed with
+   * ('' on the embedded default: one is generated in the data folder), and how long links last.
+   */
+  email: { actionableMessageAudience: string; linkSecret: string; linkExpiryDays: number };
   notify: { pollMs: number; retryBaseMs: number; maxAttempts: number };
   /** Teams user ids or sign-in emails of people who may see Signpost's operational status. */
   admins: string[];
@@ -152,6 +165,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
     if (settings.SIGNPOST_ALLOWED_TENANTS.length === 0) missing.push('SIGNPOST_ALLOWED_TENANTS');
     // Links in email must reach Signpost over TLS, not this machine's loopback.
     if (!settings.SIGNPOST_PUBLIC_URL.startsWith('https://')) missing.push('SIGNPOST_PUBLIC_URL (https)');
+    // A generated secret lives on one machine's disk; instances behind a balancer must share one.
+    if (!settings.SIGNPOST_LINK_SECRET) missing.push('SIGNPOST_LINK_SECRET');
     if (missing.length > 0) {
       throw new ConfigError(
         `Refusing to start in production without these settings: ${missing.join(', ')}. ` +
@@ -196,6 +211,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
     },
     publicUrl: settings.SIGNPOST_PUBLIC_URL,
     entraJwksUrl: settings.SIGNPOST_ENTRA_JWKS_URL,
+    email: {
+      actionableMessageAudience: settings.SIGNPOST_ACTIONABLE_MESSAGE_AUDIENCE,
+      linkSecret: settings.SIGNPOST_LINK_SECRET,
+      linkExpiryDays: settings.SIGNPOST_LINK_EXPIRY_DAYS,
+    },
     admins: settings.SIGNPOST_ADMINS.split(',').map((admin) => admin.trim().toLowerCase()).filter(Boolean),
     supervision: {
       workingHours: {

@@ -28,6 +28,11 @@ import { TeamsMessenger } from '../teams/teamsMessenger';
 import { TeamsCardActions } from '../teams/cardActions';
 import { SignpostBot } from '../teams/signpostBot';
 import { AdminStatus } from './adminStatus';
+import { EmailIntakeRepository } from '../../storage/emailIntakeRepository';
+import { IntakeAddresses } from '../email/intake';
+import { IntakeCommands } from '../email/intakeCommands';
+import { EmailActions } from '../email/emailActions';
+import { LinkSigner, linkSecret } from '../email/linkSigner';
 
 /**
  * The composition root: every part of Signpost, wired once. The server, `npm run dev`, the
@@ -45,6 +50,7 @@ export interface TableNames {
   timers?: string;
   supervisors?: string;
   contacts?: string;
+  emailIntake?: string;
 }
 
 export interface SignpostParts {
@@ -76,7 +82,10 @@ export function createSignpost(parts: SignpostParts) {
     timers: new TimerRepository(tables, names.timers),
     supervisors: new SupervisorRepository(tables, names.supervisors),
     contacts: new ContactRepository(tables, names.contacts),
+    intake: new EmailIntakeRepository(tables, names.emailIntake),
   };
+  const intake = new IntakeAddresses(store);
+  const intakeAddresses = (serviceId: string) => intake.of(serviceId);
   const adapter = parts.adapter ?? new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth));
   const messenger = parts.messenger ?? new TeamsMessenger(adapter, config.auth.MicrosoftAppId);
   const mailer = parts.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir });
@@ -89,6 +98,7 @@ export function createSignpost(parts: SignpostParts) {
     channelLinks: store.channelLinks,
     calendar: new WorkingCalendar(config.supervision.workingHours, bankHolidays(config.supervision.holidays)),
     admins: config.admins,
+    intakeAddresses,
     now,
     retentionMonths: config.retentionMonths,
   });
@@ -129,6 +139,10 @@ export function createSignpost(parts: SignpostParts) {
     baseDelayMs: config.notify.retryBaseMs,
     maxAttempts: config.notify.maxAttempts,
     postReferral: (referralId) => channels.postReferral(referralId),
+    intakeAddresses,
+    get emailActions() {
+      return emailActions;
+    },
     refreshReferral: (referralId) => channels.refreshReferral(referralId),
     // From the record as it stands: a later change's clocks supersede an earlier one's.
     startClocks: async (referralId) => {
@@ -148,7 +162,16 @@ export function createSignpost(parts: SignpostParts) {
     channelLinks: store.channelLinks,
     notificationsQueued,
   });
-  const actions = new ReferralActions({ ...store, channels, roster, supervision, logger, now, notificationsQueued });
+  const actions = new ReferralActions({ ...store, channels, roster, supervision, logger, now, notificationsQueued, intakeAddresses });
+  const signer = new LinkSigner(linkSecret(config.email.linkSecret, config.dataDir));
+  const emailActions: EmailActions = new EmailActions({
+    signer,
+    actions,
+    directory: store.directory,
+    // Read when each email is written: the server fills in its own address once it listens.
+    settings: { publicUrl: () => config.publicUrl, originator: config.mail.originator, linkExpiryDays: config.email.linkExpiryDays },
+    now,
+  });
   const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued, retention: personData });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
@@ -163,6 +186,7 @@ export function createSignpost(parts: SignpostParts) {
     adminStatus,
     admins: config.admins,
     supervisorCommands,
+    intakeCommands: new IntakeCommands({ directory: store.directory, intake: store.intake, channelLinks: store.channelLinks, admins: config.admins, logger, now }),
     contacts: store.contacts,
     directory: store.directory,
     verificationMaxAgeDays: config.verificationMaxAgeDays,
@@ -171,5 +195,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, adminStatus, bot, logger, now, personData };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, bot, logger, now, personData };
 }

@@ -12,6 +12,7 @@ import { PollingLoop } from '../app/pollingLoop';
 import { isClocksPayload, isStaffPayload, StaffPayload } from '../supervision/supervision';
 import { isChannelPostPayload, isChannelRefreshPayload } from '../channels/serviceChannels';
 import type { Mailer } from './mailer';
+import type { EmailActions } from '../email/emailActions';
 import { Card, DeliveryError, Messenger } from './messenger';
 
 /**
@@ -46,6 +47,21 @@ export interface DispatcherOptions {
   startClocks: (referralId: string) => Promise<void>;
   /** Replaces a referral's posted card with the card as it stands now. */
   refreshReferral?: (referralId: string) => Promise<void>;
+  /** A service's intake inboxes: a referral posted to its channel is also emailed to each. */
+  intakeAddresses?: (serviceId: string) => Promise<string[]>;
+  /** The actions emails carry (signed links, Actionable Message cards). */
+  emailActions?: EmailActions;
+}
+
+/** What the outbox holds to email a referral to one of its service's intake inboxes. */
+interface IntakePayload {
+  kind: 'intake';
+  serviceId: string;
+  address: string;
+}
+
+function isIntakePayload(payload: Record<string, unknown>): payload is IntakePayload & Record<string, unknown> {
+  return payload.kind === 'intake';
 }
 
 export interface DispatchCounts {
@@ -104,8 +120,13 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
 
   private async deliver(entry: OutboxEntry): Promise<void> {
     if (isStaffPayload(entry.payload)) return this.deliverToStaff(entry, entry.payload);
-    // A service with no channel yet gets its waiting referrals when one is linked: nothing to retry.
-    if (isChannelPostPayload(entry.payload)) return void (await this.options.postReferral(entry.referralId));
+    if (isIntakePayload(entry.payload)) return this.deliverToIntake(entry, entry.payload);
+    if (isChannelPostPayload(entry.payload)) {
+      // The service's inboxes first, queued with keys of their own: a retried post adds none twice.
+      await this.queueIntakeEmails(entry, entry.payload.serviceId);
+      // A service with no channel yet gets its waiting referrals when one is linked: nothing to retry.
+      return void (await this.options.postReferral(entry.referralId));
+    }
     if (isClocksPayload(entry.payload)) return this.options.startClocks(entry.referralId);
     if (isChannelRefreshPayload(entry.payload)) return void (await this.options.refreshReferral?.(entry.referralId));
     const update = entry.payload as unknown as ReferralUpdate;
@@ -137,12 +158,32 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     if (created && profile) await this.options.referrers.save({ ...profile, personalConversation: created });
   }
 
+  private async queueIntakeEmails(entry: OutboxEntry, serviceId: string): Promise<void> {
+    const addresses = (await this.options.intakeAddresses?.(serviceId)) ?? [];
+    for (const address of addresses) {
+      const payload: IntakePayload = { kind: 'intake', serviceId, address };
+      await this.options.outbox.enqueue(entry.referralId, { key: entry.key.replace(/:channel-post$/, `:intake:${address}`), channel: 'email', payload: { ...payload } }, this.now().toISOString());
+    }
+    if (addresses.length) this.kick();
+  }
+
+  /** A new referral for one of its service's inboxes, with the actions its recipient may take. */
+  private async deliverToIntake(entry: OutboxEntry, payload: IntakePayload): Promise<void> {
+    const stored = await this.options.referrals.get(entry.referralId);
+    if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');
+    if (!this.options.emailActions) throw new DeliveryError('rejected', 'email actions are not set up');
+    await this.options.mailer.send({ to: payload.address, ...(await this.options.emailActions.referralEmail(payload.address, stored.referral)), messageId: entry.key });
+  }
+
   /** A reminder, alert or digest: to a service's channel, or to a person's 1:1 chat or inbox. */
   private async deliverToStaff(entry: OutboxEntry, payload: StaffPayload): Promise<void> {
     const { recipient, message } = payload;
     if (entry.channel === 'email') {
       if (recipient.channel || !recipient.email) throw new DeliveryError('rejected', 'no email address');
-      await this.options.mailer.send({ to: recipient.email, ...staffMessageEmail(message), messageId: entry.key });
+      const referralId = message.escalation?.referralId ?? message.referralId;
+      const referral = referralId && this.options.emailActions ? (await this.options.referrals.get(referralId))?.referral : undefined;
+      const email = this.options.emailActions ? await this.options.emailActions.staffEmail(recipient.email, message, referral) : staffMessageEmail(message);
+      await this.options.mailer.send({ to: recipient.email, ...email, messageId: entry.key });
       return;
     }
     const link = await this.options.channelLinks.forService(payload.serviceId);

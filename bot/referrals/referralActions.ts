@@ -5,7 +5,7 @@ import type { Escalation } from '../../domain/supervision/escalation';
 import { clocksMayChange } from '../../domain/supervision/policy';
 import { escalationAlert, escalationAnswer } from '../../domain/supervision/messages';
 import { ChangeEvent, deliveryChannels, ReferralUpdate, referralUpdate } from '../../domain/notifications/referralUpdate';
-import { ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
+import { LinkAlreadyUsedError, ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
 import type { OutboxMessage, OutboxRepository } from '../../storage/outboxRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
 import type { ReferrerRepository } from '../../storage/referrerRepository';
@@ -83,6 +83,16 @@ export interface ReferralActionDependencies {
   now: () => Date;
   /** Called after a change queued notifications, so they go out now rather than at the next poll. */
   notificationsQueued?: () => void;
+  /** A service's intake email addresses: someone identified by one of them is its link worker. */
+  intakeAddresses?: (serviceId: string) => Promise<string[]>;
+}
+
+/** Surfaces that identify a person by a verified email address. */
+const BY_EMAIL: ReadonlySet<IdentifiedBy> = new Set(['email-link', 'actionable-message']);
+
+/** How a change came, beyond who made it: an email link's id, so the link makes one change only. */
+export interface ActOptions {
+  linkId?: string;
 }
 
 const STALE = 'This card was out of date, so nothing changed. Here is the referral as it stands now.';
@@ -97,7 +107,7 @@ export class ReferralActions {
    * stored version changes nothing. Undefined (an escalation alert, which is not tied to a
    * version) acts on the current version, retried once if it changes meanwhile.
    */
-  async act(person: ActingPerson, referralId: string, expectedVersion: number | undefined, requested: RequestedAction): Promise<ActionOutcome> {
+  async act(person: ActingPerson, referralId: string, expectedVersion: number | undefined, requested: RequestedAction, options: ActOptions = {}): Promise<ActionOutcome> {
     for (let attempt = 0; ; attempt += 1) {
       const stored = await this.deps.referrals.get(referralId);
       const answering = requested.verb.startsWith('escalation-');
@@ -116,8 +126,9 @@ export class ReferralActions {
       if (!applied.changed) return { kind: 'unchanged', referral: stored.referral, notice: applied.summary, escalation: applied.escalation };
 
       try {
-        return await this.store(stored, action, actor, applied, at);
+        return await this.store(stored, action, actor, applied, at, options);
       } catch (error) {
+        if (error instanceof LinkAlreadyUsedError) return { kind: 'refused', referral: stored.referral, notice: 'This link has already been used, so nothing changed.' };
         if (!(error instanceof ReferralConflictError)) throw error;
         if (expectedVersion === undefined && attempt === 0) continue;
         return this.afterConflict(stored, action, actor, expectedVersion === undefined);
@@ -189,6 +200,11 @@ export class ReferralActions {
    * also come from that channel: the card lives there, so a click from anywhere else is forged.
    */
   private async linkWorker(person: ActingPerson, serviceId: string): Promise<{ email?: string } | undefined> {
+    // By email: the verified address must be one the service takes referrals at.
+    if (BY_EMAIL.has(person.identifiedBy)) {
+      const email = person.email?.toLowerCase();
+      return email && (await this.deps.intakeAddresses?.(serviceId))?.includes(email) ? { email } : undefined;
+    }
     if (person.identifiedBy !== 'teams' || !person.teamsChannel) return undefined;
     const link = await this.deps.channelLinks.forService(serviceId);
     if (!link || link.channelId !== person.teamsChannel.channelId || link.teamId !== person.teamsChannel.teamId) return undefined;
@@ -206,7 +222,7 @@ export class ReferralActions {
     return { verb: 'assign', to };
   }
 
-  private async store(stored: StoredReferral, action: ReferralAction, actor: Actor, applied: Extract<AppliedAction, { changed: true }>, at: string): Promise<ActionOutcome> {
+  private async store(stored: StoredReferral, action: ReferralAction, actor: Actor, applied: Extract<AppliedAction, { changed: true }>, at: string, options: ActOptions): Promise<ActionOutcome> {
     const { next, summary } = applied;
     const before = stored.referral;
     const serviceName = (await this.deps.directory.get(next.serviceId))?.name ?? next.serviceId;
@@ -222,9 +238,9 @@ export class ReferralActions {
       at,
       actor: { id: actor.id, name: actor.name },
       action: applied.audit.action,
-      detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...(action.verb === 'escalate' ? { recipients: messages.length } : {}) },
+      detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...byEmail(actor), ...(action.verb === 'escalate' ? { recipients: messages.length } : {}) },
     };
-    const saved = await this.deps.referrals.update(next, stored.etag, event, outbox);
+    const saved = await this.deps.referrals.update(next, stored.etag, event, outbox, { usedLinkId: options.linkId });
     this.deps.logger.info('referral-action', { verb: action.verb, reference: next.reference, status: next.status, via: actor.identifiedBy ?? 'teams' });
 
     if (action.verb === 'redirect') {
@@ -305,7 +321,7 @@ export class ReferralActions {
       at: this.deps.now().toISOString(),
       actor: { id: actor.id, name: actor.name },
       action: 'referral.contact-details-shown',
-      detail: { summary: `Contact details viewed by ${actor.name}`, via: actor.identifiedBy ?? 'teams' },
+      detail: { summary: `Contact details viewed by ${actor.name}`, via: actor.identifiedBy ?? 'teams', ...byEmail(actor) },
     });
     this.deps.logger.info('contact-details-shown', { reference: referral.reference });
     return { kind: 'contact-details', referral };
@@ -320,6 +336,11 @@ export class ReferralActions {
       this.deps.logger.warn('card-update-failed', { reference: referral.reference, errorName: (error as Error).name });
     }
   }
+}
+
+/** An action that came by email records the staff address it came from ('email' is kept for the person's own). */
+function byEmail(actor: Actor): { fromAddress?: string } {
+  return actor.identifiedBy && BY_EMAIL.has(actor.identifiedBy) && actor.email ? { fromAddress: actor.email } : {};
 }
 
 /**

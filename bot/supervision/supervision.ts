@@ -73,6 +73,8 @@ export interface SupervisionDependencies {
   calendar: WorkingCalendar;
   /** SIGNPOST_ADMINS: Teams ids or sign-in emails, lower case. */
   admins: string[];
+  /** A service's intake inboxes: what reaches its channel reaches them too. */
+  intakeAddresses?: (serviceId: string) => Promise<string[]>;
   now: () => Date;
   /** SIGNPOST_RETENTION_MONTHS: how long an ended referral keeps the person's details. */
   retentionMonths?: number;
@@ -148,7 +150,12 @@ export class Supervision {
       case 'channel':
         return [{ channel: true, serviceId }];
       case 'person':
-        return [{ name: audience.person.name, email: audience.person.email ?? (await this.deps.contacts.byTeamsId(audience.person.id))?.email, teamsUserId: audience.person.id }];
+      {
+        // Someone who acts only by email has no Teams id (theirs is their address).
+        const byEmail = audience.person.id.startsWith('email:');
+        const email = audience.person.email ?? (byEmail ? undefined : (await this.deps.contacts.byTeamsId(audience.person.id))?.email);
+        return [{ name: audience.person.name, email, ...(byEmail ? {} : { teamsUserId: audience.person.id }) }];
+      }
       case 'supervisors': {
         const all = await this.supervisorsOf(serviceId);
         const chosen = audience.reason ? firstResponders(audience.reason, all) : all;
@@ -171,7 +178,14 @@ export class Supervision {
       for (const recipient of await this.recipients(notice.audience, serviceId)) {
         const payload = { kind: 'staff', serviceId, recipient, message: notice.message } satisfies StaffPayload;
         if (recipient.channel) {
-          messages.set(`${keyPrefix}:channel`, { key: `${keyPrefix}:channel:teams`, channel: 'teams', payload });
+          const inboxes = (await this.deps.intakeAddresses?.(serviceId)) ?? [];
+          // An email-only service has no channel to wait for; one with a channel keeps its retries.
+          if (!inboxes.length || (await this.deps.channelLinks.forService(serviceId))) {
+            messages.set(`${keyPrefix}:channel`, { key: `${keyPrefix}:channel:teams`, channel: 'teams', payload });
+          }
+          for (const email of inboxes) {
+            messages.set(`${email}:email`, { key: `${keyPrefix}:${email}:email`, channel: 'email', payload: { ...payload, recipient: { email } } });
+          }
           continue;
         }
         const who = recipient.email ?? recipient.teamsUserId ?? 'unknown';

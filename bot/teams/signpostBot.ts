@@ -26,6 +26,7 @@ import type { AdminStatus } from '../app/adminStatus';
 import { parseCommand } from './commands';
 import type { Logger } from '../app/log';
 import type { SupervisorCommands } from '../supervision/supervisorCommands';
+import type { IntakeCommands } from '../email/intakeCommands';
 import { channelOf, channelReference, conversationType } from './places';
 import { describeSender } from './members';
 import { plainReference } from './proactive';
@@ -47,6 +48,8 @@ export interface SignpostBotDependencies {
   adminStatus: AdminStatus;
   admins: string[];
   supervisorCommands: SupervisorCommands;
+  /** `intake`: a service's email inboxes, for admins in a personal chat. */
+  intakeCommands?: IntakeCommands;
   /** Where Signpost remembers staff's 1:1 chats, so reminders and alerts can reach them. */
   contacts: ContactRepository;
   /** The directory the compose box search reads. */
@@ -300,6 +303,16 @@ export class SignpostBot extends TeamsActivityHandler {
         const described = await describeSender(context);
         const speaker = { id: from.id, name: from.name, aadObjectId: from.aadObjectId, email: described?.email, role: described?.userRole };
         await context.sendActivity(await this.deps.supervisorCommands.handle(channelOf(context), speaker, command));
+        return;
+      }
+      case 'intake': {
+        if (type !== 'personal' || !this.deps.intakeCommands) {
+          await context.sendActivity('**intake** is for Signpost admins, in a chat with me.');
+          return;
+        }
+        const from = context.activity.from;
+        const speaker = { id: from.id, name: from.name, aadObjectId: from.aadObjectId, email: (await describeSender(context))?.email };
+        await context.sendActivity(await this.deps.intakeCommands.handle(speaker, command));
         return;
       }
       case 'unknown':

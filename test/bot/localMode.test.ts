@@ -190,6 +190,7 @@ describe('Tenants (SIGNPOST_ALLOWED_TENANTS)', () => {
       MicrosoftAppPassword: 'secret',
       SIGNPOST_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
       SIGNPOST_PUBLIC_URL: 'https://signpost.example.nhs.uk',
+      SIGNPOST_LINK_SECRET: 'a-test-secret-for-signing-email-links-0123456789',
     };
     expect(() => loadConfig(production)).to.throw(ConfigError, /Refusing to start in production without these settings: SIGNPOST_ALLOWED_TENANTS\./);
     expect(loadConfig({ ...production, SIGNPOST_ALLOWED_TENANTS: OTHER_TENANT }).allowedTenants).to.deep.equal([OTHER_TENANT]);
@@ -410,6 +411,7 @@ describe('Settings that cannot be misread', () => {
     SIGNPOST_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
     SIGNPOST_ALLOWED_TENANTS: TEST_TENANT,
     SIGNPOST_PUBLIC_URL: 'https://signpost.example.nhs.uk',
+    SIGNPOST_LINK_SECRET: 'a-test-secret-for-signing-email-links-0123456789',
   };
 
   it('reads NODE_ENV=production whatever its case and spacing @safety', () => {

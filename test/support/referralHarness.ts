@@ -75,6 +75,7 @@ export async function createWorld(tables: TableConnection): Promise<ReferralWorl
     timers: uniqueTableName('timers'),
     supervisors: uniqueTableName('supervisors'),
     contacts: uniqueTableName('contacts'),
+    emailIntake: uniqueTableName('intake'),
   };
   const directory = new DirectoryRepository(tables, names.directory);
   await directory.seedIfEmpty(southwarkDirectory());
