@@ -21,6 +21,7 @@ import {
 import { describeEscalation, ESCALATION_REASON_LABELS, ESCALATION_REASONS } from '../domain/supervision/escalation';
 import { formatTime } from '../domain/format';
 import { escapeCardText } from '../domain/text';
+import { Activity, categoryWords } from '../domain/directory/activities';
 
 const choices = (values: readonly string[]) => values.map((value) => ({ title: reasonWords(value).choice, value }));
 
@@ -66,6 +67,8 @@ export interface ServiceCardContext {
   members: Person[];
   /** Other services the person matched, for Redirect. */
   redirectServices: Array<{ id: string; name: string }>;
+  /** Activities offered on Update before anything is typed (near the person first); typing searches the whole directory. */
+  activityChoices?: Array<{ title: string; value: string }>;
   /** Short lines, newest last: who did what, when. */
   history: string[];
   /** A message for whoever just acted ("Nothing changed: ..."). */
@@ -81,6 +84,14 @@ export interface ServiceCardContext {
   refreshUserIds?: string[];
   /** The team is larger than Teams refreshes automatically: the shared card offers "Show my actions". */
   manualRefresh?: boolean;
+}
+
+/** The dataset the card's activity typeahead asks for (an `application/search` invoke). */
+export const ACTIVITY_SEARCH_DATASET = 'activities';
+
+/** An activity as the card's dropdown shows it (choice titles are plain text, not Markdown). */
+export function activityChoice(activity: Activity): { title: string; value: string } {
+  return { title: `${activity.name} (${categoryWords(activity)}), ${activity.place.postcodeDistrict}${activity.illustrative ? ', sample' : ''}`, value: activity.id };
 }
 
 /** The verb a card's refresh (automatic, or "Show my actions") invokes. */
@@ -183,6 +194,8 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     closeReasons: choices(CLOSE_REASONS),
     declineReasons: choices(DECLINE_REASONS),
     redirectChoices: context.redirectServices.map((service) => ({ title: service.name, value: service.id })),
+    activityChoices: context.activityChoices ?? [],
+    activitySearch: ACTIVITY_SEARCH_DATASET,
     history: context.history.map(escapeCardText),
     escalations: (referral.escalations ?? []).map((escalation) =>
       escapeCardText(describeEscalation(escalation, (iso) => formatTime(iso, 'Europe/London'))),

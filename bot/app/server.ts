@@ -6,6 +6,7 @@ import packageJson from '../../package.json';
 import { startAzurite, RunningAzurite } from '../../storage/azurite';
 import { isStorageUnavailable, RequestObserver, TableConnection } from '../../storage/tables';
 import { southwarkDirectory } from '../../domain/directory/southwark';
+import { sampleActivities } from '../../domain/directory/sampleActivities';
 import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger, withLogFields } from './log';
 import { conversationType } from '../teams/places';
@@ -90,6 +91,9 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     const { bot, dispatcher, scheduler, supervision, mailer, conversationState } = signpost;
     if (await signpost.store.directory.seedIfEmpty(southwarkDirectory())) {
       logger.info('directory-seeded', { services: (await signpost.store.directory.list()).length });
+    }
+    if (await signpost.store.activities.seedIfEmpty(sampleActivities())) {
+      logger.info('activities-seeded', { activities: (await signpost.store.activities.list()).length, illustrative: true });
     }
     logger.info('mail', { delivery: mailer.description });
 

@@ -2,6 +2,7 @@ import { BotAdapter, CloudAdapter, ConfigurationBotFrameworkAuthentication, Conv
 import { TableConnection } from '../../storage/tables';
 import { TableStateStore } from '../../storage/tableStateStore';
 import { DirectoryRepository } from '../../storage/directoryRepository';
+import { ActivityRepository } from '../../storage/activityRepository';
 import { referralStorage } from '../../storage/referralStorage';
 import { ReferrerRepository } from '../../storage/referrerRepository';
 import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
@@ -45,6 +46,7 @@ export interface TableNames {
   referralPrefix?: string;
   botState?: string;
   directory?: string;
+  activities?: string;
   referrers?: string;
   channels?: string;
   timers?: string;
@@ -76,6 +78,7 @@ export function createSignpost(parts: SignpostParts) {
   const stateStore = new TableStateStore(tables, names.botState);
   const store = {
     directory: new DirectoryRepository(tables, names.directory),
+    activities: new ActivityRepository(tables, names.activities),
     ...referralStorage(tables, { tablePrefix: names.referralPrefix }),
     referrers: new ReferrerRepository(tables, names.referrers),
     channelLinks: new ServiceChannelRepository(tables, names.channels),
@@ -108,6 +111,7 @@ export function createSignpost(parts: SignpostParts) {
     referrals: store.referrals,
     queue: store.queue,
     directory: store.directory,
+    activities: store.activities,
     messenger,
     roster,
     logger,
@@ -182,7 +186,7 @@ export function createSignpost(parts: SignpostParts) {
     userState: new UserState(stateStore),
     referrals: referralService,
     channels,
-    cardActions: new TeamsCardActions({ actions, channels, supervision, directory: store.directory, now }),
+    cardActions: new TeamsCardActions({ actions, channels, supervision, directory: store.directory, activities: store.activities, now }),
     adminStatus,
     admins: config.admins,
     supervisorCommands,

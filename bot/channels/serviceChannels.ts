@@ -2,7 +2,13 @@ import type { Referral } from '../../domain/referral/referral';
 import { isOpenStatus } from '../../domain/referral/lifecycle';
 import { formatShortTime } from '../../domain/format';
 import { escapeCardText } from '../../domain/text';
-import { ServiceCardContext, serviceReferralCard } from '../../cards/serviceReferralCard';
+import { activityChoice, ServiceCardContext, serviceReferralCard } from '../../cards/serviceReferralCard';
+import type { Activity } from '../../domain/directory/activities';
+import { activitiesNear, Nearness } from '../../domain/directory/activitySearch';
+import type { DirectoryService } from '../../domain/directory/schema';
+import type { PersonFacts } from '../../domain/eligibility/facts';
+import { personFacts } from '../../domain/referral/retention';
+import type { ActivityRepository } from '../../storage/activityRepository';
 import { MAX_REFRESH_USERS } from '../../cards/render';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
@@ -18,6 +24,8 @@ export interface ServiceChannelDependencies {
   referrals: ReferralRepository;
   queue: ServiceQueueRepository;
   directory: DirectoryRepository;
+  /** The activities offered on the card's Update, before a link worker searches. */
+  activities: ActivityRepository;
   messenger: Messenger;
   roster: LinkWorkerRoster;
   logger: Logger;
@@ -152,7 +160,12 @@ export class ServiceChannels {
    * "Show my actions" button instead.
    */
   async cardFor(referral: Referral, options: { notice?: string; showContactDetails?: boolean; viewer?: ServiceCardContext['viewer'] } = {}): Promise<Card> {
-    const [services, audit, members] = await Promise.all([this.deps.directory.list(), this.deps.referrals.audit(referral.id), this.members(referral.serviceId)]);
+    const [services, audit, members, activities] = await Promise.all([
+      this.deps.directory.list(),
+      this.deps.referrals.audit(referral.id),
+      this.members(referral.serviceId),
+      this.deps.activities.list(),
+    ]);
     const nameOf = (id: string) => services.find((service) => service.id === id)?.name ?? id;
     const redirectServices = [...referral.match.eligibleServiceIds, ...referral.match.nearMissServiceIds]
       .filter((id) => id !== referral.serviceId)
@@ -166,6 +179,7 @@ export class ServiceChannels {
       serviceName: nameOf(referral.serviceId),
       members,
       redirectServices,
+      activityChoices: offeredActivities(activities, activityNearness(referral, services.find((service) => service.id === referral.serviceId))).map(activityChoice),
       history,
       notice: options.notice,
       showContactDetails: options.showContactDetails,
@@ -240,4 +254,21 @@ export function isChannelRefreshPayload(payload: Record<string, unknown>): paylo
 export function channelRefreshMessage(referral: Pick<Referral, 'id' | 'version' | 'serviceId'>): OutboxMessage {
   const payload: ChannelRefreshPayload = { kind: 'channel-refresh', serviceId: referral.serviceId };
   return { key: `${referral.id}:${referral.version}:channel-refresh`, channel: 'teams', payload: { ...payload } };
+}
+
+/** How many activities the card lists before a link worker searches: Teams' dropdown stays usable. */
+const ACTIVITIES_OFFERED = 40;
+
+/** The nearby activities; none near, the directory's first by name (the typeahead still searches all of it). */
+function offeredActivities(activities: Activity[], near: Nearness): Activity[] {
+  const nearby = activitiesNear(activities, near, ACTIVITIES_OFFERED);
+  return nearby.length ? nearby : [...activities].sort((a, b) => a.name.localeCompare(b.name)).slice(0, ACTIVITIES_OFFERED);
+}
+
+/** Where the person is (their postcode district) and the service works: the card offers what is near first. */
+export function activityNearness(referral: Referral, service: DirectoryService | undefined): Nearness {
+  const district = personFacts(referral)?.postcodeDistrict;
+  const borough = (referral.facts as PersonFacts).borough;
+  const boroughs = service?.areaCovered.value ?? (borough ? [borough] : []);
+  return { ...(district ? { postcodeDistrict: district } : {}), boroughs };
 }

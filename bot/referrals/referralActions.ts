@@ -1,6 +1,8 @@
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
 import { applyTransition, AppliedAction, isEscalationAnswer, ReferralAction } from '../../domain/referral/actions';
-import { Actor, caseState, GuardedVerb, IdentifiedBy, mayAct, permittedVerbs, Person } from '../../domain/referral/lifecycle';
+import { Actor, caseState, GuardedVerb, IdentifiedBy, mayAct, permittedVerbs, Person, ProgressStatus } from '../../domain/referral/lifecycle';
+import { categoryWords } from '../../domain/directory/activities';
+import type { ActivityRepository } from '../../storage/activityRepository';
 import type { Escalation } from '../../domain/supervision/escalation';
 import { clocksMayChange } from '../../domain/supervision/policy';
 import { escalationAlert, escalationAnswer } from '../../domain/supervision/messages';
@@ -37,7 +39,12 @@ export interface ActingPerson {
 }
 
 /** What a surface may ask for: the domain's actions, with an assignee named by id, and a view. */
-export type RequestedAction = Exclude<ReferralAction, { verb: 'assign' }> | { verb: 'assign'; assigneeId: string } | { verb: 'view-contact' };
+export type RequestedAction =
+  | Exclude<ReferralAction, { verb: 'assign' } | { verb: 'update' }>
+  | { verb: 'assign'; assigneeId: string }
+  /** An activity chosen from the directory is named by its id, checked against the directory here. */
+  | { verb: 'update'; status: ProgressStatus; activity?: string; activityId?: string }
+  | { verb: 'view-contact' };
 
 export type ActionOutcome =
   | { kind: 'not-found'; notice: string }
@@ -74,6 +81,7 @@ export interface ReferralActionDependencies {
   queue: ServiceQueueRepository;
   referrers: ReferrerRepository;
   directory: DirectoryRepository;
+  activities: ActivityRepository;
   contacts: ContactRepository;
   channelLinks: ServiceChannelRepository;
   channels: ServiceChannels;
@@ -213,6 +221,7 @@ export class ReferralActions {
 
   /** Turns what the surface asked for into a domain action, checking targets against the roster. */
   private async resolve(requested: Exclude<RequestedAction, { verb: 'view-contact' }>, referral: Referral, actor: Actor): Promise<ReferralAction | { error: string }> {
+    if (requested.verb === 'update') return this.resolveActivity(requested, referral, actor);
     if (requested.verb !== 'assign') return requested;
     // Authorised before the roster is consulted, so an outsider learns nothing about the team.
     if (!mayAct('assign', caseState(referral), actor)) return { error: "Nothing changed: Only the service's link workers can act on this referral." };
@@ -220,6 +229,17 @@ export class ReferralActions {
     if (!member) return { error: 'Nothing changed: that person is not a member of this team.' };
     const to: Person = { id: member.id, name: member.name, ...(member.email ? { email: member.email } : {}) };
     return { verb: 'assign', to };
+  }
+
+  /** An activity chosen on the card must be in the activities directory: a forged or removed id changes nothing. */
+  private async resolveActivity(requested: Extract<RequestedAction, { verb: 'update' }>, referral: Referral, actor: Actor): Promise<ReferralAction | { error: string }> {
+    const { activityId, ...update } = requested;
+    if (!activityId) return update;
+    if (!mayAct('update', caseState(referral), actor)) return { error: "Nothing changed: Only the service's link workers can act on this referral." };
+    const activity = await this.deps.activities.get(activityId);
+    if (!activity) return { error: 'Nothing changed: that activity is not in the activities directory (it may have been removed). Choose another, or describe it in words.' };
+    const listedActivity = { id: activity.id, name: activity.name, organisation: activity.organisation, categories: categoryWords(activity), illustrative: activity.illustrative };
+    return { ...update, listedActivity };
   }
 
   private async store(stored: StoredReferral, action: ReferralAction, actor: Actor, applied: Extract<AppliedAction, { changed: true }>, at: string, options: ActOptions): Promise<ActionOutcome> {
@@ -289,7 +309,7 @@ export class ReferralActions {
         return [...(await answered), ...(applied.takeOver ? await referrerUpdates(this.deps, next, { verb: 'assign', actorName: actor.name }) : [])];
       }
       default: {
-        const toReferrer = await referrerUpdates(this.deps, next, { verb: action.verb, actorName: actor.name, activity: action.verb === 'update' ? action.activity : undefined });
+        const toReferrer = await referrerUpdates(this.deps, next, { verb: action.verb, actorName: actor.name, ...(action.verb === 'update' ? { activity: action.activity, listedActivity: action.listedActivity } : {}) });
         // A redirected referral goes to its new service's channel through the outbox, like a new one.
         return action.verb === 'redirect' ? [...toReferrer, channelPostMessage(next)] : toReferrer;
       }

@@ -8,7 +8,10 @@ import { ESCALATION_REASONS, Escalation, isAwaitingAnswer } from '../../domain/s
 import type { Referral } from '../../domain/referral/referral';
 import { escalationAlert } from '../../domain/supervision/messages';
 import { ALERT_REFRESH_VERB, staffMessageCard } from '../../cards/staffMessageCard';
-import { REFRESH_VERB } from '../../cards/serviceReferralCard';
+import { ACTIVITY_SEARCH_DATASET, activityChoice, REFRESH_VERB } from '../../cards/serviceReferralCard';
+import { MAX_QUERY_LENGTH, parseSearchQuery } from '../../domain/directory/search';
+import { searchActivities } from '../../domain/directory/activitySearch';
+import type { ActivityRepository } from '../../storage/activityRepository';
 import { referralUpdateCard, UPDATE_REFRESH_VERB } from '../../cards/referralUpdateCard';
 import { standingSince } from '../../domain/notifications/referralUpdate';
 import type { ActingPerson, ActionOutcome, ReferralActions, ReferralView, RequestedAction } from '../referrals/referralActions';
@@ -54,8 +57,18 @@ const REFERRAL_VERBS = {
     .transform((data): RequestedAction => ({ verb: 'decline', reason: data.declineReason, note: data.declineNote })),
   redirect: z.object({ toServiceId: z.string({ required_error: 'Choose a service' }).min(1, 'Choose a service').max(80) }).transform((data): RequestedAction => ({ verb: 'redirect', toServiceId: data.toServiceId })),
   update: z
-    .object({ status: choice(PROGRESS_STATUSES, 'Choose what has happened'), activity: optionalText(120) })
-    .transform((data): RequestedAction => ({ verb: 'update', status: data.status, activity: data.activity })),
+    .object({
+      status: choice(PROGRESS_STATUSES, 'Choose what has happened'),
+      activity: optionalText(120),
+      // An empty choice arrives as ""; anything else must look like a directory id (checked against the directory later).
+      activityId: z
+        .string({ invalid_type_error: 'Choose an activity from the list' })
+        .max(80, 'Choose an activity from the list')
+        .regex(/^([a-z0-9]+(-[a-z0-9]+)*)?$/, 'Choose an activity from the list')
+        .optional()
+        .transform((value) => value || undefined),
+    })
+    .transform((data): RequestedAction => ({ verb: 'update', status: data.status, activity: data.activity, ...(data.activityId ? { activityId: data.activityId } : {}) })),
   close: z
     .object({ closeReason: choice(CLOSE_REASONS, 'Choose why it is closing'), closeNote: optionalText(500) })
     .transform((data): RequestedAction => ({ verb: 'close', reason: data.closeReason, note: data.closeNote })),
@@ -105,6 +118,24 @@ const ESCALATION_VERBS = {
 /** Card data as Adaptive Cards send it: each value text (or the number or flag we put there). */
 const flatValues = (data: Record<string, unknown>) => Object.values(data).every((value) => ['string', 'number', 'boolean'].includes(typeof value));
 
+/** The invoke Teams sends as someone types into a Data.Query dropdown. */
+export const SEARCH_INVOKE = 'application/search';
+const SEARCH_RESPONSE_TYPE = 'application/vnd.microsoft.search.searchResponse';
+/** Teams shows at most 15 options in a dynamic dropdown. */
+const MAX_SEARCH_RESULTS = 15;
+
+const searchInvokeSchema = z.object({
+  dataset: z.literal(ACTIVITY_SEARCH_DATASET),
+  queryText: z.string().max(MAX_QUERY_LENGTH).default(''),
+  queryOptions: z.object({ skip: z.number().int().min(0).max(1000).optional(), top: z.number().int().min(1).max(100).optional() }).optional(),
+});
+
+export interface SearchInvokeAnswer {
+  status: 200 | 400;
+  body: Record<string, unknown>;
+  results: number;
+}
+
 const has = <T extends object>(table: T, key: string): key is Extract<keyof T, string> => Object.prototype.hasOwnProperty.call(table, key);
 
 export interface CardActionDependencies {
@@ -112,6 +143,7 @@ export interface CardActionDependencies {
   channels: ServiceChannels;
   supervision: Supervision;
   directory: DirectoryRepository;
+  activities: ActivityRepository;
   now: () => Date;
 }
 
@@ -128,6 +160,24 @@ export class TeamsCardActions {
     if (verb === ALERT_REFRESH_VERB) return this.alertView(context, data);
     if (verb === UPDATE_REFRESH_VERB) return this.updateView(context, data);
     return verb.startsWith('escalation-') ? this.escalationAnswer(context, verb, data) : this.referralCard(context, verb, data);
+  }
+
+  /**
+   * The activity typeahead on the referral card: the activities directory searched for what was
+   * typed (before anything is typed, the card's own list of nearby activities shows). The
+   * directory is public information, so any Teams user may search it; choosing one is checked again
+   * when the update is saved.
+   */
+  async searchActivities(invokeValue: unknown): Promise<SearchInvokeAnswer> {
+    const parsed = searchInvokeSchema.safeParse(invokeValue);
+    if (!parsed.success) return { status: 400, results: 0, body: errorAnswer(400, 'Signpost can only search its activities directory here.') as unknown as Record<string, unknown> };
+    const { queryText, queryOptions } = parsed.data;
+    const query = parseSearchQuery(queryText);
+    const activities = await this.deps.activities.list();
+    const found = query.kind === 'words' ? searchActivities(activities, query).map((hit) => hit.activity) : query.kind === 'empty' ? [...activities].sort((a, b) => a.name.localeCompare(b.name)) : [];
+    const skip = queryOptions?.skip ?? 0;
+    const page = found.slice(skip, skip + Math.min(queryOptions?.top ?? MAX_SEARCH_RESULTS, MAX_SEARCH_RESULTS)).map(activityChoice);
+    return { status: 200, results: page.length, body: { type: SEARCH_RESPONSE_TYPE, value: { results: page } } };
   }
 
   /** A button on a referral's card in its service's channel. */

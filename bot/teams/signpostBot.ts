@@ -4,6 +4,7 @@ import {
   AdaptiveCardInvokeValue,
   CardFactory,
   ConversationState,
+  InvokeResponse,
   MessageFactory,
   MessagingExtensionAction,
   MessagingExtensionActionResponse,
@@ -21,7 +22,7 @@ import { isCancelText } from '../../dialogs/cardStepPrompt';
 import { draftInProgress, REFERRAL_DIALOG, ReferralDialog, ReferralStart } from '../../dialogs/referral/referralDialog';
 import type { ReferralService } from '../referrals/referralService';
 import type { ServiceChannels } from '../channels/serviceChannels';
-import type { TeamsCardActions } from './cardActions';
+import { SEARCH_INVOKE, type TeamsCardActions } from './cardActions';
 import type { AdminStatus } from '../app/adminStatus';
 import { parseCommand } from './commands';
 import type { Logger } from '../app/log';
@@ -100,6 +101,16 @@ export class SignpostBot extends TeamsActivityHandler {
   ): Promise<AdaptiveCardInvokeResponse> {
     if (invokeValue?.action?.verb === REFER_TO_SERVICE_VERB) return this.referFromServiceCard(context, invokeValue.action.data);
     return this.deps.cardActions.handle(context, invokeValue);
+  }
+
+  /** The referral card's activity typeahead (Data.Query) asks here as the link worker types. */
+  protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
+    if (context.activity.name === SEARCH_INVOKE) {
+      const answer = await this.deps.cardActions.searchActivities(context.activity.value);
+      this.deps.logger.info('activity-search', { status: answer.status, results: answer.results, conversationType: conversationType(context) });
+      return { status: answer.status, body: answer.body };
+    }
+    return super.onInvokeActivity(context);
   }
 
   /** The compose box search over the directory. */

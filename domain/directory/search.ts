@@ -87,7 +87,8 @@ function normalise(text: string): string {
     .trim();
 }
 
-function words(text: string): string[] {
+/** The words of a text as search sees them (see normalise); activity search reads text the same way. */
+export function words(text: string): string[] {
   const normal = normalise(text);
   return normal ? normal.split(' ') : [];
 }

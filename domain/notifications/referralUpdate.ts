@@ -3,6 +3,7 @@ import { initials } from '../referral/referral';
 import { isOpen, reasonWords, STATUS_LABELS } from '../referral/lifecycle';
 import { describeChange } from '../referral/outcomes';
 import { SNOMED_SOCIAL_PRESCRIBING_DECLINED, SnomedCode } from '../referral/snomed';
+import type { ListedActivity } from '../referral/actions';
 
 /**
  * What the referrer is told when their referral changes: the one place that decides the words,
@@ -43,6 +44,8 @@ export interface ChangeEvent {
   verb: 'accept' | 'assign' | 'decline' | 'redirect' | 'update' | 'close';
   actorName: string;
   activity?: string;
+  /** The activity chosen from the activities directory, if one was. */
+  listedActivity?: ListedActivity;
 }
 
 /**
@@ -103,7 +106,12 @@ export function referralUpdate(
       if (referral.status === 'waiting-for-activity') {
         lines.push(waitingTimeWeeks === null ? "The service's current wait is not published." : `The service's current wait is about ${waitingTimeWeeks} weeks.`);
       }
-      const notes = referral.status === 'connected-to-activity' && change.activity ? [`Connected to: ${change.activity}.`] : [];
+      const connected = referral.status === 'connected-to-activity';
+      // A directory entry's name and category are not about the person, so they go in the lines
+      // (email too); what the link worker typed may name the person, so it stays a Teams note.
+      const listed = connected ? change.listedActivity : undefined;
+      if (listed) lines.push(`Connected to: ${listed.name} (${listed.categories}), run by ${listed.organisation}${listed.illustrative ? ' (an illustrative sample entry)' : ''}.`);
+      const notes = connected && change.activity ? [listed ? `The link worker adds: ${change.activity}` : `Connected to: ${change.activity}.`] : [];
       return { ...base, headline: `${who}: ${STATUS_LABELS[referral.status].toLowerCase()}`, lines, ...(notes.length ? { notes } : {}) };
     }
     case 'close': {

@@ -23,7 +23,7 @@ export type ReferralAction =
   | { verb: 'assign'; to: Person }
   | { verb: 'decline'; reason: DeclineReason; note?: string }
   | { verb: 'redirect'; toServiceId: string }
-  | { verb: 'update'; status: ProgressStatus; activity?: string }
+  | { verb: 'update'; status: ProgressStatus; activity?: string; listedActivity?: ListedActivity }
   | { verb: 'close'; reason: CloseReason; note?: string }
   | { verb: 'record-swemwbs'; stage: WellbeingStage; items: number[] }
   | { verb: 'record-ons4'; stage: WellbeingStage; scores: Ons4Scores }
@@ -33,6 +33,17 @@ export type ReferralAction =
   | { verb: 'escalation-take-over'; escalationId: string }
   | { verb: 'escalation-advice'; escalationId: string; note: string };
 export type ReferralVerb = ReferralAction['verb'];
+
+/** An activity chosen from the activities directory: what the referrer is told about it. */
+export interface ListedActivity {
+  id: string;
+  name: string;
+  organisation: string;
+  /** Its categories in words ("gardening and nature, volunteering"). */
+  categories: string;
+  /** From the illustrative sample, not a real group. */
+  illustrative: boolean;
+}
 
 export type EscalationAnswer = Extract<ReferralAction, { verb: 'escalation-acknowledge' | 'escalation-take-over' | 'escalation-advice' }>;
 
@@ -110,6 +121,7 @@ function lifecycleChange(referral: Referral, action: Exclude<ReferralAction, { v
     serviceId: next.serviceId,
     ...(action.verb === 'decline' || action.verb === 'close' ? { reason: action.reason } : {}),
     ...(action.verb === 'update' && action.activity ? { activity: action.activity } : {}),
+    ...(action.verb === 'update' && action.listedActivity ? { activityId: action.listedActivity.id } : {}),
   });
 }
 

@@ -7,6 +7,8 @@ import { createSignpost, Signpost, TableNames } from '../../bot/app/signpost';
 import type { Messenger } from '../../bot/notifications/messenger';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import { DirectoryRepository } from '../../storage/directoryRepository';
+import { ActivityRepository } from '../../storage/activityRepository';
+import { sampleActivities } from '../../domain/directory/sampleActivities';
 import { ReferralRepository } from '../../storage/referralRepository';
 import { referralStorage } from '../../storage/referralStorage';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
@@ -38,6 +40,7 @@ export interface ReferralWorld {
   tables: TableConnection;
   names: Required<TableNames>;
   directory: DirectoryRepository;
+  activities: ActivityRepository;
   referrals: ReferralRepository;
   queue: ServiceQueueRepository;
   outbox: OutboxRepository;
@@ -70,6 +73,7 @@ export async function createWorld(tables: TableConnection): Promise<ReferralWorl
     referralPrefix: uniqueTableName('t'),
     botState: uniqueTableName('state'),
     directory: uniqueTableName('dir'),
+    activities: uniqueTableName('activities'),
     referrers: uniqueTableName('referrers'),
     channels: uniqueTableName('channels'),
     timers: uniqueTableName('timers'),
@@ -79,10 +83,13 @@ export async function createWorld(tables: TableConnection): Promise<ReferralWorl
   };
   const directory = new DirectoryRepository(tables, names.directory);
   await directory.seedIfEmpty(southwarkDirectory());
+  const activities = new ActivityRepository(tables, names.activities);
+  await activities.seedIfEmpty(sampleActivities());
   return {
     tables,
     names,
     directory,
+    activities,
     ...referralStorage(tables, { tablePrefix: names.referralPrefix }),
     referrers: new ReferrerRepository(tables, names.referrers),
     channels: new ServiceChannelRepository(tables, names.channels),
