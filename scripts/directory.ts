@@ -1,45 +1,98 @@
 import { readFileSync } from 'node:fs';
-import { DirectoryValidationError, parseDirectory } from '../domain/directory/schema';
+import { DirectoryService, DirectoryValidationError, parseDirectory } from '../domain/directory/schema';
+import { Activity, ActivitiesValidationError, parseActivities } from '../domain/directory/activities';
+import { southwarkDirectory } from '../domain/directory/southwark';
+import { sampleActivities } from '../domain/directory/sampleActivities';
 import { TableConnection } from '../storage/tables';
 import { DirectoryRepository } from '../storage/directoryRepository';
+import { ActivityRepository } from '../storage/activityRepository';
+import { fromOpenReferralUk, OPEN_REFERRAL_UK_FORMAT, OpenReferralImportError, toOpenReferralUk } from '../storage/openReferralUk';
 
 /**
- * `npm run --silent directory -- validate <file>`: checks a directory file; every problem names
- * the service and the field. Exit 0 valid, 2 invalid.
+ * `npm run --silent directory -- validate <file>`: checks a directory file (Signpost's own, or
+ * Open Referral UK); every problem names the entry and the field. Exit 0 valid, 2 invalid.
  * `npm run --silent directory -- import <file>`: replaces the directory in Table storage
- * (SIGNPOST_STORAGE_CONNECTION_STRING) with the file's services.
+ * (SIGNPOST_STORAGE_CONNECTION_STRING) with the file's services; an Open Referral UK file
+ * replaces the services and the activities. Nothing is written unless the whole file is valid.
+ * `npm run --silent directory -- validate-activities|import-activities <file>`: the same for an
+ * activities file.
+ * `npm run --silent directory -- export --format openreferral-uk`: services and activities as
+ * Open Referral UK on stdout (from Table storage when configured, else the checked-in files).
  */
+const USAGE = [
+  'usage: npm run --silent directory -- validate|import <file>',
+  '       npm run --silent directory -- validate-activities|import-activities <file>',
+  `       npm run --silent directory -- export --format ${OPEN_REFERRAL_UK_FORMAT}`,
+].join('\n');
+
+type Loaded = { services?: DirectoryService[]; activities?: Activity[] };
+
 async function main(argv: string[]): Promise<number> {
-  const [command, file] = argv;
-  if (!['validate', 'import'].includes(command ?? '') || !file) {
-    process.stderr.write('usage: npm run --silent directory -- validate|import <file>\n');
+  const [command, ...rest] = argv;
+  if (command === 'export') return exportDirectory(rest);
+  const file = rest.find((arg) => !arg.startsWith('--') && arg !== OPEN_REFERRAL_UK_FORMAT);
+  if (!['validate', 'import', 'validate-activities', 'import-activities'].includes(command ?? '') || !file) {
+    process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  let services;
+  let loaded: Loaded;
   try {
-    services = parseDirectory(JSON.parse(readFileSync(file, 'utf8')));
+    loaded = load(command!.endsWith('-activities') ? 'activities' : 'directory', JSON.parse(readFileSync(file, 'utf8')));
   } catch (error) {
-    if (error instanceof DirectoryValidationError) {
-      for (const problem of error.problems) process.stderr.write(`${problem}\n`);
-    } else {
-      process.stderr.write(`${file}: ${(error as Error).message}\n`);
-    }
+    const problems = error instanceof DirectoryValidationError || error instanceof ActivitiesValidationError || error instanceof OpenReferralImportError ? error.problems : [`${file}: ${(error as Error).message}`];
+    for (const problem of problems) process.stderr.write(`${problem}\n`);
     return 2;
   }
-  if (command === 'validate') {
-    const referring = services.filter((service) => service.takesReferrals).length;
-    process.stdout.write(`${file}: valid (${services.length} services, ${referring} take referrals)\n`);
+  if (command!.startsWith('validate')) {
+    const parts = [
+      ...(loaded.services ? [`${loaded.services.length} services, ${loaded.services.filter((service) => service.takesReferrals).length} take referrals`] : []),
+      ...(loaded.activities ? [`${loaded.activities.length} activities`] : []),
+    ];
+    process.stdout.write(`${file}: valid (${parts.join('; ')})\n`);
     return 0;
   }
+  const tables = storage();
+  if (!tables) return 2;
+  if (loaded.services) {
+    const result = await new DirectoryRepository(tables).importAll(loaded.services);
+    process.stdout.write(`Imported ${result.imported} services; removed ${result.removed.length ? result.removed.join(', ') : 'none'}.\n`);
+  }
+  if (loaded.activities) {
+    const result = await new ActivityRepository(tables).importAll(loaded.activities);
+    process.stdout.write(`Imported ${result.imported} activities; removed ${result.removed.length ? result.removed.join(', ') : 'none'}.\n`);
+  }
+  return 0;
+}
+
+/** A Signpost services or activities file, or an Open Referral UK page (which holds both): all of it valid, or an error naming every problem. */
+function load(expected: 'directory' | 'activities', input: unknown): Loaded {
+  if (input && typeof input === 'object' && 'contents' in input) return fromOpenReferralUk(input);
+  return expected === 'activities' ? { activities: parseActivities(input) } : { services: parseDirectory(input) };
+}
+
+function storage(): TableConnection | undefined {
   const connectionString = process.env.SIGNPOST_STORAGE_CONNECTION_STRING;
-  if (!connectionString) {
-    process.stderr.write(
-      'Set SIGNPOST_STORAGE_CONNECTION_STRING to import. On the embedded default, Signpost loads the checked-in directory itself on first start.\n',
-    );
+  if (connectionString) return new TableConnection(connectionString);
+  process.stderr.write('Set SIGNPOST_STORAGE_CONNECTION_STRING to import. On the embedded default, Signpost loads the checked-in directory and activities itself on first start.\n');
+  return undefined;
+}
+
+async function exportDirectory(args: string[]): Promise<number> {
+  const format = args[args.indexOf('--format') + 1];
+  if (!args.includes('--format') || format !== OPEN_REFERRAL_UK_FORMAT) {
+    process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const result = await new DirectoryRepository(new TableConnection(connectionString)).importAll(services);
-  process.stdout.write(`Imported ${result.imported} services; removed ${result.removed.length ? result.removed.join(', ') : 'none'}.\n`);
+  const connectionString = process.env.SIGNPOST_STORAGE_CONNECTION_STRING;
+  let directories;
+  if (connectionString) {
+    const tables = new TableConnection(connectionString);
+    directories = { services: await new DirectoryRepository(tables).list(), activities: await new ActivityRepository(tables).list() };
+  } else {
+    process.stderr.write('No SIGNPOST_STORAGE_CONNECTION_STRING: exporting the checked-in directory and sample activities.\n');
+    directories = { services: southwarkDirectory(), activities: sampleActivities() };
+  }
+  process.stdout.write(`${JSON.stringify(toOpenReferralUk(directories), null, 2)}\n`);
   return 0;
 }
 
