@@ -110,7 +110,7 @@ export function referralUpdate(
       // A directory entry's name and category are not about the person, so they go in the lines
       // (email too); what the link worker typed may name the person, so it stays a Teams note.
       const listed = connected ? change.listedActivity : undefined;
-      if (listed) lines.push(`Connected to: ${listed.name} (${listed.categories}), run by ${listed.organisation}${listed.illustrative ? ' (an illustrative sample entry)' : ''}.`);
+      if (listed) lines.push(`Connected to: ${listed.name} (${listed.categories}), run by ${listed.organisation}${listed.illustrative ? ' (a sample entry, not a real group)' : ''}.`);
       const notes = connected && change.activity ? [listed ? `The link worker adds: ${change.activity}` : `Connected to: ${change.activity}.`] : [];
       return { ...base, headline: `${who}: ${STATUS_LABELS[referral.status].toLowerCase()}`, lines, ...(notes.length ? { notes } : {}) };
     }

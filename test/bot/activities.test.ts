@@ -110,12 +110,12 @@ describe('Choosing an activity on the referral card (real server, fake connector
     expect((await search({ dataset: 'activities', queryText: { $ne: '' } })).status).to.equal(400);
   });
 
-  it('tells the referrer the chosen activity’s name and category, in Teams and by email @safety', async () => {
+  it('tells the referrer the chosen activity’s name and category, in Teams and by email', async () => {
     const value = await acceptedReferral();
     const answer = await click('update', { referralId: value.id, version: 2, status: 'connected-to-activity', activityId: 'community-garden-nunhead', activity: '' });
     expect(answer.statusCode).to.equal(200);
     expect(cardText(answer.value)).to.contain('Connected to an activity');
-    const line = 'Connected to: Community gardening mornings (gardening and nature, volunteering), run by Example Nunhead Growers (sample) (an illustrative sample entry).';
+    const line = 'Connected to: Community gardening mornings (gardening and nature, volunteering), run by Sample Nunhead Growers (illustrative) (a sample entry, not a real group).';
     const teams = await connector.waitFor((a) => a.conversationId === value.referrerConversation.conversation.id && JSON.stringify(a.activity).includes('Connected to:'));
     expect(cardText(teams.activity.attachments[0].content)).to.contain(line);
     let mail = smtp.messages.find((message) => message.subject?.includes(value.reference) && message.text?.includes('Connected to:'));
@@ -129,7 +129,7 @@ describe('Choosing an activity on the referral card (real server, fake connector
     expect(audit.at(-1)?.detail.activityId).to.equal('community-garden-nunhead');
   });
 
-  it('refuses an activity that is not in the directory, or not an id at all, and changes nothing @safety', async () => {
+  it('refuses an activity that is not in the directory, or not an id at all, and changes nothing', async () => {
     const value = await acceptedReferral();
     const forged = await click('update', { referralId: value.id, version: 2, status: 'connected-to-activity', activityId: 'a-club-that-does-not-exist' });
     expect(cardText(forged.value)).to.contain('that activity is not in the activities directory');

@@ -30,7 +30,7 @@ describe('Activities directory', () => {
     const activities = sampleActivities();
     expect(activities.length).to.be.at.least(12);
     expect(activities.every((activity) => activity.illustrative)).to.equal(true);
-    expect(activities.every((activity) => /\(sample\)/.test(activity.organisation))).to.equal(true);
+    expect(activities.every((activity) => /^Sample .* \(illustrative\)$/.test(activity.organisation))).to.equal(true);
     expect(raw().note).to.match(/^ILLUSTRATIVE SAMPLE/);
     expect(new Set(activities.flatMap((activity) => activity.categories))).to.have.all.keys(...ACTIVITY_CATEGORIES);
     // Nothing that reads as a real contact: example.org addresses and no phone numbers.

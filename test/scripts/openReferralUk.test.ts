@@ -100,7 +100,7 @@ describe('Open Referral UK export and import', () => {
     expect(read.categories).to.deep.equal(['arts-and-creativity']);
   });
 
-  it('refuses a bad file whole, naming every bad field of every entry @safety', () => {
+  it('refuses a bad file whole, naming every bad field of every entry', () => {
     const page = exported();
     page.contents[0].status = 'defunct';
     delete page.contents[1].name;
@@ -133,7 +133,7 @@ describe('Open Referral UK export and import', () => {
       rmSync(folder, { recursive: true, force: true });
     });
 
-    it('exports, imports the same file, and keeps what was there when a bad file is refused @safety', async () => {
+    it('exports, imports the same file, and keeps what was there when a bad file is refused', async () => {
       const env = { SIGNPOST_STORAGE_CONNECTION_STRING: azurite.connectionString };
       await new DirectoryRepository(tables).seedIfEmpty(southwarkDirectory());
       await new ActivityRepository(tables).seedIfEmpty(sampleActivities().slice(0, 3));
