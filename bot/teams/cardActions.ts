@@ -18,7 +18,7 @@ import type { ActingPerson, ActionOutcome, ReferralActions, ReferralView, Reques
 import type { ServiceChannels } from '../channels/serviceChannels';
 import type { Supervision } from '../supervision/supervision';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
-import { cardAnswer, errorAnswer, messageAnswer } from './invokeResponses';
+import { cardAnswer, ERROR_RESPONSE_TYPE, errorAnswer, messageAnswer } from './invokeResponses';
 import { describeSender } from './members';
 import { channelOf } from './places';
 
@@ -170,7 +170,7 @@ export class TeamsCardActions {
    */
   async searchActivities(invokeValue: unknown): Promise<SearchInvokeAnswer> {
     const parsed = searchInvokeSchema.safeParse(invokeValue);
-    if (!parsed.success) return { status: 400, results: 0, body: errorAnswer(400, 'Signpost can only search its activities directory here.') as unknown as Record<string, unknown> };
+    if (!parsed.success) return { status: 400, results: 0, body: { type: ERROR_RESPONSE_TYPE, value: { code: 'BadRequest', message: 'Signpost can only search its activities directory here.' } } };
     const { queryText, queryOptions } = parsed.data;
     const query = parseSearchQuery(queryText);
     const activities = await this.deps.activities.list();

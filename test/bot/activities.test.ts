@@ -106,7 +106,9 @@ describe('Choosing an activity on the referral card (real server, fake connector
     const all = await search({ dataset: 'activities', queryText: '', queryOptions: { skip: 0, top: 50 } });
     expect(all.body.value.results).to.have.length(14); // the whole sample: fewer than Teams' 15
     expect((await search({ dataset: 'activities', queryText: 'zzzz' })).body.value.results).to.deep.equal([]);
-    expect((await search({ dataset: 'referrals', queryText: 'jane' })).status).to.equal(400);
+    const refused = await search({ dataset: 'referrals', queryText: 'jane' });
+    expect(refused.status).to.equal(400);
+    expect(refused.body).to.deep.equal({ type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'Signpost can only search its activities directory here.' } });
     expect((await search({ dataset: 'activities', queryText: { $ne: '' } })).status).to.equal(400);
   });
 
