@@ -54,6 +54,12 @@ const settingsSchema = z.object({
     .transform((value) => value.replace(/\/+$/, '')),
   SIGNPOST_ENTRA_JWKS_URL: z.string().trim().url().default(ENTRA_COMMON_JWKS_URL),
   SIGNPOST_ACTIONABLE_MESSAGE_AUDIENCE: z.string().trim().default(''),
+  SIGNPOST_ACTIONABLE_MESSAGE_TENANTS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((value) => value.split(',').map((tenant) => tenant.trim().toLowerCase()).filter(Boolean))
+    .refine((tenants) => tenants.every((tenant) => GUID.test(tenant)), 'expected tenant ids (GUIDs) separated by commas'),
   SIGNPOST_LINK_SECRET: z
     .string()
     .trim()
@@ -122,7 +128,13 @@ export interface SignpostConfig {
    * the Action.Http endpoint off, links still work), the secret signed links are signed with
    * ('' on the embedded default: one is generated in the data folder), and how long links last.
    */
-  email: { actionableMessageAudience: string; linkSecret: string; linkExpiryDays: number };
+  email: {
+    actionableMessageAudience: string;
+    /** Tenants whose people may act from Outlook; empty accepts any (the recipient check still applies). */
+    actionableMessageTenants: string[];
+    linkSecret: string;
+    linkExpiryDays: number;
+  };
   notify: { pollMs: number; retryBaseMs: number; maxAttempts: number };
   /** Teams user ids or sign-in emails of people who may see Signpost's operational status. */
   admins: string[];
@@ -213,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
     entraJwksUrl: settings.SIGNPOST_ENTRA_JWKS_URL,
     email: {
       actionableMessageAudience: settings.SIGNPOST_ACTIONABLE_MESSAGE_AUDIENCE,
+      actionableMessageTenants: settings.SIGNPOST_ACTIONABLE_MESSAGE_TENANTS,
       linkSecret: settings.SIGNPOST_LINK_SECRET,
       linkExpiryDays: settings.SIGNPOST_LINK_EXPIRY_DAYS,
     },

@@ -167,7 +167,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       // Outlook's tokens come from the recipient's own organisation (a charity's tenant as much as
       // the NHS's): who may act is decided by the address the email went to, not the tenant.
       verifier: config.email.actionableMessageAudience
-        ? new EntraTokenVerifier({ jwksUrl: config.entraJwksUrl, audiences: [config.email.actionableMessageAudience], tenants: [], authorizedParties: [ACTIONABLE_MESSAGES_APP_ID] })
+        ? new EntraTokenVerifier({ jwksUrl: config.entraJwksUrl, audiences: [config.email.actionableMessageAudience], tenants: config.email.actionableMessageTenants, authorizedParties: [ACTIONABLE_MESSAGES_APP_ID] })
         : undefined,
       logger,
       now: signpost.now,
