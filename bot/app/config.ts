@@ -18,6 +18,14 @@ export const AGENTS_PLAYGROUND_TENANT = '3f2b6c1e-8d4a-4b7e-9c15-2a6e0f9d7b31';
 /** Host names that reach only this machine. */
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 
+/** Microsoft Entra tenant ids, comma-separated, lower-cased. */
+const tenantIds = z
+  .string()
+  .trim()
+  .default('')
+  .transform((value) => value.split(',').map((tenant) => tenant.trim().toLowerCase()).filter(Boolean))
+  .refine((tenants) => tenants.every((tenant) => GUID.test(tenant)), 'expected tenant ids (GUIDs) separated by commas');
+
 const settingsSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3978),
@@ -27,12 +35,7 @@ const settingsSchema = z.object({
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
   MicrosoftAppTenantId: z.string().trim().default(''),
   SIGNPOST_HOST: z.string().trim().default(''),
-  SIGNPOST_ALLOWED_TENANTS: z
-    .string()
-    .trim()
-    .default('')
-    .transform((value) => value.split(',').map((tenant) => tenant.trim().toLowerCase()).filter(Boolean))
-    .refine((tenants) => tenants.every((tenant) => GUID.test(tenant)), 'expected tenant ids (GUIDs) separated by commas'),
+  SIGNPOST_ALLOWED_TENANTS: tenantIds,
   SIGNPOST_STORAGE_CONNECTION_STRING: z.string().trim().default(''),
   SIGNPOST_STORAGE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULT_STORAGE_TIMEOUT_MS),
   SIGNPOST_DATA_DIR: z.string().trim().default(''),
@@ -54,12 +57,7 @@ const settingsSchema = z.object({
     .transform((value) => value.replace(/\/+$/, '')),
   SIGNPOST_ENTRA_JWKS_URL: z.string().trim().url().default(ENTRA_COMMON_JWKS_URL),
   SIGNPOST_ACTIONABLE_MESSAGE_AUDIENCE: z.string().trim().default(''),
-  SIGNPOST_ACTIONABLE_MESSAGE_TENANTS: z
-    .string()
-    .trim()
-    .default('')
-    .transform((value) => value.split(',').map((tenant) => tenant.trim().toLowerCase()).filter(Boolean))
-    .refine((tenants) => tenants.every((tenant) => GUID.test(tenant)), 'expected tenant ids (GUIDs) separated by commas'),
+  SIGNPOST_ACTIONABLE_MESSAGE_TENANTS: tenantIds,
   SIGNPOST_LINK_SECRET: z
     .string()
     .trim()
