@@ -70,13 +70,10 @@ export interface ServiceCardContext {
 const CONTACT_METHODS: Record<string, string> = { phone: 'phone call', text: 'text message', email: 'email', letter: 'letter' };
 
 /**
- * The referral as its service's channel sees it: what a link worker needs to decide (age, area,
- * needs, what matters, why it was routed here, how the person likes to be contacted), and none
- * of the direct identifiers (name, NHS number, date of birth, full postcode, phone, email).
+ * The facts the service's card shows about a referral (no direct identifiers), as label and
+ * plain-text value: the channel card and the tab show the same rows.
  */
-export function serviceReferralCard(referral: Referral, context: ServiceCardContext): Record<string, unknown> {
-  const state = caseState(referral);
-  const verbs = new Set(availableVerbs(state));
+export function serviceCardFacts(referral: Referral): Array<{ label: string; value: string }> {
   const facts = referral.facts as PersonFacts;
   const needs: string[] = [];
   if (facts.sociallyIsolated) needs.push('socially isolated');
@@ -96,7 +93,7 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     person.carerInvolved ? 'involve their carer' : undefined,
   ].filter(Boolean);
 
-  const rows: Array<{ label: string; value: string }> = [
+  return [
     { label: 'Age', value: facts.age !== undefined ? String(facts.age) : 'not known' },
     {
       label: 'Area',
@@ -112,6 +109,17 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
       : []),
     ...(referral.outcome ? [{ label: referral.outcome.kind === 'closed' ? 'Closed' : 'Declined', value: reasonWords(referral.outcome.reason).choice }] : []),
   ];
+}
+
+/**
+ * The referral as its service's channel sees it: what a link worker needs to decide (age, area,
+ * needs, what matters, why it was routed here, how the person likes to be contacted), and none
+ * of the direct identifiers (name, NHS number, date of birth, full postcode, phone, email).
+ */
+export function serviceReferralCard(referral: Referral, context: ServiceCardContext): Record<string, unknown> {
+  const state = caseState(referral);
+  const verbs = new Set(availableVerbs(state));
+  const rows = serviceCardFacts(referral);
 
   // Everything shown as text is escaped (names, notes, what matters, history lines that quote
   // them); inputs and choice titles are not Markdown and get the text as it is.

@@ -162,6 +162,20 @@ export class ReferralRepository {
     return found.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
   }
 
+  /**
+   * Referrals made in [from, to) (ISO times), read from every record: what a report is rebuilt
+   * from. Not for requests that must answer quickly on a large store.
+   */
+  async listCreatedIn(from: string, to: string): Promise<Referral[]> {
+    const client = await this.referrals;
+    const found: Referral[] = [];
+    for await (const entity of client.listEntities<RecordEntity>({ queryOptions: { filter: odata`RowKey eq ${RECORD_ROW}` } })) {
+      const referral = recordOf(entity);
+      if (referral.createdAt >= from && referral.createdAt < to) found.push(referral);
+    }
+    return found;
+  }
+
   /** The audit trail of a referral, oldest first. */
   async audit(referralId: string): Promise<AuditEvent[]> {
     return this.readEvents(referralId);

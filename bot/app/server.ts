@@ -12,6 +12,8 @@ import { conversationType } from '../teams/places';
 import { createSignpost, Signpost } from './signpost';
 import { answerStorageUnavailable } from '../teams/storageUnavailable';
 import { refuse, ServiceUrlRefresher } from '../teams/admission';
+import { mountTab } from '../tab/tabRoutes';
+import { TabAccess } from '../tab/tabAccess';
 
 export interface SignpostOptions {
   /** Settings; defaults to process.env. */
@@ -159,6 +161,11 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       });
     });
 
+    // The tab's default SSO audience is built from the public address, known once listening.
+    let listeningUrl = '';
+    const tabAccess = new TabAccess(config, () => config.publicUrl || listeningUrl);
+    mountTab(server, { access: tabAccess, views: signpost.tabViews, logger, now: signpost.now });
+
     const port = config.port;
     const host = options.host ?? config.host;
     await new Promise<void>((resolve, reject) => {
@@ -168,7 +175,8 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     });
     const address = server.address() as AddressInfo;
     const url = `http://${!host ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${address.port}`;
-    logger.info('listening', { url, messagesEndpoint: `${url}/api/messages` });
+    listeningUrl = url;
+    logger.info('listening', { url, messagesEndpoint: `${url}/api/messages`, tab: `${url}/tab` });
     dispatcher.start(config.notify.pollMs);
     await supervision.scheduleDigestsForLinkedServices();
     scheduler.start(config.supervision.pollMs);

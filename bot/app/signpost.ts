@@ -26,6 +26,7 @@ import { TeamsMessenger } from '../teams/teamsMessenger';
 import { TeamsCardActions } from '../teams/cardActions';
 import { SignpostBot } from '../teams/signpostBot';
 import { AdminStatus } from './adminStatus';
+import { TabViews } from '../tab/tabViews';
 
 /**
  * The composition root: every part of Signpost, wired once. The server, `npm run dev`, the
@@ -132,6 +133,7 @@ export function createSignpost(parts: SignpostParts) {
   const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
+  const tabViews = new TabViews({ ...store, roster, supervision, actions, commissioners: config.commissioners, logger, now });
   const conversationState = new ConversationState(stateStore);
   const bot = new SignpostBot({
     conversationState,
@@ -148,5 +150,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, adminStatus, bot, logger, now };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, adminStatus, tabViews, bot, logger, now };
 }
