@@ -25,7 +25,9 @@ export class TestEntra {
     let entra: TestEntra | undefined;
     const server = http.createServer((req, res) => {
       if (entra) entra.fetches += 1;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+      // Not chained: restify, loaded in the same process by server tests, patches writeHead to return nothing.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(jwks);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
