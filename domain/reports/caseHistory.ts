@@ -1,5 +1,4 @@
 import type { AuditEvent, Referral } from '../referral/referral';
-import { routedAt } from '../referral/referral';
 import { isOpenStatus } from '../referral/lifecycle';
 import type { SupervisionSettings } from '../supervision/policy';
 import type { WorkingCalendar } from '../supervision/workingCalendar';
@@ -67,7 +66,7 @@ export function caseHistory(referral: Referral, audit: AuditEvent[]): CaseHistor
   // A record whose trail is incomplete still reports what the record itself says.
   const last = current();
   if (last.serviceId === referral.serviceId) {
-    last.routedAt = routedAt(referral);
+    if (referral.routedAt) last.routedAt = referral.routedAt;
     last.acceptedAt ??= referral.acceptedAt;
   }
   return { referralId: referral.id, month: referral.createdAt.slice(0, 7), practice: referral.referrer.practice, episodes };
