@@ -9,7 +9,7 @@ export { Playground } from '../../scripts/playground';
  */
 
 export const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
+export const CHROMIUM_FLAGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',
