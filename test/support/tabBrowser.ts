@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Frame, Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_FLAGS } from './playground';
 
 /**
@@ -27,8 +27,8 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
 }
 
-/** axe-core's WCAG 2.2 A and AA violations on the page as it is now, described one per line. */
-export async function accessibilityViolations(page: Page): Promise<string[]> {
+/** axe-core's WCAG 2.2 A and AA violations on the page (or a framed tab) as it is now, described one per line. */
+export async function accessibilityViolations(page: Page | Frame): Promise<string[]> {
   await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async (tags) => {
     const axe = (window as unknown as { axe: { run: (context: Document, options: unknown) => Promise<{ violations: AxeViolation[] }> } }).axe;

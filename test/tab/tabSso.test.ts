@@ -7,7 +7,7 @@ import { startSignpost, RunningSignpost } from '../../bot/app/server';
 import { createLogger } from '../../bot/app/log';
 import { TEAMS_CLIENT_IDS } from '../../bot/tab/tabAccess';
 import { sampleReferral } from '../support/fixtures';
-import { TestEntra } from '../support/entra';
+import { SIGNED_IN_APP_ID, SIGNED_IN_TENANT, signedInSettings, TestEntra } from '../support/entra';
 
 /**
  * The tab signed in with Teams SSO, through the real server: tokens minted in the test with keys
@@ -15,9 +15,9 @@ import { TestEntra } from '../support/entra';
  * serves, issued to a Teams client and not expired, names anyone.
  */
 
-const TENANT = '7e1c0f52-4f0a-4a8c-9d6e-2b1f3c4d5e6f';
+const TENANT = SIGNED_IN_TENANT;
 const OTHER_TENANT = '0b9a8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d';
-const APP_ID = '8a3d5f0e-2b1c-4d6e-9f70-1a2b3c4d5e6f';
+const APP_ID = SIGNED_IN_APP_ID;
 const AUDIENCE = `api://signpost.example.nhs.uk/${APP_ID}`;
 const COMMISSIONER = 'commissioner@southwark-icb.example';
 const REFERRER = { email: 'amira.patel@lordship-lane-surgery.example', teamsUserId: '29:amira', oid: randomUUID() };
@@ -31,15 +31,7 @@ describe('The tab with Teams single sign-on', () => {
     entra = await TestEntra.start();
     folder = mkdtempSync(path.join(tmpdir(), 'signpost-tab-sso-'));
     bot = await startSignpost({
-      env: {
-        PATH: process.env.PATH,
-        MicrosoftAppId: APP_ID,
-        MicrosoftAppPassword: 'not-used-here',
-        SIGNPOST_ALLOWED_TENANTS: TENANT,
-        SIGNPOST_ENTRA_JWKS_URL: entra.jwksUrl,
-        SIGNPOST_PUBLIC_URL: 'https://signpost.example.nhs.uk',
-        SIGNPOST_COMMISSIONERS: COMMISSIONER,
-      },
+      env: signedInSettings(entra, { SIGNPOST_PUBLIC_URL: 'https://signpost.example.nhs.uk', SIGNPOST_COMMISSIONERS: COMMISSIONER }),
       port: 0,
       host: '127.0.0.1',
       dataDir: folder,
