@@ -63,8 +63,12 @@ type RecordEntity = Chunked & {
   body?: string;
 };
 
+/** Told of every stored change (after its transaction), e.g. to keep report counters. Must not throw. */
+export type ReferralWriteObserver = (referral: Referral, event: AuditEvent) => void;
+
 export class ReferralRepository {
   private readonly referrals: Promise<TableClient>;
+  private readonly observers: ReferralWriteObserver[] = [];
 
   constructor(
     tables: TableConnection,
@@ -97,7 +101,16 @@ export class ReferralRepository {
       stored = (await this.get(valid.id))!.referral;
     }
     await this.queue.put(stored);
+    this.told(stored, event);
     return stored;
+  }
+
+  observeWrites(observer: ReferralWriteObserver): void {
+    this.observers.push(observer);
+  }
+
+  private told(referral: Referral, event: AuditEvent): void {
+    for (const observer of this.observers) observer(referral, { ...event, referralId: referral.id });
   }
 
   /**
@@ -124,6 +137,7 @@ export class ReferralRepository {
       throw error;
     }
     await this.queue.put(valid);
+    this.told(valid, event);
     return etag ? { referral: valid, etag } : (await this.get(valid.id))!;
   }
 

@@ -27,6 +27,8 @@ import { TeamsCardActions } from '../teams/cardActions';
 import { SignpostBot } from '../teams/signpostBot';
 import { AdminStatus } from './adminStatus';
 import { TabViews } from '../tab/tabViews';
+import { ReportTotals } from '../reports/reportTotals';
+import { ReportCounterRepository } from '../../storage/reportCounterRepository';
 
 /**
  * The composition root: every part of Signpost, wired once. The server, `npm run dev`, the
@@ -133,7 +135,15 @@ export function createSignpost(parts: SignpostParts) {
   const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
-  const tabViews = new TabViews({ ...store, roster, supervision, actions, commissioners: config.commissioners, logger, now });
+  // The borough report's running totals follow every stored change.
+  const reportTotals = new ReportTotals({
+    counters: new ReportCounterRepository(tables, { tablePrefix: names.referralPrefix }),
+    referrals: store.referrals,
+    calendar: supervision.calendar,
+    logger,
+  });
+  store.referrals.observeWrites((referral, event) => reportTotals.observe(referral, event));
+  const tabViews = new TabViews({ ...store, roster, supervision, actions, reportTotals, commissioners: config.commissioners, logger, now });
   const conversationState = new ConversationState(stateStore);
   const bot = new SignpostBot({
     conversationState,
@@ -150,5 +160,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, adminStatus, tabViews, bot, logger, now };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, adminStatus, reportTotals, tabViews, bot, logger, now };
 }

@@ -4,7 +4,7 @@ import { caseState, CLOSE_REASONS, DECLINE_REASONS, isOpenStatus, permittedVerbs
 import { supervisionSettings } from '../../domain/supervision/policy';
 import { caseHistory, isOverdue, REMINDER_RULE_LABELS } from '../../domain/reports/caseHistory';
 import { serviceDashboard, ServiceDashboard } from '../../domain/reports/serviceDashboard';
-import { contributions, monthlyMade, publishedRow, ReportRow, reportCsv, sumRows } from '../../domain/reports/boroughReport';
+import { monthlyMade, publishedRow, ReportRow, reportCsv, sumRows } from '../../domain/reports/boroughReport';
 import { serviceCardFacts } from '../../cards/serviceReferralCard';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
@@ -17,6 +17,7 @@ import type { Supervision } from '../supervision/supervision';
 import type { ActionOutcome, ReferralActions, RequestedAction } from '../referrals/referralActions';
 import type { Logger } from '../app/log';
 import type { TabUser } from './tabPeople';
+import type { ReportTotals } from '../reports/reportTotals';
 
 /**
  * What the tab shows each person, decided on the server from what Signpost already knows:
@@ -44,6 +45,7 @@ export interface TabDependencies {
   roster: LinkWorkerRoster;
   supervision: Supervision;
   actions: ReferralActions;
+  reportTotals: ReportTotals;
   /** SIGNPOST_COMMISSIONERS: sign-in emails, lower case. */
   commissioners: string[];
   logger: Logger;
@@ -176,19 +178,17 @@ export class TabViews {
 
   /**
    * The borough report for a year, rows by month x service x practice, small numbers suppressed.
-   * Computed from every referral of the year and its audit trail.
+   * Read from the running totals (12 partitions of counter rows), never from the referrals.
    */
   async boroughReport(user: TabUser, year: number): Promise<{ year: number; rows: ReportRow[]; services: ServiceRef[]; monthlyMade: ReturnType<typeof monthlyMade>; csv: string }> {
     if (!this.mayReadBoroughReport(user)) throw new TabRefusal(403, 'Only commissioners and Signpost admins can see the borough report.');
-    const referrals = await this.deps.referrals.listCreatedIn(`${year}-01-01T00:00:00.000Z`, `${year + 1}-01-01T00:00:00.000Z`);
-    const parts = await Promise.all(
-      referrals.map(async (referral) => contributions(referral, caseHistory(referral, await this.deps.referrals.audit(referral.id)), this.deps.supervision.calendar)),
-    );
-    const summed = [...sumRows(parts.flat()).values()];
+    const [counted, directory] = await Promise.all([this.deps.reportTotals.year(year), this.deps.directory.list()]);
+    const summed = [...sumRows(counted).values()];
     const rows = summed
+      .filter((row) => row.counters.made > 0 || row.counters.accepted > 0 || Object.keys(row.counters.declined).length > 0 || row.counters.redirected > 0)
       .sort((a, b) => a.key.month.localeCompare(b.key.month) || a.key.serviceId.localeCompare(b.key.serviceId) || a.key.practice.localeCompare(b.key.practice))
       .map((row) => publishedRow(row.key, row.counters));
-    const services = (await this.deps.directory.list()).map((service) => ({ id: service.id, name: service.name }));
+    const services = directory.map((service) => ({ id: service.id, name: service.name }));
     return { year, rows, services, monthlyMade: monthlyMade(summed, year), csv: reportCsv(rows, DECLINE_REASONS, CLOSE_REASONS) };
   }
 

@@ -25,6 +25,8 @@ export interface CaseHistory {
   practice: string;
   /** Oldest first; the last is the referral's current service. */
   episodes: Episode[];
+  /** The events already folded in (time and action), so folding one twice changes nothing. */
+  folded?: string[];
 }
 
 const stringDetail = (event: AuditEvent, key: string): string | undefined => {
@@ -34,42 +36,77 @@ const stringDetail = (event: AuditEvent, key: string): string | undefined => {
 
 /** The episodes of a referral from its record and its audit trail (oldest event first). */
 export function caseHistory(referral: Referral, audit: AuditEvent[]): CaseHistory {
-  const submitted = audit.find((event) => event.action === 'referral.submitted');
-  const episodes: Episode[] = [{ serviceId: (submitted && stringDetail(submitted, 'serviceId')) ?? referral.serviceId, routedAt: referral.createdAt }];
-  const current = () => episodes[episodes.length - 1];
-  for (const event of audit) {
-    const episode = current();
-    switch (event.action) {
-      case 'referral.accept':
-      case 'referral.assign':
-      case 'escalation.take-over':
-        // An assignment of a new referral takes it on, as accepting does; later ones change the owner only.
-        if (!episode.acceptedAt && !episode.ended && (event.action !== 'escalation.take-over' || stringDetail(event, 'status'))) episode.acceptedAt = event.at;
-        break;
-      case 'referral.update':
-        if (episode.acceptedAt && !episode.firstContactAt) episode.firstContactAt = event.at;
-        break;
-      case 'referral.decline':
-        episode.ended = { kind: 'declined', reason: stringDetail(event, 'reason'), at: event.at };
-        break;
-      case 'referral.close':
-        episode.ended = { kind: 'closed', reason: stringDetail(event, 'reason'), at: event.at };
-        break;
-      case 'referral.redirect':
-        episode.ended = { kind: 'redirected', at: event.at };
-        episodes.push({ serviceId: stringDetail(event, 'serviceId') ?? referral.serviceId, routedAt: event.at });
-        break;
-      default:
-        break;
-    }
+  // A trail is in time order; a change in the very millisecond of the submission still comes after it.
+  const ordered = [...audit].sort((a, b) => a.at.localeCompare(b.at) || Number(b.action === 'referral.submitted') - Number(a.action === 'referral.submitted'));
+  return withRecord(ordered.reduce(nextHistory, { referralId: referral.id, month: referral.createdAt.slice(0, 7), practice: referral.referrer.practice, episodes: [] }), referral);
+}
+
+/**
+ * A history one change later: the event of the change (any audit event; those that change no
+ * episode leave it as it was), then the record as it now stands. Counters kept up to date
+ * with each change use this instead of reading the whole trail again.
+ */
+export function historyAfter(history: CaseHistory, event: AuditEvent, referral: Referral): CaseHistory {
+  return withRecord(nextHistory(history, event), referral);
+}
+
+const EPISODE_ACTIONS: ReadonlySet<string> = new Set([
+  'referral.submitted',
+  'referral.accept',
+  'referral.assign',
+  'escalation.take-over',
+  'referral.update',
+  'referral.decline',
+  'referral.close',
+  'referral.redirect',
+]);
+
+function nextHistory(history: CaseHistory, event: AuditEvent): CaseHistory {
+  if (!EPISODE_ACTIONS.has(event.action)) return history;
+  const key = `${event.at}|${event.action}`;
+  if (history.folded?.includes(key)) return history;
+  const folded = [...(history.folded ?? []), key];
+  const episodes = history.episodes.map((episode) => ({ ...episode }));
+  const episode = episodes[episodes.length - 1];
+  switch (event.action) {
+    case 'referral.submitted':
+      if (episodes.length === 0) episodes.push({ serviceId: stringDetail(event, 'serviceId') ?? '', routedAt: event.at });
+      break;
+    case 'referral.accept':
+    case 'referral.assign':
+    case 'escalation.take-over':
+      // An assignment of a new referral takes it on, as accepting does; later ones change the owner only.
+      if (episode && !episode.acceptedAt && !episode.ended && (event.action !== 'escalation.take-over' || stringDetail(event, 'status'))) episode.acceptedAt = event.at;
+      break;
+    case 'referral.update':
+      if (episode?.acceptedAt && !episode.firstContactAt) episode.firstContactAt = event.at;
+      break;
+    case 'referral.decline':
+      if (episode) episode.ended = { kind: 'declined', reason: stringDetail(event, 'reason'), at: event.at };
+      break;
+    case 'referral.close':
+      if (episode) episode.ended = { kind: 'closed', reason: stringDetail(event, 'reason'), at: event.at };
+      break;
+    case 'referral.redirect':
+      if (episode) episode.ended = { kind: 'redirected', at: event.at };
+      episodes.push({ serviceId: stringDetail(event, 'serviceId') ?? '', routedAt: event.at });
+      break;
+    default:
+      break;
   }
-  // A record whose trail is incomplete still reports what the record itself says.
-  const last = current();
+  return { ...history, episodes, folded };
+}
+
+/** Fills in from the record what a short or old trail leaves out. */
+function withRecord(history: CaseHistory, referral: Referral): CaseHistory {
+  const episodes = history.episodes.length ? history.episodes.map((episode) => ({ ...episode })) : [{ serviceId: referral.serviceId, routedAt: referral.createdAt }];
+  const last = episodes[episodes.length - 1];
+  if (!last.serviceId) last.serviceId = referral.serviceId;
   if (last.serviceId === referral.serviceId) {
     if (referral.routedAt) last.routedAt = referral.routedAt;
     last.acceptedAt ??= referral.acceptedAt;
   }
-  return { referralId: referral.id, month: referral.createdAt.slice(0, 7), practice: referral.referrer.practice, episodes };
+  return { ...history, episodes };
 }
 
 /** The reminder rules of domain/supervision/policy.ts, as deadlines a report can check. */
