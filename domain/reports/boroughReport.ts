@@ -64,7 +64,7 @@ export function rowKeyText(key: RowKey): string {
 }
 
 /** What one referral adds to each row it touches (its month and practice, each service it was with). */
-export function contributions(referral: Referral, history: CaseHistory, calendar: WorkingCalendar): Array<{ key: RowKey; counters: ReportCounters }> {
+export function contributions(referral: Pick<Referral, 'wellbeing'>, history: CaseHistory, calendar: WorkingCalendar): Array<{ key: RowKey; counters: ReportCounters }> {
   const rows = new Map<string, { key: RowKey; counters: ReportCounters }>();
   const row = (serviceId: string) => {
     const key = { month: history.month, serviceId, practice: history.practice };
