@@ -1,18 +1,21 @@
 import { odata, TableClient, TransactionAction } from '@azure/data-tables';
 import { statusOf, TableConnection } from './tables';
 import type { CaseHistory } from '../domain/reports/caseHistory';
-import { ReportCounters, RowKey, rowKeyText } from '../domain/reports/boroughReport';
+import type { ReportCounters, RowKey } from '../domain/reports/boroughReport';
+import { asciiJson, Chunked, fromChunks, toChunks } from './chunkedJson';
 import { isAlreadyExists } from './referralEntities';
 
 /**
  * The borough report's running totals (`reportcounters`). One partition per month in which
  * referrals were made, holding:
- *   - a counter row per service and practice (`c|<service>|<practice>`): the sums the report shows;
+ *   - the month's totals row (`t`): the counters of every service and practice that month, the
+ *     sums the report shows (chunked JSON, as a referral record is);
  *   - a contribution row per referral (`r|<referral id>`): what that referral has added, at which
  *     version, with its history so the next change is folded in without rereading its trail.
- * A referral's counters and its contribution row change in one entity-group transaction, with
+ * A referral's contribution and its month's totals change in one entity-group transaction, with
  * eTags: applying the same version twice adds nothing, and two changes at once cannot both count.
- * A report reads the counter rows of its months only: months x services x practices, never referrals.
+ * A report reads one row per month (12 point reads for a year), however many referrals there are.
+ * A month's totals row holds up to about 2,000 service and practice pairs (1 MiB per row).
  */
 
 export interface Contribution {
@@ -29,12 +32,15 @@ export class ReportCounterConflict extends Error {
   }
 }
 
-type BodyEntity = { partitionKey: string; rowKey: string; body: string };
+export interface MonthTotals {
+  rows: Array<{ key: RowKey; counters: ReportCounters }>;
+  etag?: string;
+}
 
-const COUNTER_PREFIX = 'c|';
-// base64url: a practice's name may hold any character, and '%' escapes do not survive every table client's URLs.
-const keyPart = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
-const counterRow = (key: RowKey) => `${COUNTER_PREFIX}${keyPart(key.serviceId)}|${keyPart(key.practice)}`;
+type BodyEntity = { partitionKey: string; rowKey: string; body: string };
+type TotalsEntity = Chunked & { partitionKey: string; rowKey: string } & Record<string, unknown>;
+
+const TOTALS_ROW = 't';
 const contributionRow = (referralId: string) => `r|${referralId}`;
 
 export class ReportCounterRepository {
@@ -54,42 +60,29 @@ export class ReportCounterRepository {
     }
   }
 
-  /** Counter rows of these rows' keys, as stored now (with eTags), for one month; keyed by rowKeyText. */
-  async counters(month: string, keys: RowKey[]): Promise<Map<string, { counters: ReportCounters; etag: string }>> {
-    const client = await this.client;
-    const found = new Map<string, { counters: ReportCounters; etag: string }>();
-    await Promise.all(
-      keys.map(async (key) => {
-        try {
-          const entity = await client.getEntity<BodyEntity>(month, counterRow(key));
-          found.set(rowKeyText(key), { counters: (JSON.parse(entity.body) as { counters: ReportCounters }).counters, etag: entity.etag });
-        } catch (error) {
-          if (statusOf(error) !== 404) throw error;
-        }
-      }),
-    );
-    return found;
+  /** A month's totals as stored now, with the eTag to write them back; none yet is empty. */
+  async totals(month: string): Promise<MonthTotals> {
+    try {
+      const entity = await (await this.client).getEntity<TotalsEntity>(month, TOTALS_ROW);
+      return { rows: JSON.parse(fromChunks(entity)) as MonthTotals['rows'], etag: entity.etag };
+    } catch (error) {
+      if (statusOf(error) === 404) return { rows: [] };
+      throw error;
+    }
   }
 
   /**
-   * Writes a referral's new contribution and the counter rows it changes, all or nothing.
-   * `before` is the eTag of its contribution row as read (none: the row must not exist yet), and
-   * each counter row's eTag as read; any of them changed meanwhile throws ReportCounterConflict.
+   * Writes a referral's new contribution and its month's new totals, both or neither. `before` is
+   * the eTag of its contribution row as read (none: the row must not exist yet), `totals.etag` that
+   * of the totals row; either changed meanwhile throws ReportCounterConflict.
    */
-  async apply(
-    month: string,
-    contribution: Contribution,
-    before: string | undefined,
-    counters: Array<{ key: RowKey; counters: ReportCounters; etag?: string }>,
-  ): Promise<void> {
+  async apply(month: string, contribution: Contribution, before: string | undefined, totals: MonthTotals): Promise<void> {
     const client = await this.client;
-    const row = (rowKey: string, body: unknown): BodyEntity => ({ partitionKey: month, rowKey, body: JSON.stringify(body) });
+    const contributionEntity: BodyEntity = { partitionKey: month, rowKey: contributionRow(contribution.referralId), body: JSON.stringify(contribution) };
+    const totalsEntity = this.totalsEntity(month, totals.rows);
     const actions: TransactionAction[] = [
-      before ? ['update', row(contributionRow(contribution.referralId), contribution), 'Replace', { etag: before }] : ['create', row(contributionRow(contribution.referralId), contribution)],
-      ...counters.map((entry): TransactionAction => {
-        const entity = { ...row(counterRow(entry.key), { key: entry.key, counters: entry.counters }) };
-        return entry.etag ? ['update', entity, 'Replace', { etag: entry.etag }] : ['create', entity];
-      }),
+      before ? ['update', contributionEntity, 'Replace', { etag: before }] : ['create', contributionEntity],
+      totals.etag ? ['update', totalsEntity, 'Replace', { etag: totals.etag }] : ['create', totalsEntity],
     ];
     try {
       await client.submitTransaction(actions);
@@ -99,21 +92,9 @@ export class ReportCounterRepository {
     }
   }
 
-  /** Every counter row of these months: what a report reads. */
-  async rows(months: string[]): Promise<Array<{ key: RowKey; counters: ReportCounters }>> {
-    const client = await this.client;
-    const perMonth = await Promise.all(
-      months.map(async (month) => {
-        const found: Array<{ key: RowKey; counters: ReportCounters }> = [];
-        for await (const entity of client.listEntities<BodyEntity>({
-          queryOptions: { filter: odata`PartitionKey eq ${month} and RowKey ge ${COUNTER_PREFIX} and RowKey lt ${'c}'}` },
-        })) {
-          found.push(JSON.parse(entity.body) as { key: RowKey; counters: ReportCounters });
-        }
-        return found;
-      }),
-    );
-    return perMonth.flat();
+  /** The totals of these months: what a report reads, one row per month. */
+  async rows(months: string[]): Promise<MonthTotals['rows']> {
+    return (await Promise.all(months.map((month) => this.totals(month)))).flatMap((totals) => totals.rows);
   }
 
   /** Removes a month's rows (a rebuild writes them again). */
@@ -126,15 +107,19 @@ export class ReportCounterRepository {
     }
   }
 
-  /** Writes rows as they are, in batches of one partition (a rebuild, or a benchmark's seed). */
-  async writeMonth(month: string, contributions: Contribution[], counters: Array<{ key: RowKey; counters: ReportCounters }>): Promise<void> {
+  /** Writes a month's contributions and totals as they are, in batches (a rebuild, or a benchmark's seed). */
+  async writeMonth(month: string, contributions: Contribution[], totals: MonthTotals['rows']): Promise<void> {
     const client = await this.client;
-    const entities: BodyEntity[] = [
+    const entities: Array<BodyEntity | TotalsEntity> = [
       ...contributions.map((contribution) => ({ partitionKey: month, rowKey: contributionRow(contribution.referralId), body: JSON.stringify(contribution) })),
-      ...counters.map((entry) => ({ partitionKey: month, rowKey: counterRow(entry.key), body: JSON.stringify(entry) })),
+      this.totalsEntity(month, totals),
     ];
     for (let start = 0; start < entities.length; start += 100) {
       await client.submitTransaction(entities.slice(start, start + 100).map((entity): TransactionAction => ['upsert', entity, 'Replace']));
     }
+  }
+
+  private totalsEntity(month: string, rows: MonthTotals['rows']): TotalsEntity {
+    return { partitionKey: month, rowKey: TOTALS_ROW, ...toChunks(asciiJson(rows)) };
   }
 }

@@ -164,7 +164,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     // The tab's default SSO audience is built from the public address, known once listening.
     let listeningUrl = '';
     const tabAccess = new TabAccess(config, () => config.publicUrl || listeningUrl);
-    mountTab(server, { access: tabAccess, views: signpost.tabViews, logger, now: signpost.now });
+    mountTab(server, { access: tabAccess, views: signpost.tabViews, logger });
 
     const port = config.port;
     const host = options.host ?? config.host;

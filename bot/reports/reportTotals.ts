@@ -9,13 +9,13 @@ import type { Logger } from '../app/log';
 /**
  * Keeps the borough report's counters up to date as referrals change. Each stored change is
  * folded into its referral's history, its contribution recomputed, and the difference applied
- * to the counter rows together with the new contribution (reportCounterRepository.ts): a change
+ * to its month's totals together with the new contribution (reportCounterRepository.ts): a change
  * recorded twice counts once. If a change was missed (a crash between storing a referral and
  * counting it), the next one notices the version gap and rereads that referral's trail;
  * `npm run report -- rebuild` recomputes everything from the referrals.
  */
 
-const ATTEMPTS = 8;
+const ATTEMPTS = 40;
 
 export class ReportTotals {
   private pending = new Set<Promise<void>>();
@@ -60,22 +60,21 @@ export class ReportTotals {
         history = caseHistory(referral, await this.deps.referrals.audit(referral.id));
       }
       const next: Contribution = { referralId: referral.id, version: referral.version, history, rows: contributions(referral, history, this.deps.calendar) };
-      const deltas = difference(stored?.contribution.rows ?? [], next.rows);
-      const current = await this.deps.counters.counters(month, deltas.map((delta) => delta.key));
-      const written = deltas.map((delta) => {
-        const before = current.get(rowKeyText(delta.key));
-        return { key: delta.key, counters: addCounters(before?.counters ?? emptyCounters(), delta.counters), etag: before?.etag };
-      });
+      const totals = await this.deps.counters.totals(month);
+      const rows = sumRows([...totals.rows, ...difference(stored?.contribution.rows ?? [], next.rows)]);
+      const written = [...rows.values()].filter((row) => JSON.stringify(normalised(row.counters)) !== EMPTY);
       try {
-        await this.deps.counters.apply(month, next, stored?.etag, written);
+        await this.deps.counters.apply(month, next, stored?.etag, { rows: written, etag: totals.etag });
         return;
       } catch (error) {
         if (!(error instanceof ReportCounterConflict) || attempt >= ATTEMPTS) throw error;
+        // Changes in the same month meet on its totals row: wait a little, differently each time.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
       }
     }
   }
 
-  /** The year's counter rows: 12 partitions, months x services x practices rows. */
+  /** The year's counters: one totals row per month, months x services x practices counters. */
   async year(year: number): Promise<Array<{ key: RowKey; counters: ReportCounters }>> {
     return this.deps.counters.rows(monthsOf(year));
   }
@@ -107,6 +106,8 @@ export class ReportTotals {
   }
 }
 
+const EMPTY = JSON.stringify(emptyCounters());
+
 export function monthsOf(year: number): string[] {
   return Array.from({ length: 12 }, (_, index) => `${year}-${String(index + 1).padStart(2, '0')}`);
 }
@@ -119,8 +120,7 @@ function difference(before: Contribution['rows'], after: Contribution['rows']): 
     const text = rowKeyText(row.key);
     rows.set(text, { key: row.key, counters: addCounters(rows.get(text)?.counters ?? emptyCounters(), row.counters, -1) });
   }
-  const empty = JSON.stringify(emptyCounters());
-  return [...rows.values()].filter((row) => JSON.stringify(normalised(row.counters)) !== empty);
+  return [...rows.values()].filter((row) => JSON.stringify(normalised(row.counters)) !== EMPTY);
 }
 
 /** Counters compared by value: floating sums rounded, zero entries dropped, keys in order. */

@@ -71,7 +71,6 @@ export interface TabRouteParts {
   access: TabAccess;
   views: TabViews;
   logger: Logger;
-  now: () => Date;
 }
 
 export function mountTab(server: Server, parts: TabRouteParts): void {
