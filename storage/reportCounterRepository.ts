@@ -6,16 +6,16 @@ import { asciiJson, Chunked, fromChunks, toChunks } from './chunkedJson';
 import { isAlreadyExists } from './referralEntities';
 
 /**
- * The borough report's running totals (`reportcounters`). One partition per month in which
- * referrals were made, holding:
- *   - the month's totals row (`t`): the counters of every service and practice that month, the
- *     sums the report shows (chunked JSON, as a referral record is);
- *   - a contribution row per referral (`r|<referral id>`): what that referral has added, at which
- *     version, with its history so the next change is folded in without rereading its trail.
+ * The borough report's running totals (`reportcounters`). One partition per year in which
+ * referrals were made, holding per month:
+ *   - the month's totals row (`t|YYYY-MM`): the counters of every service and practice that
+ *     month, the sums the report shows (chunked JSON, as a referral record is);
+ *   - a contribution row per referral (`r|YYYY-MM|<referral id>`): what that referral has added,
+ *     at which version, with its history so the next change is folded in without rereading it.
  * A referral's contribution and its month's totals change in one entity-group transaction, with
  * eTags: applying the same version twice adds nothing, and two changes at once cannot both count.
- * A report reads one row per month (12 point reads for a year), however many referrals there are.
- * A month's totals row holds up to about 2,000 service and practice pairs (1 MiB per row).
+ * A year's report is one range query for 12 totals rows, however many referrals there are. A
+ * month's totals row holds up to about 2,000 service and practice pairs (1 MiB per row).
  */
 
 export interface Contribution {
@@ -40,8 +40,9 @@ export interface MonthTotals {
 type BodyEntity = { partitionKey: string; rowKey: string; body: string };
 type TotalsEntity = Chunked & { partitionKey: string; rowKey: string } & Record<string, unknown>;
 
-const TOTALS_ROW = 't';
-const contributionRow = (referralId: string) => `r|${referralId}`;
+const partitionOf = (month: string) => month.slice(0, 4);
+const totalsRow = (month: string) => `t|${month}`;
+const contributionRow = (month: string, referralId: string) => `r|${month}|${referralId}`;
 
 export class ReportCounterRepository {
   private readonly client: Promise<TableClient>;
@@ -52,7 +53,7 @@ export class ReportCounterRepository {
 
   async contribution(month: string, referralId: string): Promise<{ contribution: Contribution; etag: string } | undefined> {
     try {
-      const entity = await (await this.client).getEntity<BodyEntity>(month, contributionRow(referralId));
+      const entity = await (await this.client).getEntity<BodyEntity>(partitionOf(month), contributionRow(month, referralId));
       return { contribution: JSON.parse(entity.body) as Contribution, etag: entity.etag };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -63,7 +64,7 @@ export class ReportCounterRepository {
   /** A month's totals as stored now, with the eTag to write them back; none yet is empty. */
   async totals(month: string): Promise<MonthTotals> {
     try {
-      const entity = await (await this.client).getEntity<TotalsEntity>(month, TOTALS_ROW);
+      const entity = await (await this.client).getEntity<TotalsEntity>(partitionOf(month), totalsRow(month));
       return { rows: JSON.parse(fromChunks(entity)) as MonthTotals['rows'], etag: entity.etag };
     } catch (error) {
       if (statusOf(error) === 404) return { rows: [] };
@@ -78,7 +79,7 @@ export class ReportCounterRepository {
    */
   async apply(month: string, contribution: Contribution, before: string | undefined, totals: MonthTotals): Promise<void> {
     const client = await this.client;
-    const contributionEntity: BodyEntity = { partitionKey: month, rowKey: contributionRow(contribution.referralId), body: JSON.stringify(contribution) };
+    const contributionEntity: BodyEntity = { partitionKey: partitionOf(month), rowKey: contributionRow(month, contribution.referralId), body: JSON.stringify(contribution) };
     const totalsEntity = this.totalsEntity(month, totals.rows);
     const actions: TransactionAction[] = [
       before ? ['update', contributionEntity, 'Replace', { etag: before }] : ['create', contributionEntity],
@@ -92,18 +93,37 @@ export class ReportCounterRepository {
     }
   }
 
-  /** The totals of these months: what a report reads, one row per month. */
+  /** The totals of these months: what a report reads, one range query per year for its months' totals rows. */
   async rows(months: string[]): Promise<MonthTotals['rows']> {
-    return (await Promise.all(months.map((month) => this.totals(month)))).flatMap((totals) => totals.rows);
+    const client = await this.client;
+    const wanted = new Set(months.map(totalsRow));
+    const years = [...new Set(months.map(partitionOf))];
+    const perYear = await Promise.all(
+      years.map(async (year) => {
+        const found: MonthTotals['rows'] = [];
+        for await (const entity of client.listEntities<TotalsEntity>({ queryOptions: { filter: odata`PartitionKey eq ${year} and RowKey ge ${'t|'} and RowKey lt ${'t}'}` } })) {
+          if (wanted.has(entity.rowKey)) found.push(...(JSON.parse(fromChunks(entity)) as MonthTotals['rows']));
+        }
+        return found;
+      }),
+    );
+    return perYear.flat();
   }
 
   /** Removes a month's rows (a rebuild writes them again). */
   async clearMonth(month: string): Promise<void> {
     const client = await this.client;
     const keys: string[] = [];
-    for await (const entity of client.listEntities<BodyEntity>({ queryOptions: { filter: odata`PartitionKey eq ${month}`, select: ['RowKey'] } })) keys.push(entity.rowKey!);
+    const partitionKey = partitionOf(month);
+    const contributions = `r|${month}|`;
+    for await (const entity of client.listEntities<BodyEntity>({
+      queryOptions: { filter: odata`PartitionKey eq ${partitionKey} and RowKey ge ${contributions} and RowKey lt ${`r|${month}}`}`, select: ['RowKey'] },
+    })) {
+      keys.push(entity.rowKey!);
+    }
+    if ((await this.totals(month)).etag) keys.push(totalsRow(month));
     for (let start = 0; start < keys.length; start += 100) {
-      await client.submitTransaction(keys.slice(start, start + 100).map((rowKey): TransactionAction => ['delete', { partitionKey: month, rowKey }]));
+      await client.submitTransaction(keys.slice(start, start + 100).map((rowKey): TransactionAction => ['delete', { partitionKey, rowKey }]));
     }
   }
 
@@ -111,7 +131,7 @@ export class ReportCounterRepository {
   async writeMonth(month: string, contributions: Contribution[], totals: MonthTotals['rows']): Promise<void> {
     const client = await this.client;
     const entities: Array<BodyEntity | TotalsEntity> = [
-      ...contributions.map((contribution) => ({ partitionKey: month, rowKey: contributionRow(contribution.referralId), body: JSON.stringify(contribution) })),
+      ...contributions.map((contribution) => ({ partitionKey: partitionOf(month), rowKey: contributionRow(month, contribution.referralId), body: JSON.stringify(contribution) })),
       this.totalsEntity(month, totals),
     ];
     for (let start = 0; start < entities.length; start += 100) {
@@ -120,6 +140,6 @@ export class ReportCounterRepository {
   }
 
   private totalsEntity(month: string, rows: MonthTotals['rows']): TotalsEntity {
-    return { partitionKey: month, rowKey: TOTALS_ROW, ...toChunks(asciiJson(rows)) };
+    return { partitionKey: partitionOf(month), rowKey: totalsRow(month), ...toChunks(asciiJson(rows)) };
   }
 }
