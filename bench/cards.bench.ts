@@ -3,10 +3,11 @@ import { Template } from 'adaptivecards-templating';
 import template from '../cards/referral/service-referral.json';
 import { serviceReferralCard } from '../cards/serviceReferralCard';
 import type { Referral } from '../domain/referral/referral';
+import { caseState, permittedVerbs } from '../domain/referral/lifecycle';
 
 /**
- * Rendering the largest card, the link workers' referral card in a service channel, as every
- * click does: through renderCard, whose templates are parsed once per process. For comparison,
+ * Rendering the largest card, the link workers' referral card in a service channel as its owner
+ * sees it (every tool, and the refresh listing the team), as every click and refresh does: through renderCard, whose templates are parsed once per process. For comparison,
  * the cost of parsing that template, which every render paid before. Reports p50/p99.
  */
 export interface CardsBenchResult {
@@ -24,12 +25,15 @@ const RUNS = Number(process.env.BENCH_CARD_RENDERS ?? 2_000);
 
 export async function run(): Promise<CardsBenchResult> {
   const referral = benchReferral();
+  const members = Array.from({ length: 20 }, (_, index) => ({ id: `29:member-${index}`, name: `Link Worker ${index}` }));
   const context = {
     serviceName: 'Safe and Independent Living (SAIL) signposting programme',
-    members: Array.from({ length: 20 }, (_, index) => ({ id: `29:member-${index}`, name: `Link Worker ${index}` })),
+    members,
     redirectServices: [{ id: 'sail-care-navigation', name: 'SAIL Care Navigation' }],
     history: ['24 Nov, 12:00: Referred by Amira Patel', '24 Nov, 12:05: Accepted by Kwame Mensah', '24 Nov, 14:00: Contacted, recorded by Kwame Mensah'],
     notice: 'Contacted, recorded by Kwame Mensah.',
+    viewer: { id: referral.owner!.id, verbs: permittedVerbs(caseState(referral), { id: referral.owner!.id, isLinkWorker: true }), isLinkWorker: true },
+    refreshUserIds: members.map((member) => member.id),
   };
   const card = serviceReferralCard(referral, context);
   const render = measure(() => serviceReferralCard(referral, context));

@@ -22,6 +22,8 @@ import { activityFrom, LoopbackConnector, post } from './support/loopback';
 const USERS = Number(process.env.BENCH_USERS ?? 20);
 const HELP_TURNS_PER_USER = Number(process.env.BENCH_HELP_TURNS ?? 25);
 const SOAK_TURNS = Number(process.env.BENCH_TURNS_SOAK ?? 0);
+/** BENCH_TRACE_STORAGE=1 prints the storage requests of the lone Send and Accept, to see what a turn asks of storage. */
+const TRACE_STORAGE = process.env.BENCH_TRACE_STORAGE === '1';
 const CHANNEL = { team: '19:bench-team@thread.tacv2', channel: '19:bench-referrals@thread.tacv2' };
 
 /** Answers for each referral step, as a receptionist types them. */
@@ -86,6 +88,7 @@ export async function run(): Promise<TurnsBenchResult> {
   connector.members = Array.from({ length: USERS }, (_, index) => ({ id: `29:lw-${index}`, name: `Link Worker ${index}` }));
   const dataDir = mkdtempSync(path.join(tmpdir(), 'signpost-bench-'));
   let storageRequests = 0;
+  const trace: string[] = [];
   const bare = await startBareBot();
   // In-memory Azurite, as in the issue's measurements: the embedded default's save-before-answer
   // would measure the disk, not Signpost.
@@ -97,7 +100,10 @@ export async function run(): Promise<TurnsBenchResult> {
     host: '127.0.0.1',
     dataDir,
     logger: createLogger('error'),
-    observeStorage: () => (storageRequests += 1),
+    observeStorage: (request) => {
+      storageRequests += 1;
+      if (TRACE_STORAGE) trace.push(`${request.method} ${decodeURIComponent(new URL(request.url).pathname + new URL(request.url).search).slice(0, 160)}`);
+    },
   });
   let errors = 0;
   const turn = async (botUrl: string, activity: Record<string, any>): Promise<number> => {
@@ -193,8 +199,13 @@ export async function run(): Promise<TurnsBenchResult> {
       if (referral.owner && accepts.length === 1) acceptedWithOneOwner += 1;
     }
     // Storage requests of one Send and one Accept, alone (the dispatcher may add a few of its own).
-    const loneSend = await countedSend(signpost.url, connector, () => storageRequests);
-    const loneAccept = await countedAccept(signpost.url, connector, signpost.signpost.store, () => storageRequests);
+    const traced = (what: string, from: number) => TRACE_STORAGE && process.stderr.write(`${what}:\n  ${trace.slice(from).join('\n  ')}\n`);
+    let from = trace.length;
+    const loneSend = await countedSend(signpost.url, connector, () => storageRequests, () => (from = trace.length));
+    traced('storage requests of a Send', from);
+    from = trace.length;
+    const loneAccept = await countedAccept(signpost.url, connector, signpost.signpost.store, () => storageRequests, () => (from = trace.length));
+    traced('storage requests of an Accept', from);
 
     // Optional soak: RSS over many turns.
     let soak = { turns: 0, before: 0, after: 0 };
@@ -268,13 +279,14 @@ function summarise(times: number[], elapsedMs: number, cpuMsPerTurn: number): La
 }
 
 /** One more referral, alone, counting the storage requests made until Send is answered. */
-async function countedSend(botUrl: string, connector: LoopbackConnector, requests: () => number): Promise<number> {
+async function countedSend(botUrl: string, connector: LoopbackConnector, requests: () => number, starting: () => void): Promise<number> {
   const who = { from: { id: '29:lone', name: 'Lone Referrer' }, conversation: { id: 'a:lone', conversationType: 'personal' } };
   await post(botUrl, activityFrom(connector, { ...who, text: 'refer' }));
   let card = lastCard(connector, 'a:lone', 0);
   for (const step of STEPS) {
     const inputs = step === 'matches' ? { serviceId: inputValue(card, 'serviceId') } : step === 'summary' ? {} : ANSWERS[step];
     const before = requests();
+    starting();
     await post(botUrl, activityFrom(connector, { ...who, text: '', value: { ...submitData(card), ...inputs } }));
     if (step === 'summary') return requests() - before;
     card = lastCard(connector, 'a:lone', 0);
@@ -288,12 +300,14 @@ async function countedAccept(
   connector: LoopbackConnector,
   store: { queue: { list(serviceId: string): Promise<Array<{ referralId: string; status: string }>> }; referrals: { get(id: string): Promise<{ referral: { version: number } } | undefined> } },
   requests: () => number,
+  starting: () => void,
 ): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 1500)); // the lone referral's channel post goes out first
   const waiting = (await store.queue.list('sail')).find((entry) => entry.status === 'submitted');
   if (!waiting) return 0;
   const version = (await store.referrals.get(waiting.referralId))!.referral.version;
   const before = requests();
+  starting();
   await post(botUrl, channelActivity(connector, {
     type: 'invoke', name: 'adaptiveCard/action', from: connector.members[0],
     value: { action: { type: 'Action.Execute', verb: 'accept', data: { referralId: waiting.referralId, version } } },

@@ -1,6 +1,7 @@
 import template from './referral-update.json';
-import { renderCard } from './render';
+import { renderCard, withRefresh } from './render';
 import { escapeHtml, RenderedEmail } from './email';
+import { embeddedCard } from './emailActions';
 import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
 import { escapeCardText } from '../domain/text';
 
@@ -8,18 +9,31 @@ import { escapeCardText } from '../domain/text';
 export const NOTE_IN_TEAMS =
   'The link worker added a note. Notes can name the person, so they are shown only in Teams: open your chat with Signpost to read it.';
 
+/** The verb a referrer's update card's refresh invokes. */
+export const UPDATE_REFRESH_VERB = 'update-refresh';
+
+export interface UpdateCardState {
+  /** Where the referral stands now, when it has moved on since this update. */
+  now?: string;
+  /** The referrer, in Teams: their card refreshes to where the referral stands. Not for email. */
+  refreshUserIds?: string[];
+}
+
 /**
  * The update a referrer receives in Teams, as an Adaptive Card, with the link worker's notes.
  * Its lines quote link workers' names and notes, so all its text is escaped.
  */
-export function referralUpdateCard(update: ReferralUpdate): Record<string, unknown> {
-  return renderCard(template, {
+export function referralUpdateCard(update: ReferralUpdate, state: UpdateCardState = {}): Record<string, unknown> {
+  const card = renderCard(template, {
     ...update,
     headline: escapeCardText(update.headline),
     serviceName: escapeCardText(update.serviceName),
     status: escapeCardText(update.status),
     lines: [...update.lines, ...(update.notes ?? [])].map(escapeCardText),
+    now: state.now == null ? null : escapeCardText(state.now),
   });
+  if (update.version === undefined || !state.refreshUserIds?.length) return card;
+  return withRefresh(card, { verb: UPDATE_REFRESH_VERB, title: 'Show where it stands', data: { referralId: update.referralId, version: update.version }, userIds: state.refreshUserIds });
 }
 
 /** The update as email carries it: the notes replaced by where to read them. */
@@ -51,10 +65,8 @@ export function referralUpdateEmail(withNotes: ReferralUpdate, originator: strin
     'Say "my referrals" to Signpost in Teams to see all your referrals.',
   ].join('\n');
   const card = { ...referralUpdateCard(update), originator };
-  // "</" inside the script would end it early; JSON allows escaping the slash.
-  const embedded = JSON.stringify(card).replace(/<\//g, '<\\/');
   const html = `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><script type="application/adaptivecard+json">${embedded}</script></head>
+<html><head><meta charset="utf-8">${embeddedCard(card)}</head>
 <body style="font-family: Segoe UI, Arial, sans-serif">
 <h2>${escapeHtml(update.headline)}</h2>
 <p>Reference: <strong>${escapeHtml(update.reference)}</strong><br>Service: ${escapeHtml(update.serviceName)}<br>Status: ${escapeHtml(update.status)}</p>

@@ -38,3 +38,21 @@ function prepared(template: object): ACData.Template {
 export function asAttachment(card: Record<string, unknown>): AdaptiveCardAttachment {
   return { contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: card };
 }
+
+/** Teams refreshes a card automatically for at most this many listed users; others refresh it by hand. */
+export const MAX_REFRESH_USERS = 60;
+
+/**
+ * A card that Teams asks Signpost to redraw for each listed person as they see it (Universal
+ * Actions `refresh`): the `verb` invoke answers with that person's own view. Teams shows its
+ * title on a manual refresh.
+ */
+export function withRefresh(card: Record<string, unknown>, refresh: { verb: string; title: string; data: Record<string, string | number>; userIds: string[] }): Record<string, unknown> {
+  return {
+    ...card,
+    refresh: {
+      action: { type: 'Action.Execute', title: refresh.title, verb: refresh.verb, data: refresh.data },
+      userIds: refresh.userIds.slice(0, MAX_REFRESH_USERS),
+    },
+  };
+}

@@ -1,19 +1,21 @@
 import template from './referral/service-referral.json';
-import { renderCard } from './render';
+import { renderCard, withRefresh } from './render';
 import type { Referral } from '../domain/referral/referral';
-import { postcodeDistrict } from '../domain/referral/postcode';
+import { personFacts } from '../domain/referral/retention';
 import { formatNhsNumber } from '../domain/referral/nhsNumber';
 import { BOROUGH_NAMES, capitalised, HOSPITAL_NAMES, MENTAL_HEALTH_NAMES } from '../domain/directory/names';
 import type { PersonFacts } from '../domain/eligibility/facts';
 import { describeChange, Measurement } from '../domain/referral/outcomes';
 import {
-  availableVerbs,
   caseState,
   CLOSE_REASONS,
   DECLINE_REASONS,
+  GuardedVerb,
+  isOpenStatus,
   Person,
   PROGRESS_STATUSES,
   reasonWords,
+  sharedVerbs,
   STATUS_LABELS,
 } from '../domain/referral/lifecycle';
 import { describeEscalation, ESCALATION_REASON_LABELS, ESCALATION_REASONS } from '../domain/supervision/escalation';
@@ -25,8 +27,12 @@ const choices = (values: readonly string[]) => values.map((value) => ({ title: r
 /** FactSet values render Markdown; labels are ours. */
 const escapedRows = (rows: Array<{ label: string; value: string }>) => rows.map((row) => ({ label: row.label, value: escapeCardText(row.value) }));
 
-function contactRows(referral: Referral): Array<{ label: string; value: string }> {
+export function contactRows(referral: Referral): Array<{ label: string; value: string }> {
   const person = referral.person;
+  if (!person) {
+    const removed = referral.deidentified;
+    return [{ label: 'Contact details', value: removed ? `Removed on ${removed.at.slice(0, 10)} (${removed.rule})` : 'Not held' }];
+  }
   return [
     { label: 'Name', value: `${person.givenName} ${person.familyName}` },
     { label: 'Date of birth', value: person.dateOfBirth },
@@ -66,14 +72,35 @@ export interface ServiceCardContext {
   notice?: string;
   /** Only in the answer to the link worker who asked: the person's identifiers and contact details. */
   showContactDetails?: boolean;
+  /**
+   * Whose card this is: the actions the permission table allows them, and whether they are a
+   * link worker of the service. Absent: the shared card, with what any link worker may do.
+   */
+  viewer?: { id: string; verbs: readonly GuardedVerb[]; isLinkWorker: boolean };
+  /** Who Teams redraws the card for automatically, each with their own view. */
+  refreshUserIds?: string[];
+  /** The team is larger than Teams refreshes automatically: the shared card offers "Show my actions". */
+  manualRefresh?: boolean;
+}
+
+/** The verb a card's refresh (automatic, or "Show my actions") invokes. */
+export const REFRESH_VERB = 'refresh';
+
+/** Who owns an open case, said to the viewer. */
+function ownerLine(referral: Referral, viewerId: string | undefined): string | null {
+  if (!isOpenStatus(referral.status)) return null;
+  if (!referral.owner) return 'Nobody has accepted this referral yet.';
+  if (referral.owner.id === viewerId) return 'You own this referral: you record its progress and outcomes, and close it.';
+  return `Owned by ${referral.owner.name}: only they record its progress and outcomes, or close it.`;
 }
 const CONTACT_METHODS: Record<string, string> = { phone: 'phone call', text: 'text message', email: 'email', letter: 'letter' };
 
 /**
- * The facts the service's card shows about a referral (no direct identifiers), as label and
- * plain-text value: the channel card and the tab show the same rows.
+ * What a link worker needs to decide, as label and value (not escaped): age, area, needs, how
+ * the person likes to be contacted, who referred, where the case stands. No direct identifier.
+ * The channel card and the email pages show the same rows.
  */
-export function serviceCardFacts(referral: Referral): Array<{ label: string; value: string }> {
+export function serviceReferralFacts(referral: Referral): Array<{ label: string; value: string }> {
   const facts = referral.facts as PersonFacts;
   const needs: string[] = [];
   if (facts.sociallyIsolated) needs.push('socially isolated');
@@ -85,19 +112,19 @@ export function serviceCardFacts(referral: Referral): Array<{ label: string; val
   if (facts.dischargeFrom) needs.push(`being discharged from ${HOSPITAL_NAMES[facts.dischargeFrom]}`);
   if (facts.carer) needs.push('is a carer');
 
-  const person = referral.person;
+  const person = personFacts(referral)!;
   const contact = [
     `by ${CONTACT_METHODS[person.preferredContactMethod]}`,
-    person.preferredContactTimes,
+    referral.person?.preferredContactTimes,
     person.interpreterNeeded ? `${person.language}, interpreter needed` : person.language,
     person.carerInvolved ? 'involve their carer' : undefined,
   ].filter(Boolean);
 
-  return [
+  const rows: Array<{ label: string; value: string }> = [
     { label: 'Age', value: facts.age !== undefined ? String(facts.age) : 'not known' },
     {
       label: 'Area',
-      value: [postcodeDistrict(person.postcode), facts.borough ? capitalised(BOROUGH_NAMES[facts.borough]) : undefined].filter(Boolean).join(', '),
+      value: [person.postcodeDistrict, facts.borough ? capitalised(BOROUGH_NAMES[facts.borough]) : undefined].filter(Boolean).join(', '),
     },
     { label: 'Needs', value: needs.length ? capitalised(needs.join(', ')) : 'None recorded' },
     { label: 'Contact', value: capitalised(contact.join('; ')) },
@@ -109,6 +136,7 @@ export function serviceCardFacts(referral: Referral): Array<{ label: string; val
       : []),
     ...(referral.outcome ? [{ label: referral.outcome.kind === 'closed' ? 'Closed' : 'Declined', value: reasonWords(referral.outcome.reason).choice }] : []),
   ];
+  return rows;
 }
 
 /**
@@ -118,12 +146,12 @@ export function serviceCardFacts(referral: Referral): Array<{ label: string; val
  */
 export function serviceReferralCard(referral: Referral, context: ServiceCardContext): Record<string, unknown> {
   const state = caseState(referral);
-  const verbs = new Set(availableVerbs(state));
-  const rows = serviceCardFacts(referral);
-
+  const verbs = new Set<GuardedVerb>(context.viewer?.verbs ?? sharedVerbs(state));
+  const owner = ownerLine(referral, context.viewer?.id);
+  const rows = serviceReferralFacts(referral);
   // Everything shown as text is escaped (names, notes, what matters, history lines that quote
   // them); inputs and choice titles are not Markdown and get the text as it is.
-  return renderCard(template, {
+  const card = renderCard(template, {
     title: escapeCardText(`Referral to ${context.serviceName}`),
     notice: context.notice == null ? null : escapeCardText(context.notice),
     referralId: referral.id,
@@ -136,9 +164,12 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
       decline: verbs.has('decline'),
       redirect: verbs.has('redirect'),
       record: verbs.has('record'),
-      escalate: verbs.size > 0,
-      contact: referral.status !== 'declined',
+      escalate: verbs.has('escalate'),
+      contact: verbs.has('view-contact'),
     },
+    ownerLine: owner == null ? null : escapeCardText(owner),
+    viewerLine: context.viewer && !context.viewer.isLinkWorker ? "Only the service's link workers can act on this referral, so it offers you no actions." : null,
+    manualRefresh: !context.viewer && Boolean(context.manualRefresh),
     contact: context.showContactDetails ? escapedRows(contactRows(referral)) : null,
     wellbeingSummary: wellbeingLine(referral) ?? 'No wellbeing score recorded yet: record a baseline at the first meeting.',
     goalValues: Object.fromEntries(
@@ -171,4 +202,5 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     whatMatters: escapeCardText(referral.whatMatters),
     reasons: referral.match.reasons.map(escapeCardText),
   });
+  return withRefresh(card, { verb: REFRESH_VERB, title: 'Show my actions', data: { referralId: referral.id }, userIds: context.refreshUserIds ?? [] });
 }

@@ -15,6 +15,8 @@ const CACHE_MS = 30_000;
 export class DirectoryRepository {
   private readonly client: Promise<TableClient>;
   private cache: { at: number; services: DirectoryService[] } | undefined;
+  /** The rows last parsed, as stored: an unchanged directory keeps its list, so what is worked out per list (the matcher's rules, the search index) survives a re-read. */
+  private parsed: { rows: string; services: DirectoryService[] } | undefined;
 
   constructor(tables: TableConnection, tableName = 'directory', private readonly clock: () => number = Date.now) {
     this.client = tables.table(tableName);
@@ -62,11 +64,15 @@ export class DirectoryRepository {
 
   private async readAll(): Promise<DirectoryService[]> {
     const client = await this.client;
-    const bodies: unknown[] = [];
+    const rows: string[] = [];
     for await (const row of client.listEntities<ServiceEntity>({ queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` } })) {
-      bodies.push(JSON.parse(row.body));
+      rows.push(row.body);
     }
-    return bodies.length ? parseDirectory({ version: 1, services: bodies }) : [];
+    const joined = rows.join('\n');
+    if (this.parsed?.rows === joined) return this.parsed.services;
+    const services = rows.length ? parseDirectory({ version: 1, services: rows.map((body) => JSON.parse(body) as unknown) }) : [];
+    this.parsed = { rows: joined, services };
+    return services;
   }
 }
 

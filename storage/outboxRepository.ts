@@ -19,7 +19,8 @@ const DANGLING_INDEX_MS = 10 * 60 * 1000;
 export interface OutboxMessage {
   /** Idempotency key: one per notification and channel (e.g. referral:version:teams). */
   key: string;
-  channel: 'teams' | 'email';
+  /** 'signpost': Signpost's own work behind a reply (a referral's clocks), nobody is messaged. */
+  channel: 'teams' | 'email' | 'signpost';
   /** What to send; no patient identifiers beyond reference and initials. */
   payload: Record<string, unknown>;
 }
@@ -35,7 +36,7 @@ export interface OutboxEntry extends OutboxMessage {
   etag: string;
 }
 
-type OutboxEntity = {
+export type OutboxEntity = {
   partitionKey: string;
   rowKey: string;
   kind: 'outbox';
@@ -164,7 +165,8 @@ export class OutboxRepository {
     return (await this.indexedOutbox('failed')).filter((entry) => entry.state === 'failed');
   }
 
-  private async entry(partition: string, key: string): Promise<OutboxEntry | undefined> {
+  /** One notification by its key, whatever its state (sent ones are kept). */
+  async get(partition: string, key: string): Promise<OutboxEntry | undefined> {
     try {
       return outboxEntry(await (await this.records).getEntity<OutboxEntity>(partition, outboxRow(key)));
     } catch (error) {
@@ -178,7 +180,7 @@ export class OutboxRepository {
     const index = await this.outboxIndex;
     const found: OutboxEntry[] = [];
     for await (const row of index.listEntities<OutboxIndexEntity>({ queryOptions: { filter: odata`PartitionKey eq ${partition}` } })) {
-      const entry = await this.entry(row.referralId, row.key);
+      const entry = await this.get(row.referralId, row.key);
       if (!entry) {
         // Aged by when storage wrote the row (its own Timestamp), not by the change's time, which
         // can lie in the past: a row whose transaction is still under way must not look dangling.
@@ -197,14 +199,13 @@ export class OutboxRepository {
   /** Lists messages as undelivered, just before the transaction that writes them. */
   async index(partition: string, messages: OutboxMessage[], at: string): Promise<void> {
     const index = await this.outboxIndex;
-    await Promise.all(
-      messages.map((message) =>
-        index.upsertEntity<OutboxIndexEntity>(
-          { partitionKey: 'pending', rowKey: indexRow(partition, message.key), referralId: partition, key: message.key, createdAt: at },
-          'Replace',
-        ),
-      ),
-    );
+    const rows = messages.map((message): OutboxIndexEntity => ({ partitionKey: 'pending', rowKey: indexRow(partition, message.key), referralId: partition, key: message.key, createdAt: at }));
+    if (rows.length === 1) await index.upsertEntity(rows[0], 'Replace');
+    // All in the `pending` partition: one request however many messages a change causes
+    // (a transaction holds at most 100 operations).
+    for (let start = 0; rows.length > 1 && start < rows.length; start += 100) {
+      await index.submitTransaction(rows.slice(start, start + 100).map((row): TransactionAction => ['upsert', row, 'Replace']));
+    }
   }
 
   private async moveIndex(partition: string, key: string, state: 'sent' | 'failed', createdAt: string): Promise<void> {

@@ -46,6 +46,16 @@ function validRecord(referral: Referral): Referral {
   return parsed.referral;
 }
 
+/** An email link tried to make a second change (its used-link row was already there). */
+export class LinkAlreadyUsedError extends Error {
+  readonly code = 'LinkAlreadyUsed';
+  constructor() {
+    super('This link has already been used to change the referral.');
+  }
+}
+
+const usedLinkRow = (linkId: string) => `used-link-${linkId}`;
+
 export interface StoredReferral {
   referral: Referral;
   etag: string;
@@ -117,14 +127,17 @@ export class ReferralRepository {
    * Replaces a referral if nobody changed it since it was read, with its audit event and the
    * notifications it causes: all in one transaction, so a change is never without its audit
    * event or its notifications, and a notification never reports a change that failed.
+   * `usedLinkId` (a change made through an email link) adds a row for the link in the same
+   * transaction, created only if absent: a link can make one change, even when two arrive at once.
    */
-  async update(referral: Referral, expectedEtag: string, event: AuditEvent, outbox: OutboxMessage[] = []): Promise<StoredReferral> {
+  async update(referral: Referral, expectedEtag: string, event: AuditEvent, outbox: OutboxMessage[] = [], options: { usedLinkId?: string } = {}): Promise<StoredReferral> {
     const valid = validRecord(referral);
     const client = await this.referrals;
     const actions: TransactionAction[] = [
       ['update', recordEntity(valid), 'Replace', { etag: expectedEtag }],
       ['create', auditEntity(valid.id, { ...event, referralId: valid.id })],
       ...outbox.map((message): TransactionAction => ['create', outboxEntity(valid.id, message, event.at)]),
+      ...(options.usedLinkId ? [['create', { partitionKey: valid.id, rowKey: usedLinkRow(options.usedLinkId), kind: 'used-link', at: event.at }] as TransactionAction] : []),
     ];
     await this.outbox.index(valid.id, outbox, event.at);
     let etag: string | undefined;
@@ -134,11 +147,23 @@ export class ReferralRepository {
       etag = (await client.submitTransaction(actions)).subResponses[0]?.etag;
     } catch (error) {
       if (statusOf(error) === 412 || statusOf(error) === 404) throw new ReferralConflictError(valid.reference);
+      if (options.usedLinkId && isAlreadyExists(error)) throw new LinkAlreadyUsedError();
       throw error;
     }
     await this.queue.put(valid);
     this.told(valid, event);
     return etag ? { referral: valid, etag } : (await this.get(valid.id))!;
+  }
+
+  /** Whether an email link has already made its one change to this referral. */
+  async linkUsed(referralId: string, linkId: string): Promise<boolean> {
+    try {
+      await (await this.referrals).getEntity(referralId, usedLinkRow(linkId), { queryOptions: { select: ['PartitionKey'] } });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
   }
 
   async get(id: string): Promise<StoredReferral | undefined> {

@@ -28,15 +28,36 @@ interface ReferrerEntity {
   profile: string;
 }
 
+/** How long a profile read is reused: a change made on another instance shows within this. */
+const PROFILE_CACHE_MS = 30_000;
+const PROFILE_CACHE_SIZE = 5_000;
+
 export class ReferrerRepository {
   private readonly client: Promise<TableClient>;
+  /**
+   * Profiles read or written lately. Every change to a referral reads its referrer's profile
+   * (how they want updates), so without this each Accept or Update pays a storage round trip
+   * for an answer that changes once in a blue moon. This instance's own writes update it.
+   */
+  private readonly recent = new Map<string, { profile: ReferrerProfile | undefined; until: number }>();
 
   constructor(tables: TableConnection, tableName = 'referrers') {
     this.client = tables.table(tableName);
   }
 
   async get(teamsUserId: string): Promise<ReferrerProfile | undefined> {
-    return (await this.read(teamsUserId))?.profile;
+    const hit = this.recent.get(teamsUserId);
+    if (hit && hit.until > Date.now()) return hit.profile;
+    const profile = (await this.read(teamsUserId))?.profile;
+    this.remember(teamsUserId, profile);
+    return profile;
+  }
+
+  private remember(teamsUserId: string, profile: ReferrerProfile | undefined): void {
+    this.recent.delete(teamsUserId);
+    // Oldest first out, so the cache stays small however many referrers there are.
+    if (this.recent.size >= PROFILE_CACHE_SIZE) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(teamsUserId, { profile, until: Date.now() + PROFILE_CACHE_MS });
   }
 
   /**
@@ -63,9 +84,11 @@ export class ReferrerRepository {
         { etag },
       );
     } catch (error) {
+      this.recent.delete(teamsUserId);
       if (statusOf(error) === 412 || statusOf(error) === 404) return false;
       throw error;
     }
+    this.remember(teamsUserId, moved);
     return true;
   }
 
@@ -94,10 +117,12 @@ export class ReferrerRepository {
 
   /** Last write wins: a profile is the referrer's own latest answer, not shared state. */
   async save(profile: ReferrerProfile): Promise<void> {
+    this.recent.delete(profile.teamsUserId);
     await (await this.client).upsertEntity<ReferrerEntity>(
       { partitionKey: 'referrer', rowKey: rowKey(profile.teamsUserId), profile: JSON.stringify(profile) },
       'Replace',
     );
+    this.remember(profile.teamsUserId, profile);
   }
 }
 

@@ -96,6 +96,17 @@ export class TableStateStore {
     );
   }
 
+  /**
+   * Every item with its key, for the person's-rights tools that must find a referral in progress
+   * wherever a conversation holds it. Reads the whole table: never on a turn's path.
+   */
+  async *entries(): AsyncIterable<{ key: string; value: Record<string, unknown>; writtenAt?: string }> {
+    const client = await this.client;
+    for await (const entity of client.listEntities<StateEntity>()) {
+      yield { key: entity.key, value: decode(entity), writtenAt: entity.timestamp };
+    }
+  }
+
   async delete(keys: string[]): Promise<void> {
     const client = await this.client;
     await Promise.all(

@@ -7,6 +7,7 @@ import { packageApp } from '../scripts/package-app';
 import { pixelAt, readPngInfo } from '../scripts/png';
 import { readZip } from '../scripts/zip';
 import { CHANNEL_COMMANDS, CHAT_COMMANDS } from '../cards/welcome';
+import { REFER_COMMAND, SEARCH_COMMAND } from '../bot/teams/messageExtension';
 
 const botId = '8a3d5f0e-2b1c-4d6e-9f70-1a2b3c4d5e6f';
 const manifestFolder = path.resolve(__dirname, '..', '..', 'manifest');
@@ -39,6 +40,20 @@ describe('Teams app package', () => {
     const team = manifest.bots[0].commandLists.find((list: { scopes: string[] }) => list.scopes.includes('team'));
     const teamTitles = team.commands.map((command: { title: string }) => command.title);
     for (const { command } of CHANNEL_COMMANDS) expect(teamTitles).to.include(command.split(' ')[0]);
+  });
+
+  it('has the message extension, on the same bot: the directory search and the private referral action', async () => {
+    const manifest = buildManifest(manifestSettings({ MicrosoftAppId: botId }));
+    const [extension] = manifest.composeExtensions;
+    expect(extension.botId).to.equal(botId);
+    const byId = Object.fromEntries(extension.commands.map((command: { id: string }) => [command.id, command]));
+    expect(byId[SEARCH_COMMAND]).to.include({ type: 'query' });
+    expect(byId[SEARCH_COMMAND].parameters.map((parameter: { name: string }) => parameter.name)).to.deep.equal(['query']);
+    expect(byId[REFER_COMMAND]).to.include({ type: 'action', fetchTask: true, title: 'Refer to social prescribing' });
+    expect(byId[REFER_COMMAND].context).to.include.members(['message', 'compose']);
+    // The schema check sees the extension: a command of an unknown type fails it.
+    byId[SEARCH_COMMAND].type = 'lookup';
+    expect((await validateManifest(manifest)).join('\n')).to.contain('/composeExtensions/0/commands/0/type');
   });
 
   it('the schema check fails on a broken manifest, so the test above can fail', async () => {
@@ -75,6 +90,7 @@ describe('Teams app package', () => {
       expect(entries.map((entry) => entry.name)).to.deep.equal(['manifest.json', 'color.png', 'outline.png']);
       const manifest = JSON.parse(entries[0].data.toString('utf8'));
       expect(manifest.bots[0].botId).to.equal(botId);
+      expect(manifest.composeExtensions[0].commands.map((command: { id: string }) => command.id)).to.deep.equal([SEARCH_COMMAND, REFER_COMMAND]);
       expect(await validateManifest(manifest)).to.deep.equal([]);
       expect(entries[1].data.equals(readFileSync(path.join(manifestFolder, 'color.png')))).to.equal(true);
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_STORAGE_TIMEOUT_MS } from '../../storage/tables';
 import { ENTRA_COMMON_JWKS_URL } from '../auth/entraToken';
 import { parseHoursRange, parseWorkingDays, WorkingHours } from '../../domain/supervision/workingCalendar';
+import { DEFAULT_RETENTION_MONTHS, DEFAULT_UNFINISHED_FORM_DAYS } from '../../domain/referral/retention';
 
 /**
  * Settings come from the environment only (see .env.example). Everything has a safe local
@@ -52,6 +53,13 @@ const settingsSchema = z.object({
     .refine((value) => value === '' || /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(value), 'expected an http(s) address such as https://signpost.example.nhs.uk')
     .transform((value) => value.replace(/\/+$/, '')),
   SIGNPOST_ENTRA_JWKS_URL: z.string().trim().url().default(ENTRA_COMMON_JWKS_URL),
+  SIGNPOST_ACTIONABLE_MESSAGE_AUDIENCE: z.string().trim().default(''),
+  SIGNPOST_LINK_SECRET: z
+    .string()
+    .trim()
+    .default('')
+    .refine((value) => value === '' || value.length >= 32, 'must be at least 32 characters (e.g. openssl rand -base64 48)'),
+  SIGNPOST_LINK_EXPIRY_DAYS: z.coerce.number().int().min(1).max(90).default(14),
   SIGNPOST_NOTIFY_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
   SIGNPOST_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
   SIGNPOST_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
@@ -74,6 +82,8 @@ const settingsSchema = z.object({
     }, 'expected an IANA time zone such as Europe/London'),
   SIGNPOST_HOLIDAYS: z.string().trim().default('GB-ENG'),
   SIGNPOST_SUPERVISION_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
+  SIGNPOST_RETENTION_MONTHS: z.coerce.number().int().min(1).max(1_200).default(DEFAULT_RETENTION_MONTHS),
+  SIGNPOST_UNFINISHED_FORM_DAYS: z.coerce.number().int().min(1).max(365).default(DEFAULT_UNFINISHED_FORM_DAYS),
 });
 
 export interface SignpostConfig {
@@ -109,6 +119,12 @@ export interface SignpostConfig {
   publicUrl: string;
   /** Where Microsoft Entra ID's signing keys are published (tokens from Outlook and the tab). */
   entraJwksUrl: string;
+  /**
+   * Email actions: the Actionable Messages provider's App ID URI (the tokens' audience; '' turns
+   * the Action.Http endpoint off, links still work), the secret signed links are signed with
+   * ('' on the embedded default: one is generated in the data folder), and how long links last.
+   */
+  email: { actionableMessageAudience: string; linkSecret: string; linkExpiryDays: number };
   notify: { pollMs: number; retryBaseMs: number; maxAttempts: number };
   /** Teams user ids or sign-in emails of people who may see Signpost's operational status. */
   admins: string[];
@@ -121,6 +137,10 @@ export interface SignpostConfig {
   tabAudience: string;
   /** When reminders go out, and how working days and hours are counted. */
   supervision: { workingHours: WorkingHours; holidays: string; pollMs: number };
+  /** Months an ended (closed or declined) referral keeps the person's identifiers before they are removed. */
+  retentionMonths: number;
+  /** Days a referral form left half-way keeps the person's answers in conversation state. */
+  unfinishedFormDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -154,6 +174,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
     if (settings.SIGNPOST_ALLOWED_TENANTS.length === 0) missing.push('SIGNPOST_ALLOWED_TENANTS');
     // Links in email must reach Signpost over TLS, not this machine's loopback.
     if (!settings.SIGNPOST_PUBLIC_URL.startsWith('https://')) missing.push('SIGNPOST_PUBLIC_URL (https)');
+    // A generated secret lives on one machine's disk; instances behind a balancer must share one.
+    if (!settings.SIGNPOST_LINK_SECRET) missing.push('SIGNPOST_LINK_SECRET');
     if (missing.length > 0) {
       throw new ConfigError(
         `Refusing to start in production without these settings: ${missing.join(', ')}. ` +
@@ -198,6 +220,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
     },
     publicUrl: settings.SIGNPOST_PUBLIC_URL,
     entraJwksUrl: settings.SIGNPOST_ENTRA_JWKS_URL,
+    email: {
+      actionableMessageAudience: settings.SIGNPOST_ACTIONABLE_MESSAGE_AUDIENCE,
+      linkSecret: settings.SIGNPOST_LINK_SECRET,
+      linkExpiryDays: settings.SIGNPOST_LINK_EXPIRY_DAYS,
+    },
     admins: settings.SIGNPOST_ADMINS.split(',').map((admin) => admin.trim().toLowerCase()).filter(Boolean),
     commissioners: settings.SIGNPOST_COMMISSIONERS.split(',').map((email) => email.trim().toLowerCase()).filter(Boolean),
     tabAudience: settings.SIGNPOST_TAB_AUDIENCE,
@@ -210,6 +237,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       holidays: settings.SIGNPOST_HOLIDAYS,
       pollMs: settings.SIGNPOST_SUPERVISION_POLL_MS,
     },
+    retentionMonths: settings.SIGNPOST_RETENTION_MONTHS,
+    unfinishedFormDays: settings.SIGNPOST_UNFINISHED_FORM_DAYS,
     notify: {
       pollMs: settings.SIGNPOST_NOTIFY_POLL_MS,
       retryBaseMs: settings.SIGNPOST_NOTIFY_RETRY_BASE_MS,

@@ -10,10 +10,16 @@ import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger, withLogFields } from './log';
 import { conversationType } from '../teams/places';
 import { createSignpost, Signpost } from './signpost';
+import { retentionCatchUpTimer, unfinishedFormsTimer } from '../../domain/referral/retention';
 import { answerStorageUnavailable } from '../teams/storageUnavailable';
+import { answerFailedInvoke } from '../teams/invokeResponses';
 import { refuse, ServiceUrlRefresher } from '../teams/admission';
 import { mountTab } from '../tab/tabRoutes';
 import { TabAccess } from '../tab/tabAccess';
+import { EntraTokenVerifier } from '../auth/entraToken';
+import { registerEmailRoutes } from '../email/emailRoutes';
+import { ACTIONABLE_MESSAGES_APP_ID } from '../email/emailActions';
+import { MAX_LINK_TOKEN_CHARS } from '../email/linkSigner';
 
 export interface SignpostOptions {
   /** Settings; defaults to process.env. */
@@ -102,6 +108,10 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
           await answerStorageUnavailable(context);
           return;
         }
+        if (context.activity.type === 'invoke') {
+          await answerFailedInvoke(context);
+          return;
+        }
         await context.sendActivity(
           'Sorry, something went wrong on our side and I could not finish that. Please try again; ' +
             'nothing you entered before this message has been lost.',
@@ -112,7 +122,8 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       }
     };
 
-    const server = restify.createServer({ name: 'signpost' });
+    // An email link's signed token is one path segment of a few hundred characters.
+    const server = restify.createServer({ name: 'signpost', maxParamLength: MAX_LINK_TOKEN_CHARS });
     server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024 }));
 
     let inFlight = 0;
@@ -147,6 +158,23 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       }
     });
 
+    registerEmailRoutes(server, {
+      emailActions: signpost.emailActions,
+      actions: signpost.actions,
+      signer: signpost.signer,
+      referrals: signpost.store.referrals,
+      directory: signpost.store.directory,
+      intake: signpost.store.intake,
+      mailer: signpost.mailer,
+      // Outlook's tokens come from the recipient's own organisation (a charity's tenant as much as
+      // the NHS's): who may act is decided by the address the email went to, not the tenant.
+      verifier: config.email.actionableMessageAudience
+        ? new EntraTokenVerifier({ jwksUrl: config.entraJwksUrl, audiences: [config.email.actionableMessageAudience], tenants: [], authorizedParties: [ACTIONABLE_MESSAGES_APP_ID] })
+        : undefined,
+      logger,
+      now: signpost.now,
+    });
+
     server.get('/api/health', async (_req, res) => {
       const storage = await storageStatus(tables);
       // Notifications that failed for good are counted here so they are never silently lost.
@@ -176,9 +204,12 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     const address = server.address() as AddressInfo;
     const url = `http://${!host ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${address.port}`;
     listeningUrl = url;
-    logger.info('listening', { url, messagesEndpoint: `${url}/api/messages`, tab: `${url}/tab` });
+    // Links in email need an address: on the embedded default, this machine's.
+    if (!config.publicUrl) config.publicUrl = `http://localhost:${address.port}`;
+    logger.info('listening', { url, messagesEndpoint: `${url}/api/messages`, publicUrl: config.publicUrl, tab: `${url}/tab` });
     dispatcher.start(config.notify.pollMs);
     await supervision.scheduleDigestsForLinkedServices();
+    await signpost.store.timers.schedule([retentionCatchUpTimer(signpost.now()), unfinishedFormsTimer(signpost.now())]);
     scheduler.start(config.supervision.pollMs);
 
     let stopping: Promise<void> | undefined;

@@ -19,7 +19,9 @@ import { ReferralService } from '../referrals/referralService';
 import { ReferralActions } from '../referrals/referralActions';
 import { ServiceChannels } from '../channels/serviceChannels';
 import { LinkWorkerRoster } from '../channels/roster';
-import { createMailer, Mailer } from '../notifications/mailer';
+import { createMailer, Mailer, mailFolder } from '../notifications/mailer';
+import { PersonDataRepository } from '../../storage/personDataRepository';
+import { PersonData } from '../privacy/personData';
 import type { Messenger } from '../notifications/messenger';
 import { NotificationDispatcher } from '../notifications/notificationDispatcher';
 import { TeamsMessenger } from '../teams/teamsMessenger';
@@ -29,6 +31,11 @@ import { AdminStatus } from './adminStatus';
 import { TabViews } from '../tab/tabViews';
 import { ReportTotals } from '../reports/reportTotals';
 import { ReportCounterRepository } from '../../storage/reportCounterRepository';
+import { EmailIntakeRepository } from '../../storage/emailIntakeRepository';
+import { IntakeAddresses } from '../email/intake';
+import { IntakeCommands } from '../email/intakeCommands';
+import { EmailActions } from '../email/emailActions';
+import { LinkSigner, linkSecret } from '../email/linkSigner';
 
 /**
  * The composition root: every part of Signpost, wired once. The server, `npm run dev`, the
@@ -46,6 +53,7 @@ export interface TableNames {
   timers?: string;
   supervisors?: string;
   contacts?: string;
+  emailIntake?: string;
 }
 
 export interface SignpostParts {
@@ -77,7 +85,10 @@ export function createSignpost(parts: SignpostParts) {
     timers: new TimerRepository(tables, names.timers),
     supervisors: new SupervisorRepository(tables, names.supervisors),
     contacts: new ContactRepository(tables, names.contacts),
+    intake: new EmailIntakeRepository(tables, names.emailIntake),
   };
+  const intake = new IntakeAddresses(store);
+  const intakeAddresses = (serviceId: string) => intake.of(serviceId);
   const adapter = parts.adapter ?? new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth));
   const messenger = parts.messenger ?? new TeamsMessenger(adapter, config.auth.MicrosoftAppId);
   const mailer = parts.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir });
@@ -90,7 +101,9 @@ export function createSignpost(parts: SignpostParts) {
     channelLinks: store.channelLinks,
     calendar: new WorkingCalendar(config.supervision.workingHours, bankHolidays(config.supervision.holidays)),
     admins: config.admins,
+    intakeAddresses,
     now,
+    retentionMonths: config.retentionMonths,
   });
   const roster = new LinkWorkerRoster(messenger, store.channelLinks, now);
   const channels = new ServiceChannels({
@@ -103,6 +116,18 @@ export function createSignpost(parts: SignpostParts) {
     logger,
     now,
     linked: (serviceId) => supervision.scheduleDigest(serviceId),
+  });
+  const personData = new PersonData({
+    referrals: store.referrals,
+    personData: new PersonDataRepository(tables, { tablePrefix: names.referralPrefix }),
+    stateStore,
+    timers: store.timers,
+    // Only the embedded default keeps copies of mail; a mailer given by a test keeps its own.
+    mailFolder: parts.mailer || config.mail.smtpUrl ? undefined : mailFolder(config.dataDir),
+    retentionMonths: config.retentionMonths,
+    unfinishedFormDays: config.unfinishedFormDays,
+    logger,
+    now,
   });
   const dispatcher = new NotificationDispatcher({
     messenger,
@@ -117,10 +142,19 @@ export function createSignpost(parts: SignpostParts) {
     baseDelayMs: config.notify.retryBaseMs,
     maxAttempts: config.notify.maxAttempts,
     postReferral: (referralId) => channels.postReferral(referralId),
+    intakeAddresses,
+    get emailActions() {
+      return emailActions;
+    },
+    refreshReferral: (referralId) => channels.refreshReferral(referralId),
+    // From the record as it stands: a later change's clocks supersede an earlier one's.
+    startClocks: async (referralId) => {
+      const stored = await store.referrals.get(referralId);
+      if (stored) await supervision.prepare(stored.referral);
+    },
   });
   const notificationsQueued = () => dispatcher.kick();
   const referralService = new ReferralService({
-    beforeStore: (referral) => supervision.prepare(referral),
     now,
     directory: store.directory,
     referrals: store.referrals,
@@ -131,8 +165,17 @@ export function createSignpost(parts: SignpostParts) {
     channelLinks: store.channelLinks,
     notificationsQueued,
   });
-  const actions = new ReferralActions({ ...store, channels, roster, supervision, logger, now, notificationsQueued });
-  const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued });
+  const actions = new ReferralActions({ ...store, channels, roster, supervision, logger, now, notificationsQueued, intakeAddresses });
+  const signer = new LinkSigner(linkSecret(config.email.linkSecret, config.dataDir));
+  const emailActions: EmailActions = new EmailActions({
+    signer,
+    actions,
+    directory: store.directory,
+    // Read when each email is written: the server fills in its own address once it listens.
+    settings: { publicUrl: () => config.publicUrl, originator: config.mail.originator, linkExpiryDays: config.email.linkExpiryDays },
+    now,
+  });
+  const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued, retention: personData });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
   // The borough report's running totals follow every stored change.
@@ -155,10 +198,14 @@ export function createSignpost(parts: SignpostParts) {
     adminStatus,
     admins: config.admins,
     supervisorCommands,
+    intakeCommands: new IntakeCommands({ directory: store.directory, intake: store.intake, channelLinks: store.channelLinks, admins: config.admins, logger, now }),
     contacts: store.contacts,
+    directory: store.directory,
+    verificationMaxAgeDays: config.verificationMaxAgeDays,
+    appId: config.auth.MicrosoftAppId,
     logger,
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, adminStatus, reportTotals, tabViews, bot, logger, now };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, reportTotals, tabViews, bot, logger, now, personData };
 }

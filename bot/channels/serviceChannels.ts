@@ -2,7 +2,8 @@ import type { Referral } from '../../domain/referral/referral';
 import { isOpenStatus } from '../../domain/referral/lifecycle';
 import { formatShortTime } from '../../domain/format';
 import { escapeCardText } from '../../domain/text';
-import { serviceReferralCard } from '../../cards/serviceReferralCard';
+import { ServiceCardContext, serviceReferralCard } from '../../cards/serviceReferralCard';
+import { MAX_REFRESH_USERS } from '../../cards/render';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
@@ -135,11 +136,22 @@ export class ServiceChannels {
     if (!post || post.activityId === 'unknown') return;
     const link = await this.deps.channels.forChannel(post.conversationId);
     if (!link) return;
-    await this.deps.messenger.update(link.conversation, post.activityId, await this.cardFor(referral, notice));
+    await this.deps.messenger.update(link.conversation, post.activityId, await this.cardFor(referral, { notice }));
   }
 
-  /** The referral's channel card as it stands, with the team's link workers for Assign. */
-  async cardFor(referral: Referral, notice?: string, showContactDetails = false): Promise<Card> {
+  /** Replaces a referral's posted card with the card as it stands now (sent through the outbox: see channelRefreshMessage). */
+  async refreshReferral(referralId: string): Promise<void> {
+    const stored = await this.deps.referrals.get(referralId);
+    if (stored) await this.refreshPostedCard(stored.referral, stored.referral.channelPost);
+  }
+
+  /**
+   * The referral's channel card as it stands, with the team's link workers for Assign. Without a
+   * viewer it is the shared card everyone sees, which Teams redraws for each listed member of
+   * the team as their own view (the owner first, up to Teams' limit); a larger team gets a
+   * "Show my actions" button instead.
+   */
+  async cardFor(referral: Referral, options: { notice?: string; showContactDetails?: boolean; viewer?: ServiceCardContext['viewer'] } = {}): Promise<Card> {
     const [services, audit, members] = await Promise.all([this.deps.directory.list(), this.deps.referrals.audit(referral.id), this.members(referral.serviceId)]);
     const nameOf = (id: string) => services.find((service) => service.id === id)?.name ?? id;
     const redirectServices = [...referral.match.eligibleServiceIds, ...referral.match.nearMissServiceIds]
@@ -149,13 +161,17 @@ export class ServiceChannels {
       .filter((event) => typeof event.detail.summary === 'string')
       .slice(-6)
       .map((event) => `${formatShortTime(event.at)}: ${event.detail.summary}`);
+    const ownerFirst = [...members].sort((a, b) => Number(b.id === referral.owner?.id) - Number(a.id === referral.owner?.id));
     return serviceReferralCard(referral, {
       serviceName: nameOf(referral.serviceId),
       members,
       redirectServices,
       history,
-      notice,
-      showContactDetails,
+      notice: options.notice,
+      showContactDetails: options.showContactDetails,
+      viewer: options.viewer,
+      refreshUserIds: ownerFirst.slice(0, MAX_REFRESH_USERS).map((member) => member.id),
+      manualRefresh: members.length > MAX_REFRESH_USERS,
     });
   }
 
@@ -204,4 +220,24 @@ export function isChannelPostPayload(payload: Record<string, unknown>): payload 
 export function channelPostMessage(referral: Pick<Referral, 'id' | 'version' | 'serviceId'>): OutboxMessage {
   const payload: ChannelPostPayload = { kind: 'channel-post', serviceId: referral.serviceId };
   return { key: `${referral.id}:${referral.version}:channel-post`, channel: 'teams', payload: { ...payload } };
+}
+
+/** What the outbox holds to replace a referral's posted card, e.g. once the person's details were removed. */
+export interface ChannelRefreshPayload {
+  kind: 'channel-refresh';
+  serviceId: string;
+}
+
+export function isChannelRefreshPayload(payload: Record<string, unknown>): payload is ChannelRefreshPayload & Record<string, unknown> {
+  return payload.kind === 'channel-refresh';
+}
+
+/**
+ * The outbox message that replaces the referral's card in its channel with the card as it
+ * stands, written with a change made where no chat is at hand (retention, an erasure from the
+ * command line); sent by whichever Signpost instance runs the outbox, retried like any message.
+ */
+export function channelRefreshMessage(referral: Pick<Referral, 'id' | 'version' | 'serviceId'>): OutboxMessage {
+  const payload: ChannelRefreshPayload = { kind: 'channel-refresh', serviceId: referral.serviceId };
+  return { key: `${referral.id}:${referral.version}:channel-refresh`, channel: 'teams', payload: { ...payload } };
 }

@@ -23,6 +23,16 @@ export interface Mailer {
   close(): void;
 }
 
+/** Where the embedded default writes mail instead of sending it. */
+export function mailFolder(dataDir: string): string {
+  return path.join(dataDir, 'mail');
+}
+
+/** The .eml file a message is written to: named by its Message-ID, so a repeat overwrites it. */
+export function mailFileName(messageId: string): string {
+  return `${messageId.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`;
+}
+
 export function createMailer(settings: { smtpUrl: string; from: string; dataDir: string }): Mailer {
   if (settings.smtpUrl) {
     const transport: Transporter = nodemailer.createTransport(settings.smtpUrl);
@@ -38,14 +48,14 @@ export function createMailer(settings: { smtpUrl: string; from: string; dataDir:
       close: () => transport.close(),
     };
   }
-  const folder = path.join(settings.dataDir, 'mail');
+  const folder = mailFolder(settings.dataDir);
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     description: `files in ${folder}`,
     send: async (mail) => {
       const info = await transport.sendMail({ from: settings.from, ...mail, messageId: `<${mail.messageId}@signpost>` });
       mkdirSync(folder, { recursive: true });
-      writeFileSync(path.join(folder, `${mail.messageId.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`), info.message as Buffer);
+      writeFileSync(path.join(folder, mailFileName(mail.messageId)), info.message as Buffer);
     },
     close: () => transport.close(),
   };

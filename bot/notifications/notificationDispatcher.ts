@@ -9,9 +9,10 @@ import type { ContactRepository } from '../../storage/contactRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { Logger } from '../app/log';
 import { PollingLoop } from '../app/pollingLoop';
-import { isStaffPayload, StaffPayload } from '../supervision/supervision';
-import { isChannelPostPayload } from '../channels/serviceChannels';
+import { isClocksPayload, isStaffPayload, StaffPayload } from '../supervision/supervision';
+import { isChannelPostPayload, isChannelRefreshPayload } from '../channels/serviceChannels';
 import type { Mailer } from './mailer';
+import type { EmailActions } from '../email/emailActions';
 import { Card, DeliveryError, Messenger } from './messenger';
 
 /**
@@ -42,6 +43,25 @@ export interface DispatcherOptions {
   leaseMs?: number;
   /** Posts a referral's card to its service's channel (once); false when the service has none yet. */
   postReferral: (referralId: string) => Promise<boolean>;
+  /** Writes a referral's clocks for the state it is in now. */
+  startClocks: (referralId: string) => Promise<void>;
+  /** Replaces a referral's posted card with the card as it stands now. */
+  refreshReferral?: (referralId: string) => Promise<void>;
+  /** A service's intake inboxes: a referral posted to its channel is also emailed to each. */
+  intakeAddresses?: (serviceId: string) => Promise<string[]>;
+  /** The actions emails carry (signed links, Actionable Message cards). */
+  emailActions?: EmailActions;
+}
+
+/** What the outbox holds to email a referral to one of its service's intake inboxes. */
+interface IntakePayload {
+  kind: 'intake';
+  serviceId: string;
+  address: string;
+}
+
+function isIntakePayload(payload: Record<string, unknown>): payload is IntakePayload & Record<string, unknown> {
+  return payload.kind === 'intake';
 }
 
 export interface DispatchCounts {
@@ -76,6 +96,13 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
           // Not a failure: the message goes by email instead (its own entry, counted if that fails).
           await outbox.settle(claimed, { state: 'sent' }, `${reason}; Teams cannot reach them, so it goes by email instead`);
           counts.sent += 1;
+        } else if (isClocksPayload(claimed.payload)) {
+          // A referral's clocks are never given up: storage failing now will answer later, and
+          // without them nobody would be reminded of the case. Retried at most every 5 minutes.
+          const delay = Math.min(5 * 60_000, (this.options.baseDelayMs ?? 2_000) * 2 ** Math.min(claimed.attempts - 1, 20));
+          await outbox.settle(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
+          if (claimed.attempts >= (this.options.maxAttempts ?? 8)) this.options.logger.error('clocks-not-started', { key: claimed.key, attempts: claimed.attempts });
+          counts.retried += 1;
         } else if (error.code === 'rejected' || error.code === 'unreachable' || claimed.attempts >= (this.options.maxAttempts ?? 8)) {
           const why = error.code === 'unreachable' && claimed.channel === 'teams' ? `${reason}; Teams cannot reach them and there is no email address to use instead` : reason;
           await outbox.settle(claimed, { state: 'failed' }, why);
@@ -93,13 +120,21 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
 
   private async deliver(entry: OutboxEntry): Promise<void> {
     if (isStaffPayload(entry.payload)) return this.deliverToStaff(entry, entry.payload);
-    // A service with no channel yet gets its waiting referrals when one is linked: nothing to retry.
-    if (isChannelPostPayload(entry.payload)) return void (await this.options.postReferral(entry.referralId));
+    if (isIntakePayload(entry.payload)) return this.deliverToIntake(entry, entry.payload);
+    if (isChannelPostPayload(entry.payload)) {
+      // The service's inboxes first, queued with keys of their own: a retried post adds none twice.
+      await this.queueIntakeEmails(entry, entry.payload.serviceId);
+      // A service with no channel yet gets its waiting referrals when one is linked: nothing to retry.
+      return void (await this.options.postReferral(entry.referralId));
+    }
+    if (isClocksPayload(entry.payload)) return this.options.startClocks(entry.referralId);
+    if (isChannelRefreshPayload(entry.payload)) return void (await this.options.refreshReferral?.(entry.referralId));
     const update = entry.payload as unknown as ReferralUpdate;
     const stored = await this.options.referrals.get(entry.referralId);
     if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');
     if (entry.channel === 'teams') {
-      await this.sendToReferrer(stored.referral, referralUpdateCard(update));
+      // The card refreshes, for the referrer alone, to where the referral stands when they look again.
+      await this.sendToReferrer(stored.referral, referralUpdateCard(update, { refreshUserIds: [stored.referral.referrer.teamsUserId] }));
       return;
     }
     const email = referralUpdateEmail(update, this.options.originator);
@@ -123,20 +158,39 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     if (created && profile) await this.options.referrers.save({ ...profile, personalConversation: created });
   }
 
+  private async queueIntakeEmails(entry: OutboxEntry, serviceId: string): Promise<void> {
+    const addresses = (await this.options.intakeAddresses?.(serviceId)) ?? [];
+    for (const address of addresses) {
+      const payload: IntakePayload = { kind: 'intake', serviceId, address };
+      await this.options.outbox.enqueue(entry.referralId, { key: entry.key.replace(/:channel-post$/, `:intake:${address}`), channel: 'email', payload: { ...payload } }, this.now().toISOString());
+    }
+    if (addresses.length) this.kick();
+  }
+
+  /** A new referral for one of its service's inboxes, with the actions its recipient may take. */
+  private async deliverToIntake(entry: OutboxEntry, payload: IntakePayload): Promise<void> {
+    const stored = await this.options.referrals.get(entry.referralId);
+    if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');
+    if (!this.options.emailActions) throw new DeliveryError('rejected', 'email actions are not set up');
+    await this.options.mailer.send({ to: payload.address, ...(await this.options.emailActions.referralEmail(payload.address, stored.referral)), messageId: entry.key });
+  }
+
   /** A reminder, alert or digest: to a service's channel, or to a person's 1:1 chat or inbox. */
   private async deliverToStaff(entry: OutboxEntry, payload: StaffPayload): Promise<void> {
     const { recipient, message } = payload;
     if (entry.channel === 'email') {
       if (recipient.channel || !recipient.email) throw new DeliveryError('rejected', 'no email address');
-      await this.options.mailer.send({ to: recipient.email, ...staffMessageEmail(message), messageId: entry.key });
+      const referralId = message.escalation?.referralId ?? message.referralId;
+      const referral = referralId && this.options.emailActions ? (await this.options.referrals.get(referralId))?.referral : undefined;
+      const email = this.options.emailActions ? await this.options.emailActions.staffEmail(recipient.email, message, referral) : staffMessageEmail(message);
+      await this.options.mailer.send({ to: recipient.email, ...email, messageId: entry.key });
       return;
     }
-    const card = staffMessageCard(message);
     const link = await this.options.channelLinks.forService(payload.serviceId);
     if (recipient.channel) {
       // The channel may be linked again later: worth retrying.
       if (!link) throw new DeliveryError('transient', 'the service has no linked channel');
-      await this.options.messenger.send(link.conversation, card);
+      await this.options.messenger.send(link.conversation, staffMessageCard(message));
       return;
     }
     const contact =
@@ -146,6 +200,8 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     // Like Teams saying the person cannot be reached: the email copy carries the message.
     if (!contact?.personalConversation && (!teamsUserId || !link)) throw new DeliveryError('unreachable', 'no Teams chat with this person yet');
     const member = { id: teamsUserId ?? '', name: recipient.name ?? '' };
+    // An alert to several supervisors refreshes for each of them, so one's answer shows on every copy.
+    const card = staffMessageCard(message, { refreshUserIds: teamsUserId ? [teamsUserId] : [] });
     const created = await this.options.messenger.sendPersonal(member, contact?.personalConversation, link?.conversation, card);
     if (created) await this.options.contacts.remember({ teamsUserId, name: recipient.name, email: recipient.email, personalConversation: created, updatedAt: this.now().toISOString() });
   }

@@ -1,12 +1,12 @@
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
 import { applyTransition, AppliedAction, isEscalationAnswer, ReferralAction } from '../../domain/referral/actions';
-import { Actor, caseState, IdentifiedBy, mayAct, Person } from '../../domain/referral/lifecycle';
+import { Actor, caseState, GuardedVerb, IdentifiedBy, mayAct, permittedVerbs, Person } from '../../domain/referral/lifecycle';
 import type { Escalation } from '../../domain/supervision/escalation';
 import { clocksMayChange } from '../../domain/supervision/policy';
 import { escalationAlert, escalationAnswer } from '../../domain/supervision/messages';
-import { ChangeEvent, deliveryChannels, referralUpdate } from '../../domain/notifications/referralUpdate';
-import { ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
-import type { OutboxMessage } from '../../storage/outboxRepository';
+import { ChangeEvent, deliveryChannels, ReferralUpdate, referralUpdate } from '../../domain/notifications/referralUpdate';
+import { LinkAlreadyUsedError, ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
+import type { OutboxMessage, OutboxRepository } from '../../storage/outboxRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
 import type { ReferrerRepository } from '../../storage/referrerRepository';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
@@ -15,7 +15,7 @@ import type { Logger } from '../app/log';
 import { channelPostMessage, ChannelPlace, ServiceChannels } from '../channels/serviceChannels';
 import type { LinkWorkerRoster } from '../channels/roster';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
-import type { Supervision } from '../supervision/supervision';
+import { clocksMessage, Supervision } from '../supervision/supervision';
 
 /**
  * The one path for every action on a referral, whatever surface it came from (a Teams card, an
@@ -44,8 +44,33 @@ export type ActionOutcome =
   | { kind: 'changed' | 'unchanged' | 'refused' | 'stale'; referral: Referral; notice: string; escalation?: Escalation }
   | { kind: 'contact-details'; referral: Referral };
 
+/**
+ * A referral as one person may see it on a shared card: the actions the permission table allows
+ * them now (what their buttons offer), and whether they referred it. Nothing changes.
+ */
+export type ReferralView =
+  | { kind: 'not-found'; notice: string }
+  | { kind: 'view'; referral: Referral; viewerId: string; verbs: GuardedVerb[]; isLinkWorker: boolean; isReferrer: boolean };
+
+/** A referrer's update card as it was sent, with the referral as it stands now. */
+export type ReferrerUpdateView = { kind: 'not-found' | 'refused'; notice: string } | { kind: 'view'; update: ReferralUpdate; referral: Referral };
+
+/** Which shared card a view is for: each shows the actions of some roles only. */
+export type SharedCard = 'channel-card' | 'escalation-alert' | 'referrer-update' | 'any';
+
+const ROLES_SHOWN: Record<SharedCard, Array<'link-worker' | 'supervisor'>> = {
+  // The channel card offers link workers' actions; answering an escalation is the alert's.
+  'channel-card': ['link-worker'],
+  'escalation-alert': ['supervisor'],
+  // The referrer's own card: whether they referred it is all it asks.
+  'referrer-update': [],
+  any: ['link-worker', 'supervisor'],
+};
+
 export interface ReferralActionDependencies {
   referrals: ReferralRepository;
+  /** Sent updates stay in the outbox: a referrer's card is refreshed from what it said. */
+  outbox: OutboxRepository;
   queue: ServiceQueueRepository;
   referrers: ReferrerRepository;
   directory: DirectoryRepository;
@@ -58,6 +83,16 @@ export interface ReferralActionDependencies {
   now: () => Date;
   /** Called after a change queued notifications, so they go out now rather than at the next poll. */
   notificationsQueued?: () => void;
+  /** A service's intake email addresses: someone identified by one of them is its link worker. */
+  intakeAddresses?: (serviceId: string) => Promise<string[]>;
+}
+
+/** Surfaces that identify a person by a verified email address. */
+const BY_EMAIL: ReadonlySet<IdentifiedBy> = new Set(['email-link', 'actionable-message']);
+
+/** How a change came, beyond who made it: an email link's id, so the link makes one change only. */
+export interface ActOptions {
+  linkId?: string;
 }
 
 const STALE = 'This card was out of date, so nothing changed. Here is the referral as it stands now.';
@@ -72,13 +107,13 @@ export class ReferralActions {
    * stored version changes nothing. Undefined (an escalation alert, which is not tied to a
    * version) acts on the current version, retried once if it changes meanwhile.
    */
-  async act(person: ActingPerson, referralId: string, expectedVersion: number | undefined, requested: RequestedAction): Promise<ActionOutcome> {
+  async act(person: ActingPerson, referralId: string, expectedVersion: number | undefined, requested: RequestedAction, options: ActOptions = {}): Promise<ActionOutcome> {
     for (let attempt = 0; ; attempt += 1) {
       const stored = await this.deps.referrals.get(referralId);
       const answering = requested.verb.startsWith('escalation-');
       if (!stored) return { kind: 'not-found', notice: answering ? NO_ESCALATION : NO_REFERRAL };
       if (expectedVersion !== undefined && expectedVersion !== stored.referral.version) return { kind: 'stale', referral: stored.referral, notice: STALE };
-      const actor = await this.identify(person, stored.referral, requested.verb);
+      const actor = await this.identify(person, stored.referral, answering ? ['supervisor'] : ['link-worker']);
       if (requested.verb === 'view-contact') return this.showContactDetails(actor, stored.referral);
 
       const action = await this.resolve(requested, stored.referral, actor);
@@ -91,8 +126,9 @@ export class ReferralActions {
       if (!applied.changed) return { kind: 'unchanged', referral: stored.referral, notice: applied.summary, escalation: applied.escalation };
 
       try {
-        return await this.store(stored, action, actor, applied, at);
+        return await this.store(stored, action, actor, applied, at, options);
       } catch (error) {
+        if (error instanceof LinkAlreadyUsedError) return { kind: 'refused', referral: stored.referral, notice: 'This link has already been used, so nothing changed.' };
         if (!(error instanceof ReferralConflictError)) throw error;
         if (expectedVersion === undefined && attempt === 0) continue;
         return this.afterConflict(stored, action, actor, expectedVersion === undefined);
@@ -105,32 +141,74 @@ export class ReferralActions {
     return (await this.deps.referrals.get(referralId))?.referral;
   }
 
-  /** The actor's roles on this referral: what the permission table is asked about. */
-  private async identify(person: ActingPerson, referral: Referral, verb: RequestedAction['verb']): Promise<Actor> {
+  /**
+   * The referral as this person may see it on a shared card (the channel's card, an escalation
+   * alert, a referrer's update): their roles decided as for act(), their actions from the same
+   * permission table, so a button is shown exactly when pressing it would be allowed.
+   */
+  async viewFor(person: ActingPerson, referralOrId: string | Referral, card: SharedCard = 'any'): Promise<ReferralView> {
+    const referral = typeof referralOrId === 'string' ? await this.current(referralOrId) : referralOrId;
+    if (!referral) return { kind: 'not-found', notice: NO_REFERRAL };
+    // Only the roles the card can show anything for are looked up: every click on the channel
+    // card is answered with this view, and the supervisor check costs two reads it would not use.
+    const actor = await this.identify(person, referral, ROLES_SHOWN[card]);
+    const state = caseState(referral);
+    const verbs = permittedVerbs(state, actor);
+    // Answering belongs to the alert, not the referral card: whether an escalation is still open is the alert's to show.
+    if (mayAct('escalation-answer', state, actor)) verbs.push('escalation-answer');
+    const isReferrer = person.identifiedBy === 'teams' && person.id === referral.referrer.teamsUserId;
+    return { kind: 'view', referral, viewerId: person.id, verbs, isLinkWorker: actor.isLinkWorker, isReferrer };
+  }
+
+  /**
+   * The update a referrer was sent in Teams about one version of their referral, for their eyes
+   * only, with the referral as it stands now (the card refreshes to show where it got to).
+   */
+  async referrerUpdateView(person: ActingPerson, referralId: string, version: number): Promise<ReferrerUpdateView> {
+    const view = await this.viewFor(person, referralId, 'referrer-update');
+    if (view.kind === 'not-found') return view;
+    if (!view.isReferrer) return { kind: 'refused', notice: 'Only the person who made this referral sees its updates.' };
+    const sent = await this.deps.outbox.get(referralId, `${referralId}:${version}:teams`);
+    if (!sent) return { kind: 'not-found', notice: 'This update is no longer held by Signpost. Say "my referrals" to see where your referrals stand.' };
+    return { kind: 'view', update: sent.payload as unknown as ReferralUpdate, referral: view.referral };
+  }
+
+  /** The actor's roles on this referral that an action or a view needs: what the permission table is asked about. */
+  private async identify(person: ActingPerson, referral: Referral, roles: Array<'link-worker' | 'supervisor'>): Promise<Actor> {
     const actor: Actor = { id: person.id, name: person.name, ...(person.email ? { email: person.email } : {}), isLinkWorker: false, identifiedBy: person.identifiedBy };
-    if (verb.startsWith('escalation-')) {
-      const email = person.email ?? (await this.deps.contacts.byTeamsId(person.id))?.email;
-      const who = { teamsUserId: person.id, aadObjectId: person.aadObjectId, email };
-      actor.isSupervisor = (await this.deps.supervision.isSupervisor(referral.serviceId, who)) || this.deps.supervision.isAdmin(who);
-      return actor;
-    }
-    const member = await this.linkWorker(person, referral.serviceId);
+    const [member, isSupervisor] = await Promise.all([
+      roles.includes('link-worker') ? this.linkWorker(person, referral.serviceId) : undefined,
+      roles.includes('supervisor') ? this.supervisor(person, referral.serviceId) : undefined,
+    ]);
+    if (isSupervisor !== undefined) actor.isSupervisor = isSupervisor;
     if (member) {
       actor.isLinkWorker = true;
       if (member.email) actor.email = member.email;
       // Someone signed in to the tab acts as their Teams self, so owning a case is one identity.
-      if (person.identifiedBy === 'tab') actor.id = member.id;
+      if (person.identifiedBy === 'tab' && member.id) actor.id = member.id;
     }
     return actor;
+  }
+
+  /** A supervisor of the service (by Teams id or sign-in email), or a Signpost admin. */
+  private async supervisor(person: ActingPerson, serviceId: string): Promise<boolean> {
+    const email = person.email ?? (await this.deps.contacts.byTeamsId(person.id))?.email;
+    const who = { teamsUserId: person.id, aadObjectId: person.aadObjectId, email };
+    return (await this.deps.supervision.isSupervisor(serviceId, who)) || this.deps.supervision.isAdmin(who);
   }
 
   /**
    * A link worker is a member of the team whose channel serves the service. A Teams click must
    * also come from that channel: the card lives there, so a click from anywhere else is forged.
    */
-  private async linkWorker(person: ActingPerson, serviceId: string): Promise<{ id: string; email?: string } | undefined> {
+  private async linkWorker(person: ActingPerson, serviceId: string): Promise<{ id?: string; email?: string } | undefined> {
     // The tab: a verified sign-in, found in the service team's roster by object id or email.
     if (person.identifiedBy === 'tab') return this.deps.roster.signedInMember(serviceId, { aadObjectId: person.aadObjectId, email: person.email });
+    // By email: the verified address must be one the service takes referrals at.
+    if (BY_EMAIL.has(person.identifiedBy)) {
+      const email = person.email?.toLowerCase();
+      return email && (await this.deps.intakeAddresses?.(serviceId))?.includes(email) ? { email } : undefined;
+    }
     if (person.identifiedBy !== 'teams' || !person.teamsChannel) return undefined;
     const link = await this.deps.channelLinks.forService(serviceId);
     if (!link || link.channelId !== person.teamsChannel.channelId || link.teamId !== person.teamsChannel.teamId) return undefined;
@@ -148,25 +226,25 @@ export class ReferralActions {
     return { verb: 'assign', to };
   }
 
-  private async store(stored: StoredReferral, action: ReferralAction, actor: Actor, applied: Extract<AppliedAction, { changed: true }>, at: string): Promise<ActionOutcome> {
+  private async store(stored: StoredReferral, action: ReferralAction, actor: Actor, applied: Extract<AppliedAction, { changed: true }>, at: string, options: ActOptions): Promise<ActionOutcome> {
     const { next, summary } = applied;
     const before = stored.referral;
     const serviceName = (await this.deps.directory.get(next.serviceId))?.name ?? next.serviceId;
-    // Clocks before the change (a change stored without its clocks would be a case nobody is
-    // reminded about), written while the messages are composed.
-    const [outbox] = await Promise.all([
+    // A change that may start a clock carries the message that starts it, in its transaction.
+    // An escalation's re-alert is stored before the escalation, while the alerts are composed.
+    const [messages] = await Promise.all([
       this.messagesFor(action, actor, applied, serviceName, at),
-      clocksMayChange(before, next) ? this.deps.supervision.prepare(next) : undefined,
       action.verb === 'escalate' ? this.deps.supervision.scheduleRealert(next, applied.escalation!, at) : undefined,
     ]);
+    const outbox = clocksMayChange(before, next) ? [...messages, clocksMessage(next)] : messages;
     const event: AuditEvent = {
       referralId: next.id,
       at,
       actor: { id: actor.id, name: actor.name },
       action: applied.audit.action,
-      detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...(action.verb === 'escalate' ? { recipients: outbox.length } : {}) },
+      detail: { ...applied.audit.detail, via: actor.identifiedBy ?? 'teams', ...byEmail(actor), ...(action.verb === 'escalate' ? { recipients: messages.length } : {}) },
     };
-    const saved = await this.deps.referrals.update(next, stored.etag, event, outbox);
+    const saved = await this.deps.referrals.update(next, stored.etag, event, outbox, { usedLinkId: options.linkId });
     this.deps.logger.info('referral-action', { verb: action.verb, reference: next.reference, status: next.status, via: actor.identifiedBy ?? 'teams' });
 
     if (action.verb === 'redirect') {
@@ -176,7 +254,7 @@ export class ReferralActions {
     this.deps.notificationsQueued?.();
     const notice =
       action.verb === 'escalate'
-        ? outbox.length
+        ? messages.length
           ? `${summary}. The supervisors have been alerted; their answer will appear here.`
           : `${summary}, but nobody can be alerted: the service has no supervisors and Signpost has no admins. Tell your manager directly.`
         : isEscalationAnswer(action)
@@ -241,12 +319,13 @@ export class ReferralActions {
   private async showContactDetails(actor: Actor, referral: Referral): Promise<ActionOutcome> {
     if (!mayAct('view-contact', caseState(referral), actor)) return { kind: 'refused', referral, notice: "Only the service's link workers can see contact details." };
     if (referral.status === 'declined') return { kind: 'refused', referral, notice: 'This referral was declined; its contact details are no longer shown.' };
+    if (referral.deidentified) return { kind: 'refused', referral, notice: `The person's details were removed from Signpost on ${referral.deidentified.at.slice(0, 10)}.` };
     await this.deps.referrals.appendEvent({
       referralId: referral.id,
       at: this.deps.now().toISOString(),
       actor: { id: actor.id, name: actor.name },
       action: 'referral.contact-details-shown',
-      detail: { summary: `Contact details viewed by ${actor.name}`, via: actor.identifiedBy ?? 'teams' },
+      detail: { summary: `Contact details viewed by ${actor.name}`, via: actor.identifiedBy ?? 'teams', ...byEmail(actor) },
     });
     this.deps.logger.info('contact-details-shown', { reference: referral.reference });
     return { kind: 'contact-details', referral };
@@ -261,6 +340,11 @@ export class ReferralActions {
       this.deps.logger.warn('card-update-failed', { reference: referral.reference, errorName: (error as Error).name });
     }
   }
+}
+
+/** An action that came by email records the staff address it came from ('email' is kept for the person's own). */
+function byEmail(actor: Actor): { fromAddress?: string } {
+  return actor.identifiedBy && BY_EMAIL.has(actor.identifiedBy) && actor.email ? { fromAddress: actor.email } : {};
 }
 
 /**

@@ -8,6 +8,7 @@ import { ageOn, Referral } from '../../domain/referral/referral';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import type { ReferenceCounter } from '../../storage/referenceCounter';
 import { channelPostMessage } from '../channels/serviceChannels';
+import { clocksMessage } from '../supervision/supervision';
 import type { ReferrerProfile, ReferrerRepository } from '../../storage/referrerRepository';
 
 /**
@@ -57,8 +58,6 @@ export interface ReferralServiceDependencies {
   referrers: ReferrerRepository;
   nearMissYears?: number;
   verificationMaxAgeDays?: number;
-  /** Runs before a new referral is stored (the supervision clocks are written here). */
-  beforeStore?: (referral: Referral) => Promise<void>;
   /** Which services have a Teams channel, for telling the referrer where the referral went. */
   channelLinks: { forService(serviceId: string): Promise<unknown | undefined> };
   /** Called after messages were queued (the channel post), so they go out now. */
@@ -135,12 +134,14 @@ export class ReferralService {
     const services = await this.deps.directory.list();
     const service = services.find((candidate) => candidate.id === choice.serviceId);
 
-    const existing = await this.deps.referrals.get(referralId);
-    if (existing) return submittedView(existing.referral, service, Boolean(await this.deps.channelLinks.forService(existing.referral.serviceId)));
-
+    // No read first to see whether this Send already happened: storing is create-only, so a
+    // second Send finds the first one's referral (and the reference is one per referral id).
     const result = await this.match(draft, services);
     const chosen = [...result.eligible, ...result.nearMiss].find((match) => match.serviceId === choice.serviceId);
     if (result.urgent || !service || !chosen) {
+      // Sent before the directory changed: the referral stored then stands.
+      const existing = await this.deps.referrals.get(referralId);
+      if (existing) return submittedView(existing.referral, service, Boolean(await this.deps.channelLinks.forService(existing.referral.serviceId)));
       throw new ReferralNoLongerValidError(
         'The service you chose no longer matches these answers (the directory may have changed). Please choose again.',
       );
@@ -202,13 +203,8 @@ export class ReferralService {
       createdAt: at,
       updatedAt: at,
     };
-    // The referrer's own details first (what they typed on step 1, kept to prefill next time),
-    // then the reminder clocks: a referral must never be stored without them.
-    // Independent writes, side by side: they only have to be done before the referral is stored.
-    await Promise.all([
-      this.rememberReferrer(referrerRecord, sender.conversation, at),
-      this.deps.beforeStore?.(referral),
-    ]);
+    // The referrer's own details (what they typed on step 1, kept to prefill next time).
+    await this.rememberReferrer(referrerRecord, sender.conversation, at);
     const event = {
       referralId,
       at,
@@ -216,9 +212,10 @@ export class ReferralService {
       action: 'referral.submitted' as const,
       detail: { serviceId: service.id, nearMiss: chosen.outcome === 'nearMiss', reference, summary: `Referred by ${referrer.name}` },
     };
-    // The post to the service's channel is written with the referral: once the referral is
-    // stored, reaching the service is the outbox's job, with its retries.
-    const stored = await this.deps.referrals.submit(referral, event, [channelPostMessage(referral)]);
+    // The post to the service's channel and the reminder clocks are written with the referral:
+    // once it is stored, reaching the service and starting its clocks are the outbox's job,
+    // with its retries, right after the reply.
+    const stored = await this.deps.referrals.submit(referral, event, [channelPostMessage(referral), clocksMessage(referral)]);
     // Stored: from here nothing may stop the referrer getting the reference.
     this.deps.notificationsQueued?.();
     const linked = await this.deps.channelLinks.forService(stored.serviceId).catch(() => undefined);
@@ -347,7 +344,7 @@ function submittedView(referral: Referral, service: DirectoryService | undefined
       channelLinked
         ? `The referral is stored and is being posted to ${name}'s Teams channel now, for their link workers to pick up.`
         : `The referral is stored and queued for ${name}. It appears in their Teams channel as soon as the service links one.`,
-      `A link worker will contact the person by ${contactBy[referral.person.preferredContactMethod]}${
+      `A link worker will contact the person by ${contactBy[referral.person!.preferredContactMethod]}${
         wait ? `, usually within about ${wait} weeks` : ''
       }.`,
       `Quote ${referral.reference} if you call the service: it identifies the referral without the person's details.`,

@@ -5,6 +5,7 @@ import { Audience, digestTimer, escalationTimer, Notice, referralTimers, supervi
 import type { StaffMessage } from '../../domain/supervision/messages';
 import type { Escalation } from '../../domain/supervision/escalation';
 import type { WorkingCalendar } from '../../domain/supervision/workingCalendar';
+import { DEFAULT_RETENTION_MONTHS, retentionTimers } from '../../domain/referral/retention';
 import type { OutboxMessage } from '../../storage/outboxRepository';
 import type { ContactRepository } from '../../storage/contactRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
@@ -39,6 +40,25 @@ export function isStaffPayload(payload: Record<string, unknown>): payload is Sta
   return payload.kind === 'staff';
 }
 
+/**
+ * What the outbox holds to write a referral's clocks: written in the transaction of the change
+ * that may start a clock, and carried out by the dispatcher right after the reply. No clock is
+ * due within minutes of the change that starts it (the first is working days away), so nobody
+ * need wait for it, yet a change is never stored without the means of starting its clocks.
+ */
+export interface ClocksPayload {
+  kind: 'clocks';
+}
+
+export function isClocksPayload(payload: Record<string, unknown>): payload is ClocksPayload & Record<string, unknown> {
+  return payload.kind === 'clocks';
+}
+
+export function clocksMessage(referral: Pick<Referral, 'id' | 'version'>): OutboxMessage {
+  const payload: ClocksPayload = { kind: 'clocks' };
+  return { key: `${referral.id}:${referral.version}:clocks`, channel: 'signpost', payload: { ...payload } };
+}
+
 /** Is this person (by Teams id, AAD object id or sign-in email) one of SIGNPOST_ADMINS? */
 export function isAdmin(admins: string[], who: { teamsUserId: string; aadObjectId?: string; email?: string }): boolean {
   return [who.teamsUserId, who.aadObjectId, who.email].some((id) => id && admins.includes(id.toLowerCase()));
@@ -53,7 +73,11 @@ export interface SupervisionDependencies {
   calendar: WorkingCalendar;
   /** SIGNPOST_ADMINS: Teams ids or sign-in emails, lower case. */
   admins: string[];
+  /** A service's intake inboxes: what reaches its channel reaches them too. */
+  intakeAddresses?: (serviceId: string) => Promise<string[]>;
   now: () => Date;
+  /** SIGNPOST_RETENTION_MONTHS: how long an ended referral keeps the person's details. */
+  retentionMonths?: number;
 }
 
 export class Supervision {
@@ -92,12 +116,16 @@ export class Supervision {
   }
 
   /**
-   * Stores the clocks a referral needs in its new state. Called before the change is stored:
-   * a timer whose change then fails finds nothing to say when it comes due, whereas a change
-   * stored without its timer would be a case nobody is reminded about.
+   * Stores the clocks a referral needs in the state it is in. Idempotent (a clock's id and due
+   * time follow from the record), so writing them again, or for a later version, is harmless;
+   * a clock left from an earlier state finds nothing to say when it comes due.
    */
   async prepare(referral: Referral): Promise<void> {
-    await this.deps.timers.schedule(referralTimers(referral, await this.settingsFor(referral.serviceId), this.deps.calendar));
+    await this.deps.timers.schedule([
+      ...referralTimers(referral, await this.settingsFor(referral.serviceId), this.deps.calendar),
+      // A referral that ends gets its retention clock with the change that ends it.
+      ...retentionTimers(referral, this.deps.retentionMonths ?? DEFAULT_RETENTION_MONTHS),
+    ]);
   }
 
   /** The first re-alert for an escalation nobody has answered; stored before the escalation is. */
@@ -122,7 +150,12 @@ export class Supervision {
       case 'channel':
         return [{ channel: true, serviceId }];
       case 'person':
-        return [{ name: audience.person.name, email: audience.person.email ?? (await this.deps.contacts.byTeamsId(audience.person.id))?.email, teamsUserId: audience.person.id }];
+      {
+        // Someone who acts only by email has no Teams id (theirs is their address).
+        const byEmail = audience.person.id.startsWith('email:');
+        const email = audience.person.email ?? (byEmail ? undefined : (await this.deps.contacts.byTeamsId(audience.person.id))?.email);
+        return [{ name: audience.person.name, email, ...(byEmail ? {} : { teamsUserId: audience.person.id }) }];
+      }
       case 'supervisors': {
         const all = await this.supervisorsOf(serviceId);
         const chosen = audience.reason ? firstResponders(audience.reason, all) : all;
@@ -145,7 +178,14 @@ export class Supervision {
       for (const recipient of await this.recipients(notice.audience, serviceId)) {
         const payload = { kind: 'staff', serviceId, recipient, message: notice.message } satisfies StaffPayload;
         if (recipient.channel) {
-          messages.set(`${keyPrefix}:channel`, { key: `${keyPrefix}:channel:teams`, channel: 'teams', payload });
+          const inboxes = (await this.deps.intakeAddresses?.(serviceId)) ?? [];
+          // An email-only service has no channel to wait for; one with a channel keeps its retries.
+          if (!inboxes.length || (await this.deps.channelLinks.forService(serviceId))) {
+            messages.set(`${keyPrefix}:channel`, { key: `${keyPrefix}:channel:teams`, channel: 'teams', payload });
+          }
+          for (const email of inboxes) {
+            messages.set(`${email}:email`, { key: `${keyPrefix}:${email}:email`, channel: 'email', payload: { ...payload, recipient: { email } } });
+          }
           continue;
         }
         const who = recipient.email ?? recipient.teamsUserId ?? 'unknown';

@@ -5,6 +5,7 @@ import type { ReferralRepository } from '../../storage/referralRepository';
 import type { OutboxRepository } from '../../storage/outboxRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
 import { isOpenStatus } from '../../domain/referral/lifecycle';
+import { unfinishedFormsTimer } from '../../domain/referral/retention';
 import type { StoredTimer, TimerRepository } from '../../storage/timerRepository';
 import { describeError, Logger } from '../app/log';
 import { PollingLoop } from '../app/pollingLoop';
@@ -32,6 +33,8 @@ export interface SchedulerOptions {
   leaseMs?: number;
   /** How many due timers one sweep takes on. */
   batchSize?: number;
+  /** Removes an ended referral's person data when its retention timer comes due (bot/privacy/personData.ts). */
+  retention?: { retire(timer: Timer): Promise<Timer[]>; catchUp(): Promise<number>; removeUnfinishedForms(): Promise<number> };
 }
 
 export interface SweepResult {
@@ -94,6 +97,20 @@ export class SupervisionScheduler extends PollingLoop<SweepResult> {
   /** Queues what a timer says now: how many messages, and the timers that follow it. */
   private async fire(due: StoredTimer, now: Date): Promise<{ queued: number; next: Timer[] }> {
     const { supervision, referrals } = this.options;
+    if (due.kind === 'retention' || due.kind === 'retention-catch-up' || due.kind === 'unfinished-forms') {
+      // Left claimed (and so tried again later) when this instance cannot remove data.
+      if (!this.options.retention) throw new Error('Retention timer due, but no retention sweep is configured');
+      if (due.kind === 'retention-catch-up') {
+        await this.options.retention.catchUp();
+        return { queued: 0, next: [] };
+      }
+      if (due.kind === 'unfinished-forms') {
+        await this.options.retention.removeUnfinishedForms();
+        // Tomorrow's, counted from now: after a long stop it runs once, not once per day missed.
+        return { queued: 0, next: [unfinishedFormsTimer(new Date(Math.max(now.getTime(), Date.parse(due.dueAt)) + 24 * 60 * 60 * 1000))] };
+      }
+      return { queued: 0, next: await this.options.retention.retire(due) };
+    }
     const at = now.toISOString();
     const context = {
       now,

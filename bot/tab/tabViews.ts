@@ -5,7 +5,7 @@ import { supervisionSettings } from '../../domain/supervision/policy';
 import { caseHistory, isOverdue, REMINDER_RULE_LABELS } from '../../domain/reports/caseHistory';
 import { serviceDashboard, ServiceDashboard } from '../../domain/reports/serviceDashboard';
 import { monthlyMade, publishedRow, ReportRow, reportCsv, sumRows } from '../../domain/reports/boroughReport';
-import { serviceCardFacts } from '../../cards/serviceReferralCard';
+import { serviceReferralFacts } from '../../cards/serviceReferralCard';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
@@ -128,7 +128,7 @@ export class TabViews {
         view: 'service' as const,
         ...this.summary(referral, names),
         owner: referral.owner?.name,
-        facts: serviceCardFacts(referral),
+        facts: serviceReferralFacts(referral),
         whatMatters: referral.whatMatters,
         reasons: referral.match.reasons,
         history: timeline(audit),
@@ -196,7 +196,7 @@ export class TabViews {
     return {
       id: referral.id,
       reference: referral.reference,
-      initials: initials(referral.person),
+      initials: referral.person ? initials(referral.person) : 'details removed',
       service: names.get(referral.serviceId) ?? referral.serviceId,
       status: referral.status,
       statusLabel: STATUS_LABELS[referral.status],

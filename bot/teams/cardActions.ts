@@ -7,8 +7,11 @@ import { escapeCardText, plainText } from '../../domain/text';
 import { ESCALATION_REASONS, Escalation, isAwaitingAnswer } from '../../domain/supervision/escalation';
 import type { Referral } from '../../domain/referral/referral';
 import { escalationAlert } from '../../domain/supervision/messages';
-import { staffMessageCard } from '../../cards/staffMessageCard';
-import type { ActingPerson, ActionOutcome, ReferralActions, RequestedAction } from '../referrals/referralActions';
+import { ALERT_REFRESH_VERB, staffMessageCard } from '../../cards/staffMessageCard';
+import { REFRESH_VERB } from '../../cards/serviceReferralCard';
+import { referralUpdateCard, UPDATE_REFRESH_VERB } from '../../cards/referralUpdateCard';
+import { standingSince } from '../../domain/notifications/referralUpdate';
+import type { ActingPerson, ActionOutcome, ReferralActions, ReferralView, RequestedAction } from '../referrals/referralActions';
 import type { ServiceChannels } from '../channels/serviceChannels';
 import type { Supervision } from '../supervision/supervision';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
@@ -38,6 +41,8 @@ const stage = choice(['baseline', 'closing'] as const, 'Choose baseline or closi
 const version = z.union([z.number(), z.string()]).pipe(z.coerce.number().int().min(1));
 const referralCard = z.object({ referralId: z.string().uuid(), version });
 const escalationCard = z.object({ referralId: z.string().uuid(), escalationId: z.string().uuid() });
+const refreshedCard = z.object({ referralId: z.string().uuid() });
+const updateCard = z.object({ referralId: z.string().uuid(), version });
 const scoreField = (message: string) => z.string({ required_error: message, invalid_type_error: message });
 
 /** One schema per verb: the card's data in, a typed action out. */
@@ -115,37 +120,81 @@ export class TeamsCardActions {
 
   async handle(context: TurnContext, invokeValue: unknown): Promise<AdaptiveCardInvokeResponse> {
     const envelope = envelopeSchema.safeParse(invokeValue);
-    if (!envelope.success) return messageAnswer('This card is not a Signpost card, so nothing changed.');
+    if (!envelope.success) return errorAnswer(400, 'This card is not a Signpost card, so nothing changed.');
     const { verb, data } = envelope.data.action;
     // Our cards send flat text values (and the numbers and flags we put there): anything else is forged.
     if (!flatValues(data)) return errorAnswer(400, 'This card sent something other than text, so nothing changed.');
+    if (verb === REFRESH_VERB) return this.referralCardView(context, data);
+    if (verb === ALERT_REFRESH_VERB) return this.alertView(context, data);
+    if (verb === UPDATE_REFRESH_VERB) return this.updateView(context, data);
     return verb.startsWith('escalation-') ? this.escalationAnswer(context, verb, data) : this.referralCard(context, verb, data);
   }
 
   /** A button on a referral's card in its service's channel. */
   private async referralCard(context: TurnContext, verb: string, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
     const ids = referralCard.safeParse(data);
-    if (!ids.success) return messageAnswer('This card is not a Signpost referral card, so nothing changed.');
+    if (!ids.success) return errorAnswer(400, 'This card is not a Signpost referral card, so nothing changed.');
     // Our cards send only verbs we know: anything else is forged, and refused as a bad request.
     if (!has(REFERRAL_VERBS, verb)) return errorAnswer(400, `"${escapeCardText(verb.slice(0, 40))}" is not something this card can do. Nothing changed.`);
     const parsed = REFERRAL_VERBS[verb].safeParse(data);
-    if (!parsed.success) return this.describe(ids.data.referralId, `Nothing changed: ${parsed.error.issues.map((issue) => issue.message).join('; ')}.`);
-    const outcome = await this.deps.actions.act(this.person(context), ids.data.referralId, ids.data.version, parsed.data);
-    return this.referralAnswer(outcome);
+    if (!parsed.success) return this.describe(context, ids.data.referralId, `Nothing changed: ${parsed.error.issues.map((issue) => issue.message).join('; ')}.`);
+    const person = this.person(context);
+    const outcome = await this.deps.actions.act(person, ids.data.referralId, ids.data.version, parsed.data);
+    return this.referralAnswer(person, outcome);
+  }
+
+  /**
+   * A referral card's refresh (Teams redrawing the shared card for one person, or their "Show my
+   * actions"): the card as they may see it, with the buttons the permission table allows them.
+   */
+  private async referralCardView(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
+    const ids = refreshedCard.safeParse(data);
+    if (!ids.success) return messageAnswer('This card is not a Signpost referral card, so nothing changed.');
+    const view = await this.deps.actions.viewFor(this.person(context), ids.data.referralId, 'channel-card');
+    if (view.kind === 'not-found') return messageAnswer(view.notice);
+    return cardAnswer(await this.viewCard(view));
+  }
+
+  /** An escalation alert's refresh: where the escalation stands now, for the service's supervisors only. */
+  private async alertView(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
+    const ids = escalationCard.safeParse(data);
+    if (!ids.success) return messageAnswer('This card is not a Signpost escalation alert, so nothing changed.');
+    const view = await this.deps.actions.viewFor(await this.supervisorPerson(context), ids.data.referralId, 'escalation-alert');
+    const escalation = view.kind === 'view' ? view.referral.escalations?.find((candidate) => candidate.id === ids.data.escalationId) : undefined;
+    if (view.kind !== 'view' || !escalation) return messageAnswer('This alert does not match any escalation in Signpost, so nothing changed.');
+    if (!view.verbs.includes('escalation-answer')) return messageAnswer("Only the service's supervisors can see this alert.");
+    return cardAnswer(await this.alertCard(view.referral, escalation, undefined, context.activity.from.id));
+  }
+
+  /** A referrer's update card's refresh: what it said, and where the referral stands now. */
+  private async updateView(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
+    const ids = updateCard.safeParse(data);
+    if (!ids.success) return messageAnswer('This card is not a Signpost referral update, so nothing changed.');
+    const view = await this.deps.actions.referrerUpdateView(this.person(context), ids.data.referralId, ids.data.version);
+    if (view.kind !== 'view') return messageAnswer(view.notice);
+    const serviceName = (await this.deps.directory.get(view.referral.serviceId))?.name ?? view.referral.serviceId;
+    return cardAnswer(referralUpdateCard(view.update, { now: standingSince(view.update, view.referral, serviceName), refreshUserIds: [context.activity.from.id] }));
   }
 
   /** Acknowledge, Take over or Advice given on an escalation alert in a supervisor's chat. */
   private async escalationAnswer(context: TurnContext, verb: string, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
     const ids = escalationCard.safeParse(data);
-    if (!ids.success || !has(ESCALATION_VERBS, verb)) return messageAnswer('This card is not a Signpost escalation alert, so nothing changed.');
+    if (!ids.success || !has(ESCALATION_VERBS, verb)) return errorAnswer(400, 'This card is not a Signpost escalation alert, so nothing changed.');
     const parsed = ESCALATION_VERBS[verb].safeParse(data);
-    if (!parsed.success) return messageAnswer(`Nothing changed: ${parsed.error.issues[0].message}.`);
+    if (!parsed.success) return errorAnswer(400, `Nothing changed: ${parsed.error.issues[0].message}.`);
     const action = { ...parsed.data, escalationId: ids.data.escalationId } as RequestedAction;
-    const person = { ...this.person(context), name: context.activity.from.name ?? 'A supervisor', email: (await describeSender(context))?.email };
+    const person = await this.supervisorPerson(context);
     const outcome = await this.deps.actions.act(person, ids.data.referralId, undefined, action);
-    // Without an escalation to show (none found, or the referral kept changing), a sentence says why.
-    if (outcome.kind === 'not-found' || outcome.kind === 'contact-details' || !outcome.escalation) return messageAnswer('notice' in outcome ? outcome.notice : '');
-    return cardAnswer(await this.alertCard(outcome.referral, outcome.escalation, outcome.notice));
+    // Without an escalation to show: none found, or refused (an error Teams shows beside the alert); otherwise a sentence says why.
+    if (outcome.kind === 'not-found') return errorAnswer(404, outcome.notice);
+    if (outcome.kind === 'contact-details') return errorAnswer(400, 'An escalation alert cannot show contact details. Nothing changed.');
+    if (!outcome.escalation) return outcome.kind === 'refused' ? errorAnswer(403, outcome.notice) : messageAnswer(outcome.notice);
+    return cardAnswer(await this.alertCard(outcome.referral, outcome.escalation, outcome.notice, person.id));
+  }
+
+  /** Supervisors are known by their sign-in email as well as their Teams id. */
+  private async supervisorPerson(context: TurnContext): Promise<ActingPerson> {
+    return { ...this.person(context), name: context.activity.from.name ?? 'A supervisor', email: (await describeSender(context))?.email };
   }
 
   private person(context: TurnContext): ActingPerson {
@@ -154,23 +203,30 @@ export class TeamsCardActions {
     return { id: from.id, name: from.name ?? 'A link worker', aadObjectId: from.aadObjectId, identifiedBy: 'teams', ...(place ? { teamsChannel: place } : {}) };
   }
 
-  private async referralAnswer(outcome: ActionOutcome): Promise<AdaptiveCardInvokeResponse> {
-    if (outcome.kind === 'not-found') return messageAnswer(outcome.notice);
-    if (outcome.kind === 'contact-details') return cardAnswer(await this.deps.channels.cardFor(outcome.referral, undefined, true));
-    return cardAnswer(await this.deps.channels.cardFor(outcome.referral, outcome.notice));
+  /** The clicker's answer: the referral as it now stands, as they may see it. */
+  private async referralAnswer(person: ActingPerson, outcome: ActionOutcome): Promise<AdaptiveCardInvokeResponse> {
+    if (outcome.kind === 'not-found') return errorAnswer(404, outcome.notice);
+    const view = await this.deps.actions.viewFor(person, outcome.referral, 'channel-card');
+    if (view.kind === 'not-found') return errorAnswer(404, view.notice);
+    if (outcome.kind === 'contact-details') return cardAnswer(await this.viewCard(view, { showContactDetails: true }));
+    return cardAnswer(await this.viewCard(view, { notice: outcome.notice }));
   }
 
   /** The referral's card with a notice, for clicks refused before they reach the application. */
-  private async describe(referralId: string, notice: string): Promise<AdaptiveCardInvokeResponse> {
-    const referral = await this.deps.actions.current(referralId);
-    return referral ? cardAnswer(await this.deps.channels.cardFor(referral, notice)) : messageAnswer('This card does not match any referral in Signpost, so nothing changed.');
+  private async describe(context: TurnContext, referralId: string, notice: string): Promise<AdaptiveCardInvokeResponse> {
+    const view = await this.deps.actions.viewFor(this.person(context), referralId, 'channel-card');
+    return view.kind === 'view' ? cardAnswer(await this.viewCard(view, { notice })) : errorAnswer(404, view.notice);
   }
 
-  private async alertCard(referral: Referral, escalation: Escalation, notice: string): Promise<Record<string, unknown>> {
+  private viewCard(view: Extract<ReferralView, { kind: 'view' }>, options: { notice?: string; showContactDetails?: boolean } = {}): Promise<Record<string, unknown>> {
+    return this.deps.channels.cardFor(view.referral, { ...options, viewer: { id: view.viewerId, verbs: view.verbs, isLinkWorker: view.isLinkWorker } });
+  }
+
+  private async alertCard(referral: Referral, escalation: Escalation, notice: string | undefined, viewerId: string): Promise<Record<string, unknown>> {
     const serviceName = (await this.deps.directory.get(referral.serviceId))?.name ?? referral.serviceId;
     const message = escalationAlert(referral, escalation, serviceName, this.deps.now().toISOString(), this.deps.supervision.calendar.hours.timeZone);
     const answer = isAwaitingAnswer(escalation) ? undefined : answerLine(escalation);
-    return staffMessageCard(message, { answer, resolved: Boolean(escalation.resolution), notice });
+    return staffMessageCard(message, { answer, resolved: Boolean(escalation.resolution), notice, refreshUserIds: [viewerId] });
   }
 }
 

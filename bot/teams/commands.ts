@@ -11,6 +11,7 @@ export type ChatCommand =
   | { name: 'my-referrals' }
   | { name: 'notify'; preference: string }
   | { name: 'supervisors'; change?: 'add' | 'remove'; email?: string; role?: string }
+  | { name: 'intake'; serviceId: string; change?: 'add' | 'remove'; email?: string }
   | { name: 'unknown' };
 
 export function parseCommand(text: string | undefined): ChatCommand {
@@ -32,6 +33,12 @@ export function parseCommand(text: string | undefined): ChatCommand {
   if (first === 'supervisors' || first === 'supervisor') {
     const change = words[1] === 'add' || words[1] === 'remove' ? words[1] : undefined;
     return { name: 'supervisors', change, email: words[2], role: words[3] };
+  }
+  if (first === 'intake') {
+    // intake <service> | intake <service> email <address> | intake <service> email remove <address>
+    const serviceId = words[1] ?? '';
+    if (words[2] !== 'email') return { name: 'intake', serviceId };
+    return words[3] === 'remove' ? { name: 'intake', serviceId, change: 'remove', email: words[4] } : { name: 'intake', serviceId, change: 'add', email: words[3] };
   }
   return { name: 'unknown' };
 }

@@ -1,4 +1,4 @@
-import type { AdaptiveCardInvokeResponse } from 'botbuilder';
+import { ActivityTypes, type AdaptiveCardInvokeResponse, type TurnContext } from 'botbuilder';
 import { ADAPTIVE_CARD_CONTENT_TYPE } from '../../cards/render';
 
 /** Universal Actions answer types (Teams shows a message answer as a short notice, not a card). */
@@ -18,4 +18,15 @@ export function messageAnswer(text: string): AdaptiveCardInvokeResponse {
 /** A refusal Teams shows with its reason: the request was malformed, or Signpost cannot serve it now (503). */
 export function errorAnswer(statusCode: 400 | 401 | 403 | 404 | 500 | 503, message: string): AdaptiveCardInvokeResponse {
   return { statusCode, type: ERROR_RESPONSE_TYPE, value: { code: statusCode === 400 ? 'BadRequest' : 'Error', message } as unknown as Record<string, unknown> };
+}
+
+/**
+ * The answer to a button or search whose turn failed: an error Teams shows beside the card, not
+ * an apology posted into the conversation for everyone (a channel, a group chat).
+ */
+export async function answerFailedInvoke(context: TurnContext): Promise<void> {
+  await context.sendActivity({
+    type: ActivityTypes.InvokeResponse,
+    value: { status: 500, body: errorAnswer(500, 'Sorry, something went wrong on our side and I could not finish that. Please try again.') },
+  });
 }

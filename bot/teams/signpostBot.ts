@@ -5,6 +5,10 @@ import {
   CardFactory,
   ConversationState,
   MessageFactory,
+  MessagingExtensionAction,
+  MessagingExtensionActionResponse,
+  MessagingExtensionQuery,
+  MessagingExtensionResponse,
   PrivateConversationState,
   StatePropertyAccessor,
   TeamsActivityHandler,
@@ -14,7 +18,7 @@ import {
 import { DialogSet, DialogState } from 'botbuilder-dialogs';
 import { welcomeCard } from '../../cards/welcome';
 import { isCancelText } from '../../dialogs/cardStepPrompt';
-import { draftInProgress, REFERRAL_DIALOG, ReferralDialog } from '../../dialogs/referral/referralDialog';
+import { draftInProgress, REFERRAL_DIALOG, ReferralDialog, ReferralStart } from '../../dialogs/referral/referralDialog';
 import type { ReferralService } from '../referrals/referralService';
 import type { ServiceChannels } from '../channels/serviceChannels';
 import type { TeamsCardActions } from './cardActions';
@@ -22,11 +26,16 @@ import type { AdminStatus } from '../app/adminStatus';
 import { parseCommand } from './commands';
 import type { Logger } from '../app/log';
 import type { SupervisorCommands } from '../supervision/supervisorCommands';
+import type { IntakeCommands } from '../email/intakeCommands';
 import { channelOf, channelReference, conversationType } from './places';
 import { describeSender } from './members';
 import { plainReference } from './proactive';
 import { isAdmin } from '../supervision/supervision';
 import type { ContactRepository } from '../../storage/contactRepository';
+import type { DirectoryRepository } from '../../storage/directoryRepository';
+import { actionAnswer, isReferAction, REFER_TO_SERVICE_VERB, referToServiceTarget, searchAnswer } from './messageExtension';
+import { inPersonalChat } from './personalChat';
+import { errorAnswer, messageAnswer } from './invokeResponses';
 
 export interface SignpostBotDependencies {
   conversationState: ConversationState;
@@ -39,11 +48,22 @@ export interface SignpostBotDependencies {
   adminStatus: AdminStatus;
   admins: string[];
   supervisorCommands: SupervisorCommands;
+  /** `intake`: a service's email inboxes, for admins in a personal chat. */
+  intakeCommands?: IntakeCommands;
   /** Where Signpost remembers staff's 1:1 chats, so reminders and alerts can reach them. */
   contacts: ContactRepository;
+  /** The directory the compose box search reads. */
+  directory: DirectoryRepository;
+  /** Entries not checked for this many days are marked out of date. */
+  verificationMaxAgeDays: number;
+  /** The bot's app id, for turns in a referrer's 1:1 chat ('' in local mode). */
+  appId: string;
   logger: Logger;
   now: () => Date;
 }
+
+/** Where a referral form went when asked for outside the referrer's 1:1 chat. */
+type PrivateForm = 'started' | 'resumed' | 'unreachable';
 
 /**
  * The Teams face of Signpost: routes each activity to a small handler and saves state at the
@@ -78,7 +98,92 @@ export class SignpostBot extends TeamsActivityHandler {
     context: TurnContext,
     invokeValue: AdaptiveCardInvokeValue,
   ): Promise<AdaptiveCardInvokeResponse> {
+    if (invokeValue?.action?.verb === REFER_TO_SERVICE_VERB) return this.referFromServiceCard(context, invokeValue.action.data);
     return this.deps.cardActions.handle(context, invokeValue);
+  }
+
+  /** The compose box search over the directory. */
+  protected override async handleTeamsMessagingExtensionQuery(context: TurnContext, query: MessagingExtensionQuery): Promise<MessagingExtensionResponse> {
+    const answer = searchAnswer(query, {
+      services: await this.deps.directory.list(),
+      now: this.deps.now(),
+      verificationMaxAgeDays: this.deps.verificationMaxAgeDays,
+    });
+    this.deps.logger.info('directory-search', { results: answer.composeExtension?.attachments?.length ?? 0, conversationType: conversationType(context) });
+    return answer;
+  }
+
+  /** "Refer to social prescribing" from a message's menu or the compose box: the form opens in the referrer's 1:1 chat. */
+  protected override async handleTeamsMessagingExtensionFetchTask(context: TurnContext, action: MessagingExtensionAction): Promise<MessagingExtensionActionResponse> {
+    if (!isReferAction(action)) return actionAnswer('Signpost cannot do that. Choose Refer to social prescribing.');
+    return actionAnswer(privateFormNotice(await this.referPrivately(context)));
+  }
+
+  protected override async handleTeamsMessagingExtensionSubmitAction(context: TurnContext, action: MessagingExtensionAction): Promise<MessagingExtensionActionResponse> {
+    return this.handleTeamsMessagingExtensionFetchTask(context, action);
+  }
+
+  /** "Refer someone" on a service card inserted from the search: the form opens privately, that service preselected. */
+  private async referFromServiceCard(context: TurnContext, data: unknown): Promise<AdaptiveCardInvokeResponse> {
+    const serviceId = referToServiceTarget(data);
+    if (!serviceId) return errorAnswer(400, 'This card does not name a Signpost service, so nothing was started.');
+    const service = await this.deps.directory.get(serviceId);
+    if (!service) return errorAnswer(404, 'This service is no longer in the directory, so nothing was started. Search for it again.');
+    if (!service.takesReferrals) return errorAnswer(400, `${service.name} takes no referrals, so nothing was started.`);
+    const form = await this.referPrivately(context, { suggestedServiceId: service.id });
+    if (form === 'unreachable') return errorAnswer(403, privateFormNotice(form));
+    return messageAnswer(privateFormNotice(form));
+  }
+
+  /**
+   * Opens the referral form in the referrer's 1:1 chat with Signpost (or shows where they were in
+   * one already started there). Nothing about the person is ever asked or shown where this was
+   * asked from: a group or meeting chat, or any conversation's compose box.
+   */
+  private async referPrivately(context: TurnContext, start: ReferralStart = {}): Promise<PrivateForm> {
+    const from = context.activity.from;
+    const known = (await this.deps.contacts.byTeamsId(from.id))?.personalConversation;
+    // Teams refusing the chat (the app is not available to them, a guest...) is told to the person;
+    // anything else, such as storage not answering, fails the turn as usual.
+    let inChat = false;
+    let refusedSend: unknown;
+    let opened: Awaited<ReturnType<typeof inPersonalChat<boolean>>>;
+    try {
+      opened = await inPersonalChat(context, this.deps.appId, known, async (personal) => {
+        inChat = true;
+        personal.onSendActivities(async (_context, _activities, next) => {
+          try {
+            return await next();
+          } catch (error) {
+            refusedSend = error;
+            throw error;
+          }
+        });
+        const dc = await this.dialogs.createContext(personal);
+        let resumed = false;
+        if (dc.activeDialog) {
+          await personal.sendActivity('You have a referral in progress: here is where you were. Say **cancel** to start again.');
+          await dc.repromptDialog();
+          resumed = true;
+        } else {
+          await dc.beginDialog(REFERRAL_DIALOG, start);
+        }
+        await this.deps.privateConversationState.saveChanges(personal, false);
+        return resumed;
+      });
+    } catch (error) {
+      const refused = !inChat || (refusedSend !== undefined && (error === refusedSend || (error as { error?: unknown }).error === refusedSend));
+      if (!refused) throw error;
+      this.deps.logger.warn('personal-chat-unreachable', { status: connectorStatus(refusedSend ?? error) });
+      this.deps.logger.info('referral-form-private', { from: conversationType(context), form: 'unreachable' });
+      return 'unreachable';
+    }
+    if (opened.created) {
+      await this.deps.contacts.remember({ teamsUserId: from.id, aadObjectId: from.aadObjectId, name: from.name, personalConversation: opened.created, updatedAt: this.deps.now().toISOString() });
+    }
+    const form = opened.value ? 'resumed' : 'started';
+    this.deps.logger.info('referral-form-private', { from: conversationType(context), form });
+    return form;
   }
 
   override async run(context: TurnContext): Promise<void> {
@@ -119,6 +224,10 @@ export class SignpostBot extends TeamsActivityHandler {
     }
 
     const command = parseCommand(text);
+    if (dc.activeDialog && type === 'groupChat') {
+      // A form begun in this chat before forms moved to private chats is never carried on in front of the group.
+      await dc.cancelAllDialogs();
+    }
     if (dc.activeDialog) {
       if (command.name === 'refer') {
         await context.sendActivity('You have a referral in progress: here is where you were. Say **cancel** to start again.');
@@ -151,6 +260,13 @@ export class SignpostBot extends TeamsActivityHandler {
           await context.sendActivity(
             "Referrals are made in a chat with me, so the person's details stay out of the channel. Open a chat with Signpost and say **refer**.",
           );
+          return;
+        }
+        if (type !== 'personal') {
+          // A group or meeting chat: the form goes to the referrer's own chat; the group hears only that it did.
+          const form = await this.referPrivately(context);
+          const name = context.activity.from.name?.trim();
+          await context.sendActivity(`${name ? `${name}, ` : ''}${privateFormNotice(form, Boolean(name))}`);
           return;
         }
         await dc.beginDialog(REFERRAL_DIALOG);
@@ -187,6 +303,16 @@ export class SignpostBot extends TeamsActivityHandler {
         const described = await describeSender(context);
         const speaker = { id: from.id, name: from.name, aadObjectId: from.aadObjectId, email: described?.email, role: described?.userRole };
         await context.sendActivity(await this.deps.supervisorCommands.handle(channelOf(context), speaker, command));
+        return;
+      }
+      case 'intake': {
+        if (type !== 'personal' || !this.deps.intakeCommands) {
+          await context.sendActivity('**intake** is for Signpost admins, in a chat with me.');
+          return;
+        }
+        const from = context.activity.from;
+        const speaker = { id: from.id, name: from.name, aadObjectId: from.aadObjectId, email: (await describeSender(context))?.email };
+        await context.sendActivity(await this.deps.intakeCommands.handle(speaker, command));
         return;
       }
       case 'unknown':
@@ -250,6 +376,23 @@ export class SignpostBot extends TeamsActivityHandler {
     const card = welcomeCard({ firstName: conversationType(context) === 'personal' ? firstName : undefined, inChannel });
     await context.sendActivity({ type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(card)] });
   }
+}
+
+/** What the referrer is told where they asked, in the group or in Teams' message box. */
+function privateFormNotice(form: PrivateForm, lowerCaseStart = false): string {
+  const sentence =
+    form === 'started'
+      ? "I've opened the referral form in your chat with Signpost, so the person's details stay out of this conversation."
+      : form === 'resumed'
+        ? 'You already have a referral in progress in your chat with Signpost: carry on there.'
+        : "I couldn't open a chat with you, so no form was started. Open Signpost from Apps in Teams and say refer in its chat.";
+  return lowerCaseStart && !sentence.startsWith('I') ? sentence.charAt(0).toLowerCase() + sentence.slice(1) : sentence;
+}
+
+/** The HTTP status the Bot Connector answered with, for the log. */
+function connectorStatus(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown })?.statusCode;
+  return typeof status === 'number' ? status : undefined;
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

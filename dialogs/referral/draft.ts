@@ -13,6 +13,8 @@ export interface ReferralDraft {
   choice?: { serviceId: string; wasNearMiss: boolean };
   /** Given when the summary is first shown, so sending twice stores one referral. */
   referralId?: string;
+  /** The service the referrer started from (its card's Refer someone): preselected when the person is eligible for it. */
+  suggestedServiceId?: string;
 }
 
 /** The steps in the order a receptionist meets them. */

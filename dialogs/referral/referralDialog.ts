@@ -16,6 +16,11 @@ import type { ReferralService, SubmittedReferral } from '../../bot/referrals/ref
 import { safetyStopCard, consentDeclinedCard, submittedCard } from '../../cards/referralCards';
 
 export const REFERRAL_DIALOG = 'referral';
+
+/** How a referral may be begun: from a service's card, that service is preselected if the person is eligible. */
+export interface ReferralStart {
+  suggestedServiceId?: string;
+}
 const FLOW = 'referral.flow';
 
 interface FlowState {
@@ -45,10 +50,10 @@ export class ReferralDialog extends ComponentDialog {
   }
 
   private async ask(step: WaterfallStepContext): Promise<DialogTurnResult> {
-    const flow = step.options as FlowState | undefined;
-    const state: FlowState = flow?.draft
+    const flow = step.options as (FlowState | ReferralStart | undefined);
+    const state: FlowState = flow && 'draft' in flow
       ? flow
-      : { draft: {}, step: 'referrer', editing: false, prefill: await this.referrerDefaults(step.context) };
+      : { draft: flow?.suggestedServiceId ? { suggestedServiceId: flow.suggestedServiceId } : {}, step: 'referrer', editing: false, prefill: await this.referrerDefaults(step.context) };
     (step.values as { flow?: FlowState }).flow = state;
 
     const context: ReferralStepContext = {

@@ -65,8 +65,13 @@ export function buildReferralSteps(): Definitions {
     matches: {
       card: render('matches', (context) => ({ ...context.matches })),
       initialValues: (context: ReferralStepContext) => ({
-        // The top-ranked eligible service is preselected; a near-miss is never preselected.
-        serviceId: context.draft.choice?.serviceId ?? context.matches?.eligible[0]?.serviceId ?? '',
+        // The service the referrer started from when the person is eligible for it, else the
+        // top-ranked eligible one; a near-miss is never preselected.
+        serviceId:
+          context.draft.choice?.serviceId ??
+          context.matches?.eligible.find((service) => service.serviceId === context.draft.suggestedServiceId)?.serviceId ??
+          context.matches?.eligible[0]?.serviceId ??
+          '',
       }),
       parse: (submitted, context: ReferralStepContext) => {
         const matches = context.matches;

@@ -120,6 +120,8 @@ export const serviceSchema = z
     supervisors: z
       .array(z.object({ name: z.string().min(1), email: z.string().email(), role: z.enum(SUPERVISOR_ROLES) }).strict())
       .optional(),
+    /** Inboxes that take the service's referrals (besides, or instead of, a Teams channel). */
+    intakeEmails: z.array(z.string().trim().toLowerCase().email().max(254)).max(20).optional(),
     /** The service's own reminder clocks, where they differ from Signpost's defaults. */
     supervision: supervisionSettingsSchema.optional(),
     lastVerified: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD'),

@@ -1,6 +1,6 @@
 import type { Referral } from '../referral/referral';
 import { initials } from '../referral/referral';
-import { reasonWords, STATUS_LABELS } from '../referral/lifecycle';
+import { isOpen, reasonWords, STATUS_LABELS } from '../referral/lifecycle';
 import { describeChange } from '../referral/outcomes';
 import { SNOMED_SOCIAL_PRESCRIBING_DECLINED, SnomedCode } from '../referral/snomed';
 
@@ -35,12 +35,24 @@ export interface ReferralUpdate {
   notes?: string[];
   snomed: SnomedCode[];
   at: string;
+  /** The referral's version this update reports: its card refreshes from it (absent on updates queued before). */
+  version?: number;
 }
 
 export interface ChangeEvent {
   verb: 'accept' | 'assign' | 'decline' | 'redirect' | 'update' | 'close';
   actorName: string;
   activity?: string;
+}
+
+/**
+ * Where a referral stands now, for an older update's card: its status, service and link worker.
+ * Undefined while nothing has changed since that update.
+ */
+export function standingSince(update: Pick<ReferralUpdate, 'version'>, referral: Referral, serviceName: string): string | undefined {
+  if (update.version === undefined || referral.version <= update.version) return undefined;
+  const owner = referral.owner && isOpen(referral) ? `, with ${referral.owner.name}` : '';
+  return `Now: ${STATUS_LABELS[referral.status].toLowerCase()} at ${serviceName}${owner}.`;
 }
 
 /** The update for a change, or undefined when the change is not news for the referrer. */
@@ -54,10 +66,11 @@ export function referralUpdate(
   const base = {
     referralId: referral.id,
     reference: referral.reference,
-    initials: initials(referral.person),
+    initials: referral.person ? initials(referral.person) : 'details removed',
     serviceName: service,
     status: STATUS_LABELS[referral.status],
     at: referral.updatedAt,
+    version: referral.version,
     snomed: [] as SnomedCode[],
   };
   const who = `${base.reference} (${base.initials})`;

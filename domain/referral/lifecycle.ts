@@ -133,13 +133,22 @@ export function permittedVerbs(state: CaseState, actor: Pick<Actor, 'id' | 'isLi
   return (Object.keys(WHO_MAY) as GuardedVerb[]).filter((verb) => now.has(verb) && mayAct(verb, state, actor));
 }
 
+/**
+ * What any link worker of the service may do, whoever owns the case: the shared card's buttons,
+ * seen until each person's own view arrives (owner ids are never empty, so this colleague owns nothing).
+ */
+export function sharedVerbs(state: CaseState): GuardedVerb[] {
+  return permittedVerbs(state, { id: '', isLinkWorker: true });
+}
+
 export type TransitionResult =
   | { ok: true; changed: true; next: CaseState; summary: string }
   | { ok: true; changed: false; next: CaseState; summary: string }
   | { ok: false; error: string };
 
 const OPEN_FOR_WORK: ReadonlySet<ReferralStatus> = new Set(['accepted', ...PROGRESS_STATUSES]);
-const TERMINAL: ReadonlySet<ReferralStatus> = new Set(['declined', 'closed']);
+/** Nothing more changes: a record marked 'redirected' (as old queue entries are) has left its service too, so it offers nothing. */
+const TERMINAL: ReadonlySet<ReferralStatus> = new Set(['declined', 'closed', 'redirected']);
 /** Statuses that end a referral's time with a service ('redirected' is kept by old queue entries). */
 const ENDED: ReadonlySet<string> = new Set(['declined', 'closed', 'redirected']);
 

@@ -4,6 +4,7 @@ import { isValidNhsNumber, nhsNumberProblem, normaliseNhsNumber } from './nhsNum
 import { isValidPostcode, normalisePostcode } from './postcode';
 import { escalationSchema } from '../supervision/escalation';
 import { plainText } from '../text';
+import { deidentificationSchema } from './retention';
 
 /**
  * The referral record: what is stored when a referrer confirms. Every part is validated again
@@ -122,7 +123,8 @@ export const referralSchema = z.object({
   facts: z.record(z.unknown()),
   whatMatters: freeText(1000),
   match: matchRecordSchema,
-  person: personSchema,
+  /** The person's identifiers and contact details; absent once removed (see `deidentified`). */
+  person: personSchema.optional(),
   consent: consentSchema,
   referrer: referrerSchema,
   referrerConversation: conversationReferenceSchema,
@@ -147,8 +149,22 @@ export const referralSchema = z.object({
   channelPost: z.object({ conversationId: text(500), activityId: text(200), postedAt: isoDateTime }).optional(),
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
+  /** When and under which rule the person's identifiers were removed (retention.ts). */
+  deidentified: deidentificationSchema.optional(),
 });
 export type Referral = z.infer<typeof referralSchema>;
+
+/** A referral as it is stored: with the person's details, or without them and marked as de-identified. */
+function personOrDeidentified(referral: { person?: unknown; deidentified?: unknown }, ctx: z.RefinementCtx): void {
+  if (!referral.person && !referral.deidentified) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['person'], message: 'Required' });
+  }
+  if (referral.person && referral.deidentified) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['person'], message: 'A de-identified referral holds no person details' });
+  }
+}
+
+const storedReferralSchema = referralSchema.superRefine(personOrDeidentified);
 
 /** When the referral reached its current service; older records have only their creation time. */
 export function routedAt(referral: Pick<Referral, 'routedAt' | 'createdAt'>): string {
@@ -179,6 +195,9 @@ export const AUDIT_ACTIONS = [
   'supervisor.removed',
   'channel.linked',
   'channel.unlinked',
+  'referral.deidentified',
+  'person.exported',
+  'person.erased',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -252,7 +271,7 @@ export type ReferralParseResult = { ok: true; referral: Referral } | { ok: false
 
 /** Validates an untrusted referral record, reporting every bad field at once (never their values). */
 export function parseReferral(input: unknown): ReferralParseResult {
-  const result = referralSchema.safeParse(input);
+  const result = storedReferralSchema.safeParse(input);
   if (result.success) return { ok: true, referral: result.data };
   return {
     ok: false,

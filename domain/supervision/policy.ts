@@ -51,6 +51,12 @@ export const TIMER_KINDS = [
   'engagement-review',
   'escalation-realert',
   'caseload-digest',
+  /** An ended referral's retention period runs out: its person's identifiers go (referral/retention.ts). */
+  'retention',
+  /** Ended referrals without a retention clock get one (stored at each start). */
+  'retention-catch-up',
+  /** Referral forms left half-way are removed from conversation state after a while (daily). */
+  'unfinished-forms',
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
@@ -217,6 +223,10 @@ export function evaluateReferralTimer(due: Timer, referral: Referral | undefined
 
     case 'caseload-digest':
       return NOTHING; // a service's digest: see caseloadDigest
+    case 'retention':
+    case 'retention-catch-up':
+    case 'unfinished-forms':
+      return NOTHING; // removes data and sends nothing: see referral/retention.ts
   }
 }
 

@@ -92,7 +92,7 @@ describe('One path for every referral action (Teams invoke and a direct call agr
     expect(final.owner).to.deep.include({ id: KWAME.id, email: KWAME.email });
   });
 
-  it('refuses the same way: a stale version and an outsider change nothing on either path', async () => {
+  it('refuses the same way: a stale version and an outsider change nothing on either path @safety', async () => {
     const referral = await submitted('SP-2026-000703');
     const before = await snapshot(referral);
     const stale = await bot.signpost.actions.act({ id: KWAME.id, name: KWAME.name, identifiedBy: 'teams', teamsChannel: { teamId: TEAM, channelId: CHANNEL } }, referral.id, 7, { verb: 'accept' });

@@ -50,7 +50,7 @@ describe('Crash safety on the embedded default (real processes, kill -9)', funct
     return acknowledged;
   }
 
-  it('kill -9 of the bot while 20 referrers send: every acknowledged referral survives a restart, and no reference is issued twice', async () => {
+  it('kill -9 of the bot while 20 referrers send: every acknowledged referral survives a restart, and no reference is issued twice @safety', async () => {
     const acknowledged = await referWhileCrashing(() => bot!.kill());
     expect(acknowledged.length, 'referrals acknowledged before the crash').to.be.at.least(6);
     expect(new Set(acknowledged).size).to.equal(acknowledged.length);
@@ -70,7 +70,7 @@ describe('Crash safety on the embedded default (real processes, kill -9)', funct
     expect(processesUsing(dataDir)).to.deep.equal([]);
   });
 
-  it('kill -9 of the bot and its store together (a power cut): every acknowledged referral survives, and Signpost starts again', async () => {
+  it('kill -9 of the bot and its store together (a power cut): every acknowledged referral survives, and Signpost starts again @safety', async () => {
     const acknowledged = await referWhileCrashing(async () => {
       // The store first (it is in a process group of its own), then the bot: nothing gets to flush.
       for (const line of processesUsing(dataDir)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');

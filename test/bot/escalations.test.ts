@@ -8,7 +8,7 @@ import { ReferralRepository } from '../../storage/referralRepository';
 import { pendingTimers } from '../support/referralHarness';
 import type { Referral } from '../../domain/referral/referral';
 import { sampleReferral } from '../support/fixtures';
-import { channelActivity, FakeConnector, postActivity, teamsActivity } from '../support/connector';
+import { channelActivity, FakeConnector, postActivity, sayInChannel, teamsActivity } from '../support/connector';
 import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
 import { TestSmtpServer } from '../support/smtp';
 
@@ -58,13 +58,7 @@ describe('Supervisors and escalations (through the real server)', () => {
 
   const inChannel = (fields: Record<string, any>) => channelActivity(connector, { team: TEAM, channel: CHANNEL }, fields);
 
-  /** Says something to Signpost in the channel; returns its reply's text. */
-  async function say(text: string, from: { id: string; name: string }): Promise<string> {
-    const activity = inChannel({ type: 'message', text, from });
-    await postActivity(bot.url, activity);
-    const reply = await connector.waitFor((a) => a.method === 'POST' && a.activity.replyToId === activity.id);
-    return reply.activity.text ?? cardText(reply.activity.attachments?.[0]?.content ?? {});
-  }
+  const say = (text: string, from: { id: string; name: string }) => sayInChannel(bot.url, connector, { team: TEAM, channel: CHANNEL }, text, from);
 
   async function click(verb: string, data: Record<string, unknown>, from: { id: string; name: string }, where: 'channel' | 'chat'): Promise<Record<string, any>> {
     const value = { action: { type: 'Action.Execute', verb, data } };
@@ -77,16 +71,7 @@ describe('Supervisors and escalations (through the real server)', () => {
     return JSON.parse(body).value;
   }
 
-  /** The 1:1 chat Signpost created with someone, once the dispatcher has got to it. */
-  async function chatCreatedWith(teamsUserId: string): Promise<{ id: string }> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const chat = connector.created.find((created) => created.parameters.members?.[0]?.id === teamsUserId);
-      if (chat) return chat;
-      if (Date.now() > deadline) throw new Error(`no chat was created with ${teamsUserId}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  const chatCreatedWith = (teamsUserId: string) => connector.chatCreatedWith(teamsUserId);
 
   async function postedReferral(reference: string): Promise<Referral> {
     const value = { ...sampleReferral({ reference }), referrerConversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: 'a:referrer-chat' } } };
@@ -113,7 +98,7 @@ describe('Supervisors and escalations (through the real server)', () => {
     expect(digests.map((timer) => timer.serviceId)).to.deep.equal(['sail']);
   });
 
-  it('escalates from the card to the right supervisor in Teams and by email, and carries the answer back', async () => {
+  it('escalates from the card to the right supervisor in Teams and by email, and carries the answer back @safety', async () => {
     const referral = await postedReferral('SP-2026-000701');
     const refused = await click('escalate', { referralId: referral.id, version: referral.version, escalationReason: 'safeguarding', escalationNote: '  ' }, KWAME, 'channel');
     expect(cardText(refused)).to.contain('Nothing changed: Say what the supervisor needs to know');
@@ -133,6 +118,10 @@ describe('Supervisors and escalations (through the real server)', () => {
     expect(mail.to && JSON.stringify(mail.to)).to.contain(HELEN.email);
     expect(mail.subject).to.equal('Signpost: Safeguarding concern: SP-2026-000701');
     expect(mail.text).to.contain("note is in Signpost in Teams").and.not.contain('pension').and.not.contain('Jane').and.not.contain('Example');
+    // Its actions act for Helen alone: every link is signed for her address (a link page then mails her a code, see test/email).
+    const tokens = [...String(mail.html).matchAll(/\/email\/link\/([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+/g)].map((found) => JSON.parse(Buffer.from(found[1], 'base64url').toString()));
+    expect(tokens).to.not.be.empty;
+    for (const token of tokens) expect(token.to).to.equal(HELEN.email);
     expect(connector.created.some((created) => created.parameters.members?.[0]?.id === '29:sam')).to.equal(false);
 
     const data = { referralId: referral.id, escalationId: (await referrals.get(referral.id))!.referral.escalations![0].id };
@@ -171,7 +160,7 @@ describe('Supervisors and escalations (through the real server)', () => {
     expect(cardText(card)).to.contain('Signpost reminder').and.not.contain('Jane');
   });
 
-  it('take over makes the supervisor the owner and tells the referrer', async () => {
+  it('take over makes the supervisor the owner and tells the referrer @safety', async () => {
     const referral = await postedReferral('SP-2026-000702');
     await click('escalate', { referralId: referral.id, version: referral.version, escalationReason: 'clinical-advice', escalationNote: 'New medication side effects' }, KWAME, 'channel');
     const data = { referralId: referral.id, escalationId: (await referrals.get(referral.id))!.referral.escalations![0].id };

@@ -18,7 +18,7 @@ describe('Logging (pino)', () => {
     expect(Date.parse(String(lines[0].entry.time))).to.be.greaterThan(0);
   });
 
-  it('redacts fields that would carry a person, should one ever be passed', () => {
+  it('redacts fields that would carry a person, should one ever be passed @safety', () => {
     const { logger, lines } = capture();
     const careless = { nhsNumber: '9434765919', name: 'Jane Example', postcode: 'SE5 8AU', email: 'jane@example.org', count: 2 } as LogFields;
     logger.warn('careless', careless);

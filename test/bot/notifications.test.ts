@@ -93,7 +93,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
   const chatUpdates = (value: Referral) =>
     connector.received.filter((a) => a.conversationId === value.referrerConversation.conversation.id && a.method === 'POST');
 
-  it('sends an accepted update to the referrer\'s Teams chat, once, naming the person only by reference and initials', async () => {
+  it('sends an accepted update to the referrer\'s Teams chat, once, naming the person only by reference and initials @safety', async () => {
     const value = await referralBy('teams');
     await accept(value);
     const update = await connector.waitFor((a) => a.conversationId === value.referrerConversation.conversation.id);
@@ -105,7 +105,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(smtp.messages).to.have.length(0);
   });
 
-  it('keeps a link worker\'s note out of email: the email says where to read it, the Teams card shows it', async () => {
+  it('keeps a link worker\'s note out of email: the email says where to read it, the Teams card shows it @safety', async () => {
     const value = await referralBy('both');
     await accept(value);
     await waitForOutboxIdle();
@@ -124,7 +124,27 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(cardText(inTeams.activity.attachments[0].content)).to.contain('goes to lunch club');
   });
 
-  it('creates the referrer\'s 1:1 chat when the referral came from a group chat, once', async () => {
+  it('tells a referrer who prefers email of a decline: the reason and the other services the person matched, the note in Teams only @safety', async () => {
+    const value = await referralBy('email');
+    const note = 'Jane Example (NHS 943 476 5919) is already with us';
+    const { body } = await postActivity(
+      bot.url,
+      inChannel({ type: 'invoke', name: 'adaptiveCard/action', from: KWAME, value: { action: { type: 'Action.Execute', verb: 'decline', data: { referralId: value.id, version: 1, declineReason: 'no-capacity', declineNote: note } } } }),
+    );
+    expect(JSON.parse(body).statusCode).to.equal(200);
+    const [mail] = await smtp.waitForMessages(1);
+    expect(mail.subject).to.contain(value.reference).and.contain('declined');
+    expect(mail.to && 'text' in mail.to ? mail.to.text : '').to.contain(value.referrer.email);
+    expect(mail.text).to.contain(`${value.reference} (J.E.) was declined`).and.contain('no capacity at the moment');
+    expect(mail.text).to.contain('SAIL Care Navigation').and.contain('shown only in Teams');
+    for (const part of [mail.text ?? '', String(mail.html), mail.subject ?? '']) {
+      for (const identifier of [...IDENTIFIERS, 'already with us']) expect(part).not.to.contain(identifier);
+    }
+    await waitForOutboxIdle();
+    expect(smtp.messages.filter((message) => message.subject?.includes(value.reference))).to.have.length(1);
+  });
+
+  it('creates the referrer\'s 1:1 chat when the referral came from a group chat, once @safety', async () => {
     const value = await referralBy('teams');
     const fromGroup = { ...value, referrerConversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: '19:group@thread.v2', conversationType: 'groupChat', tenantId: 'tenant-1' }, bot: { id: '28:signpost-bot' } } };
     const stored = (await referrals.get(value.id))!;
@@ -138,7 +158,8 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(connector.created[createdBefore].parameters.members[0].id).to.equal(value.referrer.teamsUserId);
     expect(connector.received.some((a) => a.conversationId === '19:group@thread.v2')).to.equal(false);
     await waitForOutboxIdle();
-    const profile = await referrers.get(value.referrer.teamsUserId);
+    // What the bot stored (a new repository: `referrers` keeps what it read a moment ago).
+    const profile = await new ReferrerRepository(bot.tables).get(value.referrer.teamsUserId);
     expect((profile?.personalConversation as { conversation: { id: string } }).conversation.id).to.equal(update.conversationId);
 
     // The next update goes to the same 1:1 chat: nothing new is created.
@@ -150,7 +171,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(connector.created.length).to.equal(createdBefore + 1);
   });
 
-  it('emails a referrer who prefers email: plain text, HTML and the card for Outlook, without identifiers', async () => {
+  it('emails a referrer who prefers email: plain text, HTML and the card for Outlook, without identifiers @safety', async () => {
     const value = await referralBy('email');
     await accept(value);
     const [mail] = await smtp.waitForMessages(1);
@@ -163,6 +184,9 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     const card = JSON.parse(embedded![1]);
     expect(card.originator).to.equal('originator-1234');
     expect(adaptiveCardProblems(card)).to.deep.equal([]);
+    // Nothing in it acts on the referral or links anywhere: a forwarded email can only be read.
+    expect(JSON.stringify(card)).not.to.match(/"Action\./);
+    expect(html).not.to.match(/<a\s|href=/i);
     for (const part of [mail.text ?? '', html, mail.subject ?? '']) {
       for (const identifier of IDENTIFIERS) expect(part).not.to.contain(identifier);
     }
@@ -170,7 +194,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(chatUpdates(value)).to.have.length(0);
   });
 
-  it('keeps retrying while SMTP is down and delivers exactly once when it is back', async () => {
+  it('keeps retrying while SMTP is down and delivers exactly once when it is back @safety', async () => {
     smtp.refuse = 3;
     const value = await referralBy('email');
     await accept(value);
@@ -180,7 +204,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(smtp.refuse).to.equal(0);
   });
 
-  it('retries a Teams 429 and delivers exactly once', async () => {
+  it('retries a Teams 429 and delivers exactly once @safety', async () => {
     const value = await referralBy('teams');
     let throttled = 0;
     connector.respond = async (request) => {
@@ -196,7 +220,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(chatUpdates(value)).to.have.length(1);
   });
 
-  it('falls back to email when Teams says the referrer cannot be reached (bot removed)', async () => {
+  it('falls back to email when Teams says the referrer cannot be reached (bot removed) @safety', async () => {
     const value = await referralBy('teams');
     connector.respond = async (request) => {
       if (request.conversationId === value.referrerConversation.conversation.id) return { status: 403, body: { error: { code: 'BotNotInConversationRoster' } } };
@@ -210,7 +234,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(failed.some((entry) => entry.key.startsWith(value.id))).to.equal(false);
   });
 
-  it('fails over at once on a permanent SMTP refusal, counts it, and shows it to admins only', async () => {
+  it('fails over at once on a permanent SMTP refusal, counts it, and shows it to admins only @safety', async () => {
     const value = await referralBy('email');
     smtp.rejectRecipients.add(value.referrer.email);
     const healthBefore = await (await fetch(`${bot.url}/api/health`)).json();
@@ -243,7 +267,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect((await connector.waitFor((a) => a.conversationId === askOneAsOther.conversation.id)).activity.text).to.contain('for Signpost admins').and.not.contain('Accepted');
   });
 
-  it('delivers exactly once after a restart between the write and the send', async () => {
+  it('delivers exactly once after a restart between the write and the send @safety', async () => {
     const value = await referralBy('teams');
     const stored = (await referrals.get(value.id))!;
     // The change and its notification are written, and the bot dies before sending it.

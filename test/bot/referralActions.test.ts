@@ -24,12 +24,13 @@ describe('Referral card actions (Universal Actions through the real server)', ()
   let connector: FakeConnector;
   let bot: RunningSignpost;
   let repository: ReferralRepository;
+  const logLines: string[] = [];
 
   before(async () => {
     folder = mkdtempSync(path.join(tmpdir(), 'signpost-actions-'));
     connector = await FakeConnector.start();
     connector.members = [KWAME, GRACE];
-    bot = await startSignpost({ env: { PATH: process.env.PATH }, port: 0, host: '127.0.0.1', dataDir: folder, logger: createLogger('error', () => undefined) });
+    bot = await startSignpost({ env: { PATH: process.env.PATH }, port: 0, host: '127.0.0.1', dataDir: folder, logger: createLogger('debug', (line) => logLines.push(line)) });
     repository = bot.signpost.store.referrals;
     // Link the SAIL team's channel, as a link worker would.
     await postActivity(bot.url, inChannel({ type: 'message', text: 'link sail', from: KWAME }));
@@ -65,12 +66,11 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     return response.value;
   }
 
-  /** Clicks a button Signpost cannot place: the answer is a sentence (the message response type), not a card. */
-  async function message(verb: string, data: Record<string, unknown>): Promise<string> {
+  /** Clicks a button Signpost cannot place: the answer is an error Teams shows with its reason (the error response type), not a card. */
+  async function refusal(verb: string, data: Record<string, unknown>, statusCode: number): Promise<string> {
     const response = await answer(verb, data);
-    expect(response.statusCode).to.equal(200);
-    expect(response.type).to.equal('application/vnd.microsoft.activity.message');
-    return response.value;
+    expect(response).to.deep.include({ statusCode, type: 'application/vnd.microsoft.error' });
+    return response.value.message;
   }
 
   it('accept makes the clicker the owner, updates the card for everyone and audits it', async () => {
@@ -93,7 +93,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect((await repository.audit(value.id)).map((event) => event.action)).to.deep.equal(['referral.submitted', 'referral.posted-to-channel', 'referral.accept']);
   });
 
-  it('two link workers accepting at once leave exactly one owner; the other sees who took it', async () => {
+  it('two link workers accepting at once leave exactly one owner; the other sees who took it @safety', async () => {
     const value = await newReferral('SP-2026-000502');
     const [first, second] = await Promise.all([
       click('accept', { referralId: value.id, version: 1 }, KWAME),
@@ -108,7 +108,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect((await repository.audit(value.id)).filter((event) => event.action === 'referral.accept')).to.have.length(1);
   });
 
-  it('two updates at the same moment: exactly one is recorded, the other changes nothing', async () => {
+  it('two updates at the same moment: exactly one is recorded, the other changes nothing @safety', async () => {
     const value = await newReferral('SP-2026-000510');
     await click('accept', { referralId: value.id, version: 1 });
     const results = await Promise.all([
@@ -121,7 +121,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(results.map(cardText).filter((text) => /nothing changed|out of date/i.test(text))).to.have.length(1);
   });
 
-  it('a double click changes nothing the second time', async () => {
+  it('a double click changes nothing the second time @safety', async () => {
     const value = await newReferral('SP-2026-000503');
     await click('accept', { referralId: value.id, version: 1 });
     const again = await click('accept', { referralId: value.id, version: 1 });
@@ -129,12 +129,12 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect((await repository.get(value.id))!.referral.version).to.equal(2);
   });
 
-  it('refuses people outside the team, clicks from another channel, forged ids, unknown verbs and missing fields', async () => {
+  it('refuses people outside the team, clicks from another channel, forged ids, unknown verbs and missing fields @safety', async () => {
     const value = await newReferral('SP-2026-000504');
     expect(cardText(await click('accept', { referralId: value.id, version: 1 }, STRANGER))).to.contain("Only the service's link workers");
     expect(cardText(await click('accept', { referralId: value.id, version: 1 }, KWAME, '19:elsewhere@thread.tacv2'))).to.contain("Only the service's link workers");
-    expect(await message('accept', { referralId: randomUUID(), version: 1 })).to.contain('does not match any referral');
-    expect(await message('accept', { referralId: 'not-a-uuid', version: 1 })).to.contain('not a Signpost referral card');
+    expect(await refusal('accept', { referralId: randomUUID(), version: 1 }, 404)).to.contain('does not match any referral');
+    expect(await refusal('accept', { referralId: 'not-a-uuid', version: 1 }, 400)).to.contain('not a Signpost referral card');
     const unknownVerb = await answer('delete', { referralId: value.id, version: 1 });
     expect(unknownVerb).to.deep.include({ statusCode: 400, type: 'application/vnd.microsoft.error' });
     expect(unknownVerb.value.message).to.contain('"delete" is not something this card can do');
@@ -143,7 +143,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(await repository.audit(value.id)).to.have.length(1);
   });
 
-  it('answers forged verbs and values with a bad request, never an internal error, and changes nothing', async () => {
+  it('answers forged verbs and values with a bad request, never an internal error, and changes nothing @safety', async () => {
     const value = await newReferral('SP-2026-000511');
     for (const verb of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
       const response = await answer(verb, { referralId: value.id, version: 1 });
@@ -174,7 +174,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(cardText(await click('accept', { referralId: value.id, version: 5 }))).to.contain('nothing more can change');
   });
 
-  it('the owner records SWEMWBS and ONS4 scores and goals; bad scores change nothing', async () => {
+  it('the owner records SWEMWBS and ONS4 scores and goals; bad scores change nothing @safety', async () => {
     const value = await newReferral('SP-2026-000508');
     await click('accept', { referralId: value.id, version: 1 });
     const items = (score: string) => Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((n) => [`swemwbs${n}`, score]));
@@ -193,7 +193,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(stored.status).to.equal('accepted');
   });
 
-  it('shows contact details to a link worker who asks, only in their answer, and audits it', async () => {
+  it('shows contact details to a link worker who asks, only in their answer, and audits it @safety', async () => {
     const value = await newReferral('SP-2026-000509');
     connector.clear();
     const refused = await click('contact', { referralId: value.id, version: 1 }, STRANGER);
@@ -210,7 +210,7 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect((await repository.get(value.id))!.referral.version).to.equal(1);
   });
 
-  it('assigns to a member of the team only, and declines with a reason', async () => {
+  it('assigns to a member of the team only, and declines with a reason @safety', async () => {
     const value = await newReferral('SP-2026-000506');
     expect(cardText(await click('assign', { referralId: value.id, version: 1, assignTo: STRANGER.id }))).to.contain('not a member of this team');
     await click('assign', { referralId: value.id, version: 1, assignTo: GRACE.id });
@@ -224,7 +224,31 @@ describe('Referral card actions (Universal Actions through the real server)', ()
     expect(toldText).to.contain('SAIL Care Navigation').and.not.contain('Jane');
   });
 
-  it('redirects only to another service the person matched', async () => {
+  it('keeps what link workers type, and the contact details they view, out of every log line @safety', async () => {
+    const typed = ['Jane Example told us', 'NHS 943 476 5919', 'lives at SE5 8AU', 'her son Tom'];
+    const first = await newReferral('SP-2026-000512');
+    logLines.length = 0;
+    await click('contact', { referralId: first.id, version: 1 });
+    await click('accept', { referralId: first.id, version: 1 });
+    await click('update', { referralId: first.id, version: 2, status: 'connected-to-activity', activity: `Lunch club with ${typed[3]}` });
+    await click('escalate', { referralId: first.id, version: 3, escalationReason: 'safeguarding', escalationNote: `${typed[0]} ${typed[3]} takes her pension` });
+    await click('close', { referralId: first.id, version: 4, closeReason: 'completed', closeNote: `${typed[0]}, ${typed[1]}` });
+    const second = await newReferral('SP-2026-000513');
+    await click('decline', { referralId: second.id, version: 1, declineReason: 'no-capacity', declineNote: `${typed[0]} ${typed[2]}` });
+    const closed = (await repository.get(first.id))!.referral;
+    expect(closed.status).to.equal('closed');
+    expect(closed.escalations).to.have.length(1);
+    expect((await repository.get(second.id))!.referral.status).to.equal('declined');
+    await connector.waitFor((a) => a.conversationId === 'a:referrer-chat' && JSON.stringify(a.activity).includes('SP-2026-000513'));
+
+    const log = logLines.join('\n');
+    expect(log).to.contain('SP-2026-000513'); // the log did record these actions
+    for (const secret of ['Jane', 'Example', '943 476', '9434765919', 'SE5 8AU', '020 7946', 'Tom', 'pension', 'Lunch club']) {
+      expect(log, secret).not.to.contain(secret);
+    }
+  });
+
+  it('redirects only to another service the person matched @safety', async () => {
     const value = await newReferral('SP-2026-000507');
     expect(cardText(await click('redirect', { referralId: value.id, version: 1, toServiceId: 'champs' }))).to.contain('matched to');
     await click('redirect', { referralId: value.id, version: 1, toServiceId: 'sail-care-navigation' });

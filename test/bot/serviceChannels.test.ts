@@ -46,7 +46,7 @@ describe('Service channels (real server, Teams connector on loopback)', () => {
     expect(await sayInChannel('status')).to.contain('not linked');
   });
 
-  it('links a channel, posts the referrals waiting for the service, and keeps one channel per service', async () => {
+  it('links a channel, posts the referrals waiting for the service, and keeps one channel per service @safety', async () => {
     const repository = bot.signpost.store.referrals;
     const waiting = sampleReferral({ reference: 'SP-2026-000901', facts: { age: 76, borough: 'southwark', sociallyIsolated: true, referralRoute: 'gp' } });
     await repository.submit(waiting, { referralId: waiting.id, at, actor: { id: '29:r' }, action: 'referral.submitted', detail: {} });

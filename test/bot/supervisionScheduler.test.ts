@@ -95,7 +95,7 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
     expect(due.timers.every((timer) => timer.kind === 'not-accepted-reminder')).to.equal(true);
   });
 
-  it('reminds the channel after 2 working days, then alerts every supervisor after 5, once each', async () => {
+  it('reminds the channel after 2 working days, then alerts every supervisor after 5, once each @safety', async () => {
     const referral = await store();
     moveTo('2026-11-24T10:00:00Z');
     expect((await scheduler().runOnce()).fired).to.equal(0);
@@ -113,7 +113,7 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
     expect((await scheduler().runOnce()).fired).to.equal(0);
   });
 
-  it('sends nothing once the referral is accepted, and starts the first-contact clock for the owner', async () => {
+  it('sends nothing once the referral is accepted, and starts the first-contact clock for the owner @safety', async () => {
     const referral = await store();
     moveTo('2026-11-24T11:00:00Z');
     await change(referral, { status: 'accepted', owner: KWAME, acceptedAt: '2026-11-24T11:00:00.000Z' });
@@ -126,7 +126,7 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
     expect(entries[0].payload.message.title).to.equal('No first contact recorded: SP-2026-000001');
   });
 
-  it('asks the owner and the supervisors for a review when a case outlasts its engagement', async () => {
+  it('asks the owner and the supervisors for a review when a case outlasts its engagement @safety', async () => {
     const referral = await store();
     await change(referral, { status: 'contacted', owner: KWAME, acceptedAt: MONDAY_10 });
     moveTo('2027-02-15T10:00:00Z'); // 12 weeks on
@@ -135,7 +135,7 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
     expect(who(reviews)).to.deep.equal([`${HELEN.email}:email`, `${HELEN.email}:teams`, `${KWAME.email}:email`, `${KWAME.email}:teams`, `${SAM.email}:email`]);
   });
 
-  it('waits for working hours: a reminder due on Friday evening goes once, at Monday opening, after a restart', async () => {
+  it('waits for working hours: a reminder due on Friday evening goes once, at Monday opening, after a restart @safety', async () => {
     await store({ createdAt: '2026-11-25T16:00:00.000Z', routedAt: '2026-11-25T16:00:00.000Z' }); // Wednesday 16:00: due Friday 16:00
     moveTo('2026-11-27T15:59:00Z');
     expect((await scheduler().runOnce()).fired).to.equal(0);
@@ -151,7 +151,22 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
     expect(who(await queued())).to.deep.equal(['channel:teams']);
   });
 
-  it('lets only one of two schedulers send each reminder when they sweep at the same moment', async () => {
+  it('counts around Christmas bank holidays: a referral from the Wednesday before is reminded on the Tuesday after, not before @safety', async () => {
+    // Wednesday 23 December 16:00: 1 working hour that day, 8 on Christmas Eve, then Christmas
+    // Day, the weekend and the substitute Boxing Day off, so the 16th hour ends Tuesday 16:00.
+    await store({ createdAt: '2026-12-23T16:00:00.000Z', routedAt: '2026-12-23T16:00:00.000Z' });
+    moveTo('2026-12-24T16:59:00Z');
+    expect((await scheduler().runOnce()).fired).to.equal(0);
+    moveTo('2026-12-28T10:00:00Z'); // the substitute bank holiday for Boxing Day
+    expect(await scheduler().runOnce()).to.deep.include({ fired: 0, outsideWorkingHours: true });
+    moveTo('2026-12-29T15:59:00Z');
+    expect((await scheduler().runOnce()).fired).to.equal(0);
+    moveTo('2026-12-29T16:00:00Z');
+    expect(await scheduler().runOnce()).to.deep.include({ fired: 1, queued: 1 });
+    expect(who(await queued())).to.deep.equal(['channel:teams']);
+  });
+
+  it('lets only one of two schedulers send each reminder when they sweep at the same moment @safety', async () => {
     for (let index = 0; index < 12; index += 1) await store({ reference: `SP-2026-${String(200 + index).padStart(6, '0')}` });
     moveTo('2026-11-25T10:00:00Z');
     const [first, second] = await Promise.all([scheduler().runOnce(), scheduler().runOnce()]);
@@ -161,7 +176,7 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
     expect(new Set((await queued()).map((entry) => entry.referralId)).size).to.equal(12);
   });
 
-  it('a scheduler that dies after queueing: the lease runs out, another finishes, and nothing is sent twice', async () => {
+  it('a scheduler that dies after queueing: the lease runs out, another finishes, and nothing is sent twice @safety', async () => {
     const referral = await store();
     moveTo('2026-11-25T10:00:00Z');
     const dying = scheduler();
@@ -192,7 +207,7 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
     }
     const alerts = async () => (await queued()).filter((entry) => entry.payload.message.escalation);
 
-    it('re-sends to every supervisor after 4 working hours, then to the admins after 4 more', async () => {
+    it('re-sends to every supervisor after 4 working hours, then to the admins after 4 more @safety', async () => {
       const { escalation } = await escalated();
       moveTo('2026-11-24T13:59:00Z');
       expect((await scheduler().runOnce()).fired).to.equal(0);
@@ -240,7 +255,7 @@ describe('Supervision scheduler (timers on Azurite, sinon clock)', () => {
     expect(await pendingTimers(world.tables, world.names.timers, (timer) => timer.kind === 'caseload-digest')).to.deep.equal([]);
   });
 
-  it('alerts the admins when a service has no supervisors, rather than nobody', async () => {
+  it('alerts the admins when a service has no supervisors, rather than nobody @safety', async () => {
     await world.supervisors.remove('sail', HELEN.email);
     await world.supervisors.remove('sail', SAM.email);
     await store();

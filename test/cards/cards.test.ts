@@ -14,6 +14,7 @@ import {
 } from '../../cards/referralCards';
 import { summarySections } from '../../dialogs/referral/summary';
 import { serviceReferralCard } from '../../cards/serviceReferralCard';
+import { caseState, permittedVerbs } from '../../domain/referral/lifecycle';
 import { myReferralsCard } from '../../cards/myReferralsCard';
 import { adaptiveCardProblems, cardText, expectValidTeamsCard } from '../support/adaptiveCards';
 import { referralUpdateCard, referralUpdateEmail } from '../../cards/referralUpdateCard';
@@ -56,6 +57,8 @@ describe('Adaptive Cards', () => {
     expectValidTeamsCard(card);
     for (const { command } of CHAT_COMMANDS) expect(cardText(card)).to.contain(command);
     expect(cardText(card)).to.contain('Hello Amira');
+    // The message extension's commands, by the names the manifest gives them.
+    expect(cardText(card)).to.contain('Find a service').and.contain('Refer to social prescribing');
   });
 
   it('the channel welcome lists the channel commands', () => {
@@ -140,7 +143,7 @@ describe('The referral card in a service channel', () => {
   };
 
   for (const status of ['submitted', 'accepted', 'contacted', 'connected-to-activity', 'declined', 'closed'] as const) {
-    it(`is a valid card when ${status}, with no direct identifiers`, () => {
+    it(`is a valid card when ${status}, with no direct identifiers @safety`, () => {
       const card = serviceReferralCard({ ...base, status, owner: status === 'submitted' ? undefined : { id: 'k', name: 'Kwame Mensah' } }, context);
       expectValidTeamsCard(card);
       const text = cardText(card);
@@ -149,16 +152,55 @@ describe('The referral card in a service channel', () => {
     });
   }
 
-  it('offers Accept only while new, and the owner tools once accepted', () => {
+  it('offers Accept only while new, and the owner tools once accepted, to the owner only', () => {
     expect(cardText(serviceReferralCard(base, context))).to.contain('Accept').and.not.contain('Save update');
-    const accepted = cardText(serviceReferralCard({ ...base, status: 'accepted', owner: { id: 'k', name: 'Kwame Mensah' } }, context));
-    expect(accepted).to.contain('Save update').and.contain('Save SWEMWBS').and.contain('Close referral');
+    const acceptedReferral = { ...base, status: 'accepted' as const, owner: { id: 'k', name: 'Kwame Mensah' } };
+    const ownerVerbs = permittedVerbs(caseState(acceptedReferral), { id: 'k', isLinkWorker: true });
+    const owners = cardText(serviceReferralCard(acceptedReferral, { ...context, viewer: { id: 'k', verbs: ownerVerbs, isLinkWorker: true } }));
+    expect(owners).to.contain('Save update').and.contain('Save SWEMWBS').and.contain('Close referral').and.contain('You own this referral');
+    const shared = cardText(serviceReferralCard(acceptedReferral, context));
+    expect(shared).not.to.contain('Save update').and.not.to.contain('Close referral').and.not.to.contain('Decline referral');
+    expect(shared).to.contain('Owned by Kwame Mensah: only they record its progress and outcomes, or close it.');
   });
 
   it('shows contact details only when asked, with a notice', () => {
     const card = serviceReferralCard(base, { ...context, showContactDetails: true, notice: 'Shown to you' });
     expectValidTeamsCard(card);
     expect(cardText(card)).to.contain('Jane Example').and.contain('943 476 5919').and.contain('Shown to you');
+  });
+});
+
+describe('Card refresh (user-specific views)', () => {
+  const referral = sampleReferral({ status: 'accepted', owner: { id: '29:k', name: 'Kwame Mensah' }, version: 3 });
+  const alertOf = (kind: 'escalation-alert' | 'reminder') => ({
+    ...escalationAlert(referral, { id: '0b6f6c1e-8d4a-4b7e-9c15-2a6e0f9d7b31', reason: 'risk', note: 'n', raisedBy: { id: '29:k', name: 'Kwame' }, raisedAt: FIXTURE_TIME }, 'SAIL', FIXTURE_TIME, 'Europe/London'),
+    kind,
+  });
+
+  it('lists at most 60 people for Teams to refresh automatically', () => {
+    const members = Array.from({ length: 75 }, (_, index) => ({ id: `29:m${index}`, name: `Member ${index}` }));
+    const card = serviceReferralCard(referral, { serviceName: 'SAIL', members, redirectServices: [], history: [], refreshUserIds: members.map((member) => member.id), manualRefresh: true });
+    expectValidTeamsCard(card);
+    expect((card.refresh as { userIds: string[] }).userIds).to.have.length(60);
+    expect(cardText(card)).to.contain('Show my actions');
+  });
+
+  it('refreshes escalation alerts for their reader, and no other staff message', () => {
+    const alert = staffMessageCard(alertOf('escalation-alert'), { refreshUserIds: ['29:helen'] });
+    expectValidTeamsCard(alert);
+    expect(alert.refresh).to.deep.include({ userIds: ['29:helen'] });
+    expect(staffMessageCard(alertOf('reminder'), { refreshUserIds: ['29:helen'] })).not.to.have.property('refresh');
+    expect(staffMessageCard(alertOf('escalation-alert'))).not.to.have.property('refresh');
+  });
+
+  it("refreshes a referrer's update in Teams, never the copy in an email", () => {
+    const update = referralUpdate(referral, { verb: 'accept', actorName: 'Kwame Mensah' }, new Map([['sail', 'SAIL']]), null);
+    const card = referralUpdateCard(update, { refreshUserIds: ['29:r'], now: 'Now: closed at SAIL.' });
+    expectValidTeamsCard(card);
+    expect(card.refresh).to.deep.include({ userIds: ['29:r'] });
+    expect(cardText(card)).to.contain('Now: closed at SAIL.');
+    // Outlook would send an email card's refresh to the actionable-message service, not to Signpost.
+    expect(referralUpdateEmail(update, 'originator-id').html).not.to.contain('"refresh"');
   });
 });
 
@@ -243,7 +285,9 @@ describe('Typed text on cards is shown as text', () => {
   };
 
   it('on the link-worker channel card: what matters, names, practice, contact, goals, escalations, history, notice', () => {
-    const card = serviceReferralCard(referral, channelContext);
+    // The owner's view: it has the goal inputs.
+    const viewer = { id: referral.owner!.id, verbs: permittedVerbs(caseState(referral), { id: referral.owner!.id, isLinkWorker: true }), isLinkWorker: true };
+    const card = serviceReferralCard(referral, { ...channelContext, viewer });
     expectShownAsText(card, [
       referral.whatMatters,
       `${referral.referrer.name}, ${referral.referrer.practice}`,

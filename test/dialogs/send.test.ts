@@ -54,7 +54,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     });
   });
 
-  it('gives the reference once the referral is stored, even when the channel refuses the post; the post is retried and then counted as failed', async () => {
+  it('gives the reference once the referral is stored, even when the channel refuses the post; the post is retried and then counted as failed @safety', async () => {
     connector.failWith = new DeliveryError('transient', 'Teams post: failed (500)', 500);
     const summary = await walkTo(bot, 'summary');
     const confirmation = cardText(lastCard(await bot.send(fill(summary, {}))));
@@ -69,7 +69,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     expect(connector.posted).to.have.length(0);
   });
 
-  it('posts the card once the channel answers again; after a confirmed Send there is nothing left to cancel', async () => {
+  it('posts the card once the channel answers again; after a confirmed Send there is nothing left to cancel @safety', async () => {
     connector.failWith = new DeliveryError('throttled', 'Teams post: throttled', 429);
     const summary = await walkTo(bot, 'summary');
     await bot.send(fill(summary, {}));
@@ -103,7 +103,7 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
     expect(await world.referrals.get(entry.referralId)).not.to.equal(undefined);
   });
 
-  it('Send pressed twice at once stores one referral, uses one reference and posts one card', async () => {
+  it('Send pressed twice at once stores one referral, uses one reference and posts one card @safety', async () => {
     const summary = await walkTo(bot, 'summary');
     const results = await Promise.allSettled([bot.send(fill(summary, {})), bot.send(fill(summary, {}))]);
     expect(results.some((result) => result.status === 'fulfilled')).to.equal(true);
@@ -117,5 +117,40 @@ describe('Send is honest and complete (referral dialog, outbox on Azurite)', () 
       if (row.rowKey?.startsWith('issued|') && row.referralId === queued[0].referralId) issued.push(row.rowKey.slice('issued|'.length));
     }
     expect(issued).to.deep.equal([queued[0].reference]);
+  });
+  it('starts the reminder clocks from an outbox message stored with the referral, right after the reply @safety', async () => {
+    const summary = await walkTo(bot, 'summary');
+    await bot.send(fill(summary, {}));
+    const [entry] = await world.queue.list('sail');
+    // Written in the referral's own partition, so in the transaction that stored it.
+    const stored: string[] = [];
+    for await (const row of tables.client(`${world.names.referralPrefix}referrals`).listEntities({ queryOptions: { filter: `PartitionKey eq '${entry.referralId}'` } })) stored.push(row.rowKey!);
+    expect(stored).to.include(`outbox-${entry.referralId}:1:clocks`);
+
+    await bot.signpost.dispatcher.runOnce();
+    const clocks = (await world.timers.due(new Date('2027-06-01T00:00:00Z'))).timers.filter((timer) => timer.referralId === entry.referralId);
+    expect(clocks.map((timer) => timer.kind).sort()).to.deep.equal(['not-accepted-escalation', 'not-accepted-reminder']);
+  });
+
+  it('never gives up on starting a referral\'s clocks: storage refusing them is retried past the notification limit, not failed @safety', async () => {
+    const prepare = sinon.stub(bot.signpost.supervision, 'prepare').rejects(new Error('storage is unavailable'));
+    try {
+      const summary = await walkTo(bot, 'summary');
+      await bot.send(fill(summary, {}));
+      for (let pass = 0; pass < 4; pass += 1) {
+        await bot.signpost.dispatcher.runOnce();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(prepare.callCount).to.be.greaterThan(2); // SIGNPOST_NOTIFY_MAX_ATTEMPTS is 2 here
+      expect(await world.outbox.counts()).to.deep.equal({ pending: 1, failed: 0 });
+    } finally {
+      prepare.restore();
+    }
+    const [entry] = await world.queue.list('sail');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await bot.signpost.dispatcher.runOnce();
+    expect(await world.outbox.counts()).to.deep.equal({ pending: 0, failed: 0 });
+    const clocks = (await world.timers.due(new Date('2027-06-01T00:00:00Z'))).timers.filter((timer) => timer.referralId === entry.referralId);
+    expect(clocks).to.have.length(2);
   });
 });

@@ -27,7 +27,7 @@ describe('Service directory', () => {
     ]);
   });
 
-  it('says "not available" rather than inventing values', () => {
+  it('says "not available" rather than inventing values @safety', () => {
     const bede = southwarkDirectory().find((service) => service.id === 'bede-house')!;
     expect(bede.eligibility).to.equal(null);
     expect(bede.referralRoutes).to.deep.equal({ value: null, note: 'Data not available in the review.' });
@@ -36,7 +36,7 @@ describe('Service directory', () => {
     expect(hub.contact.address).to.contain('29 Peckham Road');
   });
 
-  it('names the service and the field of every problem, all at once', () => {
+  it('names the service and the field of every problem, all at once @safety', () => {
     const input = raw();
     input.services[0].waitingTimeWeeks = { value: -1 };
     delete input.services[2].name;

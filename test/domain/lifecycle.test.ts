@@ -76,7 +76,7 @@ describe('Referral lifecycle (pure state machine)', () => {
     expectRefusal(owned, { verb: 'close', reason: 'completed' }, grace, /Only the owner/);
   });
 
-  it('nothing changes a declined or closed referral', () => {
+  it('nothing changes a declined or closed referral @safety', () => {
     for (const status of ['declined', 'closed'] as const) {
       for (const action of [{ verb: 'accept' }, { verb: 'update', status: 'contacted' }, { verb: 'close', reason: 'completed' }] as LifecycleAction[]) {
         expectRefusal({ ...owned, status }, action, kwame, /nothing more can change/);

@@ -36,13 +36,13 @@ interface Case {
 
 const cases: Case[] = [
   // SAIL and SAIL Care Navigation: Southwark residents over 50, isolated and/or malnourished.
-  { name: 'SAIL: 50 is over 50', facts: isolatedSouthwark50s(50), service: 'sail', expected: 'eligible', reason: /person is 50/ },
-  { name: 'SAIL: 49 is a near miss', facts: isolatedSouthwark50s(49), service: 'sail', expected: 'nearMiss' },
+  { name: 'SAIL: 50 is over 50 @safety', facts: isolatedSouthwark50s(50), service: 'sail', expected: 'eligible', reason: /person is 50/ },
+  { name: 'SAIL: 49 is a near miss @safety', facts: isolatedSouthwark50s(49), service: 'sail', expected: 'nearMiss' },
   { name: 'SAIL: 45 is a near miss (5 years)', facts: isolatedSouthwark50s(45), service: 'sail', expected: 'nearMiss' },
   { name: 'SAIL: 44 is too young', facts: isolatedSouthwark50s(44), service: 'sail', expected: 'ineligible' },
   { name: 'SAIL: malnutrition alone qualifies', facts: { age: 70, borough: 'southwark', malnutritionRisk: true }, service: 'sail', expected: 'eligible' },
   { name: 'SAIL: needs isolation or malnutrition', facts: { age: 70, borough: 'southwark', sociallyIsolated: false, malnutritionRisk: false }, service: 'sail', expected: 'ineligible', reason: /person is neither/ },
-  { name: 'SAIL: unknown need says so', facts: { age: 70, borough: 'southwark' }, service: 'sail', expected: 'ineligible', reason: /not known/ },
+  { name: 'SAIL: unknown need says so @safety', facts: { age: 70, borough: 'southwark' }, service: 'sail', expected: 'ineligible', reason: /not known/ },
   { name: 'SAIL: Lambeth residents are not covered', facts: { ...isolatedSouthwark50s(70), borough: 'lambeth' }, service: 'sail', expected: 'ineligible', reason: /lives in Lambeth/ },
   { name: 'SAIL: a near miss on age and residence is not a near miss', facts: { ...isolatedSouthwark50s(48), borough: 'lambeth' }, service: 'sail', expected: 'ineligible' },
   { name: 'SAIL: a school cannot refer', facts: { ...isolatedSouthwark50s(70), referralRoute: 'school' }, service: 'sail', expected: 'ineligible', reason: /this one is from school/ },
@@ -53,7 +53,7 @@ const cases: Case[] = [
   // British Red Cross Home from Hospital: over 60 or approaching 60, discharged from King's or GSTT.
   { name: "Red Cross: 60, King's, Lewisham", facts: discharged(60, 'kings-college-hospital', 'lewisham'), service: 'red-cross-home-from-hospital', expected: 'eligible' },
   { name: "Red Cross: 59 is approaching 60", facts: discharged(59, 'kings-college-hospital', 'southwark'), service: 'red-cross-home-from-hospital', expected: 'eligible', reason: /approaching/ },
-  { name: "Red Cross: 55 is approaching 60", facts: discharged(55, 'guys-and-st-thomas', 'lambeth'), service: 'red-cross-home-from-hospital', expected: 'eligible' },
+  { name: "Red Cross: 55 is approaching 60 @safety", facts: discharged(55, 'guys-and-st-thomas', 'lambeth'), service: 'red-cross-home-from-hospital', expected: 'eligible' },
   { name: 'Red Cross: 54 is a near miss', facts: discharged(54, 'guys-and-st-thomas', 'southwark'), service: 'red-cross-home-from-hospital', expected: 'nearMiss' },
   { name: 'Red Cross: 49 is too young', facts: discharged(49, 'guys-and-st-thomas', 'southwark'), service: 'red-cross-home-from-hospital', expected: 'ineligible' },
   { name: "Red Cross: GSTT does not cover Lewisham", facts: discharged(70, 'guys-and-st-thomas', 'lewisham'), service: 'red-cross-home-from-hospital', expected: 'ineligible', reason: /Southwark or Lambeth for discharge from Guy's/ },
@@ -106,7 +106,7 @@ describe('Eligibility matcher (pure)', () => {
     });
   }
 
-  it('gives a reason for every criterion, met or not', () => {
+  it('gives a reason for every criterion, met or not @safety', () => {
     const result = matchPerson(isolatedSouthwark50s(70), directory, { now });
     const sail = result.eligible.find((match) => match.serviceId === 'sail')!;
     expect(sail.reasons).to.have.length(4); // borough, age, need, route
@@ -145,7 +145,7 @@ describe('Eligibility matcher (pure)', () => {
     expect(ranked).to.deep.equal(['e-specific', 'b-open', 'a-paused', 'c-long', 'd-none']);
   });
 
-  it('offers the general route, with the reason, when nothing is eligible', () => {
+  it('offers the general route, with the reason, when nothing is eligible @safety', () => {
     const result = matchPerson({ age: 30, borough: 'other' }, directory, { now });
     expect(result.eligible).to.deep.equal([]);
     expect(result.fallback?.detail).to.contain('Primary Care Network');
@@ -153,7 +153,7 @@ describe('Eligibility matcher (pure)', () => {
     expect(matchPerson(isolatedSouthwark50s(70), directory, { now }).fallback).to.equal(null);
   });
 
-  it('treats crisis, or high need with risk, as urgent with no routing', () => {
+  it('treats crisis, or high need with risk, as urgent with no routing @safety', () => {
     for (const facts of [{ crisis: true, ...isolatedSouthwark50s(70) }, { mentalHealth: 'high', riskToSelfOrOthers: true } as PersonFacts]) {
       const result = matchPerson(facts, directory, { now });
       expect(result.urgent).to.equal(true);
@@ -164,7 +164,7 @@ describe('Eligibility matcher (pure)', () => {
     expect(matchPerson({ mentalHealth: 'high' }, directory, { now }).urgent).to.equal(false);
   });
 
-  it('marks services not verified for 90 days (configurable)', () => {
+  it('marks services not verified for 90 days (configurable) @safety', () => {
     const result = matchPerson(isolatedSouthwark50s(70), directory, { now });
     expect(result.eligible.every((match) => match.unverified)).to.equal(true); // the 2019 entries
     const fresh = matchPerson(isolatedSouthwark50s(70), directory, { now: new Date('2019-08-01T00:00:00Z') });

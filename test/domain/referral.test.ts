@@ -282,14 +282,14 @@ describe('Referral rules (pure)', () => {
         person: { ...good.person, givenName: ' Jane ', preferredContactTimes: ' mornings ' },
       });
       expect(parsed.whatMatters).to.equal('Company at lunchtime');
-      expect(parsed.person.givenName).to.equal('Jane');
-      expect(parsed.person.preferredContactTimes).to.equal('mornings');
+      expect(parsed.person!.givenName).to.equal('Jane');
+      expect(parsed.person!.preferredContactTimes).to.equal('mornings');
       expect(referralSchema.safeParse({ ...good, whatMatters: 'x'.repeat(1000) }).success).to.equal(true);
       expect(referralSchema.safeParse({ ...good, whatMatters: ' \t ' }).success).to.equal(false);
       expect(referralSchema.safeParse({ ...good, person: { ...good.person, carerDetails: 'x'.repeat(201) } }).success).to.equal(false);
     });
 
-    it('keeps person details out of audit events', () => {
+    it('keeps person details out of audit events @safety', () => {
       const event = { referralId: null, at: '2026-11-24T12:00:00.000Z', actor: { id: '29:r', name: 'Amira Patel' }, action: 'referral.stopped-for-safety' };
       expect(auditEventSchema.parse(event).detail).to.deep.equal({});
       expect(auditEventSchema.safeParse({ ...event, detail: { district: 'SE5', serviceId: 'sail', nearMiss: false } }).success).to.equal(true);

@@ -37,7 +37,7 @@ function escalation(overrides: Partial<Escalation> = {}): Escalation {
 
 describe('Supervision policy', () => {
   describe('which clocks a referral needs', () => {
-    it('a new referral: a channel reminder at 2 working days and a supervisor escalation at 5', () => {
+    it('a new referral: a channel reminder at 2 working days and a supervisor escalation at 5 @safety', () => {
       const timers = referralTimers(submitted(), DEFAULT_SUPERVISION, calendar);
       expect(timers.map((timer) => timer.kind)).to.deep.equal(['not-accepted-reminder', 'not-accepted-escalation']);
       expect(byKind(timers, 'not-accepted-reminder').dueAt).to.equal('2026-11-25T10:00:00.000Z');
@@ -148,7 +148,7 @@ describe('Supervision policy', () => {
   });
 
   describe('escalations', () => {
-    it('go first to the supervisor whose role fits the reason, or to everyone when nobody has it', () => {
+    it('go first to the supervisor whose role fits the reason, or to everyone when nobody has it @safety', () => {
       const supervisors = [
         { email: 'helen@example.org', role: 'host-organisation' as const },
         { email: 'sam@example.org', role: 'clinical' as const },
@@ -166,7 +166,7 @@ describe('Supervision policy', () => {
       expect(raisedOk.ok && raisedOk.escalation).to.deep.include({ reason: 'risk', raisedBy: { id: KWAME.id, name: KWAME.name } });
     });
 
-    it('are answered by supervisors only; the first acknowledgement is kept; advice needs words', () => {
+    it('are answered by supervisors only; the first acknowledgement is kept; advice needs words @safety', () => {
       const open = escalation();
       const at = '2026-11-24T11:00:00.000Z';
       expect(respondToEscalation(open, { verb: 'acknowledge' }, { ...KWAME, mayAnswer: false }, at)).to.deep.include({ ok: false });
@@ -180,7 +180,7 @@ describe('Supervision policy', () => {
       expect(advice.ok && advice.escalation.acknowledged?.by).to.deep.equal(HELEN);
     });
 
-    it('taken over: the supervisor becomes the owner, and later answers change nothing', () => {
+    it('taken over: the supervisor becomes the owner, and later answers change nothing @safety', () => {
       const takeOver = respondToEscalation(escalation(), { verb: 'take-over' }, { ...HELEN, mayAnswer: true }, '2026-11-24T11:00:00.000Z');
       expect(takeOver.ok && takeOver.changed && takeOver.takeOver).to.deep.equal(HELEN);
       const late = respondToEscalation((takeOver as { escalation: Escalation }).escalation, { verb: 'advice', note: 'x' }, { id: '29:sam', name: 'Sam', mayAnswer: true }, '2026-11-24T12:00:00.000Z');

@@ -14,13 +14,13 @@ describe('Working calendar (09:00-17:00 Europe/London, Monday to Friday, England
     expect(london.isWorkingTime(at('2026-11-28T12:00:00Z'))).to.equal(false); // Saturday
   });
 
-  it('keeps 09:00 local through British Summer Time', () => {
+  it('keeps 09:00 local through British Summer Time @safety', () => {
     expect(london.isWorkingTime(at('2026-07-01T08:00:00Z'))).to.equal(true); // 09:00 BST
     expect(london.isWorkingTime(at('2026-07-01T16:00:00Z'))).to.equal(false); // 17:00 BST
     expect(london.nextWorkingTime(at('2026-07-04T10:00:00Z')).toISOString()).to.equal('2026-07-06T08:00:00.000Z');
   });
 
-  it('skips bank holidays, including substitute days and one-off ones', () => {
+  it('skips bank holidays, including substitute days and one-off ones @safety', () => {
     // Christmas 2026: Friday 25th, Boxing Day on Saturday so Monday 28th is the substitute day.
     expect(london.nextWorkingTime(at('2026-12-24T17:30:00Z')).toISOString()).to.equal('2026-12-29T09:00:00.000Z');
     expect(london.isWorkingDay('2026-12-28')).to.equal(false);
@@ -33,18 +33,18 @@ describe('Working calendar (09:00-17:00 Europe/London, Monday to Friday, England
     expect(london.addWorkingDays(at('2026-11-23T10:00:00Z'), 2).toISOString()).to.equal('2026-11-25T10:00:00.000Z');
   });
 
-  it('starts counting at the next opening when the clock starts outside hours', () => {
+  it('starts counting at the next opening when the clock starts outside hours @safety', () => {
     // Friday 18:00 + 2 working days: all of Monday and Tuesday, so Wednesday at opening.
     expect(london.addWorkingDays(at('2026-11-27T18:00:00Z'), 2).toISOString()).to.equal('2026-12-02T09:00:00.000Z');
   });
 
-  it('counts working hours across a night, a weekend and the clocks going forward', () => {
+  it('counts working hours across a night, a weekend and the clocks going forward @safety', () => {
     expect(london.addWorkingHours(at('2026-11-24T15:00:00Z'), 4).toISOString()).to.equal('2026-11-25T11:00:00.000Z');
     // Friday 27 March 2026 15:00 GMT + 4 working hours: 2 on Friday, 2 on Monday (now BST).
     expect(london.addWorkingHours(at('2026-03-27T15:00:00Z'), 4).toISOString()).to.equal('2026-03-30T10:00:00.000Z');
   });
 
-  it('skips Easter when counting: Thursday 16:00 + 2 working days is the Wednesday after', () => {
+  it('skips Easter when counting: Thursday 16:00 + 2 working days is the Wednesday after @safety', () => {
     // 1 hour on Thursday 2 April, Good Friday and Easter Monday off, 8 on Tuesday, 7 on Wednesday.
     expect(london.addWorkingDays(at('2026-04-02T15:00:00Z'), 2).toISOString()).to.equal('2026-04-08T15:00:00.000Z');
   });

@@ -123,6 +123,11 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     const channelText = await posted.text();
     expect(channelText).to.contain(queue[0].reference).and.contain('SE5, Southwark').and.contain('getting back to the allotment');
     expect(channelText).not.to.contain('Jane').and.not.contain('943 476');
+    // The shared card: what any link worker may do while it is new, and nobody's owner tools.
+    expect(channelText).to.contain('Nobody has accepted this referral yet.');
+    const sharedButtons = await posted.buttons();
+    expect(sharedButtons).to.include.members(['Accept', 'Assign', 'Decline or redirect', 'Show contact details', 'Escalate to a supervisor']);
+    for (const ownerOnly of ['Update', 'Outcomes', 'Close']) expect(sharedButtons).not.to.include(ownerOnly);
 
     // A link worker accepts it on the card; the card shows the new owner.
     await posted.press('Accept');
@@ -164,6 +169,50 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     const [entry] = await bot.signpost.store.queue.list('sail');
     const stored = await bot.signpost.store.referrals.get(entry.referralId);
     expect(stored?.referral.escalations?.[0].acknowledged?.by.name).to.equal('Amira Patel');
+  });
+
+  // The playground does not run a card's refresh ("User specific view is not supported yet"), and
+  // its one user is Amira: so each view is shown as Signpost sends it. The shared card replacing
+  // the post is what another member sees; the answer to Amira's own click is her view as owner.
+  // test/bot/cardViews.test.ts covers the refresh invokes themselves, for every status and role.
+  it('shows the channel card as another member sees it, and as its owner sees it', async () => {
+    const page = browser!;
+    await page.openChannel('SAIL link workers', 'Referrals');
+    const [entry] = await bot.signpost.store.queue.list('sail');
+    const link = (await bot.signpost.store.channelLinks.forService('sail'))!;
+    const kwame = { id: '29:kwame-mensah', name: 'Kwame Mensah', identifiedBy: 'teams' as const, teamsChannel: { teamId: link.teamId, channelId: link.channelId } };
+    const assignTo = async (assigneeId: string) => {
+      const { version } = (await bot.signpost.store.referrals.get(entry.referralId))!.referral;
+      expect((await bot.signpost.actions.act(kwame, entry.referralId, version, { verb: 'assign', assigneeId })).kind).to.equal('changed');
+    };
+
+    // Kwame takes the case on his own card: the post is replaced with the shared card, and Amira is another member.
+    await assignTo('29:kwame-mensah');
+    const asAnotherMember = await page.card('Owned by Kwame Mensah');
+    const theirButtons = await asAnotherMember.buttons();
+    expect(theirButtons).to.include.members(['Assign', 'Show contact details', 'Escalate to a supervisor']);
+    for (const ownerOnly of ['Update', 'Outcomes', 'Close', 'Decline or redirect', 'Accept']) expect(theirButtons).not.to.include(ownerOnly);
+
+    // He hands it back to Amira; her answer when she asks for the contact details is her own view, with the owner's tools.
+    await assignTo('29:amira-patel');
+    await (await page.card('Owned by Amira Patel')).press('Show contact details');
+    const asOwner = await page.card('You own this referral');
+    expect(await asOwner.text()).to.contain('Jane Example');
+    expect(await asOwner.buttons()).to.include.members(['Update', 'Outcomes', 'Close', 'Decline or redirect', 'Assign', 'Escalate to a supervisor']);
+  });
+
+  it('refer in the group chat opens the form in the referrer\'s own chat; the group sees only a one-line note', async () => {
+    const page = browser!;
+    await page.openGroupChat('Lordship Lane Surgery front desk');
+    await page.mentionBot('Signpost', 'refer');
+    await page.waitForText("opened the referral form in your chat with Signpost");
+    expect(await page.page.locator('.ac-adaptiveCard').filter({ hasText: 'About you, the referrer' }).count()).to.equal(0);
+
+    await page.openPersonalChat();
+    const referrer = await page.card('About you, the referrer');
+    expect(await referrer.text()).to.contain('step 1 of 7');
+    await page.send('cancel');
+    await page.waitForText('Referral cancelled');
   });
 });
 

@@ -83,8 +83,8 @@ describe('The tab inside a Teams host stand-in (teams-js and SSO, headless Chrom
   });
 
   async function openInHost(signInName: string): Promise<Frame> {
-    // The default audience: api://<public host>/<app id>, the public host being where the server listens.
-    const audience = `api://${new URL(bot.url).host}/${APP_ID}`;
+    // The default audience: api://<public host>/<app id>; unset, the public address is this machine's.
+    const audience = `api://${new URL(bot.config.publicUrl || bot.url).host}/${APP_ID}`;
     const token = await entra.token(TENANT, { aud: audience, azp: TEAMS_CLIENT_IDS[1], preferred_username: signInName, name: 'Chris Commissioner', oid: randomUUID() });
     await page.route(`${bot.url}/teams-host`, (route) => route.fulfill({ contentType: 'text/html', body: hostPage(`${bot.url}/tab`, token) }));
     await page.goto(`${bot.url}/teams-host`);

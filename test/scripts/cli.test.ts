@@ -37,7 +37,7 @@ describe('Command-line tools', () => {
     expect(output.fallback).to.equal(null);
   });
 
-  it('match answers a crisis with urgent and no routing', () => {
+  it('match answers a crisis with urgent and no routing @safety', () => {
     const { code, stdout } = run('match.js', [write('crisis.json', { crisis: true, age: 40 })]);
     expect(code).to.equal(0);
     const output = JSON.parse(stdout);

@@ -66,7 +66,7 @@ describe('Embedded Azurite across crashes (real processes, SIGKILL)', () => {
     }
   });
 
-  it('never runs two Azurites on one folder when two start at once', async () => {
+  it('never runs two Azurites on one folder when two start at once @safety', async () => {
     const results = await Promise.allSettled([startAzurite({ location: folder }), startAzurite({ location: folder })]);
     const running = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as Error] : []));

@@ -17,7 +17,7 @@ const submitted = (referral: Referral, at = FIXTURE_TIME): AuditEvent => ({
 
 /** Every string the sample person is identified by; none may be stored outside their record. */
 function personStrings(referral: Referral): string[] {
-  const { person } = referral;
+  const person = referral.person!;
   return [person.givenName, person.familyName, person.dateOfBirth, person.nhsNumber!, person.postcode, person.phone, referral.whatMatters];
 }
 
@@ -95,7 +95,7 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       expect(await counter.forReferral(randomUUID(), now)).not.to.equal(answers[0]);
     });
 
-    it('is never issued twice, even when storage loses the counter\'s last update', async () => {
+    it('is never issued twice, even when storage loses the counter\'s last update @safety', async () => {
       const now = new Date(FIXTURE_TIME);
       const first = await counter.forReferral(randomUUID(), now);
       const second = await counter.forReferral(randomUUID(), now);
@@ -109,7 +109,7 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       expect(third).to.equal('SP-2026-000003');
     });
 
-    it('stays unique for 2 instances x 50 concurrent senders, reserving numbers in blocks rather than one row per Send', async () => {
+    it('stays unique for 2 instances x 50 concurrent senders, reserving numbers in blocks rather than one row per Send @safety', async () => {
       const now = new Date(FIXTURE_TIME);
       const instances = [0, 1].map(() => referralStorage(new TableConnection(tables.connectionString), { tablePrefix: prefix }).references);
       const references = await Promise.all(Array.from({ length: 100 }, (_, i) => instances[i % 2].forReferral(randomUUID(), now)));
@@ -145,7 +145,7 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       expect(await repository.audit(randomUUID())).to.deep.equal([]);
     });
 
-    it('is idempotent by referral id: concurrent and repeated submits store one of each', async () => {
+    it('is idempotent by referral id: concurrent and repeated submits store one of each @safety', async () => {
       const referral = sampleReferral();
       await Promise.all(Array.from({ length: 4 }, () => repository.submit(referral, submitted(referral))));
       // A retry carrying a changed body does not overwrite what was stored first.
@@ -232,7 +232,7 @@ describe('ReferralRepository (referral records on Azurite)', () => {
   });
 
   describe('update', () => {
-    it('replaces the record with the current eTag, audits it, and refuses the stale eTag with a typed error', async () => {
+    it('replaces the record with the current eTag, audits it, and refuses the stale eTag with a typed error @safety', async () => {
       const referral = sampleReferral();
       await repository.submit(referral, submitted(referral));
       const { etag } = (await repository.get(referral.id))!;
@@ -249,7 +249,7 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       expect((await repository.audit(referral.id)).map((event) => event.action)).to.deep.equal(['referral.submitted', 'referral.accept']);
     });
 
-    it('lets exactly one of two concurrent updates on the same eTag win', async () => {
+    it('lets exactly one of two concurrent updates on the same eTag win @safety', async () => {
       const referral = sampleReferral();
       await repository.submit(referral, submitted(referral));
       const { etag } = (await repository.get(referral.id))!;
@@ -289,7 +289,7 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       ]);
     });
 
-    it('records a safety stop or refused consent with only the referrer, the time and the fact', async () => {
+    it('records a safety stop or refused consent with only the referrer, the time and the fact @safety', async () => {
       const person = sampleReferral();
       const at = '2026-11-24T12:00:00.000Z';
       await repository.recordEvent({ referralId: null, at, actor, action: 'referral.stopped-for-safety', detail: {} });
@@ -312,7 +312,7 @@ describe('ReferralRepository (referral records on Azurite)', () => {
       expect(await rawEntities('referrals')).to.have.length(2);
     });
 
-    it('keeps the person out of the queue entry and out of every audit event of a submitted referral', async () => {
+    it('keeps the person out of the queue entry and out of every audit event of a submitted referral @safety', async () => {
       const referral = sampleReferral();
       await repository.submit(referral, submitted(referral));
       const outside = JSON.stringify([

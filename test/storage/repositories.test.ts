@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { testTables, uniqueTableName } from '../support/azurite';
 import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
@@ -119,6 +120,23 @@ describe('Repositories on Azurite', () => {
       expect(await repository.get('champs')).to.equal(undefined);
       expect((await repository.get('sail'))?.waitingTimeWeeks.value).to.equal(2);
     });
+
+    it('keeps the same list when a re-read finds the directory unchanged, and a new one when it changed', async () => {
+      let clock = 0;
+      const table = uniqueTableName('dir');
+      const repository = new DirectoryRepository(tables, table, () => clock);
+      await repository.seedIfEmpty(southwarkDirectory());
+      const first = await repository.list();
+      clock += 60_000; // past the cache: read again
+      expect(await repository.list()).to.equal(first);
+      // Another process imports a change.
+      const changed = southwarkDirectory().map((s) => (s.id === 'sail' ? { ...s, waitingTimeWeeks: { value: 3 } } : s));
+      await new DirectoryRepository(tables, table).importAll(changed);
+      clock += 60_000;
+      const second = await repository.list();
+      expect(second).not.to.equal(first);
+      expect(second.find((s) => s.id === 'sail')?.waitingTimeWeeks.value).to.equal(3);
+    });
   });
 
   describe('ReferrerRepository', () => {
@@ -127,6 +145,24 @@ describe('Repositories on Azurite', () => {
       expect(await repository.get('29:nobody')).to.equal(undefined);
       await repository.save({ teamsUserId: '29:a/b#c', name: 'Amira', email: 'a@p.example', practice: 'Lordship Lane', updatedAt: at });
       expect((await repository.get('29:a/b#c'))?.practice).to.equal('Lordship Lane');
+    });
+
+    it("reuses a profile for 30 seconds: its own writes at once, another instance's within that time", async () => {
+      const clock = sinon.useFakeTimers({ now: Date.parse(at), toFake: ['Date'] });
+      try {
+        const table = uniqueTableName('referrers');
+        const [here, elsewhere] = [new ReferrerRepository(tables, table), new ReferrerRepository(tables, table)];
+        const profile = { teamsUserId: '29:amira', name: 'Amira', email: 'a@p.example', practice: 'Lordship Lane', updatedAt: at };
+        await here.save(profile);
+        expect((await here.get('29:amira'))?.notify).to.equal(undefined);
+        await elsewhere.save({ ...profile, notify: 'email' });
+        expect((await elsewhere.get('29:amira'))?.notify).to.equal('email');
+        expect((await here.get('29:amira'))?.notify).to.equal(undefined); // read a moment ago
+        clock.tick(30_001);
+        expect((await here.get('29:amira'))?.notify).to.equal('email');
+      } finally {
+        clock.restore();
+      }
     });
   });
 });

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { AGENTS_PLAYGROUND_TENANT } from '../../bot/app/config';
+import { cardText } from './adaptiveCards';
 
 /**
  * A Bot Connector stand-in on loopback: the bot's replies (POST .../activities) and card
@@ -108,6 +109,17 @@ export class FakeConnector {
     });
   }
 
+  /** The 1:1 chat Signpost created with someone, once it has (the dispatcher sends in the background). */
+  async chatCreatedWith(teamsUserId: string, timeoutMs = 10_000): Promise<{ id: string; parameters: Record<string, any> }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const chat = this.created.find((created) => created.parameters.members?.[0]?.id === teamsUserId);
+      if (chat) return chat;
+      if (Date.now() > deadline) throw new Error(`connector: no chat was created with ${teamsUserId}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   clear(): void {
     this.received.length = 0;
   }
@@ -168,4 +180,12 @@ export function channelActivity(
     channelData: { team: { id: where.team }, channel: { id: where.channel } },
     ...fields,
   });
+}
+
+/** Says something to Signpost in a team channel; returns its reply's text (a card's text when it answers with one). */
+export async function sayInChannel(botUrl: string, connector: FakeConnector, where: { team: string; channel: string }, text: string, from: { id: string; name: string }): Promise<string> {
+  const activity = channelActivity(connector, where, { type: 'message', text, from });
+  await postActivity(botUrl, activity);
+  const reply = await connector.waitFor((a) => a.method === 'POST' && a.activity.replyToId === activity.id);
+  return reply.activity.text ?? cardText(reply.activity.attachments?.[0]?.content ?? {});
 }

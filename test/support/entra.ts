@@ -25,7 +25,7 @@ export class TestEntra {
     let entra: TestEntra | undefined;
     const server = http.createServer((req, res) => {
       if (entra) entra.fetches += 1;
-      // Not chained: restify, loaded in the same process by server tests, patches writeHead to return nothing.
+      // Not chained: restify, once loaded, patches writeHead to return nothing.
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(jwks);
     });
@@ -54,7 +54,6 @@ export class TestEntra {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
-
 /** The tenant and app of an authenticated Signpost in tests (made up). */
 export const SIGNED_IN_TENANT = '7e1c0f52-4f0a-4a8c-9d6e-2b1f3c4d5e6f';
 export const SIGNED_IN_APP_ID = '8a3d5f0e-2b1c-4d6e-9f70-1a2b3c4d5e6f';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Referral } from '../../domain/referral/referral';
+import type { Referral, ReferralPerson } from '../../domain/referral/referral';
 
 export const FIXTURE_TIME = '2026-11-24T12:00:00.000Z';
 
 /** A valid submitted referral to SAIL for a made-up person (Jane Example, NHS 943 476 5919). */
-export function sampleReferral(overrides: Partial<Referral> = {}): Referral {
+export function sampleReferral(overrides: Partial<Referral> = {}): Referral & { person: ReferralPerson } {
   return {
     id: randomUUID(),
     reference: 'SP-2026-000001',
@@ -40,5 +40,5 @@ export function sampleReferral(overrides: Partial<Referral> = {}): Referral {
     createdAt: FIXTURE_TIME,
     updatedAt: FIXTURE_TIME,
     ...overrides,
-  };
+  } as Referral & { person: ReferralPerson };
 }

@@ -61,12 +61,22 @@ export class PlaygroundBrowser {
    * channel only hears messages that mention it. Channels post with a button, not Enter.
    */
   async postToBot(botName: string, text: string): Promise<void> {
+    await this.typeMentioning(botName, text);
+    await this.page.getByRole('button', { name: 'Post', exact: true }).click();
+  }
+
+  /** Says something to the bot in a group chat: as in Teams, the bot hears only messages that @mention it. */
+  async mentionBot(botName: string, text: string): Promise<void> {
+    await this.typeMentioning(botName, text);
+    await this.page.keyboard.press('Enter');
+  }
+
+  private async typeMentioning(botName: string, text: string): Promise<void> {
     const editor = this.page.locator('[role="textbox"][contenteditable="true"]').first();
     await editor.click();
     await this.page.keyboard.type(`@${botName.slice(0, 3)}`);
     await this.page.getByRole('menuitem', { name: botName }).click();
     await this.page.keyboard.type(` ${text}`);
-    await this.page.getByRole('button', { name: 'Post', exact: true }).click();
   }
 
   /**
@@ -131,6 +141,11 @@ export class CardOnPage {
 
   async tick(title: string): Promise<void> {
     await this.locator.getByRole('checkbox', { name: title }).check();
+  }
+
+  /** The buttons a person can see on the card now (not those inside a section still closed). */
+  async buttons(): Promise<string[]> {
+    return (await this.locator.getByRole('button').allInnerTexts()).map((title) => title.trim()).filter(Boolean);
   }
 
   async press(button: string): Promise<void> {

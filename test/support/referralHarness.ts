@@ -51,7 +51,7 @@ export interface ReferralWorld {
 }
 
 /** The supervision rules on a world's tables: default working hours, England and Wales holidays. */
-export function supervisionFor(world: ReferralWorld, options: { admins?: string[]; now?: () => Date } = {}): Supervision {
+export function supervisionFor(world: ReferralWorld, options: { admins?: string[]; now?: () => Date; retentionMonths?: number } = {}): Supervision {
   return new Supervision({
     directory: world.directory,
     supervisors: world.supervisors,
@@ -61,6 +61,7 @@ export function supervisionFor(world: ReferralWorld, options: { admins?: string[
     calendar: new WorkingCalendar(undefined, bankHolidays('GB-ENG')),
     admins: options.admins ?? [],
     now: options.now ?? (() => FIXED_NOW),
+    retentionMonths: options.retentionMonths,
   });
 }
 
@@ -74,6 +75,7 @@ export async function createWorld(tables: TableConnection): Promise<ReferralWorl
     timers: uniqueTableName('timers'),
     supervisors: uniqueTableName('supervisors'),
     contacts: uniqueTableName('contacts'),
+    emailIntake: uniqueTableName('intake'),
   };
   const directory = new DirectoryRepository(tables, names.directory);
   await directory.seedIfEmpty(southwarkDirectory());

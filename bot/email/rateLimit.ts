@@ -1,0 +1,32 @@
+/**
+ * A small in-process token bucket per key (an IP address, a link): `capacity` requests at once,
+ * refilled at `perMinute`. Enough to stop a script hammering the link and action endpoints from
+ * one place; a deployment with several instances multiplies the allowance by their number.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly capacity: number,
+    private readonly perMinute: number,
+    private readonly clock: () => number = Date.now,
+    private readonly maxKeys = 10_000,
+  ) {}
+
+  /** Takes one token for the key; false when the key has none left. */
+  take(key: string): boolean {
+    const now = this.clock();
+    const bucket = this.buckets.get(key) ?? { tokens: this.capacity, at: now };
+    bucket.tokens = Math.min(this.capacity, bucket.tokens + ((now - bucket.at) / 60_000) * this.perMinute);
+    bucket.at = now;
+    if (bucket.tokens < 1) {
+      this.buckets.set(key, bucket);
+      return false;
+    }
+    bucket.tokens -= 1;
+    // Forget the oldest keys first when too many are held: memory stays bounded.
+    if (!this.buckets.has(key) && this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+    this.buckets.set(key, bucket);
+    return true;
+  }
+}
