@@ -73,8 +73,12 @@ type RecordEntity = Chunked & {
   body?: string;
 };
 
+/** Told of every stored change (after its transaction), e.g. to keep report counters. Must not throw. */
+export type ReferralWriteObserver = (referral: Referral, event: AuditEvent) => void;
+
 export class ReferralRepository {
   private readonly referrals: Promise<TableClient>;
+  private readonly observers: ReferralWriteObserver[] = [];
 
   constructor(
     tables: TableConnection,
@@ -107,7 +111,16 @@ export class ReferralRepository {
       stored = (await this.get(valid.id))!.referral;
     }
     await this.queue.put(stored);
+    this.told(stored, event);
     return stored;
+  }
+
+  observeWrites(observer: ReferralWriteObserver): void {
+    this.observers.push(observer);
+  }
+
+  private told(referral: Referral, event: AuditEvent): void {
+    for (const observer of this.observers) observer(referral, { ...event, referralId: referral.id });
   }
 
   /**
@@ -138,6 +151,7 @@ export class ReferralRepository {
       throw error;
     }
     await this.queue.put(valid);
+    this.told(valid, event);
     return etag ? { referral: valid, etag } : (await this.get(valid.id))!;
   }
 
@@ -185,6 +199,20 @@ export class ReferralRepository {
       found.push(recordOf(entity));
     }
     return found.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  }
+
+  /**
+   * Referrals made in [from, to) (ISO times), read from every record: what a report is rebuilt
+   * from. Not for requests that must answer quickly on a large store.
+   */
+  async listCreatedIn(from: string, to: string): Promise<Referral[]> {
+    const client = await this.referrals;
+    const found: Referral[] = [];
+    for await (const entity of client.listEntities<RecordEntity>({ queryOptions: { filter: odata`RowKey eq ${RECORD_ROW}` } })) {
+      const referral = recordOf(entity);
+      if (referral.createdAt >= from && referral.createdAt < to) found.push(referral);
+    }
+    return found;
   }
 
   /** The audit trail of a referral, oldest first. */

@@ -68,6 +68,8 @@ const settingsSchema = z.object({
   SIGNPOST_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
   SIGNPOST_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   SIGNPOST_ADMINS: z.string().trim().default(''),
+  SIGNPOST_COMMISSIONERS: z.string().trim().default(''),
+  SIGNPOST_TAB_AUDIENCE: z.string().trim().default(''),
   SIGNPOST_WORKING_HOURS: z.string().trim().default('09:00-17:00').refine((value) => parseHoursRange(value) !== undefined, 'expected a range such as 09:00-17:00'),
   SIGNPOST_WORKING_DAYS: z.string().trim().default('mon-fri').refine((value) => parseWorkingDays(value) !== undefined, 'expected days such as mon-fri or mon,tue,thu'),
   SIGNPOST_TIME_ZONE: z
@@ -136,6 +138,13 @@ export interface SignpostConfig {
   notify: { pollMs: number; retryBaseMs: number; maxAttempts: number };
   /** Teams user ids or sign-in emails of people who may see Signpost's operational status. */
   admins: string[];
+  /** Sign-in emails of commissioners: they see the borough report (aggregates only) in the tab. */
+  commissioners: string[];
+  /**
+   * The tab's Teams SSO token audience (SIGNPOST_TAB_AUDIENCE); '' means api://<public host>/<MicrosoftAppId>,
+   * decided once the public address is known (see tabAudience).
+   */
+  tabAudience: string;
   /** When reminders go out, and how working days and hours are counted. */
   supervision: { workingHours: WorkingHours; holidays: string; pollMs: number };
   /** Months an ended (closed or declined) referral keeps the person's identifiers before they are removed. */
@@ -228,6 +237,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       linkExpiryDays: settings.SIGNPOST_LINK_EXPIRY_DAYS,
     },
     admins: settings.SIGNPOST_ADMINS.split(',').map((admin) => admin.trim().toLowerCase()).filter(Boolean),
+    commissioners: settings.SIGNPOST_COMMISSIONERS.split(',').map((email) => email.trim().toLowerCase()).filter(Boolean),
+    tabAudience: settings.SIGNPOST_TAB_AUDIENCE,
     supervision: {
       workingHours: {
         timeZone: settings.SIGNPOST_TIME_ZONE,
@@ -245,4 +256,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       maxAttempts: settings.SIGNPOST_NOTIFY_MAX_ATTEMPTS,
     },
   };
+}
+
+/**
+ * The audience the tab's SSO tokens must carry: SIGNPOST_TAB_AUDIENCE, else the Application ID URI
+ * Teams requires for tab SSO, api://<public host>/<MicrosoftAppId> (the manifest's webApplicationInfo.resource).
+ */
+export function tabAudience(config: Pick<SignpostConfig, 'tabAudience' | 'auth'>, publicUrl: string): string {
+  if (config.tabAudience) return config.tabAudience;
+  return `api://${new URL(publicUrl).host}/${config.auth.MicrosoftAppId}`;
 }

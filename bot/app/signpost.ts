@@ -28,6 +28,9 @@ import { TeamsMessenger } from '../teams/teamsMessenger';
 import { TeamsCardActions } from '../teams/cardActions';
 import { SignpostBot } from '../teams/signpostBot';
 import { AdminStatus } from './adminStatus';
+import { TabViews } from '../tab/tabViews';
+import { ReportTotals } from '../reports/reportTotals';
+import { ReportCounterRepository } from '../../storage/reportCounterRepository';
 import { EmailIntakeRepository } from '../../storage/emailIntakeRepository';
 import { IntakeAddresses } from '../email/intake';
 import { IntakeCommands } from '../email/intakeCommands';
@@ -175,6 +178,15 @@ export function createSignpost(parts: SignpostParts) {
   const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued, retention: personData });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
+  // The borough report's running totals follow every stored change.
+  const reportTotals = new ReportTotals({
+    counters: new ReportCounterRepository(tables, { tablePrefix: names.referralPrefix }),
+    referrals: store.referrals,
+    calendar: supervision.calendar,
+    logger,
+  });
+  store.referrals.observeWrites((referral, event) => reportTotals.observe(referral, event));
+  const tabViews = new TabViews({ ...store, roster, supervision, actions, reportTotals, commissioners: config.commissioners, logger, now });
   const conversationState = new ConversationState(stateStore);
   const bot = new SignpostBot({
     conversationState,
@@ -195,5 +207,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, bot, logger, now, personData };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, reportTotals, tabViews, bot, logger, now, personData };
 }
