@@ -73,12 +73,12 @@ type RecordEntity = Chunked & {
   body?: string;
 };
 
-/** Told of every stored change (after its transaction), e.g. to keep report counters. Must not throw. */
-export type ReferralWriteObserver = (referral: Referral, event: AuditEvent) => void;
+/** Messages every stored change carries in its own transaction (e.g. counting it for reports). */
+export type EveryChangeMessages = (referral: Referral, event: AuditEvent) => OutboxMessage[];
 
 export class ReferralRepository {
   private readonly referrals: Promise<TableClient>;
-  private readonly observers: ReferralWriteObserver[] = [];
+  private everyChange: EveryChangeMessages = () => [];
 
   constructor(
     tables: TableConnection,
@@ -94,8 +94,9 @@ export class ReferralRepository {
    * service's channel), and queues it for its service. Submitting the same referral id again
    * stores nothing new and returns the referral already stored.
    */
-  async submit(referral: Referral, event: AuditEvent, outbox: OutboxMessage[] = []): Promise<Referral> {
+  async submit(referral: Referral, event: AuditEvent, messages: OutboxMessage[] = []): Promise<Referral> {
     const valid = validRecord(referral);
+    const outbox = [...messages, ...this.everyChange(valid, { ...event, referralId: valid.id })];
     const client = await this.referrals;
     let stored = valid;
     try {
@@ -111,16 +112,15 @@ export class ReferralRepository {
       stored = (await this.get(valid.id))!.referral;
     }
     await this.queue.put(stored);
-    this.told(stored, event);
     return stored;
   }
 
-  observeWrites(observer: ReferralWriteObserver): void {
-    this.observers.push(observer);
-  }
-
-  private told(referral: Referral, event: AuditEvent): void {
-    for (const observer of this.observers) observer(referral, { ...event, referralId: referral.id });
+  /**
+   * Adds messages to every change this repository stores, in the change's transaction: work that
+   * must follow every change (the report's running totals) is then as durable as the change.
+   */
+  queueWithEveryChange(messages: EveryChangeMessages): void {
+    this.everyChange = messages;
   }
 
   /**
@@ -130,8 +130,9 @@ export class ReferralRepository {
    * `usedLinkId` (a change made through an email link) adds a row for the link in the same
    * transaction, created only if absent: a link can make one change, even when two arrive at once.
    */
-  async update(referral: Referral, expectedEtag: string, event: AuditEvent, outbox: OutboxMessage[] = [], options: { usedLinkId?: string } = {}): Promise<StoredReferral> {
+  async update(referral: Referral, expectedEtag: string, event: AuditEvent, messages: OutboxMessage[] = [], options: { usedLinkId?: string } = {}): Promise<StoredReferral> {
     const valid = validRecord(referral);
+    const outbox = [...messages, ...this.everyChange(valid, { ...event, referralId: valid.id })];
     const client = await this.referrals;
     const actions: TransactionAction[] = [
       ['update', recordEntity(valid), 'Replace', { etag: expectedEtag }],
@@ -151,7 +152,6 @@ export class ReferralRepository {
       throw error;
     }
     await this.queue.put(valid);
-    this.told(valid, event);
     return etag ? { referral: valid, etag } : (await this.get(valid.id))!;
   }
 

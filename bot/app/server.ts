@@ -229,7 +229,6 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
         await closed;
         await scheduler.stop();
         await dispatcher.stop();
-        await signpost.reportTotals.idle();
         mailer.close();
         await azurite?.stop();
         logger.info('stopped');

@@ -29,7 +29,7 @@ import { TeamsCardActions } from '../teams/cardActions';
 import { SignpostBot } from '../teams/signpostBot';
 import { AdminStatus } from './adminStatus';
 import { TabViews } from '../tab/tabViews';
-import { ReportTotals } from '../reports/reportTotals';
+import { ReportTotals, reportCountMessage } from '../reports/reportTotals';
 import { ReportCounterRepository } from '../../storage/reportCounterRepository';
 import { EmailIntakeRepository } from '../../storage/emailIntakeRepository';
 import { IntakeAddresses } from '../email/intake';
@@ -129,6 +129,14 @@ export function createSignpost(parts: SignpostParts) {
     logger,
     now,
   });
+  const reportTotals = new ReportTotals({
+    counters: new ReportCounterRepository(tables, { tablePrefix: names.referralPrefix }),
+    referrals: store.referrals,
+    calendar: supervision.calendar,
+    logger,
+  });
+  // Every stored change carries the message that counts it for the borough report.
+  store.referrals.queueWithEveryChange((referral, event) => [reportCountMessage(referral, event)]);
   const dispatcher = new NotificationDispatcher({
     messenger,
     referrals: store.referrals,
@@ -148,6 +156,7 @@ export function createSignpost(parts: SignpostParts) {
     },
     refreshReferral: (referralId) => channels.refreshReferral(referralId),
     // From the record as it stands: a later change's clocks supersede an earlier one's.
+    countForReports: (referralId, payload) => reportTotals.countQueued(referralId, payload),
     startClocks: async (referralId) => {
       const stored = await store.referrals.get(referralId);
       if (stored) await supervision.prepare(stored.referral);
@@ -179,13 +188,6 @@ export function createSignpost(parts: SignpostParts) {
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
   // The borough report's running totals follow every stored change.
-  const reportTotals = new ReportTotals({
-    counters: new ReportCounterRepository(tables, { tablePrefix: names.referralPrefix }),
-    referrals: store.referrals,
-    calendar: supervision.calendar,
-    logger,
-  });
-  store.referrals.observeWrites((referral, event) => reportTotals.observe(referral, event));
   const tabViews = new TabViews({ ...store, roster, supervision, actions, reportTotals, commissioners: config.commissioners, logger, now });
   const conversationState = new ConversationState(stateStore);
   const bot = new SignpostBot({

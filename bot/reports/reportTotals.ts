@@ -5,6 +5,7 @@ import type { WorkingCalendar } from '../../domain/supervision/workingCalendar';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import { Contribution, ReportCounterConflict, ReportCounterRepository } from '../../storage/reportCounterRepository';
 import type { Logger } from '../app/log';
+import type { OutboxMessage } from '../../storage/outboxRepository';
 
 /**
  * Keeps the borough report's counters up to date as referrals change. Each stored change is
@@ -17,9 +18,33 @@ import type { Logger } from '../app/log';
 
 const ATTEMPTS = 40;
 
-export class ReportTotals {
-  private pending = new Set<Promise<void>>();
+/**
+ * What the outbox holds to count a change for the report, written in the change's transaction
+ * (ReferralRepository.queueWithEveryChange), so no stored change goes uncounted for want of a
+ * process that stayed up. It carries the change's facts the report folds in (action, time,
+ * service, status and reason codes), never a note or anything about the person.
+ */
+export interface ReportCountPayload {
+  kind: 'report-count';
+  version: number;
+  event: Pick<AuditEvent, 'referralId' | 'at' | 'action' | 'actor' | 'detail'>;
+}
 
+export function isReportCountPayload(payload: Record<string, unknown>): payload is ReportCountPayload & Record<string, unknown> {
+  return payload.kind === 'report-count';
+}
+
+const COUNTED_DETAIL = ['serviceId', 'status', 'reason'] as const;
+
+export function reportCountMessage(referral: Pick<Referral, 'id' | 'version'>, event: AuditEvent): OutboxMessage {
+  const detail = Object.fromEntries(COUNTED_DETAIL.filter((name) => typeof event.detail[name] === 'string').map((name) => [name, event.detail[name]]));
+  const payload: ReportCountPayload = { kind: 'report-count', version: referral.version, event: { referralId: referral.id, at: event.at, action: event.action, actor: { id: event.actor.id }, detail } };
+  // Per write, not per version: some writes keep the version (recording where the card was
+  // posted), and each is its own event. A count done twice counts once (record() goes by version).
+  return { key: `${referral.id}:${referral.version}:report:${event.action}:${event.at}`, channel: 'signpost', payload: { ...payload } };
+}
+
+export class ReportTotals {
   constructor(
     private readonly deps: {
       counters: ReportCounterRepository;
@@ -29,18 +54,15 @@ export class ReportTotals {
     },
   ) {}
 
-  /** Counts a stored change behind the reply: a failure is logged, and repaired by the next change or a rebuild. */
-  observe(referral: Referral, event: AuditEvent): void {
-    const counting = this.record(referral, event).catch((error) =>
-      this.deps.logger.warn('report-counters-failed', { reference: referral.reference, errorName: (error as Error).name }),
-    );
-    this.pending.add(counting);
-    void counting.finally(() => this.pending.delete(counting));
-  }
-
-  /** Resolves once every change observed so far is counted (tests; shutdown). */
-  async idle(): Promise<void> {
-    while (this.pending.size) await Promise.all([...this.pending]);
+  /**
+   * Counts a queued change (the dispatcher runs this right after the reply). The referral as
+   * stored now: when it is still the version the change made, its event is folded into the
+   * history; when it has moved on, its trail is read again. Idempotent, like record().
+   */
+  async countQueued(referralId: string, payload: ReportCountPayload): Promise<void> {
+    const current = (await this.deps.referrals.get(referralId))?.referral;
+    if (!current) return;
+    await this.record(current, current.version === payload.version ? (payload.event as AuditEvent) : undefined);
   }
 
   /** Counts the referral as it now is; `event` is the change that made it so. Idempotent. */

@@ -111,7 +111,7 @@ describe('The tab in headless Chromium (local mode)', function () {
   });
 
   it('gives a commissioner the borough report with a chart and a CSV download', async () => {
-    await bot.signpost.reportTotals.idle();
+    await bot.signpost.dispatcher.caughtUp(); // the changes' counts, queued with them, are done
     await page.getByRole('link', { name: 'Choose another person' }).click();
     await page.getByLabel('Who are you?').selectOption({ label: SAM.name });
     await page.getByRole('button', { name: 'Continue' }).click();

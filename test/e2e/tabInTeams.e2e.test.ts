@@ -69,7 +69,7 @@ describe('The tab inside a Teams host stand-in (teams-js and SSO, headless Chrom
     });
     const referral = sampleReferral({ reference: 'SP-2026-000950' });
     await bot.signpost.store.referrals.submit(referral, { referralId: referral.id, at: referral.createdAt, actor: { id: '29:r' }, action: 'referral.submitted', detail: { serviceId: 'sail', summary: 'Referred by Amira Patel' } });
-    await bot.signpost.reportTotals.idle();
+    await bot.signpost.dispatcher.caughtUp(); // the changes' counts, queued with them, are done
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: DESKTOP, acceptDownloads: true })).newPage();
     page.setDefaultTimeout(20_000);

@@ -4,7 +4,7 @@ import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
 import { ReferralRepository } from '../../storage/referralRepository';
 import { ReportCounterRepository } from '../../storage/reportCounterRepository';
-import { ReportTotals } from '../../bot/reports/reportTotals';
+import { isReportCountPayload, ReportCountPayload, reportCountMessage, ReportTotals } from '../../bot/reports/reportTotals';
 import { createLogger } from '../../bot/app/log';
 import { applyTransition, ReferralAction } from '../../domain/referral/actions';
 import type { Actor } from '../../domain/referral/lifecycle';
@@ -41,9 +41,16 @@ describe('Borough report totals', () => {
       calendar,
       logger: createLogger('warn', (line) => logLines.push(line)),
     });
-    world.referrals.observeWrites((referral, event) => totals.observe(referral, event));
+    // As createSignpost wires it: every change carries its count, which the dispatcher carries out.
+    world.referrals.queueWithEveryChange((referral, event) => [reportCountMessage(referral, event)]);
   });
   after(() => azurite.stop());
+
+  /** What the dispatcher does with the counts the changes queued, concurrently and in any order. */
+  async function countQueued(): Promise<void> {
+    const due = (await world.outbox.due(new Date(Date.now() + 60_000), 10_000)).filter((entry) => isReportCountPayload(entry.payload));
+    await Promise.all(due.map(async (entry) => totals.countQueued(entry.referralId, entry.payload as unknown as ReportCountPayload)));
+  }
 
   /** A change as the application layer makes it: the domain's next record and its audit event, stored with the eTag. */
   async function change(repository: ReferralRepository, referralId: string, action: ReferralAction, at: string): Promise<{ referral: Referral; event: AuditEvent }> {
@@ -100,7 +107,7 @@ describe('Borough report totals', () => {
     await change(uncounted, redirected.id, { verb: 'accept' }, later(redirected, 2));
     await change(world.referrals, redirected.id, { verb: 'update', status: 'contacted' }, later(redirected, 3));
 
-    await totals.idle();
+    await countQueued();
     expect(logLines.filter((line) => line.includes('report-counters-failed'))).to.deep.equal([]);
     const { referrals, differing } = await totals.rebuild(2026);
     expect(referrals).to.equal(24);

@@ -188,7 +188,7 @@ describe('The tab API (local mode)', () => {
   });
 
   it('gives commissioners the borough report in aggregates only, with a CSV, and nobody else', async () => {
-    await bot.signpost.reportTotals.idle();
+    await bot.signpost.dispatcher.caughtUp(); // the changes' counts, queued with them, are done
     const report = await call(SAM, '/api/tab/report?year=2026');
     expect(report.status).to.equal(200);
     const row = report.json.rows.find((entry: { serviceId: string }) => entry.serviceId === 'sail');
