@@ -99,4 +99,20 @@ describe('Outlook Actionable Messages: Action.Http with Entra tokens (keys serve
     expect(again.headers.get('card-action-status')).to.match(/already been used|changed since/);
     expect(JSON.stringify(await again.json())).to.contain('Accepted');
   });
+  it('takes people only from the listed organisations when SIGNPOST_ACTIONABLE_MESSAGE_TENANTS is set @safety', async () => {
+    const OTHER_TENANT = '0b9a8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d';
+    const listed = await EmailWorld.start({ SIGNPOST_ACTIONABLE_MESSAGE_TENANTS: TENANT });
+    try {
+      const referral = await listed.refer();
+      const found = httpActions(embeddedCard(await listed.mailAbout(referral.reference))).find((action) => JSON.parse(action.body).verb === 'accept')!;
+      const accept = { url: String(found.url), body: String(found.body) };
+      // The same sign-in name, vouched for by a tenant nobody listed: refused, nothing changes.
+      const lookalike = await press(accept, await listed.entra.token(OTHER_TENANT, claims()));
+      expect(lookalike.status).to.equal(401);
+      expect((await listed.bot.signpost.store.referrals.get(referral.id))!.referral.status).to.equal('submitted');
+      expect((await press(accept, await listed.entra.token(TENANT, claims()))).status).to.equal(200);
+    } finally {
+      await listed.stop();
+    }
+  });
 });
