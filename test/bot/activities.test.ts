@@ -131,7 +131,7 @@ describe('Choosing an activity on the referral card (real server, fake connector
     expect(audit.at(-1)?.detail.activityId).to.equal('community-garden-nunhead');
   });
 
-  it('refuses an activity that is not in the directory, or not an id at all, and changes nothing', async () => {
+  it('refuses an activity that is not in the directory, or not an id at all, and changes nothing @safety', async () => {
     const value = await acceptedReferral();
     const forged = await click('update', { referralId: value.id, version: 2, status: 'connected-to-activity', activityId: 'a-club-that-does-not-exist' });
     expect(cardText(forged.value)).to.contain('that activity is not in the activities directory');
