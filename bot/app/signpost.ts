@@ -15,6 +15,7 @@ import { bankHolidays } from '../supervision/bankHolidays';
 import { Supervision } from '../supervision/supervision';
 import { SupervisionScheduler } from '../supervision/supervisionScheduler';
 import { SupervisorCommands } from '../supervision/supervisorCommands';
+import { DirectoryCommands } from '../directory/directoryCommands';
 import { ReferralService } from '../referrals/referralService';
 import { ReferralActions } from '../referrals/referralActions';
 import { ServiceChannels } from '../channels/serviceChannels';
@@ -186,6 +187,7 @@ export function createSignpost(parts: SignpostParts) {
     adminStatus,
     admins: config.admins,
     supervisorCommands,
+    directoryCommands: new DirectoryCommands({ ...store, roster, supervision, logger, now }),
     intakeCommands: new IntakeCommands({ directory: store.directory, intake: store.intake, channelLinks: store.channelLinks, admins: config.admins, logger, now }),
     contacts: store.contacts,
     directory: store.directory,
