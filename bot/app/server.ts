@@ -201,6 +201,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     logger.info('listening', { url, messagesEndpoint: `${url}/api/messages`, publicUrl: config.publicUrl });
     dispatcher.start(config.notify.pollMs);
     await supervision.scheduleDigestsForLinkedServices();
+    await signpost.directoryUpkeep.scheduleAll();
     await signpost.store.timers.schedule([retentionCatchUpTimer(signpost.now()), unfinishedFormsTimer(signpost.now())]);
     scheduler.start(config.supervision.pollMs);
 

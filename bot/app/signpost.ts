@@ -16,6 +16,7 @@ import { Supervision } from '../supervision/supervision';
 import { SupervisionScheduler } from '../supervision/supervisionScheduler';
 import { SupervisorCommands } from '../supervision/supervisorCommands';
 import { DirectoryCommands } from '../directory/directoryCommands';
+import { DirectoryUpkeep } from '../directory/directoryUpkeep';
 import { ReferralService } from '../referrals/referralService';
 import { ReferralActions } from '../referrals/referralActions';
 import { ServiceChannels } from '../channels/serviceChannels';
@@ -173,7 +174,8 @@ export function createSignpost(parts: SignpostParts) {
     settings: { publicUrl: () => config.publicUrl, originator: config.mail.originator, linkExpiryDays: config.email.linkExpiryDays },
     now,
   });
-  const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued, retention: personData });
+  const directoryUpkeep = new DirectoryUpkeep({ ...store, supervision, logger, now, notificationsQueued, verifyAfterDays: config.directoryVerifyAfterDays });
+  const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued, retention: personData, directoryUpkeep });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
   const conversationState = new ConversationState(stateStore);
@@ -183,7 +185,7 @@ export function createSignpost(parts: SignpostParts) {
     userState: new UserState(stateStore),
     referrals: referralService,
     channels,
-    cardActions: new TeamsCardActions({ actions, channels, supervision, directory: store.directory, now }),
+    cardActions: new TeamsCardActions({ actions, channels, supervision, directory: store.directory, directoryUpkeep, now }),
     adminStatus,
     admins: config.admins,
     supervisorCommands,
@@ -197,5 +199,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, bot, logger, now, personData };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, bot, logger, now, personData, directoryUpkeep };
 }
