@@ -172,6 +172,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       logger,
       now: signpost.now,
     });
+    signpost.directoryEmail.register(server);
 
     server.get('/api/health', async (_req, res) => {
       const storage = await storageStatus(tables);

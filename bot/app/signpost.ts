@@ -17,6 +17,7 @@ import { SupervisionScheduler } from '../supervision/supervisionScheduler';
 import { SupervisorCommands } from '../supervision/supervisorCommands';
 import { DirectoryCommands } from '../directory/directoryCommands';
 import { DirectoryUpkeep } from '../directory/directoryUpkeep';
+import { DirectoryEmail } from '../directory/directoryEmail';
 import { ReferralService } from '../referrals/referralService';
 import { ReferralActions } from '../referrals/referralActions';
 import { ServiceChannels } from '../channels/serviceChannels';
@@ -145,6 +146,9 @@ export function createSignpost(parts: SignpostParts) {
     get emailActions() {
       return emailActions;
     },
+    get directoryEmail() {
+      return directoryEmail;
+    },
     refreshReferral: (referralId) => channels.refreshReferral(referralId),
     // From the record as it stands: a later change's clocks supersede an earlier one's.
     startClocks: async (referralId) => {
@@ -175,6 +179,15 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
   const directoryUpkeep = new DirectoryUpkeep({ ...store, supervision, logger, now, notificationsQueued, verifyAfterDays: config.directoryVerifyAfterDays });
+  const directoryEmail = new DirectoryEmail({
+    signer,
+    upkeep: directoryUpkeep,
+    directory: store.directory,
+    publicUrl: () => config.publicUrl,
+    expiryDays: config.email.linkExpiryDays,
+    logger,
+    now,
+  });
   const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued, retention: personData, directoryUpkeep });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
@@ -199,5 +212,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, bot, logger, now, personData, directoryUpkeep };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, bot, logger, now, personData, directoryUpkeep, directoryEmail };
 }
