@@ -7,7 +7,8 @@ import type { WorkingCalendar } from '../supervision/workingCalendar';
 /**
  * Keeping the directory current: each service's maintainers are asked to confirm its entry
  * before it goes stale (by default 60 days after it was last checked, in working hours). An
- * unanswered request is repeated after 5 working days, then goes to Signpost's admins. Like
+ * unanswered request is repeated after 5 working days, then goes to Signpost's admins. A
+ * service with no maintainers is looked at again every 5 working days until it has one. Like
  * the supervision clocks, a request timer is a question asked when it comes due: if the entry
  * was checked meanwhile (its lastVerified moved on), it sends nothing.
  */
@@ -58,13 +59,17 @@ export function evaluateVerificationTimer(
   if (!service || service.lastVerified !== due.anchor) return { notices: [], next: [] };
   const attempt = due.attempt ?? 1;
   const maintainers = service.maintainers ?? [];
-  const toAdmins = attempt === 3 || !maintainers.length;
+  const later = context.calendar.addWorkingDays(new Date(Math.max(context.now.getTime(), Date.parse(due.dueAt))), VERIFICATION_REPEAT_WORKING_DAYS);
+  // Nobody to ask yet: look again later, so a maintainer added meanwhile is asked within 5 working
+  // days. (Not the admins: on a first start every 2019 entry is overdue, and the "possibly out of
+  // date" mark already tells referrers.)
+  if (!maintainers.length) return { notices: [], next: [requestTimer(service.id, service.lastVerified, 1, later)] };
+  const toAdmins = attempt === 3;
   const message = verificationRequestMessage(service, version, attempt, context.now.toISOString());
   const notices: Notice[] = toAdmins
     ? [{ audience: { to: 'admins' }, message }]
     : maintainers.map((email) => ({ audience: { to: 'person', person: { id: `email:${email}`, name: email, email } }, message }));
-  const repeatAt = context.calendar.addWorkingDays(new Date(Math.max(context.now.getTime(), Date.parse(due.dueAt))), VERIFICATION_REPEAT_WORKING_DAYS);
-  const next = attempt < 3 && !toAdmins ? [requestTimer(service.id, service.lastVerified, (attempt + 1) as 2 | 3, repeatAt)] : [];
+  const next = attempt < 3 ? [requestTimer(service.id, service.lastVerified, (attempt + 1) as 2 | 3, later)] : [];
   const who = toAdmins ? "Signpost's admins" : `${maintainers.length} maintainer${maintainers.length === 1 ? '' : 's'}`;
   return { notices, next, summary: `Request ${attempt} to confirm the entry for ${service.name} sent to ${who}` };
 }
@@ -75,13 +80,7 @@ export function verificationRequestMessage(service: DirectoryService, version: n
     'Still correct: one click. Change: set whether it is open, paused (and until when) or closed, the typical wait, how to refer, the opening hours, and a note.',
   ];
   if (attempt === 2) lines.unshift('We asked 5 working days ago and have not heard back.');
-  if (attempt === 3 || !(service.maintainers ?? []).length) {
-    lines.unshift(
-      (service.maintainers ?? []).length
-        ? `Its maintainers (${(service.maintainers ?? []).join(', ')}) have not answered two requests.`
-        : 'It has no maintainers: a team owner adds one with "maintainers add" in its channel.',
-    );
-  }
+  if (attempt === 3) lines.unshift(`Its maintainers (${(service.maintainers ?? []).join(', ')}) have not answered two requests.`);
   return {
     kind: 'verification-request',
     title: `Is the entry for ${service.name} still correct?`,

@@ -117,12 +117,15 @@ describe('Directory verification requests (timers on Azurite, sinon clock)', () 
     expect(next).to.deep.include({ attempt: 1, dueAt: '2027-03-01T09:00:00.000Z' });
   });
 
-  it('a service with no maintainers is brought to the admins', async () => {
+  it('asks nobody about a service with no maintainers until one is added, then asks them', async () => {
     await world.directory.change('sail', undefined, ({ maintainers: _none, ...sail }) => sail, { route: 'cli', by: { name: 'test' }, at: new Date().toISOString() });
     await sweepAt(FIRST_WORKING_MOMENT);
-    const sent = await requests();
-    expect(sent.map((entry) => emailOf(entry))).to.deep.equal([ADMIN]);
-    expect(sent[0].payload.message.lines[0]).to.contain('It has no maintainers');
-    expect(await sailTimers()).to.deep.equal([]);
+    expect(await requests()).to.deep.equal([]);
+    const [later] = await sailTimers();
+    expect(later).to.deep.include({ attempt: 1, dueAt: supervision.calendar.addWorkingDays(new Date(FIRST_WORKING_MOMENT), 5).toISOString() });
+
+    await world.directory.change('sail', undefined, (sail) => ({ ...sail, maintainers: [HELEN] }), { route: 'teams', by: { name: 'test' }, at: new Date().toISOString() });
+    await sweepAt(later.dueAt);
+    expect((await requests()).map(emailOf)).to.deep.equal([HELEN]);
   });
 });
