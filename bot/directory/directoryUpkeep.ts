@@ -63,7 +63,11 @@ export class DirectoryUpkeep {
   /** A due request timer: queues the request (Teams where Signpost can reach the person, else email) and returns the timers that follow. */
   async requestDue(due: Timer, now: Date): Promise<{ queued: number; next: Timer[] }> {
     const current = await this.deps.directory.current(due.serviceId);
-    const decision = evaluateVerificationTimer(due, current?.service, current?.version ?? 0, { now, calendar: this.deps.supervision.calendar });
+    const decision = evaluateVerificationTimer(due, current?.service, current?.version ?? 0, {
+      now,
+      calendar: this.deps.supervision.calendar,
+      afterDays: this.deps.verifyAfterDays,
+    });
     if (!decision.notices.length) return { queued: 0, next: decision.next };
     const all = await this.deps.supervision.outboxFor(decision.notices, due.serviceId, due.id);
     const messages = teamsElseEmail(all);

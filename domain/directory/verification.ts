@@ -53,10 +53,11 @@ export function evaluateVerificationTimer(
   due: Timer,
   service: DirectoryService | undefined,
   version: number,
-  context: { now: Date; calendar: WorkingCalendar },
+  context: { now: Date; calendar: WorkingCalendar; afterDays?: number },
 ): VerificationDecision {
-  // Removed from the directory, or checked since: nothing to ask (a confirmation schedules the next request itself).
-  if (!service || service.lastVerified !== due.anchor) return { notices: [], next: [] };
+  if (!service) return { notices: [], next: [] }; // removed from the directory
+  // Checked since (by an answer, or an import): nothing to ask now; the next request counts from that check.
+  if (service.lastVerified !== due.anchor) return { notices: [], next: [verificationTimer(service, context.calendar, context.now, context.afterDays)] };
   const attempt = due.attempt ?? 1;
   const maintainers = service.maintainers ?? [];
   const later = context.calendar.addWorkingDays(new Date(Math.max(context.now.getTime(), Date.parse(due.dueAt))), VERIFICATION_REPEAT_WORKING_DAYS);

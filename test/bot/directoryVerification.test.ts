@@ -108,13 +108,22 @@ describe('Directory verification requests (timers on Azurite, sinon clock)', () 
     expect(outcome.kind).to.equal('changed');
     expect((await world.directory.current('sail'))!.service.lastVerified).to.equal('2026-12-29');
 
-    const timers = await sailTimers();
-    const repeat = timers.find((timer) => timer.attempt === 2)!;
+    const repeat = (await sailTimers()).find((timer) => timer.attempt === 2)!;
     await sweepAt(repeat.dueAt);
     expect(await requests()).to.have.length(1); // only the first one
     const next = (await sailTimers()).find((timer) => timer.anchor === '2026-12-29')!;
     // 60 days on is Saturday 27 February 2027: the request waits for Monday morning.
     expect(next).to.deep.include({ attempt: 1, dueAt: '2027-03-01T09:00:00.000Z' });
+  });
+
+  it('an import that changes the last check moves the next request to 60 days after it', async () => {
+    await world.directory.importAll(
+      southwarkDirectory().map((service) => (service.id === 'sail' ? { ...service, lastVerified: '2026-12-01', maintainers: [HELEN] } : { ...service, lastVerified: '2026-11-20' })),
+    );
+    await sweepAt(FIRST_WORKING_MOMENT);
+    expect(await requests()).to.deep.equal([]);
+    // 60 days after 1 December 2026 is Saturday 30 January 2027: Monday morning.
+    expect((await sailTimers()).map((timer) => [timer.anchor, timer.attempt, timer.dueAt])).to.deep.equal([['2026-12-01', 1, '2027-02-01T09:00:00.000Z']]);
   });
 
   it('asks nobody about a service with no maintainers until one is added, then asks them', async () => {
