@@ -1,6 +1,7 @@
 import * as cards from './cards.bench';
 import * as matcher from './matcher.bench';
 import * as search from './search.bench';
+import * as report from './report.bench';
 import * as supervision from './supervision.bench';
 import * as turns from './turns.bench';
 
@@ -8,7 +9,7 @@ import * as turns from './turns.bench';
  * `npm run bench`: runs every benchmark and prints a readable line and one JSON line each.
  * Run it on an otherwise idle machine; numbers are for comparison between commits, not tests.
  */
-const benches: Array<{ run: () => Promise<{ name: string }> }> = [cards, matcher, search, turns, supervision];
+const benches: Array<{ run: () => Promise<{ name: string }> }> = [cards, matcher, search, turns, supervision, report];
 
 async function main(): Promise<void> {
   for (const bench of benches) {

@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nSignpost is running. Open the Agents Playground: ${playground.url}\n` +
       'You are Amira Patel, a practice receptionist: say "help" or "refer" in the personal chat.\n' +
+      `The Signpost tab (caseloads, dashboards, the borough report) is at ${bot.url}/tab: choose a playground person there.\n` +
       'The playground logs to devTools/. Press Ctrl+C to stop.\n\n',
   );
   let stopping = false;

@@ -73,8 +73,12 @@ type RecordEntity = Chunked & {
   body?: string;
 };
 
+/** Messages every stored change carries in its own transaction (e.g. counting it for reports). */
+export type EveryChangeMessages = (referral: Referral, event: AuditEvent) => OutboxMessage[];
+
 export class ReferralRepository {
   private readonly referrals: Promise<TableClient>;
+  private everyChange: EveryChangeMessages = () => [];
 
   constructor(
     tables: TableConnection,
@@ -90,8 +94,9 @@ export class ReferralRepository {
    * service's channel), and queues it for its service. Submitting the same referral id again
    * stores nothing new and returns the referral already stored.
    */
-  async submit(referral: Referral, event: AuditEvent, outbox: OutboxMessage[] = []): Promise<Referral> {
+  async submit(referral: Referral, event: AuditEvent, messages: OutboxMessage[] = []): Promise<Referral> {
     const valid = validRecord(referral);
+    const outbox = [...messages, ...this.everyChange(valid, { ...event, referralId: valid.id })];
     const client = await this.referrals;
     let stored = valid;
     try {
@@ -111,14 +116,23 @@ export class ReferralRepository {
   }
 
   /**
+   * Adds messages to every change this repository stores, in the change's transaction: work that
+   * must follow every change (the report's running totals) is then as durable as the change.
+   */
+  queueWithEveryChange(messages: EveryChangeMessages): void {
+    this.everyChange = messages;
+  }
+
+  /**
    * Replaces a referral if nobody changed it since it was read, with its audit event and the
    * notifications it causes: all in one transaction, so a change is never without its audit
    * event or its notifications, and a notification never reports a change that failed.
    * `usedLinkId` (a change made through an email link) adds a row for the link in the same
    * transaction, created only if absent: a link can make one change, even when two arrive at once.
    */
-  async update(referral: Referral, expectedEtag: string, event: AuditEvent, outbox: OutboxMessage[] = [], options: { usedLinkId?: string } = {}): Promise<StoredReferral> {
+  async update(referral: Referral, expectedEtag: string, event: AuditEvent, messages: OutboxMessage[] = [], options: { usedLinkId?: string } = {}): Promise<StoredReferral> {
     const valid = validRecord(referral);
+    const outbox = [...messages, ...this.everyChange(valid, { ...event, referralId: valid.id })];
     const client = await this.referrals;
     const actions: TransactionAction[] = [
       ['update', recordEntity(valid), 'Replace', { etag: expectedEtag }],
@@ -185,6 +199,20 @@ export class ReferralRepository {
       found.push(recordOf(entity));
     }
     return found.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  }
+
+  /**
+   * Referrals made in [from, to) (ISO times), read from every record: what a report is rebuilt
+   * from. Not for requests that must answer quickly on a large store.
+   */
+  async listCreatedIn(from: string, to: string): Promise<Referral[]> {
+    const client = await this.referrals;
+    const found: Referral[] = [];
+    for await (const entity of client.listEntities<RecordEntity>({ queryOptions: { filter: odata`RowKey eq ${RECORD_ROW}` } })) {
+      const referral = recordOf(entity);
+      if (referral.createdAt >= from && referral.createdAt < to) found.push(referral);
+    }
+    return found;
   }
 
   /** The audit trail of a referral, oldest first. */

@@ -1,4 +1,4 @@
-import { TableClient } from '@azure/data-tables';
+import { odata, TableClient } from '@azure/data-tables';
 import { statusOf, TableConnection } from './tables';
 import { movedTo } from './conversationReference';
 
@@ -100,6 +100,19 @@ export class ReferrerRepository {
       if (statusOf(error) === 404) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * The Teams id of the referrer who signs in with this email (the tab knows people by sign-in).
+   * Reads the referrers' partition: a borough's referring staff, not its referrals.
+   */
+  async teamsIdByEmail(email: string): Promise<string | undefined> {
+    const wanted = email.toLowerCase();
+    for await (const entity of (await this.client).listEntities<ReferrerEntity>({ queryOptions: { filter: odata`PartitionKey eq 'referrer'` } })) {
+      const profile = JSON.parse(entity.profile) as ReferrerProfile;
+      if (profile.email.toLowerCase() === wanted) return profile.teamsUserId;
+    }
+    return undefined;
   }
 
   /** Last write wins: a profile is the referrer's own latest answer, not shared state. */

@@ -23,6 +23,15 @@ describe('Teams app package', () => {
     expect(JSON.stringify(manifest)).not.to.contain('${{');
   });
 
+  it('offers the tab: a personal static tab, a channel tab to configure, and SSO for the tab', async () => {
+    const manifest = buildManifest(manifestSettings({ MicrosoftAppId: botId, SIGNPOST_PUBLIC_HOSTNAME: 'signpost.example.nhs.uk' }));
+    expect(manifest.staticTabs[0]).to.include({ entityId: 'signpost', name: 'Signpost', contentUrl: 'https://signpost.example.nhs.uk/tab' });
+    expect(manifest.configurableTabs[0]).to.deep.include({ configurationUrl: 'https://signpost.example.nhs.uk/tab/config', scopes: ['team'] });
+    // The SSO audience the server checks by default (config.ts tabAudience).
+    expect(manifest.webApplicationInfo).to.deep.equal({ id: botId, resource: `api://signpost.example.nhs.uk/${botId}` });
+    expect(await validateManifest(manifest)).to.deep.equal([]);
+  });
+
   it('lists in the manifest the chat commands the bot answers', () => {
     const manifest = buildManifest(manifestSettings({ MicrosoftAppId: botId }));
     const chat = manifest.bots[0].commandLists.find((list: { scopes: string[] }) => list.scopes.includes('personal'));

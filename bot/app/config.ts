@@ -18,6 +18,14 @@ export const AGENTS_PLAYGROUND_TENANT = '3f2b6c1e-8d4a-4b7e-9c15-2a6e0f9d7b31';
 /** Host names that reach only this machine. */
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 
+/** Microsoft Entra tenant ids, comma-separated, lower-cased. */
+const tenantIds = z
+  .string()
+  .trim()
+  .default('')
+  .transform((value) => value.split(',').map((tenant) => tenant.trim().toLowerCase()).filter(Boolean))
+  .refine((tenants) => tenants.every((tenant) => GUID.test(tenant)), 'expected tenant ids (GUIDs) separated by commas');
+
 const settingsSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3978),
@@ -27,12 +35,7 @@ const settingsSchema = z.object({
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
   MicrosoftAppTenantId: z.string().trim().default(''),
   SIGNPOST_HOST: z.string().trim().default(''),
-  SIGNPOST_ALLOWED_TENANTS: z
-    .string()
-    .trim()
-    .default('')
-    .transform((value) => value.split(',').map((tenant) => tenant.trim().toLowerCase()).filter(Boolean))
-    .refine((tenants) => tenants.every((tenant) => GUID.test(tenant)), 'expected tenant ids (GUIDs) separated by commas'),
+  SIGNPOST_ALLOWED_TENANTS: tenantIds,
   SIGNPOST_STORAGE_CONNECTION_STRING: z.string().trim().default(''),
   SIGNPOST_STORAGE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULT_STORAGE_TIMEOUT_MS),
   SIGNPOST_DATA_DIR: z.string().trim().default(''),
@@ -56,12 +59,7 @@ const settingsSchema = z.object({
     .transform((value) => value.replace(/\/+$/, '')),
   SIGNPOST_ENTRA_JWKS_URL: z.string().trim().url().default(ENTRA_COMMON_JWKS_URL),
   SIGNPOST_ACTIONABLE_MESSAGE_AUDIENCE: z.string().trim().default(''),
-  SIGNPOST_ACTIONABLE_MESSAGE_TENANTS: z
-    .string()
-    .trim()
-    .default('')
-    .transform((value) => value.split(',').map((tenant) => tenant.trim().toLowerCase()).filter(Boolean))
-    .refine((tenants) => tenants.every((tenant) => GUID.test(tenant)), 'expected tenant ids (GUIDs) separated by commas'),
+  SIGNPOST_ACTIONABLE_MESSAGE_TENANTS: tenantIds,
   SIGNPOST_LINK_SECRET: z
     .string()
     .trim()
@@ -72,6 +70,8 @@ const settingsSchema = z.object({
   SIGNPOST_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
   SIGNPOST_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   SIGNPOST_ADMINS: z.string().trim().default(''),
+  SIGNPOST_COMMISSIONERS: z.string().trim().default(''),
+  SIGNPOST_TAB_AUDIENCE: z.string().trim().default(''),
   SIGNPOST_WORKING_HOURS: z.string().trim().default('09:00-17:00').refine((value) => parseHoursRange(value) !== undefined, 'expected a range such as 09:00-17:00'),
   SIGNPOST_WORKING_DAYS: z.string().trim().default('mon-fri').refine((value) => parseWorkingDays(value) !== undefined, 'expected days such as mon-fri or mon,tue,thu'),
   SIGNPOST_TIME_ZONE: z
@@ -141,6 +141,13 @@ export interface SignpostConfig {
   notify: { pollMs: number; retryBaseMs: number; maxAttempts: number };
   /** Teams user ids or sign-in emails of people who may see Signpost's operational status. */
   admins: string[];
+  /** Sign-in emails of commissioners: they see the borough report (aggregates only) in the tab. */
+  commissioners: string[];
+  /**
+   * The tab's Teams SSO token audience (SIGNPOST_TAB_AUDIENCE); '' means api://<public host>/<MicrosoftAppId>,
+   * decided once the public address is known (see tabAudience).
+   */
+  tabAudience: string;
   /** When reminders go out, and how working days and hours are counted. */
   supervision: { workingHours: WorkingHours; holidays: string; pollMs: number };
   /** Months an ended (closed or declined) referral keeps the person's identifiers before they are removed. */
@@ -234,6 +241,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       linkExpiryDays: settings.SIGNPOST_LINK_EXPIRY_DAYS,
     },
     admins: settings.SIGNPOST_ADMINS.split(',').map((admin) => admin.trim().toLowerCase()).filter(Boolean),
+    commissioners: settings.SIGNPOST_COMMISSIONERS.split(',').map((email) => email.trim().toLowerCase()).filter(Boolean),
+    tabAudience: settings.SIGNPOST_TAB_AUDIENCE,
     supervision: {
       workingHours: {
         timeZone: settings.SIGNPOST_TIME_ZONE,
@@ -251,4 +260,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
       maxAttempts: settings.SIGNPOST_NOTIFY_MAX_ATTEMPTS,
     },
   };
+}
+
+/**
+ * The audience the tab's SSO tokens must carry: SIGNPOST_TAB_AUDIENCE, else the Application ID URI
+ * Teams requires for tab SSO, api://<public host>/<MicrosoftAppId> (the manifest's webApplicationInfo.resource).
+ */
+export function tabAudience(config: Pick<SignpostConfig, 'tabAudience' | 'auth'>, publicUrl: string): string {
+  if (config.tabAudience) return config.tabAudience;
+  return `api://${new URL(publicUrl).host}/${config.auth.MicrosoftAppId}`;
 }

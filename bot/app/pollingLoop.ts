@@ -52,6 +52,15 @@ export abstract class PollingLoop<T> {
     return this.again;
   }
 
+  /**
+   * Resolves once a pass that began after this call has finished: everything queued before the
+   * call has been done, or put off to a retry (tests and tools that must see the work's effect).
+   */
+  async caughtUp(): Promise<void> {
+    await this.runOnce().catch(() => undefined);
+    await this.runOnce();
+  }
+
   /** One pass now; a pass already under way is joined, not doubled. */
   runOnce(): Promise<T> {
     this.running ??= this.pass().finally(() => (this.running = undefined));

@@ -14,6 +14,8 @@ import { retentionCatchUpTimer, unfinishedFormsTimer } from '../../domain/referr
 import { answerStorageUnavailable } from '../teams/storageUnavailable';
 import { answerFailedInvoke } from '../teams/invokeResponses';
 import { refuse, ServiceUrlRefresher } from '../teams/admission';
+import { mountTab } from '../tab/tabRoutes';
+import { TabAccess } from '../tab/tabAccess';
 import { EntraTokenVerifier } from '../auth/entraToken';
 import { registerEmailRoutes } from '../email/emailRoutes';
 import { ACTIONABLE_MESSAGES_APP_ID } from '../email/emailActions';
@@ -188,6 +190,11 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       });
     });
 
+    // The tab's default SSO audience is built from the public address, known once listening.
+    let listeningUrl = '';
+    const tabAccess = new TabAccess(config, () => config.publicUrl || listeningUrl);
+    mountTab(server, { access: tabAccess, views: signpost.tabViews, logger });
+
     const port = config.port;
     const host = options.host ?? config.host;
     await new Promise<void>((resolve, reject) => {
@@ -197,9 +204,10 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     });
     const address = server.address() as AddressInfo;
     const url = `http://${!host ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    listeningUrl = url;
     // Links in email need an address: on the embedded default, this machine's.
     if (!config.publicUrl) config.publicUrl = `http://localhost:${address.port}`;
-    logger.info('listening', { url, messagesEndpoint: `${url}/api/messages`, publicUrl: config.publicUrl });
+    logger.info('listening', { url, messagesEndpoint: `${url}/api/messages`, publicUrl: config.publicUrl, tab: `${url}/tab` });
     dispatcher.start(config.notify.pollMs);
     await supervision.scheduleDigestsForLinkedServices();
     await signpost.directoryUpkeep.scheduleAll();

@@ -31,6 +31,9 @@ import { TeamsMessenger } from '../teams/teamsMessenger';
 import { TeamsCardActions } from '../teams/cardActions';
 import { SignpostBot } from '../teams/signpostBot';
 import { AdminStatus } from './adminStatus';
+import { TabViews } from '../tab/tabViews';
+import { ReportTotals, reportCountMessage } from '../reports/reportTotals';
+import { ReportCounterRepository } from '../../storage/reportCounterRepository';
 import { EmailIntakeRepository } from '../../storage/emailIntakeRepository';
 import { IntakeAddresses } from '../email/intake';
 import { IntakeCommands } from '../email/intakeCommands';
@@ -129,6 +132,14 @@ export function createSignpost(parts: SignpostParts) {
     logger,
     now,
   });
+  const reportTotals = new ReportTotals({
+    counters: new ReportCounterRepository(tables, { tablePrefix: names.referralPrefix }),
+    referrals: store.referrals,
+    calendar: supervision.calendar,
+    logger,
+  });
+  // Every stored change carries the message that counts it for the borough report.
+  store.referrals.queueWithEveryChange((referral, event) => [reportCountMessage(referral, event)]);
   const dispatcher = new NotificationDispatcher({
     messenger,
     referrals: store.referrals,
@@ -151,6 +162,7 @@ export function createSignpost(parts: SignpostParts) {
     },
     refreshReferral: (referralId) => channels.refreshReferral(referralId),
     // From the record as it stands: a later change's clocks supersede an earlier one's.
+    countForReports: (referralId, payload) => reportTotals.countQueued(referralId, payload),
     startClocks: async (referralId) => {
       const stored = await store.referrals.get(referralId);
       if (stored) await supervision.prepare(stored.referral);
@@ -191,6 +203,8 @@ export function createSignpost(parts: SignpostParts) {
   const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued, retention: personData, directoryUpkeep });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
+  // The borough report's running totals follow every stored change.
+  const tabViews = new TabViews({ ...store, roster, supervision, actions, reportTotals, commissioners: config.commissioners, logger, now });
   const conversationState = new ConversationState(stateStore);
   const bot = new SignpostBot({
     conversationState,
@@ -212,5 +226,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, bot, logger, now, personData, directoryUpkeep, directoryEmail };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, reportTotals, tabViews, bot, logger, now, personData, directoryUpkeep, directoryEmail };
 }

@@ -37,4 +37,17 @@ export class LinkWorkerRoster {
     const known = cached && cached.until > this.now().getTime() ? cached.members.find((member) => member.id === userId) : undefined;
     return known ?? this.messenger.member(link.conversation, userId);
   }
+
+  /**
+   * The link worker of the service who signed in elsewhere (the tab): found by Entra object id
+   * or sign-in email, since a signed-in person has no Teams user id of their own to offer.
+   */
+  async signedInMember(serviceId: string, who: { aadObjectId?: string; email?: string }): Promise<RosterMember | undefined> {
+    const objectId = who.aadObjectId?.toLowerCase();
+    const email = who.email?.toLowerCase();
+    if (!objectId && !email) return undefined;
+    return (await this.members(serviceId)).find(
+      (member) => (objectId !== undefined && member.aadObjectId === objectId) || (email !== undefined && member.email?.toLowerCase() === email),
+    );
+  }
 }

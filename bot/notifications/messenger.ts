@@ -11,6 +11,8 @@ export interface RosterMember {
   id: string;
   name: string;
   email?: string;
+  /** Their Microsoft Entra object id, lower case: how a person signed in to the tab is found in the roster. */
+  aadObjectId?: string;
   /** 'owner' when Teams says so (it often does not). */
   role?: string;
 }

@@ -14,6 +14,7 @@ import { isChannelPostPayload, isChannelRefreshPayload } from '../channels/servi
 import type { Mailer } from './mailer';
 import type { EmailActions } from '../email/emailActions';
 import { Card, DeliveryError, Messenger } from './messenger';
+import { isReportCountPayload, ReportCountPayload } from '../reports/reportTotals';
 import type { StaffMessage } from '../../domain/supervision/messages';
 import type { RenderedEmail } from '../../cards/email';
 
@@ -47,6 +48,8 @@ export interface DispatcherOptions {
   postReferral: (referralId: string) => Promise<boolean>;
   /** Writes a referral's clocks for the state it is in now. */
   startClocks: (referralId: string) => Promise<void>;
+  /** Counts a stored change in the borough report's running totals. */
+  countForReports: (referralId: string, payload: ReportCountPayload) => Promise<void>;
   /** Replaces a referral's posted card with the card as it stands now. */
   refreshReferral?: (referralId: string) => Promise<void>;
   /** A service's intake inboxes: a referral posted to its channel is also emailed to each. */
@@ -100,12 +103,13 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
           // Not a failure: the message goes by email instead (its own entry, counted if that fails).
           await outbox.settle(claimed, { state: 'sent' }, `${reason}; Teams cannot reach them, so it goes by email instead`);
           counts.sent += 1;
-        } else if (isClocksPayload(claimed.payload)) {
-          // A referral's clocks are never given up: storage failing now will answer later, and
-          // without them nobody would be reminded of the case. Retried at most every 5 minutes.
+        } else if (claimed.channel === 'signpost') {
+          // Signpost's own work after a change (a referral's clocks, its count in the report) is
+          // never given up: storage failing now will answer later, and without the clocks nobody
+          // would be reminded of the case. Retried at most every 5 minutes.
           const delay = Math.min(5 * 60_000, (this.options.baseDelayMs ?? 2_000) * 2 ** Math.min(claimed.attempts - 1, 20));
           await outbox.settle(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
-          if (claimed.attempts >= (this.options.maxAttempts ?? 8)) this.options.logger.error('clocks-not-started', { key: claimed.key, attempts: claimed.attempts });
+          if (claimed.attempts >= (this.options.maxAttempts ?? 8)) this.options.logger.error('signpost-work-not-done', { key: claimed.key, attempts: claimed.attempts });
           counts.retried += 1;
         } else if (error.code === 'rejected' || error.code === 'unreachable' || claimed.attempts >= (this.options.maxAttempts ?? 8)) {
           const why = error.code === 'unreachable' && claimed.channel === 'teams' ? `${reason}; Teams cannot reach them and there is no email address to use instead` : reason;
@@ -132,6 +136,7 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
       return void (await this.options.postReferral(entry.referralId));
     }
     if (isClocksPayload(entry.payload)) return this.options.startClocks(entry.referralId);
+    if (isReportCountPayload(entry.payload)) return this.options.countForReports(entry.referralId, entry.payload);
     if (isChannelRefreshPayload(entry.payload)) return void (await this.options.refreshReferral?.(entry.referralId));
     const update = entry.payload as unknown as ReferralUpdate;
     const stored = await this.options.referrals.get(entry.referralId);

@@ -1,3 +1,4 @@
+import { isReportCountPayload } from '../reports/reportTotals';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
@@ -280,7 +281,7 @@ function holdsReferral(json: string, referral: Referral): boolean {
 
 /** Outbox messages that carry nothing of the person: they read the record as it is when they run. */
 function isWorkOrder(payload: Record<string, unknown>): boolean {
-  return isChannelPostPayload(payload) || isChannelRefreshPayload(payload) || isClocksPayload(payload);
+  return isChannelPostPayload(payload) || isChannelRefreshPayload(payload) || isClocksPayload(payload) || isReportCountPayload(payload);
 }
 
 function countsForLog(counts: RemovalCounts) {

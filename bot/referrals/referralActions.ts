@@ -184,6 +184,8 @@ export class ReferralActions {
     if (member) {
       actor.isLinkWorker = true;
       if (member.email) actor.email = member.email;
+      // Someone signed in to the tab acts as their Teams self, so owning a case is one identity.
+      if (person.identifiedBy === 'tab' && member.id) actor.id = member.id;
     }
     return actor;
   }
@@ -199,7 +201,9 @@ export class ReferralActions {
    * A link worker is a member of the team whose channel serves the service. A Teams click must
    * also come from that channel: the card lives there, so a click from anywhere else is forged.
    */
-  private async linkWorker(person: ActingPerson, serviceId: string): Promise<{ email?: string } | undefined> {
+  private async linkWorker(person: ActingPerson, serviceId: string): Promise<{ id?: string; email?: string } | undefined> {
+    // The tab: a verified sign-in, found in the service team's roster by object id or email.
+    if (person.identifiedBy === 'tab') return this.deps.roster.signedInMember(serviceId, { aadObjectId: person.aadObjectId, email: person.email });
     // By email: the verified address must be one the service takes referrals at.
     if (BY_EMAIL.has(person.identifiedBy)) {
       const email = person.email?.toLowerCase();

@@ -75,7 +75,13 @@ function cardActivity(card: Card): Partial<Activity> {
   return { attachments: [CardFactory.adaptiveCard(card)] };
 }
 
-function rosterMember(member: { id: string; name?: string; email?: string; userPrincipalName?: string; userRole?: string }): RosterMember {
+function rosterMember(member: { id: string; name?: string; email?: string; userPrincipalName?: string; userRole?: string; aadObjectId?: string }): RosterMember {
   const email = signInEmail(member);
-  return { id: member.id, name: member.name ?? member.id, ...(email ? { email } : {}), ...(member.userRole ? { role: member.userRole.toLowerCase() } : {}) };
+  return {
+    id: member.id,
+    name: member.name ?? member.id,
+    ...(email ? { email } : {}),
+    ...(member.aadObjectId ? { aadObjectId: member.aadObjectId.toLowerCase() } : {}),
+    ...(member.userRole ? { role: member.userRole.toLowerCase() } : {}),
+  };
 }

@@ -131,6 +131,19 @@ export class WorkingCalendar {
     return this.addWorkingHours(from, (days * (this.hours.endMinutes - this.hours.startMinutes)) / 60);
   }
 
+  /** Working days (of working hours' length) between two instants; 0 when `to` is not later. For reports. */
+  workingDaysBetween(from: Date, to: Date): number {
+    const dayMs = (this.hours.endMinutes - this.hours.startMinutes) * MINUTE;
+    let worked = 0;
+    let cursor = this.nextWorkingTime(from);
+    for (let searched = 0; cursor < to && searched < MAX_DAYS_SEARCHED * 20; searched += 1) {
+      const closing = this.toInstant(this.local(cursor).date, this.hours.endMinutes);
+      worked += Math.min(closing.getTime(), to.getTime()) - cursor.getTime();
+      cursor = this.nextWorkingTime(closing);
+    }
+    return worked / dayMs;
+  }
+
   /** Local midnight at the start of a date (YYYY-MM-DD), as an instant. */
   startOfDay(localDate: string): Date {
     return this.toInstant(localDate, 0);

@@ -149,7 +149,7 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     const fromGroup = { ...value, referrerConversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: '19:group@thread.v2', conversationType: 'groupChat', tenantId: 'tenant-1' }, bot: { id: '28:signpost-bot' } } };
     const stored = (await referrals.get(value.id))!;
     await referrals.update({ ...stored.referral, referrerConversation: fromGroup.referrerConversation }, stored.etag, {
-      referralId: value.id, at: FIXTURE_TIME, actor: { id: 'test' }, action: 'referral.submitted', detail: {},
+      referralId: value.id, at: new Date(Date.parse(FIXTURE_TIME) + 1_000).toISOString(), actor: { id: 'test' }, action: 'referral.submitted', detail: {},
     });
     const createdBefore = connector.created.length;
     await accept({ ...value });

@@ -3,12 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { referralStorage } from '../../storage/referralStorage';
+import { testTables } from '../support/azurite';
+import { sampleReferral } from '../support/fixtures';
 
 const dist = path.resolve(__dirname, '..', '..');
 const directoryFile = path.resolve(dist, '..', 'domain/directory/southwark-services.json');
 
-function run(script: string, args: string[]) {
-  const result = spawnSync(process.execPath, [path.join(dist, 'scripts', script), ...args], { encoding: 'utf8' });
+function run(script: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const result = spawnSync(process.execPath, [path.join(dist, 'scripts', script), ...args], { encoding: 'utf8', env });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -62,5 +65,24 @@ describe('Command-line tools', () => {
     const bad = run('directory.js', ['validate', write('directory.json', broken)]);
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.contain('service "time-and-talents": eligibility.0.count');
+  });
+
+  it('report rebuild recomputes the totals from the referrals, says what differed, and finds nothing the second time', async () => {
+    const { azurite, tables } = await testTables();
+    try {
+      // A referral stored without counting (as by a process that died before counting it).
+      const referral = sampleReferral();
+      await referralStorage(tables).referrals.submit(referral, { referralId: referral.id, at: referral.createdAt, actor: { id: '29:r' }, action: 'referral.submitted', detail: { serviceId: 'sail' } });
+      const env = { ...process.env, SIGNPOST_STORAGE_CONNECTION_STRING: azurite.connectionString };
+      const first = run('report.js', ['rebuild', '2026'], env);
+      expect(first.stdout).to.contain('from 1 referrals').and.contain('1 rows differed').and.contain('"sail","Lordship Lane Surgery"');
+      expect(first.code).to.equal(3);
+      const second = run('report.js', ['rebuild', '2026'], env);
+      expect(second.stdout).to.contain('The running totals were right.');
+      expect(second.code).to.equal(0);
+      expect(run('report.js', ['rebuild', 'soon'], env).code).to.equal(2);
+    } finally {
+      await azurite.stop();
+    }
   });
 });

@@ -37,14 +37,22 @@ export class FakeConnector {
   readonly created: Array<{ id: string; parameters: Record<string, any> }> = [];
 
   /** The team roster the connector reports (member lookups and paged members). */
-  members: Array<{ id: string; name: string; email?: string; userRole?: string }> = [];
+  members: Array<{ id: string; name: string; email?: string; userRole?: string; aadObjectId?: string }> = [];
+
+  /** Rosters of particular conversations (a team's channel), where teams must differ; others get `members`. */
+  membersByConversation: Record<string, FakeConnector['members']> = {};
+
+  private rosterOf(url: string): FakeConnector['members'] {
+    const conversationId = decodeURIComponent(/\/v3\/conversations\/([^/?]+)/.exec(url)?.[1] ?? '');
+    return this.membersByConversation[conversationId] ?? this.members;
+  }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let body = '';
     for await (const chunk of req) body += chunk;
     const memberLookup = /\/v3\/conversations\/[^/]+\/members\/([^/?]+)/.exec(req.url ?? '');
     if (req.method === 'GET' && memberLookup) {
-      const member = this.members.find((candidate) => candidate.id === decodeURIComponent(memberLookup[1]));
+      const member = this.rosterOf(req.url ?? '').find((candidate) => candidate.id === decodeURIComponent(memberLookup[1]));
       res.writeHead(member ? 200 : 404, { 'content-type': 'application/json' });
       res.end(JSON.stringify(member ?? { error: { code: 'MemberNotFoundInConversation', message: 'not a member' } }));
       return;
@@ -59,7 +67,7 @@ export class FakeConnector {
     }
     if (req.method === 'GET' && /\/pagedmembers/.test(req.url ?? '')) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ members: this.members }));
+      res.end(JSON.stringify({ members: this.rosterOf(req.url ?? '') }));
       return;
     }
     const match = /\/v3\/conversations\/([^/]+)\/activities/.exec(req.url ?? '');

@@ -54,3 +54,18 @@ export class TestEntra {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+/** The tenant and app of an authenticated Signpost in tests (made up). */
+export const SIGNED_IN_TENANT = '7e1c0f52-4f0a-4a8c-9d6e-2b1f3c4d5e6f';
+export const SIGNED_IN_APP_ID = '8a3d5f0e-2b1c-4d6e-9f70-1a2b3c4d5e6f';
+
+/** Settings for a Signpost that is not in local mode and trusts only `entra`'s keys. */
+export function signedInSettings(entra: TestEntra, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    MicrosoftAppId: SIGNED_IN_APP_ID,
+    MicrosoftAppPassword: 'not-used-here',
+    SIGNPOST_ALLOWED_TENANTS: SIGNED_IN_TENANT,
+    SIGNPOST_ENTRA_JWKS_URL: entra.jwksUrl,
+    ...extra,
+  };
+}

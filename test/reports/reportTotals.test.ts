@@ -1,0 +1,135 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import type { RunningAzurite } from '../../storage/azurite';
+import type { TableConnection } from '../../storage/tables';
+import { ReferralRepository } from '../../storage/referralRepository';
+import { ReportCounterRepository } from '../../storage/reportCounterRepository';
+import { isReportCountPayload, ReportCountPayload, reportCountMessage, ReportTotals } from '../../bot/reports/reportTotals';
+import { createLogger } from '../../bot/app/log';
+import { applyTransition, ReferralAction } from '../../domain/referral/actions';
+import type { Actor } from '../../domain/referral/lifecycle';
+import type { AuditEvent, Referral } from '../../domain/referral/referral';
+import { WorkingCalendar } from '../../domain/supervision/workingCalendar';
+import { sumRows } from '../../domain/reports/boroughReport';
+import { testTables } from '../support/azurite';
+import { createWorld, ReferralWorld } from '../support/referralHarness';
+import { sampleReferral } from '../support/fixtures';
+
+/**
+ * The borough report's running totals against the truth: after many referrals changing at
+ * once, changes counted twice, and a change whose counting was lost, the totals equal a
+ * rebuild from the referrals themselves.
+ */
+
+const WORKER: Actor = { id: '29:kwame', name: 'Kwame Mensah', isLinkWorker: true };
+const PRACTICES = ['Lordship Lane Surgery', 'Sternhall Lane Surgery / Peckham'];
+const calendar = new WorkingCalendar();
+
+describe('Borough report totals', () => {
+  let azurite: RunningAzurite;
+  let tables: TableConnection;
+  let world: ReferralWorld;
+  let totals: ReportTotals;
+  const logLines: string[] = [];
+
+  before(async () => {
+    ({ azurite, tables } = await testTables());
+    world = await createWorld(tables);
+    totals = new ReportTotals({
+      counters: new ReportCounterRepository(tables, { tablePrefix: world.names.referralPrefix }),
+      referrals: world.referrals,
+      calendar,
+      logger: createLogger('warn', (line) => logLines.push(line)),
+    });
+    // As createSignpost wires it: every change carries its count, which the dispatcher carries out.
+    world.referrals.queueWithEveryChange((referral, event) => [reportCountMessage(referral, event)]);
+  });
+  after(() => azurite.stop());
+
+  /** What the dispatcher does with the counts the changes queued, concurrently and in any order. */
+  async function countQueued(): Promise<void> {
+    const due = (await world.outbox.due(new Date(Date.now() + 60_000), 10_000)).filter((entry) => isReportCountPayload(entry.payload));
+    await Promise.all(due.map(async (entry) => totals.countQueued(entry.referralId, entry.payload as unknown as ReportCountPayload)));
+  }
+
+  /** A change as the application layer makes it: the domain's next record and its audit event, stored with the eTag. */
+  async function change(repository: ReferralRepository, referralId: string, action: ReferralAction, at: string): Promise<{ referral: Referral; event: AuditEvent }> {
+    for (;;) {
+      const stored = (await repository.get(referralId))!;
+      const applied = applyTransition(stored.referral, action, WORKER, at);
+      if (!applied.ok || !applied.changed) throw new Error(`the change did not apply: ${JSON.stringify(applied)}`);
+      const event: AuditEvent = { referralId, at, actor: { id: WORKER.id, name: WORKER.name }, action: applied.audit.action, detail: { ...applied.audit.detail, via: 'teams' } };
+      try {
+        return { referral: (await repository.update(applied.next, stored.etag, event)).referral, event };
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ReferralConflict') throw error;
+      }
+    }
+  }
+
+  it('equal a rebuild after concurrent changes, repeated counting and a lost count', async () => {
+    const made = await Promise.all(
+      Array.from({ length: 24 }, async (_, index) => {
+        const referral = sampleReferral({
+          id: randomUUID(),
+          reference: `SP-2026-${String(100 + index).padStart(6, '0')}`,
+          createdAt: `2026-0${3 + (index % 3)}-0${2 + (index % 5)}T10:00:00.000Z`,
+          updatedAt: '2026-03-02T10:00:00.000Z',
+          referrer: { teamsUserId: '29:r', name: 'Amira Patel', email: 'a@practice.example', practice: PRACTICES[index % 2] },
+        });
+        await world.referrals.submit(referral, { referralId: referral.id, at: referral.createdAt, actor: { id: '29:r' }, action: 'referral.submitted', detail: { serviceId: 'sail', summary: 'Referred' } });
+        return referral;
+      }),
+    );
+    const later = (referral: Referral, days: number) => new Date(Date.parse(referral.createdAt) + days * 86_400_000).toISOString();
+
+    // Every referral moves on at the same time as the others: some accepted and worked to a close
+    // with scores, some declined, some redirected.
+    await Promise.all(
+      made.map(async (referral, index) => {
+        if (index % 4 === 3) return change(world.referrals, referral.id, { verb: 'decline', reason: index % 8 === 3 ? 'no-capacity' : 'not-eligible' }, later(referral, 1));
+        if (index % 4 === 2) return change(world.referrals, referral.id, { verb: 'redirect', toServiceId: 'sail-care-navigation' }, later(referral, 1));
+        await change(world.referrals, referral.id, { verb: 'accept' }, later(referral, index % 3));
+        await change(world.referrals, referral.id, { verb: 'record-swemwbs', stage: 'baseline', items: [2, 2, 3, 3, 2, 3, 2] }, later(referral, 3));
+        await change(world.referrals, referral.id, { verb: 'update', status: 'contacted' }, later(referral, 4));
+        await change(world.referrals, referral.id, { verb: 'record-swemwbs', stage: 'closing', items: [4, 3, 4, 4, 3, 4, index % 5] .map((item) => Math.max(1, item)) }, later(referral, 30));
+        return change(world.referrals, referral.id, { verb: 'close', reason: 'completed' }, later(referral, 31));
+      }),
+    );
+    // Counting a change again (a retried delivery) adds nothing; nor do two countings at once.
+    const first = made[0];
+    const current = (await world.referrals.get(first.id))!.referral;
+    await Promise.all([totals.record(current), totals.record(current), totals.record(current)]);
+
+    // A change stored by a process that died before counting it: the next change notices the gap.
+    const uncounted = new ReferralRepository(tables, world.queue, world.outbox, { tablePrefix: world.names.referralPrefix });
+    const redirected = made[2];
+    await change(uncounted, redirected.id, { verb: 'accept' }, later(redirected, 2));
+    await change(world.referrals, redirected.id, { verb: 'update', status: 'contacted' }, later(redirected, 3));
+
+    await countQueued();
+    expect(logLines.filter((line) => line.includes('report-counters-failed'))).to.deep.equal([]);
+    const { referrals, differing } = await totals.rebuild(2026);
+    expect(referrals).to.equal(24);
+    // Rows are compared by value; a row the running totals never wrote counts as all zeros.
+    expect(differing).to.deep.equal([]);
+    const rebuilt = sumRows(await totals.year(2026));
+    const made2026 = [...rebuilt.values()].reduce((sum, row) => sum + row.counters.made, 0);
+    expect(made2026).to.equal(24);
+    const redirects = [...rebuilt.values()].reduce((sum, row) => sum + row.counters.redirected, 0);
+    expect(redirects).to.equal(6);
+    const accepted = [...rebuilt.values()].filter((row) => row.key.serviceId === 'sail-care-navigation').reduce((sum, row) => sum + row.counters.accepted, 0);
+    expect(accepted).to.equal(1); // the one accepted while nobody was counting
+  });
+
+  it('a rebuild finds totals that have drifted from the referrals', async () => {
+    const counters = new ReportCounterRepository(tables, { tablePrefix: world.names.referralPrefix });
+    const stored = await counters.totals('2026-03');
+    const [first, ...rest] = stored.rows;
+    const drifted = { rows: [{ key: first.key, counters: { ...first.counters, made: first.counters.made + 1 } }, ...rest], etag: stored.etag };
+    await counters.apply('2026-03', { referralId: randomUUID(), version: 1, history: { referralId: 'x', month: '2026-03', practice: first.key.practice, episodes: [] }, rows: [] }, undefined, drifted);
+    const { differing } = await totals.rebuild(2026);
+    expect(differing).to.have.length(1);
+    expect((await totals.rebuild(2026)).differing).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import type { Browser, Frame, Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS } from './playground';
+
+/**
+ * Headless Chromium on the Signpost tab, with axe-core for accessibility checks. axe is
+ * evaluated through the browser's debugging protocol rather than added as a script tag, so the
+ * tab's Content-Security-Policy (script-src 'self') stays exactly as served.
+ */
+
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+export const WCAG_22_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+export const DESKTOP = { width: 1280, height: 900 };
+/** A phone in portrait: Teams mobile's width. */
+export const MOBILE = { width: 375, height: 740 };
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: string[] }>;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+}
+
+/** axe-core's WCAG 2.2 A and AA violations on the page (or a framed tab) as it is now, described one per line. */
+export async function accessibilityViolations(page: Page | Frame): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async (tags) => {
+    const axe = (window as unknown as { axe: { run: (context: Document, options: unknown) => Promise<{ violations: AxeViolation[] }> } }).axe;
+    return (await axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] })).violations;
+  }, WCAG_22_AA);
+  return violations.map((violation) => `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+}
