@@ -1,7 +1,7 @@
 import serviceTemplate from './service.json';
 import { renderCard } from './render';
 import { escapeCardText } from '../domain/text';
-import type { DirectoryService } from '../domain/directory/schema';
+import { DirectoryService, notTakingReferrals } from '../domain/directory/schema';
 
 /**
  * A directory service as a card anyone can share (the compose box search inserts it), and the
@@ -20,7 +20,7 @@ export function serviceWait(service: DirectoryService): string {
 
 export function serviceOpenness(service: DirectoryService): string {
   if (!service.takesReferrals) return `Takes no referrals. ${service.howPeopleReachIt ?? ''}`.trim();
-  return service.status === 'open' ? 'Open to referrals' : 'Paused: not taking referrals just now';
+  return notTakingReferrals(service) ?? 'Open to referrals';
 }
 
 function checkedOn(service: DirectoryService): string {
@@ -46,7 +46,7 @@ export function serviceCard({ service, unverified }: ServiceView): Record<string
 /** The search result's preview (a thumbnail card: a title and a few lines of plain text). */
 export function servicePreview({ service, unverified }: ServiceView): { title: string; subtitle: string; text: string } {
   const plain = (text: string) => text.replace(/[<>]/g, '');
-  const status = [`Wait: ${serviceWait(service)}`, service.takesReferrals ? (service.status === 'open' ? 'Open' : 'Paused') : 'Takes no referrals'];
+  const status = [`Wait: ${serviceWait(service)}`, service.takesReferrals ? (service.status === 'open' ? 'Open' : service.status === 'closed' ? 'Closed' : 'Paused') : 'Takes no referrals'];
   if (unverified) status.push('May be out of date');
   return {
     title: plain(service.name),

@@ -4,12 +4,14 @@ import { escapeHtml, RenderedEmail } from './email';
 import { actionableCard, actionLinksHtml, actionLinksText, EmailActionTarget, EmailCase, embeddedCard } from './emailActions';
 import type { StaffMessage } from '../domain/supervision/messages';
 import { escapeCardText } from '../domain/text';
+import { verificationRequestCard } from './verificationCard';
 
 const KIND_LABELS: Record<StaffMessage['kind'], string> = {
   reminder: 'Signpost reminder',
   'escalation-alert': 'Escalation: a link worker needs a supervisor',
   'escalation-answer': 'Your escalation was answered',
   'caseload-digest': 'Fortnightly caseload digest',
+  'verification-request': 'Please confirm a directory entry',
 };
 
 export interface StaffCardState {
@@ -31,6 +33,7 @@ export const ALERT_REFRESH_VERB = 'escalation-refresh';
  * text is escaped.
  */
 export function staffMessageCard(message: StaffMessage, state: StaffCardState = {}): Record<string, unknown> {
+  if (message.verification) return verificationRequestCard({ ...message, verification: message.verification }, { notice: state.notice });
   const shown = (text: string | undefined) => (text == null ? null : escapeCardText(text));
   const card = renderCard(template, {
     kindLabel: KIND_LABELS[message.kind],

@@ -26,6 +26,13 @@ export const CHANNEL_COMMANDS: CommandHelp[] = [
     description:
       'Who gets escalations and reminders. Team owners: supervisors add [email] clinical (or manager), supervisors remove [email].',
   },
+  { command: 'wait [weeks]', description: "Link workers: the service's typical wait now, e.g. wait 6 weeks. Matches and referrers' updates quote it." },
+  { command: 'pause until [date]', description: 'Link workers: take no new referrals until then, e.g. pause until 2027-02-01. Say reopen to take them again.' },
+  { command: 'reopen', description: 'Link workers: take referrals again after a pause.' },
+  {
+    command: 'maintainers',
+    description: "Who is asked to confirm the service's directory entry. Team owners: maintainers add [email], maintainers remove [email].",
+  },
   { command: 'help', description: 'Show this card.' },
 ];
 

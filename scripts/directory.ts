@@ -4,7 +4,7 @@ import { Activity, ActivitiesValidationError, parseActivities } from '../domain/
 import { southwarkDirectory } from '../domain/directory/southwark';
 import { sampleActivities } from '../domain/directory/sampleActivities';
 import { TableConnection } from '../storage/tables';
-import { DirectoryRepository } from '../storage/directoryRepository';
+import { DirectoryRepository, ServiceVersion } from '../storage/directoryRepository';
 import { ActivityRepository } from '../storage/activityRepository';
 import { fromOpenReferralUk, OPEN_REFERRAL_UK_FORMAT, OpenReferralImportError, toOpenReferralUk } from '../storage/openReferralUk';
 
@@ -18,10 +18,13 @@ import { fromOpenReferralUk, OPEN_REFERRAL_UK_FORMAT, OpenReferralImportError, t
  * activities file.
  * `npm run --silent directory -- export --format openreferral-uk`: services and activities as
  * Open Referral UK on stdout (from Table storage when configured, else the checked-in files).
+ * `npm run --silent directory -- history <service id>`: every version of the service, oldest
+ * first: when, by which route, by whom, which fields changed and to what.
  */
 const USAGE = [
   'usage: npm run --silent directory -- validate|import <file>',
   '       npm run --silent directory -- validate-activities|import-activities <file>',
+  '       npm run --silent directory -- history <service id>',
   `       npm run --silent directory -- export --format ${OPEN_REFERRAL_UK_FORMAT}`,
 ].join('\n');
 
@@ -30,6 +33,7 @@ type Loaded = { services?: DirectoryService[]; activities?: Activity[] };
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'export') return exportDirectory(rest);
+  if (command === 'history') return rest[0] ? history(rest[0]) : usage();
   const file = rest.find((arg) => !arg.startsWith('--') && arg !== OPEN_REFERRAL_UK_FORMAT);
   if (!['validate', 'import', 'validate-activities', 'import-activities'].includes(command ?? '') || !file) {
     process.stderr.write(`${USAGE}\n`);
@@ -54,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   const tables = storage();
   if (!tables) return 2;
   if (loaded.services) {
-    const result = await new DirectoryRepository(tables).importAll(loaded.services);
+    const result = await new DirectoryRepository(tables).importAll(loaded.services, { name: 'directory import (command line)' });
     process.stdout.write(`Imported ${result.imported} services; removed ${result.removed.length ? result.removed.join(', ') : 'none'}.\n`);
   }
   if (loaded.activities) {
@@ -70,10 +74,10 @@ function load(expected: 'directory' | 'activities', input: unknown): Loaded {
   return expected === 'activities' ? { activities: parseActivities(input) } : { services: parseDirectory(input) };
 }
 
-function storage(): TableConnection | undefined {
+function storage(what = 'import'): TableConnection | undefined {
   const connectionString = process.env.SIGNPOST_STORAGE_CONNECTION_STRING;
   if (connectionString) return new TableConnection(connectionString);
-  process.stderr.write('Set SIGNPOST_STORAGE_CONNECTION_STRING to import. On the embedded default, Signpost loads the checked-in directory and activities itself on first start.\n');
+  process.stderr.write(`Set SIGNPOST_STORAGE_CONNECTION_STRING to ${what}. On the embedded default, Signpost loads the checked-in directory and activities itself on first start.\n`);
   return undefined;
 }
 
@@ -94,6 +98,37 @@ async function exportDirectory(args: string[]): Promise<number> {
   }
   process.stdout.write(`${JSON.stringify(toOpenReferralUk(directories), null, 2)}\n`);
   return 0;
+}
+
+function usage(): number {
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}
+
+async function history(serviceId: string): Promise<number> {
+  const tables = storage('read the history');
+  if (!tables) return 2;
+  const versions = await new DirectoryRepository(tables).history(serviceId);
+  if (!versions.length) {
+    process.stderr.write(`No history for "${serviceId}": there is no such service, or it has not changed since it was first imported.\n`);
+    return 2;
+  }
+  for (const version of versions) process.stdout.write(`${describeVersion(version)}\n`);
+  return 0;
+}
+
+function describeVersion(version: ServiceVersion): string {
+  const by = version.by.email ? `${version.by.name} <${version.by.email}>` : version.by.name;
+  const lines = [`version ${version.version}  ${version.at}  ${version.route}  by ${by}`];
+  if (version.version === 1) lines.push('  first version');
+  else {
+    for (const field of version.changed) {
+      const value = (version.service as Record<string, unknown>)[field];
+      lines.push(`  ${field}: ${value === undefined ? '(removed)' : JSON.stringify(value)}`);
+    }
+  }
+  if (version.note) lines.push(`  note: ${version.note}`);
+  return lines.join('\n');
 }
 
 main(process.argv.slice(2)).then(

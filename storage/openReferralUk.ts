@@ -77,7 +77,8 @@ function serviceToOpenReferral(service: DirectoryService): Record<string, unknow
   const locationId = stableId(`location:service:${signpostId}`);
   return {
     ...common,
-    status: status === 'open' ? 'active' : 'temporarily closed',
+    // Open Referral UK's words for Signpost's: paused is "temporarily closed", closed is "inactive".
+    status: status === 'open' ? 'active' : status === 'paused' ? 'temporarily closed' : 'inactive',
     ...(ageRule?.rule === 'minimumAge' ? { minimum_age: ageRule.age } : {}),
     assured_date: lastVerified,
     organization: organizationOf(organisation),
@@ -215,7 +216,7 @@ export function fromOpenReferralUk(input: unknown): Directories {
     }
     const entry = parsed.data;
     if (entry.signpost.kind === 'service') {
-      if (entry.status === 'inactive' || entry.status === 'defunct') problems.push(`${label}: status: Signpost holds open ("active") or paused ("temporarily closed") services only`);
+      if (entry.status === 'defunct') problems.push(`${label}: status: Signpost holds open ("active"), paused ("temporarily closed") or closed ("inactive") services, not defunct ones`);
       else services.push(serviceFrom(entry));
     } else {
       if (entry.status !== 'active') problems.push(`${label}: status: an activity is listed only while "active"`);
@@ -258,7 +259,7 @@ function serviceFrom(entry: OpenReferralService): Record<string, unknown> {
     organisation: entry.organization.name,
     description: entry.description,
     ...signpostOnly,
-    status: entry.status === 'active' ? 'open' : 'paused',
+    status: entry.status === 'active' ? 'open' : entry.status === 'inactive' ? 'closed' : 'paused',
     lastVerified: entry.assured_date,
     contact: {
       address: entry.service_at_locations[0]?.location.name ?? null,

@@ -42,6 +42,8 @@ const settingsSchema = z.object({
   SIGNPOST_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   SIGNPOST_NEAR_MISS_YEARS: z.coerce.number().int().min(0).max(20).default(5),
   SIGNPOST_VERIFICATION_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Days after an entry's last check that its maintainers are asked to confirm it. */
+  SIGNPOST_DIRECTORY_VERIFY_AFTER_DAYS: z.coerce.number().int().min(1).max(3650).default(60),
   SIGNPOST_SMTP_URL: z
     .string()
     .trim()
@@ -115,6 +117,7 @@ export interface SignpostConfig {
   nearMissYears: number;
   /** Directory entries not checked for this long are shown as possibly out of date. */
   verificationMaxAgeDays: number;
+  directoryVerifyAfterDays: number;
   mail: { smtpUrl: string; from: string; originator: string };
   /**
    * The address people reach Signpost at from outside (email links, Action.Http targets, the
@@ -223,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SignpostConfig
     logLevel: settings.SIGNPOST_LOG_LEVEL,
     nearMissYears: settings.SIGNPOST_NEAR_MISS_YEARS,
     verificationMaxAgeDays: settings.SIGNPOST_VERIFICATION_MAX_AGE_DAYS,
+    directoryVerifyAfterDays: settings.SIGNPOST_DIRECTORY_VERIFY_AFTER_DAYS,
     mail: {
       smtpUrl: settings.SIGNPOST_SMTP_URL,
       from: settings.SIGNPOST_MAIL_FROM,

@@ -178,6 +178,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       logger,
       now: signpost.now,
     });
+    signpost.directoryEmail.register(server);
 
     server.get('/api/health', async (_req, res) => {
       const storage = await storageStatus(tables);
@@ -213,6 +214,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     logger.info('listening', { url, messagesEndpoint: `${url}/api/messages`, publicUrl: config.publicUrl, tab: `${url}/tab` });
     dispatcher.start(config.notify.pollMs);
     await supervision.scheduleDigestsForLinkedServices();
+    await signpost.directoryUpkeep.scheduleAll();
     await signpost.store.timers.schedule([retentionCatchUpTimer(signpost.now()), unfinishedFormsTimer(signpost.now())]);
     scheduler.start(config.supervision.pollMs);
 

@@ -16,6 +16,9 @@ import { bankHolidays } from '../supervision/bankHolidays';
 import { Supervision } from '../supervision/supervision';
 import { SupervisionScheduler } from '../supervision/supervisionScheduler';
 import { SupervisorCommands } from '../supervision/supervisorCommands';
+import { DirectoryCommands } from '../directory/directoryCommands';
+import { DirectoryUpkeep } from '../directory/directoryUpkeep';
+import { DirectoryEmail } from '../directory/directoryEmail';
 import { ReferralService } from '../referrals/referralService';
 import { ReferralActions } from '../referrals/referralActions';
 import { ServiceChannels } from '../channels/serviceChannels';
@@ -158,6 +161,9 @@ export function createSignpost(parts: SignpostParts) {
     get emailActions() {
       return emailActions;
     },
+    get directoryEmail() {
+      return directoryEmail;
+    },
     refreshReferral: (referralId) => channels.refreshReferral(referralId),
     // From the record as it stands: a later change's clocks supersede an earlier one's.
     countForReports: (referralId, payload) => reportTotals.countQueued(referralId, payload),
@@ -188,7 +194,17 @@ export function createSignpost(parts: SignpostParts) {
     settings: { publicUrl: () => config.publicUrl, originator: config.mail.originator, linkExpiryDays: config.email.linkExpiryDays },
     now,
   });
-  const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued, retention: personData });
+  const directoryUpkeep = new DirectoryUpkeep({ ...store, supervision, logger, now, notificationsQueued, verifyAfterDays: config.directoryVerifyAfterDays });
+  const directoryEmail = new DirectoryEmail({
+    signer,
+    upkeep: directoryUpkeep,
+    directory: store.directory,
+    publicUrl: () => config.publicUrl,
+    expiryDays: config.email.linkExpiryDays,
+    logger,
+    now,
+  });
+  const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued, retention: personData, directoryUpkeep });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
   // The borough report's running totals follow every stored change.
@@ -200,10 +216,11 @@ export function createSignpost(parts: SignpostParts) {
     userState: new UserState(stateStore),
     referrals: referralService,
     channels,
-    cardActions: new TeamsCardActions({ actions, channels, supervision, directory: store.directory, activities: store.activities, now }),
+    cardActions: new TeamsCardActions({ actions, channels, supervision, directory: store.directory, activities: store.activities, directoryUpkeep, now }),
     adminStatus,
     admins: config.admins,
     supervisorCommands,
+    directoryCommands: new DirectoryCommands({ ...store, roster, supervision, logger, now }),
     intakeCommands: new IntakeCommands({ directory: store.directory, intake: store.intake, channelLinks: store.channelLinks, admins: config.admins, logger, now }),
     contacts: store.contacts,
     directory: store.directory,
@@ -213,5 +230,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, reportTotals, tabViews, bot, logger, now, personData };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, reportTotals, tabViews, bot, logger, now, personData, directoryUpkeep, directoryEmail };
 }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { z } from 'zod';
 import { EmailLink, emailLinkSchema } from '../../domain/email/links';
 
 /**
@@ -21,20 +22,32 @@ export class LinkSigner {
   }
 
   sign(link: EmailLink): string {
-    const payload = Buffer.from(JSON.stringify(emailLinkSchema.parse(link))).toString('base64url');
-    return `${payload}.${this.mac(payload).toString('base64url')}`;
+    return this.signAs(CONTEXT, emailLinkSchema.parse(link));
   }
 
   /** The link's claims, or undefined for anything Signpost did not sign (forged, altered, truncated). */
   verify(token: string): EmailLink | undefined {
+    return this.verifyAs(CONTEXT, token, emailLinkSchema);
+  }
+
+  /**
+   * Signs other claims under their own context (e.g. directory links), so a token made for one
+   * purpose never verifies for another.
+   */
+  signAs(context: string, claims: unknown): string {
+    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    return `${payload}.${this.mac(payload, context).toString('base64url')}`;
+  }
+
+  verifyAs<T>(context: string, token: string, schema: z.ZodType<T, z.ZodTypeDef, unknown>): T | undefined {
     if (typeof token !== 'string' || token.length > MAX_LINK_TOKEN_CHARS) return undefined;
     const match = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!match) return undefined;
     const given = Buffer.from(match[2], 'base64url');
-    const expected = this.mac(match[1]);
+    const expected = this.mac(match[1], context);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     try {
-      const parsed = emailLinkSchema.safeParse(JSON.parse(Buffer.from(match[1], 'base64url').toString('utf8')));
+      const parsed = schema.safeParse(JSON.parse(Buffer.from(match[1], 'base64url').toString('utf8')));
       return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;
@@ -53,8 +66,8 @@ export class LinkSigner {
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
-  private mac(payload: string): Buffer {
-    return createHmac('sha256', this.secret).update(CONTEXT + payload).digest();
+  private mac(payload: string, context: string): Buffer {
+    return createHmac('sha256', this.secret).update(context + payload).digest();
   }
 }
 

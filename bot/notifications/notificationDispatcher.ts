@@ -15,6 +15,8 @@ import type { Mailer } from './mailer';
 import type { EmailActions } from '../email/emailActions';
 import { Card, DeliveryError, Messenger } from './messenger';
 import { isReportCountPayload, ReportCountPayload } from '../reports/reportTotals';
+import type { StaffMessage } from '../../domain/supervision/messages';
+import type { RenderedEmail } from '../../cards/email';
 
 /**
  * Sends what the outbox holds. Each message is claimed with its eTag and a lease, sent, then
@@ -54,6 +56,8 @@ export interface DispatcherOptions {
   intakeAddresses?: (serviceId: string) => Promise<string[]>;
   /** The actions emails carry (signed links, Actionable Message cards). */
   emailActions?: EmailActions;
+  /** Requests to confirm a directory entry, by email (bot/directory/directoryEmail.ts). */
+  directoryEmail?: { requestEmail(to: string, message: StaffMessage): RenderedEmail };
 }
 
 /** What the outbox holds to email a referral to one of its service's intake inboxes. */
@@ -187,7 +191,12 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
       if (recipient.channel || !recipient.email) throw new DeliveryError('rejected', 'no email address');
       const referralId = message.escalation?.referralId ?? message.referralId;
       const referral = referralId && this.options.emailActions ? (await this.options.referrals.get(referralId))?.referral : undefined;
-      const email = this.options.emailActions ? await this.options.emailActions.staffEmail(recipient.email, message, referral) : staffMessageEmail(message);
+      const email =
+        message.verification && this.options.directoryEmail
+          ? this.options.directoryEmail.requestEmail(recipient.email, message)
+          : this.options.emailActions
+            ? await this.options.emailActions.staffEmail(recipient.email, message, referral)
+            : staffMessageEmail(message);
       await this.options.mailer.send({ to: recipient.email, ...email, messageId: entry.key });
       return;
     }

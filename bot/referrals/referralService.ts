@@ -293,7 +293,7 @@ function describePreference(preference: NotifyPreference | undefined): string {
 
 function waitText(match: Pick<ServiceMatch, 'waitingTimeWeeks' | 'status'>): string {
   const wait = match.waitingTimeWeeks === null ? 'Wait: not published' : `Wait: about ${match.waitingTimeWeeks} weeks`;
-  return match.status === 'paused' ? `${wait}. Paused: not taking new referrals at the moment` : wait;
+  return match.status === 'open' ? wait : `${wait}. ${match.status === 'closed' ? 'Closed' : 'Paused'}: not taking new referrals at the moment`;
 }
 
 function serviceView(match: ServiceMatch): ServiceMatchView {

@@ -35,6 +35,8 @@ export interface SchedulerOptions {
   batchSize?: number;
   /** Removes an ended referral's person data when its retention timer comes due (bot/privacy/personData.ts). */
   retention?: { retire(timer: Timer): Promise<Timer[]>; catchUp(): Promise<number>; removeUnfinishedForms(): Promise<number> };
+  /** Sends the requests to confirm directory entries when they come due (bot/directory/directoryUpkeep.ts). */
+  directoryUpkeep?: { requestDue(timer: Timer, now: Date): Promise<{ queued: number; next: Timer[] }> };
 }
 
 export interface SweepResult {
@@ -110,6 +112,10 @@ export class SupervisionScheduler extends PollingLoop<SweepResult> {
         return { queued: 0, next: [unfinishedFormsTimer(new Date(Math.max(now.getTime(), Date.parse(due.dueAt)) + 24 * 60 * 60 * 1000))] };
       }
       return { queued: 0, next: await this.options.retention.retire(due) };
+    }
+    if (due.kind === 'directory-verification') {
+      if (!this.options.directoryUpkeep) throw new Error('Directory verification timer due, but no directory upkeep is configured');
+      return this.options.directoryUpkeep.requestDue(due, now);
     }
     const at = now.toISOString();
     const context = {

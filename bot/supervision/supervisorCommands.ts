@@ -47,6 +47,12 @@ export interface SupervisorCommandDependencies {
   now: () => Date;
 }
 
+/** Who may change who looks after a service (its supervisors, its directory maintainers): team owners, whoever linked the channel, Signpost admins. */
+export function mayManageService(who: Speaker, linkedById: string, supervision: Pick<Supervision, 'isAdmin'>): boolean {
+  if (who.id === linkedById || who.role === 'owner') return true;
+  return supervision.isAdmin({ teamsUserId: who.id, aadObjectId: who.aadObjectId, email: who.email });
+}
+
 export class SupervisorCommands {
   constructor(private readonly deps: SupervisorCommandDependencies) {}
 
@@ -59,7 +65,7 @@ export class SupervisorCommands {
     const serviceName = service?.name ?? link.serviceId;
     if (!command.change) return this.list(link.serviceId, serviceName);
 
-    if (!this.mayManage(who, link.linkedBy.id)) {
+    if (!mayManageService(who, link.linkedBy.id, this.deps.supervision)) {
       return "Only the team's owners (or whoever linked this channel, or a Signpost admin) can change the supervisors. Nothing changed.";
     }
     const address = email.safeParse(command.email ?? '');
@@ -121,11 +127,6 @@ export class SupervisorCommands {
   private async warnIfNone(serviceId: string): Promise<string> {
     if ((await this.deps.supervision.supervisorsOf(serviceId)).length) return '';
     return ' Until one is added, escalations and overdue-referral alerts go to Signpost admins. A team owner adds one with **supervisors add** [email] **manager** or **clinical**.';
-  }
-
-  private mayManage(who: Speaker, linkedById: string): boolean {
-    if (who.id === linkedById || who.role === 'owner') return true;
-    return this.deps.supervision.isAdmin({ teamsUserId: who.id, aadObjectId: who.aadObjectId, email: who.email });
   }
 
   private async audit(action: 'supervisor.added' | 'supervisor.removed', actor: { id: string; name: string }, at: string, summary: string, serviceId: string): Promise<void> {

@@ -16,6 +16,10 @@ import { referralUpdateCard, UPDATE_REFRESH_VERB } from '../../cards/referralUpd
 import { standingSince } from '../../domain/notifications/referralUpdate';
 import type { ActingPerson, ActionOutcome, ReferralActions, ReferralView, RequestedAction } from '../referrals/referralActions';
 import type { ServiceChannels } from '../channels/serviceChannels';
+import type { DirectoryUpkeep, UpkeepRequest } from '../directory/directoryUpkeep';
+import { CHANGE_VERB, CONFIRM_VERB, verificationRequestCard } from '../../cards/verificationCard';
+import { verificationEditSchema, verificationRequestMessage } from '../../domain/directory/verification';
+import type { DirectoryService } from '../../domain/directory/schema';
 import type { Supervision } from '../supervision/supervision';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { cardAnswer, ERROR_RESPONSE_TYPE, errorAnswer, messageAnswer } from './invokeResponses';
@@ -46,6 +50,7 @@ const referralCard = z.object({ referralId: z.string().uuid(), version });
 const escalationCard = z.object({ referralId: z.string().uuid(), escalationId: z.string().uuid() });
 const refreshedCard = z.object({ referralId: z.string().uuid() });
 const updateCard = z.object({ referralId: z.string().uuid(), version });
+const verificationCardData = z.object({ serviceId: z.string().max(80).regex(/^[a-z0-9]+(-[a-z0-9]+)*$/), version });
 const scoreField = (message: string) => z.string({ required_error: message, invalid_type_error: message });
 
 /** One schema per verb: the card's data in, a typed action out. */
@@ -140,6 +145,8 @@ const has = <T extends object>(table: T, key: string): key is Extract<keyof T, s
 
 export interface CardActionDependencies {
   actions: ReferralActions;
+  /** Answers to requests to confirm a directory entry. */
+  directoryUpkeep?: DirectoryUpkeep;
   channels: ServiceChannels;
   supervision: Supervision;
   directory: DirectoryRepository;
@@ -159,6 +166,7 @@ export class TeamsCardActions {
     if (verb === REFRESH_VERB) return this.referralCardView(context, data);
     if (verb === ALERT_REFRESH_VERB) return this.alertView(context, data);
     if (verb === UPDATE_REFRESH_VERB) return this.updateView(context, data);
+    if (verb === CONFIRM_VERB || verb === CHANGE_VERB) return this.verificationAnswer(context, verb, data);
     return verb.startsWith('escalation-') ? this.escalationAnswer(context, verb, data) : this.referralCard(context, verb, data);
   }
 
@@ -240,6 +248,37 @@ export class TeamsCardActions {
     if (outcome.kind === 'contact-details') return errorAnswer(400, 'An escalation alert cannot show contact details. Nothing changed.');
     if (!outcome.escalation) return outcome.kind === 'refused' ? errorAnswer(403, outcome.notice) : messageAnswer(outcome.notice);
     return cardAnswer(await this.alertCard(outcome.referral, outcome.escalation, outcome.notice, person.id));
+  }
+
+  /** "Still correct" or "Save changes" on a request to confirm a directory entry. */
+  private async verificationAnswer(context: TurnContext, verb: string, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
+    const ids = verificationCardData.safeParse(data);
+    const upkeep = this.deps.directoryUpkeep;
+    if (!ids.success || !upkeep) return errorAnswer(400, 'This card is not a Signpost directory request, so nothing changed.');
+    const { serviceId, version: shownVersion } = ids.data;
+    let request: UpkeepRequest = { verb: 'confirm' };
+    if (verb === CHANGE_VERB) {
+      const edit = verificationEditSchema.safeParse(data);
+      if (!edit.success) {
+        const stored = await this.deps.directory.current(serviceId);
+        const notice = `Nothing changed: ${edit.error.issues.map((issue) => issue.message).join('; ')}.`;
+        return stored ? cardAnswer(this.requestCard(stored.service, shownVersion, notice, false)) : errorAnswer(404, notice);
+      }
+      request = { verb: 'change', edit: edit.data };
+    }
+    const from = context.activity.from;
+    const person = { name: from.name ?? 'A maintainer', email: (await describeSender(context))?.email, teamsUserId: from.id, aadObjectId: from.aadObjectId };
+    const outcome = await upkeep.act(person, serviceId, shownVersion, request, 'teams');
+    if (outcome.kind === 'not-found' || !outcome.service) return errorAnswer(404, outcome.notice);
+    if (outcome.kind === 'refused') return errorAnswer(403, outcome.notice);
+    // Stale: the entry as it stands, to answer again; invalid: the form again, with what was wrong.
+    const version = outcome.kind === 'invalid' ? shownVersion : outcome.version!;
+    return cardAnswer(this.requestCard(outcome.service, version, outcome.notice, outcome.kind === 'changed'));
+  }
+
+  private requestCard(service: DirectoryService, version: number, notice: string, answered: boolean): Record<string, unknown> {
+    const message = verificationRequestMessage(service, version, 1, this.deps.now().toISOString());
+    return verificationRequestCard({ ...message, verification: message.verification! }, { notice, answered });
   }
 
   /** Supervisors are known by their sign-in email as well as their Teams id. */

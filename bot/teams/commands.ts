@@ -1,3 +1,5 @@
+import type { DirectoryCommand } from '../directory/directoryCommands';
+
 /**
  * What a person typed, as a command. Teams puts an <at>Signpost</at> mention in channel
  * messages; the caller strips it before parsing.
@@ -12,6 +14,7 @@ export type ChatCommand =
   | { name: 'notify'; preference: string }
   | { name: 'supervisors'; change?: 'add' | 'remove'; email?: string; role?: string }
   | { name: 'intake'; serviceId: string; change?: 'add' | 'remove'; email?: string }
+  | DirectoryCommand
   | { name: 'unknown' };
 
 export function parseCommand(text: string | undefined): ChatCommand {
@@ -39,6 +42,14 @@ export function parseCommand(text: string | undefined): ChatCommand {
     const serviceId = words[1] ?? '';
     if (words[2] !== 'email') return { name: 'intake', serviceId };
     return words[3] === 'remove' ? { name: 'intake', serviceId, change: 'remove', email: words[4] } : { name: 'intake', serviceId, change: 'add', email: words[3] };
+  }
+  // wait 6 weeks | pause until 2027-02-01 | reopen | maintainers [add|remove <email>]
+  if (first === 'wait') return { name: 'wait', weeks: words[1] };
+  if (first === 'pause') return { name: 'pause', until: words[1] === 'until' ? words[2] : words[1] };
+  if (first === 'reopen') return { name: 'reopen' };
+  if (first === 'maintainers' || first === 'maintainer') {
+    const change = words[1] === 'add' || words[1] === 'remove' ? words[1] : undefined;
+    return { name: 'maintainers', change, email: words[2] };
   }
   return { name: 'unknown' };
 }

@@ -23,3 +23,10 @@ export async function describeSender(context: TurnContext): Promise<{ email?: st
     return undefined;
   }
 }
+
+/** The person speaking, for the commands that decide by who they are (supervisors, the directory's upkeep). */
+export async function speakerOf(context: TurnContext): Promise<{ id: string; name?: string; aadObjectId?: string; email?: string; role?: string }> {
+  const from = context.activity.from;
+  const described = await describeSender(context);
+  return { id: from.id, name: from.name, aadObjectId: from.aadObjectId, email: described?.email, role: described?.userRole };
+}

@@ -27,9 +27,10 @@ import type { AdminStatus } from '../app/adminStatus';
 import { parseCommand } from './commands';
 import type { Logger } from '../app/log';
 import type { SupervisorCommands } from '../supervision/supervisorCommands';
+import type { DirectoryCommands } from '../directory/directoryCommands';
 import type { IntakeCommands } from '../email/intakeCommands';
 import { channelOf, channelReference, conversationType } from './places';
-import { describeSender } from './members';
+import { describeSender, speakerOf } from './members';
 import { plainReference } from './proactive';
 import { isAdmin } from '../supervision/supervision';
 import type { ContactRepository } from '../../storage/contactRepository';
@@ -49,6 +50,7 @@ export interface SignpostBotDependencies {
   adminStatus: AdminStatus;
   admins: string[];
   supervisorCommands: SupervisorCommands;
+  directoryCommands: DirectoryCommands;
   /** `intake`: a service's email inboxes, for admins in a personal chat. */
   intakeCommands?: IntakeCommands;
   /** Where Signpost remembers staff's 1:1 chats, so reminders and alerts can reach them. */
@@ -310,12 +312,15 @@ export class SignpostBot extends TeamsActivityHandler {
         return;
       }
       case 'supervisors': {
-        const from = context.activity.from;
-        const described = await describeSender(context);
-        const speaker = { id: from.id, name: from.name, aadObjectId: from.aadObjectId, email: described?.email, role: described?.userRole };
-        await context.sendActivity(await this.deps.supervisorCommands.handle(channelOf(context), speaker, command));
+        await context.sendActivity(await this.deps.supervisorCommands.handle(channelOf(context), await speakerOf(context), command));
         return;
       }
+      case 'wait':
+      case 'pause':
+      case 'reopen':
+      case 'maintainers':
+        await context.sendActivity(await this.deps.directoryCommands.handle(channelOf(context), await speakerOf(context), command));
+        return;
       case 'intake': {
         if (type !== 'personal' || !this.deps.intakeCommands) {
           await context.sendActivity('**intake** is for Signpost admins, in a chat with me.');

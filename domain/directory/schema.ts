@@ -36,6 +36,31 @@ export type Need = (typeof NEEDS)[number];
 
 const borough = z.enum(BOROUGHS);
 
+/** open: takes referrals; paused: not until `reopensOn`; closed: not at all. Only open services are ever matched. */
+export const SERVICE_STATUSES = ['open', 'paused', 'closed'] as const;
+export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
+
+/** A calendar date as YYYY-MM-DD that exists (2027-02-30 does not). */
+export const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD')
+  .refine((text) => {
+    const date = new Date(`${text}T00:00:00Z`);
+    return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
+  }, 'not a real date');
+
+/** "1 February 2027", for a YYYY-MM-DD date. */
+export function longDate(isoDay: string): string {
+  return new Date(`${isoDay}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+}
+
+/** Why a service takes no referrals just now, or null when it is open. */
+export function notTakingReferrals(service: Pick<DirectoryService, 'status' | 'reopensOn'>): string | null {
+  if (service.status === 'closed') return 'Closed: not taking referrals.';
+  if (service.status === 'paused') return `Paused until ${service.reopensOn ? longDate(service.reopensOn) : 'further notice'}: not taking new referrals.`;
+  return null;
+}
+
 /**
  * Reminder clocks (working days and hours, see domain/supervision). Defaults come from the
  * review: referrals acknowledged within 2 working days, a fortnightly caseload review.
@@ -107,7 +132,16 @@ export const serviceSchema = z
     activities: z.array(z.string().min(1)),
     engagementWeeks: nullableWithNote(z.number().positive()),
     waitingTimeWeeks: nullableWithNote(z.number().min(0)),
-    status: z.enum(['open', 'paused']),
+    status: z.enum(SERVICE_STATUSES),
+    /** When a paused service takes referrals again; required while paused, nowhere else. */
+    reopensOn: isoDate.optional(),
+    /** How to refer or get in touch, in the service's own words (kept current by its maintainers). */
+    contactRoute: z.string().trim().min(1).max(500).optional(),
+    openingHours: z.string().trim().min(1).max(300).optional(),
+    /** A note from the service's maintainers, shown with the entry. */
+    note: z.string().trim().min(1).max(1000).optional(),
+    /** Who is asked to confirm the entry before it goes stale (see bot/directory). */
+    maintainers: z.array(z.string().trim().toLowerCase().email().max(254)).max(20).optional(),
     contact: z.object({
       address: z.string().min(1).nullable(),
       phone: z.string().min(1).nullable(),
@@ -124,7 +158,7 @@ export const serviceSchema = z
     intakeEmails: z.array(z.string().trim().toLowerCase().email().max(254)).max(20).optional(),
     /** The service's own reminder clocks, where they differ from Signpost's defaults. */
     supervision: supervisionSettingsSchema.optional(),
-    lastVerified: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD'),
+    lastVerified: isoDate,
     sources: z.array(z.string().min(1)).min(1),
   })
   .strict()
@@ -134,6 +168,12 @@ export const serviceSchema = z
     }
     if (!service.takesReferrals && !service.howPeopleReachIt) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['howPeopleReachIt'], message: 'say how people reach a service that takes no referrals' });
+    }
+    if (service.status === 'paused' && !service.reopensOn) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['reopensOn'], message: 'say when a paused service reopens, as YYYY-MM-DD' });
+    }
+    if (service.status !== 'paused' && service.reopensOn) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['reopensOn'], message: `only for a paused service (this one is ${service.status})` });
     }
   });
 export type DirectoryService = z.infer<typeof serviceSchema>;

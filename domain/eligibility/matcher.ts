@@ -1,4 +1,4 @@
-import { DirectoryService, EligibilityRule, NEED_RULES, DEFAULT_VERIFICATION_MAX_AGE_DAYS } from '../directory/schema';
+import { DirectoryService, EligibilityRule, NEED_RULES, DEFAULT_VERIFICATION_MAX_AGE_DAYS, notTakingReferrals, ServiceStatus } from '../directory/schema';
 import { URGENT_ACTIONS, UrgentAction } from '../referral/safety';
 import { BOROUGH_NAMES, HOSPITAL_NAMES, MENTAL_HEALTH_NAMES, ROUTE_NAMES } from '../directory/names';
 import { ageOf, PersonFacts } from './facts';
@@ -10,7 +10,8 @@ import { ageOf, PersonFacts } from './facts';
  * required, what the person has). Rules, in order:
  * - Crisis, or high mental health need with risk to self or others: `urgent`, no routing.
  *   Social prescribing is not a crisis service.
- * - A service that takes no referrals, or whose criteria are not published, is never eligible.
+ * - A service that takes no referrals, is paused or closed, or whose criteria are not published,
+ *   is never eligible nor a near miss: its reason says why ("Paused until 1 February 2027").
  * - `eligible`: every criterion met, and the referral route (if given) is one the service takes.
  * - `nearMiss`: the only unmet criterion is an age limit, missed by no more than
  *   `nearMissYears` (default 5). The review found eligibility should not be rigid (people in
@@ -22,8 +23,7 @@ import { ageOf, PersonFacts } from './facts';
  * 1. the most specific: more "need" criteria (isolation or malnutrition, long-term conditions,
  *    mental health level, dementia, hospital discharge) means a service built for this need;
  * 2. the shortest published wait (an unpublished wait ranks after any published one);
- * 3. open before paused;
- * 4. name, so the order is stable.
+ * 3. name, so the order is stable.
  */
 
 export interface MatcherOptions {
@@ -40,7 +40,7 @@ export interface ServiceMatch {
   outcome: Outcome;
   reasons: string[];
   waitingTimeWeeks: number | null;
-  status: 'open' | 'paused';
+  status: ServiceStatus;
   unverified: boolean;
   lastVerified: string;
   /** Number of need criteria the service has: the first ranking key. */
@@ -190,12 +190,12 @@ class PreparedService {
   readonly id: string;
   readonly name: string;
   readonly waitingTimeWeeks: number | null;
-  readonly status: 'open' | 'paused';
+  readonly status: ServiceStatus;
   readonly lastVerified: string;
   readonly verifiedAt: number;
   readonly specificity: number;
   readonly checks: Array<(person: PersonContext) => CheckedRule>;
-  /** Set when the service can never be eligible (no referrals, or criteria not published). */
+  /** Set when the service cannot be eligible (no referrals, paused, closed, or criteria not published). */
   readonly neverEligible: string | null;
 
   // The fields a match reads are copied into one class shape: directory entries parsed from
@@ -213,9 +213,10 @@ class PreparedService {
     if (routeCheck) this.checks.push(routeCheck);
     this.neverEligible = !service.takesReferrals
       ? `Takes no referrals. ${service.howPeopleReachIt ?? ''}`.trim()
-      : service.eligibility === null
+      : notTakingReferrals(service) ??
+        (service.eligibility === null
         ? 'Its referral criteria are not published, so Signpost cannot route to it; contact the service to ask.'
-        : null;
+        : null);
   }
 }
 
@@ -373,11 +374,10 @@ function prepareRoute(service: DirectoryService): ((person: PersonContext) => Ch
   });
 }
 
-function byRank(a: Pick<ServiceMatch, 'specificity' | 'waitingTimeWeeks' | 'status' | 'name'>, b: Pick<ServiceMatch, 'specificity' | 'waitingTimeWeeks' | 'status' | 'name'>): number {
+function byRank(a: Pick<ServiceMatch, 'specificity' | 'waitingTimeWeeks' | 'name'>, b: Pick<ServiceMatch, 'specificity' | 'waitingTimeWeeks' | 'name'>): number {
   return (
     b.specificity - a.specificity ||
     (a.waitingTimeWeeks ?? Number.POSITIVE_INFINITY) - (b.waitingTimeWeeks ?? Number.POSITIVE_INFINITY) ||
-    (a.status === b.status ? 0 : a.status === 'open' ? -1 : 1) ||
     (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
   );
 }

@@ -198,6 +198,7 @@ export const AUDIT_ACTIONS = [
   'referral.deidentified',
   'person.exported',
   'person.erased',
+  'directory.verification-requested',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

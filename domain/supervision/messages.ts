@@ -15,7 +15,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A message for staff (not the referrer): reminders, escalation alerts and answers, digests. */
 export interface StaffMessage {
-  kind: 'reminder' | 'escalation-alert' | 'escalation-answer' | 'caseload-digest';
+  kind: 'reminder' | 'escalation-alert' | 'escalation-answer' | 'caseload-digest' | 'verification-request';
   title: string;
   lines: string[];
   serviceName: string;
@@ -26,7 +26,15 @@ export interface StaffMessage {
   /** Alerts carry the escalation they answer, for their buttons. */
   escalation?: { referralId: string; escalationId: string };
   sections?: Array<{ title: string; lines: string[] }>;
+  /** A request to confirm a directory entry: the version asked about and its current values, for the card's buttons and form. */
+  verification?: VerificationRequest;
   at: string;
+}
+
+export interface VerificationRequest {
+  serviceId: string;
+  version: number;
+  current: { status: string; reopensOn?: string; waitWeeks: number | null; contactRoute?: string; openingHours?: string; note?: string };
 }
 
 /** The words of each reminder: its title, its lines, and the audit trail's summary. */

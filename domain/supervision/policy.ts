@@ -57,6 +57,8 @@ export const TIMER_KINDS = [
   'retention-catch-up',
   /** Referral forms left half-way are removed from conversation state after a while (daily). */
   'unfinished-forms',
+  /** A service's maintainers are asked to confirm its directory entry (domain/directory/verification.ts). */
+  'directory-verification',
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
@@ -72,6 +74,8 @@ export interface Timer {
   escalationId?: string;
   /** Re-alerts: 1 = every supervisor of the service, 2 = Signpost's admins. */
   level?: 1 | 2;
+  /** Directory verification requests: 1 = the first, 2 = repeated, 3 = to Signpost's admins. */
+  attempt?: 1 | 2 | 3;
 }
 
 export type Audience =
@@ -227,6 +231,8 @@ export function evaluateReferralTimer(due: Timer, referral: Referral | undefined
     case 'retention-catch-up':
     case 'unfinished-forms':
       return NOTHING; // removes data and sends nothing: see referral/retention.ts
+    case 'directory-verification':
+      return NOTHING; // about a service, not a referral: see directory/verification.ts
   }
 }
 

@@ -61,6 +61,30 @@ describe('Service directory', () => {
     expect(problems.some((p) => p.startsWith('service "gstt-high-intensity-users": howPeopleReachIt'))).to.equal(true);
   });
 
+  it('needs a real reopening date for a paused service, and none otherwise @safety', () => {
+    const input = raw();
+    input.services[0].status = 'paused';
+    input.services[1].status = 'paused';
+    input.services[1].reopensOn = '2027-02-30';
+    input.services[2].reopensOn = '2027-02-01';
+    input.services[3].status = 'shut';
+    input.services[4].maintainers = ['not an address'];
+    const problems = problemsOf(input);
+    expect(problems).to.include('service "sail": reopensOn: say when a paused service reopens, as YYYY-MM-DD');
+    expect(problems).to.include(`service "${input.services[1].id}": reopensOn: not a real date`);
+    expect(problems).to.include(`service "${input.services[2].id}": reopensOn: only for a paused service (this one is open)`);
+    expect(problems.some((problem) => problem.startsWith(`service "${input.services[3].id}": status:`))).to.equal(true);
+    expect(problems.some((problem) => problem.startsWith(`service "${input.services[4].id}": maintainers.0:`))).to.equal(true);
+
+    const fixed = raw();
+    fixed.services[0] = { ...fixed.services[0], status: 'paused', reopensOn: '2027-02-01', maintainers: ['Intake@Example.org'] };
+    fixed.services[1] = { ...fixed.services[1], status: 'closed' };
+    const [sail, second] = parseDirectory(fixed);
+    expect(sail).to.include({ status: 'paused', reopensOn: '2027-02-01' });
+    expect(sail.maintainers).to.deep.equal(['intake@example.org']);
+    expect(second.status).to.equal('closed');
+  });
+
   it('rejects a file that is not a directory', () => {
     expect(problemsOf({ services: [] })).to.have.length.greaterThan(0);
     expect(problemsOf('hello')).to.have.length.greaterThan(0);

@@ -125,24 +125,41 @@ describe('Eligibility matcher (pure)', () => {
     expect(outcomeOf(matchPerson(isolatedSouthwark50s(48), directory, { now, nearMissYears: 2 }), 'sail')).to.equal('nearMiss');
   });
 
-  it('ranks the most specific need first, then the shortest wait, then open before paused', () => {
+  it('ranks the most specific need first, then the shortest wait', () => {
     const facts: PersonFacts = { age: 70, borough: 'southwark', sociallyIsolated: true, dementiaDiagnosis: true, referralRoute: 'gp' };
     const ids = matchPerson(facts, directory, { now }).eligible.map((match) => match.serviceId);
     // SAIL (6-week wait) before SAIL Care Navigation (wait unpublished); all have one need rule.
     expect(ids.indexOf('sail')).to.be.lessThan(ids.indexOf('sail-care-navigation'));
 
     const base = directory.find((service) => service.id === 'alzheimers-society')!;
-    const variant = (id: string, weeks: number | null, status: 'open' | 'paused', extraNeed = false): DirectoryService => ({
+    const variant = (id: string, weeks: number | null, status: 'open' | 'paused' | 'closed', extraNeed = false): DirectoryService => ({
       ...base,
       id,
       name: `Service ${id}`,
       waitingTimeWeeks: weeks === null ? { value: null, note: 'not published' } : { value: weeks },
       status,
+      ...(status === 'paused' ? { reopensOn: '2027-02-01' } : {}),
       eligibility: [...base.eligibility!, ...(extraNeed ? [{ rule: 'anyNeed' as const, needs: ['sociallyIsolated' as const], wording: 'isolated' }] : [])],
     });
-    const services = [variant('a-paused', 1, 'paused'), variant('b-open', 1, 'open'), variant('c-long', 9, 'open'), variant('d-none', null, 'open'), variant('e-specific', 20, 'open', true)];
+    const services = [variant('a-paused', 1, 'paused'), variant('a-closed', 1, 'closed'), variant('b-open', 1, 'open'), variant('c-long', 9, 'open'), variant('d-none', null, 'open'), variant('e-specific', 20, 'open', true)];
     const ranked = matchPerson({ dementiaDiagnosis: true, sociallyIsolated: true }, services, { now }).eligible.map((m) => m.serviceId);
-    expect(ranked).to.deep.equal(['e-specific', 'b-open', 'a-paused', 'c-long', 'd-none']);
+    expect(ranked).to.deep.equal(['e-specific', 'b-open', 'c-long', 'd-none']);
+  });
+
+  it('never offers a paused or closed service as a match or near miss, and says why @safety', () => {
+    const sail = directory.find((service) => service.id === 'sail')!;
+    const paused: DirectoryService = { ...sail, status: 'paused', reopensOn: '2027-02-01' };
+    const closed: DirectoryService = { ...sail, id: 'sail-closed', status: 'closed' };
+    for (const facts of [isolatedSouthwark50s(70), isolatedSouthwark50s(47)]) {
+      const result = matchPerson(facts, [paused, closed], { now });
+      expect(result.eligible).to.deep.equal([]);
+      expect(result.nearMiss).to.deep.equal([]);
+      expect(result.ineligible.find((match) => match.serviceId === 'sail')?.reasons).to.deep.equal(['Paused until 1 February 2027: not taking new referrals.']);
+      expect(result.ineligible.find((match) => match.serviceId === 'sail-closed')?.reasons).to.deep.equal(['Closed: not taking referrals.']);
+      expect(result.fallback?.title).to.equal('No service in the directory fits these answers');
+    }
+    // The same person is matched once the service reopens.
+    expect(outcomeOf(matchPerson(isolatedSouthwark50s(70), [{ ...sail }], { now }), 'sail')).to.equal('eligible');
   });
 
   it('offers the general route, with the reason, when nothing is eligible @safety', () => {

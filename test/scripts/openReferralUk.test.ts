@@ -84,17 +84,28 @@ describe('Open Referral UK export and import', () => {
     expect(JSON.parse(JSON.stringify(toOpenReferralUk(imported)))).to.deep.equal(first);
   });
 
+  it('round-trips paused and closed services: "temporarily closed" with the reopening date, and "inactive"', () => {
+    const services = southwarkDirectory().map((service) =>
+      service.id === 'sail' ? { ...service, status: 'paused' as const, reopensOn: '2027-02-01' } : service.id === 'bede-house' ? { ...service, status: 'closed' as const } : service,
+    );
+    const page = JSON.parse(JSON.stringify(toOpenReferralUk({ services, activities: sampleActivities() })));
+    expect(page.contents.find((entry: any) => entry.signpost.id === 'sail').status).to.equal('temporarily closed');
+    expect(page.contents.find((entry: any) => entry.signpost.id === 'bede-house').status).to.equal('inactive');
+    expect(fromOpenReferralUk(page).services).to.deep.equal(services);
+  });
+
   it('reads the profile’s fields on import, not a copy in the extension', () => {
     const page = exported();
     const sail = page.contents.find((service) => service.signpost.id === 'sail')!;
     sail.name = 'SAIL (renamed in the council directory)';
     sail.status = 'temporarily closed';
+    sail.signpost.reopensOn = '2027-02-01'; // the profile has no reopening date: a paused service carries it in the extension
     sail.assured_date = '2026-11-01';
     const choir = page.contents.find((service) => service.signpost.id === 'community-choir')!;
     choir.schedules[0].byday = 'MO,TH';
     choir.attributes.pop();
     const imported = fromOpenReferralUk(page);
-    expect(imported.services.find((service) => service.id === 'sail')).to.include({ name: 'SAIL (renamed in the council directory)', status: 'paused', lastVerified: '2026-11-01' });
+    expect(imported.services.find((service) => service.id === 'sail')).to.include({ name: 'SAIL (renamed in the council directory)', status: 'paused', reopensOn: '2027-02-01', lastVerified: '2026-11-01' });
     const read = imported.activities.find((activity) => activity.id === 'community-choir')!;
     expect(read.sessions[0].days).to.deep.equal(['monday', 'thursday']);
     expect(read.categories).to.deep.equal(['arts-and-creativity']);
@@ -111,7 +122,7 @@ describe('Open Referral UK export and import', () => {
     choir.attributes[0].taxonomy_term.name = 'knitting';
     delete page.contents[3].signpost;
     const problems = problemsOf(page);
-    expect(problems).to.include(`entry #1 ("${page.contents[0].name}"): status: Signpost holds open ("active") or paused ("temporarily closed") services only`);
+    expect(problems).to.include(`entry #1 ("${page.contents[0].name}"): status: Signpost holds open ("active"), paused ("temporarily closed") or closed ("inactive") services, not defunct ones`);
     expect(problems.some((problem) => /^entry #2: name: /.test(problem))).to.equal(true);
     expect(problems.some((problem) => problem.startsWith(`service "${page.contents[2].signpost.id}": waitingTimeWeeks`))).to.equal(true);
     expect(problems.some((problem) => problem.startsWith('entry #4') && problem.includes('signpost: missing'))).to.equal(true);

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { escapeCardText } from '../../domain/text';
+import { isoDate, longDate } from '../../domain/directory/schema';
+import type { DirectoryRepository, ServiceChange } from '../../storage/directoryRepository';
+import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
+import type { Logger } from '../app/log';
+import type { ChannelPlace } from '../channels/serviceChannels';
+import type { LinkWorkerRoster } from '../channels/roster';
+import { mayManageService, Speaker } from '../supervision/supervisorCommands';
+import type { Supervision } from '../supervision/supervision';
+
+/**
+ * What a service's link workers say in its channel to keep its directory entry true:
+ * `wait 6 weeks`, `pause until 2027-02-01`, `reopen`; and `maintainers` (add or remove who is
+ * asked to confirm the entry; the same people who may manage supervisors). Each is a new
+ * version of the entry (route `teams`), checked by the directory's schema, seen by matching at once.
+ */
+
+export type DirectoryCommand =
+  | { name: 'wait'; weeks?: string }
+  | { name: 'pause'; until?: string }
+  | { name: 'reopen' }
+  | { name: 'maintainers'; change?: 'add' | 'remove'; email?: string };
+
+/** Whole weeks a service could plausibly quote; a typo of 600 is refused rather than published. */
+const weeks = z.coerce.number().int('whole weeks').min(0).max(104, 'at most 104 weeks');
+const email = z.string().trim().toLowerCase().email();
+
+export interface DirectoryCommandDependencies {
+  channelLinks: ServiceChannelRepository;
+  directory: DirectoryRepository;
+  roster: LinkWorkerRoster;
+  supervision: Supervision;
+  logger: Logger;
+  now: () => Date;
+}
+
+export class DirectoryCommands {
+  constructor(private readonly deps: DirectoryCommandDependencies) {}
+
+  async handle(where: ChannelPlace | undefined, who: Speaker, command: DirectoryCommand): Promise<string> {
+    if (!where) return `Say **${command.name}** in the channel of the service it is about.`;
+    const link = await this.deps.channelLinks.forChannel(where.channelId);
+    if (!link) return 'This channel is not linked to a service yet. Say **link** and a service id first, for example **link sail**.';
+    const serviceId = link.serviceId;
+
+    if (command.name === 'maintainers') {
+      if (!command.change) return this.listMaintainers(serviceId);
+      if (!mayManageService(who, link.linkedBy.id, this.deps.supervision)) {
+        return "Only the team's owners (or whoever linked this channel, or a Signpost admin) can change the maintainers. Nothing changed.";
+      }
+      const address = email.safeParse(command.email ?? '');
+      if (!address.success) return `Say the maintainer's email address, for example **maintainers ${command.change} helen.price@example.org**. Nothing changed.`;
+      const outcome = await this.change(who, serviceId, (service) => {
+        const current = service.maintainers ?? [];
+        const maintainers = command.change === 'add' ? [...new Set([...current, address.data])] : current.filter((entry) => entry !== address.data);
+        const { maintainers: _old, ...rest } = service;
+        return maintainers.length ? { ...rest, maintainers } : rest;
+      });
+      if (!outcome.ok) return this.refusal(outcome);
+      if (!outcome.changed.length) {
+        return command.change === 'add' ? `${address.data} is already a maintainer. Nothing changed.` : `${address.data} is not a maintainer. Nothing changed.`;
+      }
+      return command.change === 'add'
+        ? `${address.data} now maintains the entry for ${outcome.service.name}: Signpost asks them to confirm it before it goes out of date.`
+        : `${address.data} no longer maintains the entry for ${outcome.service.name}.`;
+    }
+
+    // wait, pause, reopen: the service's link workers, the members of this team.
+    if (!(await this.deps.roster.member(serviceId, who.id))) {
+      return "Only the service's link workers (the members of this team) can change its wait or status. Nothing changed.";
+    }
+    if (command.name === 'wait') {
+      const parsed = weeks.safeParse(command.weeks ?? '');
+      if (!parsed.success || command.weeks === undefined) {
+        return `Say the typical wait in whole weeks, for example **wait 6 weeks** (${parsed.success ? 'a number' : parsed.error.issues[0].message}). Nothing changed.`;
+      }
+      const outcome = await this.change(who, serviceId, (service) => ({
+        ...service,
+        waitingTimeWeeks: { value: parsed.data, note: `Set by the service's link workers on ${longDate(this.today())}.` },
+      }));
+      if (!outcome.ok) return this.refusal(outcome);
+      return `The typical wait for ${outcome.service.name} is now about ${parsed.data} weeks. New matches and referrers' updates quote it from now on.`;
+    }
+    if (command.name === 'pause') {
+      const date = isoDate.safeParse(command.until ?? '');
+      if (!date.success) return 'Say when the service reopens, as a date, for example **pause until 2027-02-01**. Nothing changed.';
+      if (date.data <= this.today()) return `${longDate(date.data)} is not in the future: say the date the service reopens. Nothing changed.`;
+      const outcome = await this.change(who, serviceId, (service) => ({ ...service, status: 'paused', reopensOn: date.data }));
+      if (!outcome.ok) return this.refusal(outcome);
+      return `${outcome.service.name} is paused until ${longDate(date.data)}: it is not offered as a match until then, and referrers see why. Say **reopen** when it takes referrals again.`;
+    }
+    const outcome = await this.change(who, serviceId, ({ reopensOn: _until, ...service }) => ({ ...service, status: 'open' }));
+    if (!outcome.ok) return this.refusal(outcome);
+    if (!outcome.changed.length) return `${outcome.service.name} is already open to referrals. Nothing changed.`;
+    return `${outcome.service.name} is open to referrals again and is offered as a match from now on.`;
+  }
+
+  private async change(who: Speaker, serviceId: string, edit: Parameters<DirectoryRepository['change']>[2]): Promise<ServiceChange> {
+    const outcome = await this.deps.directory.change(serviceId, undefined, edit, {
+      route: 'teams',
+      by: { name: who.name ?? 'A link worker', ...(who.email ? { email: who.email } : {}) },
+      at: this.deps.now().toISOString(),
+    });
+    if (outcome.ok && outcome.changed.length) this.deps.logger.info('directory-changed', { serviceId, route: 'teams', version: outcome.version, fields: outcome.changed.join(',') });
+    return outcome;
+  }
+
+  private refusal(outcome: Exclude<ServiceChange, { ok: true }>): string {
+    if (outcome.reason === 'unknown-service') return 'The service this channel serves is no longer in the directory. Nothing changed.';
+    if (outcome.reason === 'stale') return 'Someone changed the entry at the same moment. Nothing changed: please say it again.';
+    return `The directory refused the change:\n${outcome.problems.map((problem) => `- ${escapeCardText(problem)}`).join('\n')}\nNothing changed.`;
+  }
+
+  private async listMaintainers(serviceId: string): Promise<string> {
+    const service = await this.deps.directory.get(serviceId);
+    const maintainers = service?.maintainers ?? [];
+    if (!maintainers.length) {
+      return `${service?.name ?? serviceId} has no maintainers yet: requests to confirm its entry go to Signpost admins. A team owner adds one with **maintainers add** [email].`;
+    }
+    return [`Maintainers of the entry for ${service?.name ?? serviceId}:`, ...maintainers.map((address) => `- ${address}`)].join('\n');
+  }
+
+  private today(): string {
+    return this.deps.now().toISOString().slice(0, 10);
+  }
+}

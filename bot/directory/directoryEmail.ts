@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import type { Request, Response, Server } from 'restify';
+import { escapeHtml, RenderedEmail } from '../../cards/email';
+import type { StaffMessage } from '../../domain/supervision/messages';
+import { currentValueLines, verificationEditSchema, verificationRequestMessage } from '../../domain/directory/verification';
+import type { DirectoryRepository } from '../../storage/directoryRepository';
+import type { Logger } from '../app/log';
+import type { LinkSigner } from '../email/linkSigner';
+import { page, PAGE_HEADERS } from '../email/pages';
+import type { DirectoryUpkeep, UpkeepRequest } from './directoryUpkeep';
+
+/**
+ * The email form of a request to confirm a directory entry: a signed link, made for one
+ * maintainer's address, one service and the version the email showed, to a page that shows the
+ * entry with "Still correct" and a "Change" form. The page posts back to the same link, and the
+ * answer goes through DirectoryUpkeep like a Teams click (route `email`): the address must
+ * still maintain the service, and a link for an older version changes nothing. The links are
+ * signed with Signpost's link secret under their own context, so a referral link can never
+ * pass for one of these, nor the other way round.
+ */
+
+export const VERIFY_PATH = '/directory/verify';
+const CONTEXT = 'signpost-directory-link.v1.';
+
+const claimsSchema = z
+  .object({
+    to: z.string().email().max(254),
+    serviceId: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/).max(80),
+    version: z.number().int().min(1),
+    /** Seconds since 1970. */
+    expiresAt: z.number().int().min(0),
+  })
+  .strict();
+type Claims = z.infer<typeof claimsSchema>;
+
+const answerSchema = z.object({ answer: z.enum(['confirm', 'change']) });
+
+export interface DirectoryEmailDependencies {
+  signer: LinkSigner;
+  upkeep: DirectoryUpkeep;
+  directory: DirectoryRepository;
+  publicUrl: () => string | undefined;
+  expiryDays: number;
+  logger: Logger;
+  now: () => Date;
+}
+
+export class DirectoryEmail {
+  constructor(private readonly deps: DirectoryEmailDependencies) {}
+
+  /** The request as an email: what the entry says now, and the link to answer it. */
+  requestEmail(to: string, message: StaffMessage): RenderedEmail {
+    const verification = message.verification!;
+    const expiresAt = Math.floor(this.deps.now().getTime() / 1000) + this.deps.expiryDays * 24 * 60 * 60;
+    const link = `${this.deps.publicUrl() ?? ''}${VERIFY_PATH}/${this.sign({ to: to.toLowerCase(), serviceId: verification.serviceId, version: verification.version, expiresAt })}`;
+    const rows = currentValueLines(verification.current);
+    const text = [message.title, '', ...message.lines, '', ...rows.map((row) => `${row.label}: ${row.value}`), '', `Still correct, or change it: ${link}`].join('\n');
+    const html = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"></head><body style="font-family: Segoe UI, Arial, sans-serif">
+<h2>${escapeHtml(message.title)}</h2>
+${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
+<table>${rows.map((row) => `<tr><th align="left">${escapeHtml(row.label)}</th><td>${escapeHtml(row.value)}</td></tr>`).join('')}</table>
+<p><a href="${escapeHtml(link)}">Still correct, or change it</a></p>
+</body></html>`;
+    return { subject: `Signpost: ${message.title}`, text, html };
+  }
+
+  register(server: Server): void {
+    const send = (res: Response, status: number, html: string) => {
+      res.writeHead(status, PAGE_HEADERS);
+      res.end(html);
+    };
+    const claimsOf = (req: Request, res: Response): Claims | undefined => {
+      const claims = this.verify(String(req.params?.token ?? ''));
+      if (!claims) {
+        this.deps.logger.warn('directory-link-refused', { reason: 'bad-signature' });
+        send(res, 403, message('This link is not valid', 'It was not made by Signpost, or it was changed. Nothing was changed.'));
+        return undefined;
+      }
+      if (claims.expiresAt * 1000 < this.deps.now().getTime()) {
+        send(res, 410, message('This link has expired', 'Links in Signpost emails work for a limited time. Nothing was changed.'));
+        return undefined;
+      }
+      return claims;
+    };
+
+    server.get(`${VERIFY_PATH}/:token`, async (req: Request, res: Response) => {
+      const claims = claimsOf(req, res);
+      if (!claims) return;
+      const stored = await this.deps.directory.current(claims.serviceId);
+      if (!stored) return send(res, 404, message('This service is not in the directory', 'Nothing was changed.'));
+      const stale = stored.version !== claims.version ? 'The entry has changed since this email was sent: this is how it stands now, and answering here changes nothing.' : undefined;
+      send(res, 200, requestPage(verificationRequestMessage(stored.service, claims.version, 1, this.deps.now().toISOString()), stale));
+    });
+
+    server.post(`${VERIFY_PATH}/:token`, async (req: Request, res: Response) => {
+      const claims = claimsOf(req, res);
+      if (!claims) return;
+      const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
+      const answer = answerSchema.safeParse(body);
+      if (!answer.success) return send(res, 400, message('Nothing was changed', 'Choose "Still correct" or "Save changes".'));
+      let request: UpkeepRequest = { verb: 'confirm' };
+      if (answer.data.answer === 'change') {
+        const edit = verificationEditSchema.safeParse(body);
+        if (!edit.success) return send(res, 400, message('Nothing was changed', edit.error.issues.map((issue) => issue.message).join('; ')));
+        request = { verb: 'change', edit: edit.data };
+      }
+      const outcome = await this.deps.upkeep.act({ name: claims.to, email: claims.to }, claims.serviceId, claims.version, request, 'email');
+      const status = { changed: 200, refused: 403, stale: 409, invalid: 400, 'not-found': 404 }[outcome.kind];
+      send(res, status, message(outcome.kind === 'changed' ? 'Thank you' : 'Nothing was changed', outcome.notice));
+    });
+  }
+
+  private sign(claims: Claims): string {
+    return this.deps.signer.signAs(CONTEXT, claimsSchema.parse(claims));
+  }
+
+  private verify(token: string): Claims | undefined {
+    return this.deps.signer.verifyAs(CONTEXT, token, claimsSchema);
+  }
+}
+
+function message(heading: string, explanation: string): string {
+  return page(heading, `<h1>${escapeHtml(heading)}</h1>\n<p>${escapeHtml(explanation)}</p>`);
+}
+
+function requestPage(request: StaffMessage, stale: string | undefined): string {
+  const { current } = request.verification!;
+  const rows = currentValueLines(current);
+  const option = (value: string, label: string) => `<option value="${value}"${current.status === value ? ' selected' : ''}>${label}</option>`;
+  const field = (name: string, label: string, value: string | undefined, max: number) =>
+    `<label>${label}<br><input name="${name}" maxlength="${max}" value="${escapeHtml(value ?? '')}"></label><br>`;
+  return page(
+    request.title,
+    `<h1>${escapeHtml(request.title)}</h1>
+${stale ? `<p><strong>${escapeHtml(stale)}</strong></p>` : ''}
+${request.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
+<dl>${rows.map((row) => `<dt>${escapeHtml(row.label)}</dt><dd>${escapeHtml(row.value)}</dd>`).join('')}</dl>
+<form method="post"><input type="hidden" name="answer" value="confirm"><button type="submit">Still correct</button></form>
+<h2>Change</h2>
+<form method="post"><input type="hidden" name="answer" value="change">
+<label>Status<br><select name="status">${option('open', 'Open: taking referrals')}${option('paused', 'Paused until a date')}${option('closed', 'Closed')}</select></label><br>
+<label>Reopens on (when paused)<br><input type="date" name="reopensOn" value="${escapeHtml(current.reopensOn ?? '')}"></label><br>
+<label>Typical wait in weeks (empty if not published)<br><input type="number" name="waitWeeks" min="0" max="104" value="${current.waitWeeks ?? ''}"></label><br>
+${field('contactRoute', 'How to refer or get in touch', current.contactRoute, 500)}
+${field('openingHours', 'Opening hours', current.openingHours, 300)}
+${field('note', 'Note', current.note, 1000)}
+<button type="submit">Save changes</button></form>`,
+  );
+}
