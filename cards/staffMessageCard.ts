@@ -10,6 +10,7 @@ const KIND_LABELS: Record<StaffMessage['kind'], string> = {
   'escalation-alert': 'Escalation: a link worker needs a supervisor',
   'escalation-answer': 'Your escalation was answered',
   'caseload-digest': 'Fortnightly caseload digest',
+  'referrer-question': 'A question from the referrer',
 };
 
 export interface StaffCardState {
@@ -41,6 +42,7 @@ export function staffMessageCard(message: StaffMessage, state: StaffCardState = 
     ],
     lines: message.lines.map(escapeCardText),
     privateNote: shown(message.privateNote),
+    noteLabel: message.kind === 'referrer-question' ? "The referrer's question" : "The link worker's note",
     sections: (message.sections ?? []).map((section) => ({ title: escapeCardText(section.title), lines: section.lines.map(escapeCardText) })),
     answer: shown(state.answer),
     notice: shown(state.notice),
@@ -60,9 +62,11 @@ export type StaffEmail = RenderedEmail;
  * the person); the email says where to read it and answer.
  */
 export function staffMessageEmail(message: StaffMessage, actions?: { target: EmailActionTarget; originator: string }): StaffEmail {
-  const noteLine = message.privateNote
-    ? "The link worker's note is in Signpost in Teams (it is not sent by email, as it may identify the person)."
-    : undefined;
+  const noteLine = !message.privateNote
+    ? undefined
+    : message.kind === 'referrer-question'
+      ? "The question itself is in Signpost in Teams (it is not sent by email, as it may identify the person)."
+      : "The link worker's note is in Signpost in Teams (it is not sent by email, as it may identify the person).";
   const target = actions?.target.verbs.length ? actions.target : undefined;
   const action = target
     ? undefined

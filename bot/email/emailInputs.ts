@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { EMAIL_VERBS, EmailLink, EmailVerb } from '../../domain/email/links';
 import { CLOSE_REASONS, DECLINE_REASONS, PROGRESS_STATUSES } from '../../domain/referral/lifecycle';
@@ -11,6 +12,9 @@ import type { RequestedAction } from '../referrals/referralActions';
  */
 const optionalText = (max: number) => plainText({ max, min: 0 }).optional().transform((value) => value || undefined);
 const choice = <T extends readonly [string, ...string[]]>(values: T, message: string) => z.enum(values, { errorMap: () => ({ message }) });
+
+/** A referrer's question: what every surface accepts (a Teams card's too). */
+export const questionText = plainText({ max: 1000, required: 'Write your question', notText: 'Write your question as text', tooLong: 'Keep the question under 1,000 characters' });
 
 const INPUTS = {
   accept: z.object({}).transform((): RequestedAction => ({ verb: 'accept' })),
@@ -29,6 +33,9 @@ const INPUTS = {
   'escalation-advice': z
     .object({ note: plainText({ max: 1000, required: 'Say what advice you gave', notText: 'Say what advice you gave', tooLong: 'Keep the advice under 1,000 characters' }) })
     .transform((data) => ({ verb: 'escalation-advice' as const, note: data.note })),
+  'ask-question': z
+    .object({ question: questionText })
+    .transform((data): RequestedAction => ({ verb: 'ask-question', questionId: randomUUID(), question: data.question })),
 } satisfies Record<EmailVerb, z.ZodTypeAny>;
 
 export const emailVerbSchema = z.enum(EMAIL_VERBS, { errorMap: () => ({ message: 'Unknown action' }) });
@@ -42,6 +49,7 @@ export const actionableBodySchema = z
     status: z.string().max(100).optional(),
     note: z.string().max(2_000).optional(),
     activity: z.string().max(500).optional(),
+    question: z.string().max(2_000).optional(),
   })
   .strict();
 

@@ -3,7 +3,7 @@ import { applyTransition, AppliedAction, isEscalationAnswer, ReferralAction } fr
 import { Actor, caseState, GuardedVerb, IdentifiedBy, mayAct, permittedVerbs, Person } from '../../domain/referral/lifecycle';
 import type { Escalation } from '../../domain/supervision/escalation';
 import { clocksMayChange } from '../../domain/supervision/policy';
-import { escalationAlert, escalationAnswer } from '../../domain/supervision/messages';
+import { escalationAlert, escalationAnswer, referrerQuestion } from '../../domain/supervision/messages';
 import { ChangeEvent, deliveryChannels, ReferralUpdate, referralUpdate } from '../../domain/notifications/referralUpdate';
 import { LinkAlreadyUsedError, ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
 import type { OutboxMessage, OutboxRepository } from '../../storage/outboxRepository';
@@ -53,7 +53,7 @@ export type ReferralView =
   | { kind: 'view'; referral: Referral; viewerId: string; verbs: GuardedVerb[]; isLinkWorker: boolean; isReferrer: boolean };
 
 /** A referrer's update card as it was sent, with the referral as it stands now. */
-export type ReferrerUpdateView = { kind: 'not-found' | 'refused'; notice: string } | { kind: 'view'; update: ReferralUpdate; referral: Referral };
+export type ReferrerUpdateView = { kind: 'not-found' | 'refused'; notice: string } | { kind: 'view'; update: ReferralUpdate; referral: Referral; verbs: GuardedVerb[] };
 
 /** Which shared card a view is for: each shows the actions of some roles only. */
 export type SharedCard = 'channel-card' | 'escalation-alert' | 'referrer-update' | 'any';
@@ -156,8 +156,7 @@ export class ReferralActions {
     const verbs = permittedVerbs(state, actor);
     // Answering belongs to the alert, not the referral card: whether an escalation is still open is the alert's to show.
     if (mayAct('escalation-answer', state, actor)) verbs.push('escalation-answer');
-    const isReferrer = person.identifiedBy === 'teams' && person.id === referral.referrer.teamsUserId;
-    return { kind: 'view', referral, viewerId: person.id, verbs, isLinkWorker: actor.isLinkWorker, isReferrer };
+    return { kind: 'view', referral, viewerId: person.id, verbs, isLinkWorker: actor.isLinkWorker, isReferrer: Boolean(actor.isReferrer) };
   }
 
   /**
@@ -170,12 +169,19 @@ export class ReferralActions {
     if (!view.isReferrer) return { kind: 'refused', notice: 'Only the person who made this referral sees its updates.' };
     const sent = await this.deps.outbox.get(referralId, `${referralId}:${version}:teams`);
     if (!sent) return { kind: 'not-found', notice: 'This update is no longer held by Signpost. Say "my referrals" to see where your referrals stand.' };
-    return { kind: 'view', update: sent.payload as unknown as ReferralUpdate, referral: view.referral };
+    return { kind: 'view', update: sent.payload as unknown as ReferralUpdate, referral: view.referral, verbs: view.verbs };
   }
 
   /** The actor's roles on this referral that an action or a view needs: what the permission table is asked about. */
   private async identify(person: ActingPerson, referral: Referral, roles: Array<'link-worker' | 'supervisor'>): Promise<Actor> {
-    const actor: Actor = { id: person.id, name: person.name, ...(person.email ? { email: person.email } : {}), isLinkWorker: false, identifiedBy: person.identifiedBy };
+    const actor: Actor = {
+      id: person.id,
+      name: person.name,
+      ...(person.email ? { email: person.email } : {}),
+      isLinkWorker: false,
+      isReferrer: isReferrer(person, referral),
+      identifiedBy: person.identifiedBy,
+    };
     const [member, isSupervisor] = await Promise.all([
       roles.includes('link-worker') ? this.linkWorker(person, referral.serviceId) : undefined,
       roles.includes('supervisor') ? this.supervisor(person, referral.serviceId) : undefined,
@@ -259,10 +265,13 @@ export class ReferralActions {
           : `${summary}, but nobody can be alerted: the service has no supervisors and Signpost has no admins. Tell your manager directly.`
         : isEscalationAnswer(action)
           ? `${summary}. The link worker has been told.`
-          : `${summary}.`;
+          : action.verb === 'ask-question'
+            ? `Your question was sent to ${next.owner ? next.owner.name : `${serviceName}'s link workers`}. Their answer will come to you as an update.`
+            : `${summary}.`;
     // Behind the reply: the change is stored and announced; the shared card catching up a moment
     // later costs the clicker nothing (a failure is logged, and the next click refreshes it).
-    void this.refreshChannelCard(saved.referral, before.channelPost ?? saved.referral.channelPost, isEscalationAnswer(action) ? `${summary}.` : notice);
+    // A question changes nothing the channel's card shows.
+    if (action.verb !== 'ask-question') void this.refreshChannelCard(saved.referral, before.channelPost ?? saved.referral.channelPost, isEscalationAnswer(action) ? `${summary}.` : notice);
     return { kind: 'changed', referral: saved.referral, notice, escalation: applied.escalation };
   }
 
@@ -292,6 +301,13 @@ export class ReferralActions {
         // A new owner is news for the referrer, as when a case is assigned.
         return [...(await answered), ...(applied.takeOver ? await referrerUpdates(this.deps, next, { verb: 'assign', actorName: actor.name }) : [])];
       }
+      case 'ask-question':
+        // To the owner where there is one (Teams 1:1 and email, as staff messages go); else to the service's channel and inboxes.
+        return supervision.outboxFor(
+          [{ audience: next.owner ? { to: 'person', person: next.owner } : { to: 'channel' }, message: referrerQuestion(next, action.question, serviceName, at) }],
+          next.serviceId,
+          `question:${action.questionId}`,
+        );
       default: {
         const toReferrer = await referrerUpdates(this.deps, next, { verb: action.verb, actorName: actor.name, activity: action.verb === 'update' ? action.activity : undefined });
         // A redirected referral goes to its new service's channel through the outbox, like a new one.
@@ -340,6 +356,12 @@ export class ReferralActions {
       this.deps.logger.warn('card-update-failed', { reference: referral.reference, errorName: (error as Error).name });
     }
   }
+}
+
+/** The person who made the referral: by their Teams id in Teams, by the address it records for them by email. */
+function isReferrer(person: ActingPerson, referral: Referral): boolean {
+  if (person.identifiedBy === 'teams') return person.id === referral.referrer.teamsUserId;
+  return BY_EMAIL.has(person.identifiedBy) && Boolean(person.email) && person.email!.toLowerCase() === referral.referrer.email.toLowerCase();
 }
 
 /** An action that came by email records the staff address it came from ('email' is kept for the person's own). */

@@ -22,6 +22,7 @@ export const EMAIL_VERBS = [
   'escalation-acknowledge',
   'escalation-take-over',
   'escalation-advice',
+  'ask-question',
 ] as const;
 export type EmailVerb = (typeof EMAIL_VERBS)[number];
 
@@ -35,9 +36,11 @@ export const GUARD_FOR: Record<EmailVerb, GuardedVerb> = {
   'escalation-acknowledge': 'escalation-answer',
   'escalation-take-over': 'escalation-answer',
   'escalation-advice': 'escalation-answer',
+  'ask-question': 'ask-question',
 };
 
-export const REFERRAL_EMAIL_VERBS: readonly EmailVerb[] = ['accept', 'decline', 'update', 'close', 'view-contact'];
+/** A referral's actions by email: each recipient is offered those the permission table allows them (the referrer, a question). */
+export const REFERRAL_EMAIL_VERBS: readonly EmailVerb[] = ['accept', 'decline', 'update', 'close', 'view-contact', 'ask-question'];
 export const ESCALATION_EMAIL_VERBS: readonly EmailVerb[] = ['escalation-acknowledge', 'escalation-take-over', 'escalation-advice'];
 
 export function isEscalationVerb(verb: EmailVerb): boolean {

@@ -184,6 +184,7 @@ export const AUDIT_ACTIONS = [
   'referral.close',
   'referral.record',
   'referral.contact-details-shown',
+  'referral.question',
   'referral.escalate',
   'escalation.acknowledge',
   'escalation.take-over',

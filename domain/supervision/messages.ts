@@ -15,7 +15,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A message for staff (not the referrer): reminders, escalation alerts and answers, digests. */
 export interface StaffMessage {
-  kind: 'reminder' | 'escalation-alert' | 'escalation-answer' | 'caseload-digest';
+  kind: 'reminder' | 'escalation-alert' | 'escalation-answer' | 'caseload-digest' | 'referrer-question';
   title: string;
   lines: string[];
   serviceName: string;
@@ -118,6 +118,28 @@ export function escalationAlert(referral: Referral, escalation: Escalation, serv
     referralId: referral.id,
     reference: referral.reference,
     escalation: { referralId: referral.id, escalationId: escalation.id },
+    at,
+  };
+}
+
+/**
+ * A referrer's question, for the case's owner (or the service, while nobody owns it). The
+ * question is free text that may name the person: it is the private note, shown in Teams only.
+ */
+export function referrerQuestion(referral: Referral, question: string, serviceName: string, at: string): StaffMessage {
+  const { referrer } = referral;
+  return {
+    kind: 'referrer-question',
+    title: `A question from the referrer: ${referral.reference}`,
+    lines: [
+      `${referrer.name} (${referrer.practice}), who made this referral, asked ${referral.owner ? `${referral.owner.name}, its link worker` : `${serviceName}'s link workers`} a question.`,
+      `Status: ${STATUS_LABELS[referral.status]}.`,
+      `Answer with an update on the referral, or reply to ${referrer.name} at ${referrer.email}.`,
+    ],
+    privateNote: question,
+    serviceName,
+    referralId: referral.id,
+    reference: referral.reference,
     at,
   };
 }
