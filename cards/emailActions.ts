@@ -70,6 +70,11 @@ export const ACTION_FORMS: Record<EmailVerb, ActionForm> = {
     question: 'Record the advice you gave. The link worker is told.',
     inputs: [{ id: 'note', label: 'Your advice', required: true, maxLength: 1000 }],
   },
+  'read-question': {
+    button: 'Read the question',
+    question: 'Show the referrer’s question? It may name the person, so it is not put in email; each reading is recorded with your email address.',
+    inputs: [],
+  },
   'ask-question': {
     button: 'Ask the link worker a question',
     question: 'Ask the link worker a question about this referral. They answer with an update, which reaches you as usual.',
@@ -118,7 +123,7 @@ export function actionableCardActions(target: EmailActionTarget | undefined): Ar
   return (target?.verbs ?? []).map((verb) => {
     const form = ACTION_FORMS[verb];
     // Contact details must never land in the mailbox (a refreshed card replaces the email): they open on Signpost's page.
-    if (verb === 'view-contact') return { type: 'Action.OpenUrl', title: form.button, url: actionLink(target!, verb) };
+    if (verb === 'view-contact' || verb === 'read-question') return { type: 'Action.OpenUrl', title: form.button, url: actionLink(target!, verb) };
     if (!form.inputs.length) return http(verb, form.button, []);
     return {
       type: 'Action.ShowCard',

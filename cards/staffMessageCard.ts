@@ -62,12 +62,14 @@ export type StaffEmail = RenderedEmail;
  * the person); the email says where to read it and answer.
  */
 export function staffMessageEmail(message: StaffMessage, actions?: { target: EmailActionTarget; originator: string }): StaffEmail {
+  const target = actions?.target.verbs.length ? actions.target : undefined;
   const noteLine = !message.privateNote
     ? undefined
-    : message.kind === 'referrer-question'
-      ? "The question itself is in Signpost in Teams (it is not sent by email, as it may identify the person)."
-      : "The link worker's note is in Signpost in Teams (it is not sent by email, as it may identify the person).";
-  const target = actions?.target.verbs.length ? actions.target : undefined;
+    : message.kind !== 'referrer-question'
+      ? "The link worker's note is in Signpost in Teams (it is not sent by email, as it may identify the person)."
+      : target
+        ? 'The question itself is in Signpost (it is not sent by email, as it may identify the person): open Read the question below and confirm to read it.'
+        : 'The question itself is in Signpost in Teams (it is not sent by email, as it may identify the person).';
   const action = target
     ? undefined
     : message.escalation

@@ -37,7 +37,7 @@ export function welcomeCard(options: { firstName?: string; inChannel?: boolean }
   return renderCard(welcomeTemplate, {
     greeting,
     commands: options.inChannel ? CHANNEL_COMMANDS : CHAT_COMMANDS,
-    // Admin commands are said in a personal chat; they are not in the manifest's command lists.
-    showAdminHelp: !options.inChannel,
+    // Referrers' and admins' help (admin commands are not in the manifest's command lists).
+    inChat: !options.inChannel,
   });
 }

@@ -36,6 +36,7 @@ const INPUTS = {
   'ask-question': z
     .object({ question: questionText })
     .transform((data): RequestedAction => ({ verb: 'ask-question', questionId: randomUUID(), question: data.question })),
+  'read-question': z.object({}).transform(() => ({ verb: 'read-question' as const, questionId: '' })),
 } satisfies Record<EmailVerb, z.ZodTypeAny>;
 
 export const emailVerbSchema = z.enum(EMAIL_VERBS, { errorMap: () => ({ message: 'Unknown action' }) });
@@ -53,15 +54,21 @@ export const actionableBodySchema = z
   })
   .strict();
 
-export type ParsedInputs = { ok: true; requested: RequestedAction } | { ok: false; reason: string };
+/** What an email asks for: an action, or reading the referrer's question its link was sent with. */
+export type EmailRequest = RequestedAction | { verb: 'read-question'; questionId: string };
+export type ParsedInputs = { ok: true; requested: EmailRequest } | { ok: false; reason: string };
 
 /** The typed action for a verb and its inputs; an escalation's answer names the link's escalation. */
-export function requestedAction(verb: EmailVerb, inputs: Record<string, unknown>, link: Pick<EmailLink, 'escalationId'>): ParsedInputs {
+export function requestedAction(verb: EmailVerb, inputs: Record<string, unknown>, link: Pick<EmailLink, 'escalationId' | 'questionId'>): ParsedInputs {
   // Outlook sends an unanswered optional input as "", a page form leaves it out: the same.
   const present = Object.fromEntries(Object.entries(inputs).filter(([key, value]) => key !== 'verb' && key !== 'link' && key !== 'action' && value !== ''));
   const parsed = INPUTS[verb].safeParse(present);
   if (!parsed.success) return { ok: false, reason: parsed.error.issues[0]?.message ?? 'Invalid input' };
-  const action = parsed.data as RequestedAction | { verb: 'escalation-acknowledge' | 'escalation-take-over' } | { verb: 'escalation-advice'; note: string };
+  const action = parsed.data as EmailRequest | { verb: 'escalation-acknowledge' | 'escalation-take-over' } | { verb: 'escalation-advice'; note: string };
+  if (action.verb === 'read-question') {
+    if (!link.questionId) return { ok: false, reason: 'This link is not for a question' };
+    return { ok: true, requested: { verb: 'read-question', questionId: link.questionId } };
+  }
   if (action.verb.startsWith('escalation-')) {
     if (!link.escalationId) return { ok: false, reason: 'This link is not for an escalation' };
     return { ok: true, requested: { ...action, escalationId: link.escalationId } as RequestedAction };

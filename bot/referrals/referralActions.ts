@@ -44,6 +44,9 @@ export type ActionOutcome =
   | { kind: 'changed' | 'unchanged' | 'refused' | 'stale'; referral: Referral; notice: string; escalation?: Escalation }
   | { kind: 'contact-details'; referral: Referral };
 
+/** A referrer's question, as it was emailed to the person reading it; or why it is not shown. */
+export type QuestionReading = { kind: 'not-found' | 'refused'; notice: string } | { kind: 'question'; referral: Referral; question: string };
+
 /**
  * A referral as one person may see it on a shared card: the actions the permission table allows
  * them now (what their buttons offer), and whether they referred it. Nothing changes.
@@ -304,7 +307,7 @@ export class ReferralActions {
       case 'ask-question':
         // To the owner where there is one (Teams 1:1 and email, as staff messages go); else to the service's channel and inboxes.
         return supervision.outboxFor(
-          [{ audience: next.owner ? { to: 'person', person: next.owner } : { to: 'channel' }, message: referrerQuestion(next, action.question, serviceName, at) }],
+          [{ audience: next.owner ? { to: 'person', person: next.owner } : { to: 'channel' }, message: referrerQuestion(next, action.questionId, action.question, serviceName, at) }],
           next.serviceId,
           `question:${action.questionId}`,
         );
@@ -345,6 +348,29 @@ export class ReferralActions {
     });
     this.deps.logger.info('contact-details-shown', { reference: referral.reference });
     return { kind: 'contact-details', referral };
+  }
+
+  /**
+   * A referrer's question as it was emailed to this person: their own copy in the outbox, so a
+   * link shows only what was sent to its recipient. Reading needs the standing contact details
+   * need (the text may name the person), and every reading is audited.
+   */
+  async readQuestion(person: ActingPerson, referralId: string, questionId: string): Promise<QuestionReading> {
+    const referral = await this.current(referralId);
+    if (!referral) return { kind: 'not-found', notice: NO_REFERRAL };
+    const actor = await this.identify(person, referral, ['link-worker']);
+    if (!mayAct('view-contact', caseState(referral), actor) || !actor.email) return { kind: 'refused', notice: "Only the service's link workers can read the referrer's questions." };
+    const sent = await this.deps.outbox.get(referral.id, `question:${questionId}:${actor.email}:email`);
+    const question = (sent?.payload as { message?: { privateNote?: unknown } } | undefined)?.message?.privateNote;
+    if (typeof question !== 'string') return { kind: 'not-found', notice: 'This question is no longer held by Signpost.' };
+    await this.deps.referrals.appendEvent({
+      referralId: referral.id,
+      at: this.deps.now().toISOString(),
+      actor: { id: actor.id, name: actor.name },
+      action: 'referral.question-read',
+      detail: { summary: `The referrer's question read by ${actor.name}`, questionId, via: actor.identifiedBy ?? 'teams', ...byEmail(actor) },
+    });
+    return { kind: 'question', referral, question };
   }
 
   /** Everyone in the channel sees the same card: the posted card is replaced in place. */

@@ -185,6 +185,7 @@ export const AUDIT_ACTIONS = [
   'referral.record',
   'referral.contact-details-shown',
   'referral.question',
+  'referral.question-read',
   'referral.escalate',
   'escalation.acknowledge',
   'escalation.take-over',

@@ -23,6 +23,8 @@ export interface StaffMessage {
   reference?: string;
   /** Free text a link worker wrote (it may name the person): shown in Teams, never put in an email. */
   privateNote?: string;
+  /** A referrer's question: which one, so an email's link can show it. */
+  questionId?: string;
   /** Alerts carry the escalation they answer, for their buttons. */
   escalation?: { referralId: string; escalationId: string };
   sections?: Array<{ title: string; lines: string[] }>;
@@ -126,7 +128,7 @@ export function escalationAlert(referral: Referral, escalation: Escalation, serv
  * A referrer's question, for the case's owner (or the service, while nobody owns it). The
  * question is free text that may name the person: it is the private note, shown in Teams only.
  */
-export function referrerQuestion(referral: Referral, question: string, serviceName: string, at: string): StaffMessage {
+export function referrerQuestion(referral: Referral, questionId: string, question: string, serviceName: string, at: string): StaffMessage {
   const { referrer } = referral;
   return {
     kind: 'referrer-question',
@@ -137,6 +139,7 @@ export function referrerQuestion(referral: Referral, question: string, serviceNa
       `Answer with an update on the referral, or reply to ${referrer.name} at ${referrer.email}.`,
     ],
     privateNote: question,
+    questionId,
     serviceName,
     referralId: referral.id,
     reference: referral.reference,

@@ -57,10 +57,22 @@ describe('Referrers ask the link worker a question (update emails, Actionable Me
     // The owner's email names the referral by reference, points to the question, and carries neither the question nor the person.
     const toOwner = await questionMail(referral.reference);
     const body = `${toOwner.subject}\n${toOwner.text}\n${toOwner.html}`;
-    expect(body).to.contain('The question itself is in Signpost');
+    expect(body).to.contain('The question itself is in Signpost').and.contain('Read the question');
     expect(body).not.to.contain('reach her');
     for (const identifier of IDENTIFIERS) expect(body, identifier).not.to.contain(identifier);
     expect(world.logLines.join('\n')).not.to.contain('reach her');
+
+    // Its link shows the question to its recipient only after the code mailed to them, and records the reading.
+    const read = linkFor(toOwner, 'Read the question');
+    const before = await (await fetch(read)).text();
+    expect(before).not.to.contain('reach her');
+    const shown = await world.actOnLink(read, { verb: 'read-question' }, INTAKE);
+    expect(shown.status).to.equal(200);
+    expect(await shown.text()).to.contain("The referrer's question").and.contain('reach her');
+    const reading = (await world.bot.signpost.store.referrals.audit(referral.id)).find((candidate) => candidate.action === 'referral.question-read')!;
+    expect(reading.detail).to.deep.include({ via: 'email-link', fromAddress: INTAKE });
+    // Outlook is given a page to open, never the question in the card.
+    expect(JSON.stringify(embeddedCard(toOwner))).not.to.contain('reach her').and.not.to.contain('"Action.Http"');
   });
 
   it('answers an Actionable Message from the referrer, and refuses another recipient (403) and bad input (400) with nothing changed', async () => {
