@@ -128,9 +128,16 @@ describe('Referrers ask the link worker a question (update emails, Actionable Me
     const sent = await ask(referrerInTeams);
     expect(sent.kind).to.equal('changed');
     expect(sent.kind === 'changed' && sent.notice).to.contain("Sail's link workers".replace('Sail', (await world.bot.signpost.store.directory.get('sail'))!.name));
-    // Nobody owns it: the service's inbox hears.
+    // Nobody owns it: the service's inbox hears, and only the addresses it was sent to may read it.
     await questionMail(referral.reference);
-    expect((await events(referral.id))[0].detail).to.deep.include({ via: 'teams', to: 'service' });
+    const [asked] = await events(referral.id);
+    expect(asked.detail).to.deep.include({ via: 'teams', to: 'service' });
+    const questionId = String(asked.detail.questionId);
+    expect((await world.bot.signpost.actions.readQuestion(intake(), referral.id, questionId)).kind).to.equal('question');
+    for (const person of [emailPerson(REFERRER, 'email-link'), emailPerson('someone@practice.example', 'email-link'), referrerInTeams]) {
+      expect((await world.bot.signpost.actions.readQuestion(person, referral.id, questionId)).kind, person.id).to.equal('refused');
+    }
+    expect((await world.bot.signpost.actions.readQuestion(intake(), referral.id, randomUUID())).kind, 'another question').to.equal('not-found');
 
     const declined = await world.bot.signpost.actions.act(intake(), referral.id, referral.version, { verb: 'decline', reason: 'no-capacity' });
     expect(declined.kind).to.equal('changed');
