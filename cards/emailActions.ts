@@ -13,7 +13,7 @@ import { CLOSE_REASONS, DECLINE_REASONS, PROGRESS_STATUSES, reasonWords, STATUS_
  */
 
 export interface ActionInput {
-  id: 'reason' | 'status' | 'note' | 'activity';
+  id: 'reason' | 'status' | 'note' | 'activity' | 'question';
   label: string;
   choices?: Array<{ title: string; value: string }>;
   required: boolean;
@@ -70,6 +70,16 @@ export const ACTION_FORMS: Record<EmailVerb, ActionForm> = {
     question: 'Record the advice you gave. The link worker is told.',
     inputs: [{ id: 'note', label: 'Your advice', required: true, maxLength: 1000 }],
   },
+  'read-question': {
+    button: 'Read the question',
+    question: 'Show the referrer’s question? It may name the person, so it is not put in email; each reading is recorded with your email address.',
+    inputs: [],
+  },
+  'ask-question': {
+    button: 'Ask the link worker a question',
+    question: 'Ask the link worker a question about this referral. They answer with an update, which reaches you as usual.',
+    inputs: [{ id: 'question', label: 'Your question (do not include the person’s name or contact details)', required: true, maxLength: 1000 }],
+  },
 };
 
 /** What an email or page shows about the referral: no direct identifier of the person. */
@@ -94,8 +104,13 @@ export function actionLink(target: EmailActionTarget, verb: EmailVerb): string {
   return `${target.pageUrl}?action=${encodeURIComponent(verb)}`;
 }
 
-/** The Adaptive Card for Outlook: Action.Http to Signpost, carrying the link token that says who it was sent to. */
-export function actionableCard(shown: EmailCase, target: EmailActionTarget | undefined, originator: string): Record<string, unknown> {
+/** What Outlook says under a required input left empty. */
+function required(input: ActionInput): { errorMessage?: string } {
+  return input.required ? { errorMessage: input.choices ? `Choose: ${input.label.toLowerCase()}` : `Fill in: ${input.label.toLowerCase()}` } : {};
+}
+
+/** The Adaptive Card buttons for an email's actions: Action.Http to Signpost, carrying the link token that says who it was sent to. */
+export function actionableCardActions(target: EmailActionTarget | undefined): Array<Record<string, unknown>> {
   const http = (verb: EmailVerb, title: string, inputs: ActionInput[]) => ({
     type: 'Action.Http',
     title,
@@ -105,10 +120,10 @@ export function actionableCard(shown: EmailCase, target: EmailActionTarget | und
     // Outlook fills {{id.value}} with what was entered before it posts.
     body: JSON.stringify({ link: target!.token, verb, ...Object.fromEntries(inputs.map((input) => [input.id, `{{${input.id}.value}}`])) }),
   });
-  const actions = (target?.verbs ?? []).map((verb) => {
+  return (target?.verbs ?? []).map((verb) => {
     const form = ACTION_FORMS[verb];
     // Contact details must never land in the mailbox (a refreshed card replaces the email): they open on Signpost's page.
-    if (verb === 'view-contact') return { type: 'Action.OpenUrl', title: form.button, url: actionLink(target!, verb) };
+    if (verb === 'view-contact' || verb === 'read-question') return { type: 'Action.OpenUrl', title: form.button, url: actionLink(target!, verb) };
     if (!form.inputs.length) return http(verb, form.button, []);
     return {
       type: 'Action.ShowCard',
@@ -119,14 +134,19 @@ export function actionableCard(shown: EmailCase, target: EmailActionTarget | und
           { type: 'TextBlock', text: escapeCardText(form.question), wrap: true },
           ...form.inputs.map((input) =>
             input.choices
-              ? { type: 'Input.ChoiceSet', id: input.id, label: input.label, isRequired: input.required, style: 'compact', choices: input.choices }
-              : { type: 'Input.Text', id: input.id, label: input.label, isRequired: input.required, isMultiline: input.id === 'note', maxLength: input.maxLength },
+              ? { type: 'Input.ChoiceSet', id: input.id, label: input.label, isRequired: input.required, style: 'compact', choices: input.choices, ...required(input) }
+              : { type: 'Input.Text', id: input.id, label: input.label, isRequired: input.required, isMultiline: input.id === 'note' || input.id === 'question', maxLength: input.maxLength, ...required(input) },
           ),
         ],
         actions: [http(verb, form.button, form.inputs)],
       },
     };
   });
+}
+
+/** The Adaptive Card for Outlook, with the case and its actions. */
+export function actionableCard(shown: EmailCase, target: EmailActionTarget | undefined, originator: string): Record<string, unknown> {
+  const actions = actionableCardActions(target);
   return {
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',

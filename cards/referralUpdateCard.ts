@@ -1,7 +1,7 @@
 import template from './referral-update.json';
 import { renderCard, withRefresh } from './render';
 import { escapeHtml, RenderedEmail } from './email';
-import { embeddedCard } from './emailActions';
+import { actionableCardActions, actionLinksHtml, actionLinksText, EmailActionTarget, embeddedCard } from './emailActions';
 import type { ReferralUpdate } from '../domain/notifications/referralUpdate';
 import { escapeCardText } from '../domain/text';
 
@@ -17,6 +17,10 @@ export interface UpdateCardState {
   now?: string;
   /** The referrer, in Teams: their card refreshes to where the referral stands. Not for email. */
   refreshUserIds?: string[];
+  /** Whether the permission table lets the referrer ask the link worker a question now (Teams). */
+  canAsk?: boolean;
+  /** A notice at the top: what the referrer's last action did. */
+  notice?: string;
 }
 
 /**
@@ -30,7 +34,9 @@ export function referralUpdateCard(update: ReferralUpdate, state: UpdateCardStat
     serviceName: escapeCardText(update.serviceName),
     status: escapeCardText(update.status),
     lines: [...update.lines, ...(update.notes ?? [])].map(escapeCardText),
-    now: state.now == null ? null : escapeCardText(state.now),
+    // What the referrer just did, then where the referral stands: one banner.
+    now: state.notice || state.now ? escapeCardText([state.notice, state.now].filter(Boolean).join(' ')) : null,
+    canAsk: Boolean(state.canAsk),
   });
   if (update.version === undefined || !state.refreshUserIds?.length) return card;
   return withRefresh(card, { verb: UPDATE_REFRESH_VERB, title: 'Show where it stands', data: { referralId: update.referralId, version: update.version }, userIds: state.refreshUserIds });
@@ -49,8 +55,10 @@ export type UpdateEmail = RenderedEmail;
  * registered originator id). Like the card, it names the person only by reference and initials,
  * and it never carries what a link worker typed (see NOTE_IN_TEAMS).
  */
-export function referralUpdateEmail(withNotes: ReferralUpdate, originator: string): UpdateEmail {
+export function referralUpdateEmail(withNotes: ReferralUpdate, originator: string, target?: EmailActionTarget): UpdateEmail {
   const update = withoutNotes(withNotes);
+  const actions = actionableCardActions(target);
+  const links = actionLinksText(target);
   const snomedText = update.snomed.map((code) => `${code.code} ${code.term}`);
   const text = [
     update.headline,
@@ -61,10 +69,11 @@ export function referralUpdateEmail(withNotes: ReferralUpdate, originator: strin
     '',
     ...update.lines,
     ...(snomedText.length ? ['', "Record in the person's GP record:", ...snomedText] : []),
+    ...(links.length ? ['', ...links] : []),
     '',
     'Say "my referrals" to Signpost in Teams to see all your referrals.',
   ].join('\n');
-  const card = { ...referralUpdateCard(update), originator };
+  const card = { ...referralUpdateCard(update), originator, ...(actions.length ? { actions } : {}) };
   const html = `<!DOCTYPE html>
 <html><head><meta charset="utf-8">${embeddedCard(card)}</head>
 <body style="font-family: Segoe UI, Arial, sans-serif">
@@ -72,6 +81,7 @@ export function referralUpdateEmail(withNotes: ReferralUpdate, originator: strin
 <p>Reference: <strong>${escapeHtml(update.reference)}</strong><br>Service: ${escapeHtml(update.serviceName)}<br>Status: ${escapeHtml(update.status)}</p>
 ${update.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
 ${snomedText.length ? `<p><strong>Record in the person's GP record:</strong><br>${snomedText.map(escapeHtml).join('<br>')}</p>` : ''}
+${actionLinksHtml(target)}
 <p style="color:#666">Say "my referrals" to Signpost in Teams to see all your referrals.</p>
 </body></html>`;
   return { subject: `Signpost: ${update.headline}`, text, html };

@@ -12,6 +12,7 @@ const KIND_LABELS: Record<StaffMessage['kind'], string> = {
   'escalation-answer': 'Your escalation was answered',
   'caseload-digest': 'Fortnightly caseload digest',
   'verification-request': 'Please confirm a directory entry',
+  'referrer-question': 'A question from the referrer',
 };
 
 export interface StaffCardState {
@@ -44,6 +45,7 @@ export function staffMessageCard(message: StaffMessage, state: StaffCardState = 
     ],
     lines: message.lines.map(escapeCardText),
     privateNote: shown(message.privateNote),
+    noteLabel: message.kind === 'referrer-question' ? "The referrer's question" : "The link worker's note",
     sections: (message.sections ?? []).map((section) => ({ title: escapeCardText(section.title), lines: section.lines.map(escapeCardText) })),
     answer: shown(state.answer),
     notice: shown(state.notice),
@@ -63,10 +65,14 @@ export type StaffEmail = RenderedEmail;
  * the person); the email says where to read it and answer.
  */
 export function staffMessageEmail(message: StaffMessage, actions?: { target: EmailActionTarget; originator: string }): StaffEmail {
-  const noteLine = message.privateNote
-    ? "The link worker's note is in Signpost in Teams (it is not sent by email, as it may identify the person)."
-    : undefined;
   const target = actions?.target.verbs.length ? actions.target : undefined;
+  const noteLine = !message.privateNote
+    ? undefined
+    : message.kind !== 'referrer-question'
+      ? "The link worker's note is in Signpost in Teams (it is not sent by email, as it may identify the person)."
+      : target
+        ? 'The question itself is in Signpost (it is not sent by email, as it may identify the person): open Read the question below and confirm to read it.'
+        : 'The question itself is in Signpost in Teams (it is not sent by email, as it may identify the person).';
   const action = target
     ? undefined
     : message.escalation

@@ -44,5 +44,7 @@ export function welcomeCard(options: { firstName?: string; inChannel?: boolean }
   return renderCard(welcomeTemplate, {
     greeting,
     commands: options.inChannel ? CHANNEL_COMMANDS : CHAT_COMMANDS,
+    // Referrers' and admins' help (admin commands are not in the manifest's command lists).
+    inChat: !options.inChannel,
   });
 }

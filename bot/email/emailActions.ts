@@ -1,6 +1,6 @@
 import type { Referral } from '../../domain/referral/referral';
 import { GuardedVerb, STATUS_LABELS } from '../../domain/referral/lifecycle';
-import { EmailLink, EmailVerb, ESCALATION_EMAIL_VERBS, linkExpiry, offeredNow, REFERRAL_EMAIL_VERBS } from '../../domain/email/links';
+import { EmailLink, EmailVerb, ESCALATION_EMAIL_VERBS, linkExpiry, offeredNow, QUESTION_EMAIL_VERBS, REFERRAL_EMAIL_VERBS } from '../../domain/email/links';
 import type { StaffMessage } from '../../domain/supervision/messages';
 import { actionableCard, actionLinksHtml, actionLinksText, EmailActionTarget, EmailCase, embeddedCard } from '../../cards/emailActions';
 import { escapeHtml, RenderedEmail } from '../../cards/email';
@@ -34,6 +34,9 @@ export function emailPerson(address: string, identifiedBy: Extract<IdentifiedBy,
   return { id: `email:${email}`, name: name?.trim() || email, email, identifiedBy };
 }
 
+/** What a link is bound to besides its referral: an escalation to answer, or a question to read. */
+export type LinkBinding = Partial<Pick<EmailLink, 'escalationId' | 'questionId'>>;
+
 export class EmailActions {
   constructor(
     private readonly deps: {
@@ -53,7 +56,7 @@ export class EmailActions {
    * A signed link for `to` on this referral offering the candidate actions they may take now,
    * or undefined when they may take none (the email then only informs).
    */
-  async target(to: string, referral: Referral, candidates: readonly EmailVerb[], escalationId?: string): Promise<EmailActionTarget | undefined> {
+  async target(to: string, referral: Referral, candidates: readonly EmailVerb[], bound: LinkBinding = {}): Promise<EmailActionTarget | undefined> {
     const permitted = await this.permitted(emailPerson(to, 'email-link'), referral);
     const verbs = offeredNow({ actions: [...candidates] }, permitted);
     if (!verbs.length) return undefined;
@@ -63,7 +66,8 @@ export class EmailActions {
       referralId: referral.id,
       version: referral.version,
       actions: verbs,
-      ...(escalationId ? { escalationId } : {}),
+      ...(bound.escalationId ? { escalationId: bound.escalationId } : {}),
+      ...(bound.questionId ? { questionId: bound.questionId } : {}),
       expiresAt: linkExpiry(this.deps.now(), this.deps.settings.linkExpiryDays),
     };
     const token = this.deps.signer.sign(link);
@@ -93,9 +97,10 @@ export class EmailActions {
     };
   }
 
-  /** The actions a referral offers someone by email: a case's actions, or an escalation's answers. */
-  async referralTarget(to: string, referral: Referral, escalationId?: string): Promise<EmailActionTarget | undefined> {
-    return escalationId ? this.target(to, referral, ESCALATION_EMAIL_VERBS, escalationId) : this.target(to, referral, REFERRAL_EMAIL_VERBS);
+  /** The actions a referral offers someone by email: a case's actions, an escalation's answers, or reading a referrer's question. */
+  async referralTarget(to: string, referral: Referral, bound: LinkBinding = {}): Promise<EmailActionTarget | undefined> {
+    const candidates = bound.escalationId ? ESCALATION_EMAIL_VERBS : bound.questionId ? QUESTION_EMAIL_VERBS : REFERRAL_EMAIL_VERBS;
+    return this.target(to, referral, candidates, bound);
   }
 
   /** A new (or redirected) referral for one of its service's inboxes. */
@@ -107,8 +112,9 @@ export class EmailActions {
 
   /** A reminder, alert or digest by email, with the actions it asks for where the recipient may take them. */
   async staffEmail(to: string, message: StaffMessage, referral: Referral | undefined): Promise<RenderedEmail> {
-    const wantsAction = message.kind === 'reminder' || message.kind === 'escalation-alert';
-    const target = referral && wantsAction ? await this.referralTarget(to, referral, message.escalation?.escalationId) : undefined;
+    const wantsAction = message.kind === 'reminder' || message.kind === 'escalation-alert' || message.kind === 'referrer-question';
+    const bound: LinkBinding = { escalationId: message.escalation?.escalationId, questionId: message.questionId };
+    const target = referral && wantsAction ? await this.referralTarget(to, referral, bound) : undefined;
     return staffMessageEmail(message, target ? { target, originator: this.originator } : undefined);
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { EMAIL_VERBS, EmailLink, EmailVerb } from '../../domain/email/links';
 import { CLOSE_REASONS, DECLINE_REASONS, PROGRESS_STATUSES } from '../../domain/referral/lifecycle';
@@ -11,6 +12,9 @@ import type { RequestedAction } from '../referrals/referralActions';
  */
 const optionalText = (max: number) => plainText({ max, min: 0 }).optional().transform((value) => value || undefined);
 const choice = <T extends readonly [string, ...string[]]>(values: T, message: string) => z.enum(values, { errorMap: () => ({ message }) });
+
+/** A referrer's question: what every surface accepts (a Teams card's too). */
+export const questionText = plainText({ max: 1000, required: 'Write your question', notText: 'Write your question as text', tooLong: 'Keep the question under 1,000 characters' });
 
 const INPUTS = {
   accept: z.object({}).transform((): RequestedAction => ({ verb: 'accept' })),
@@ -29,6 +33,10 @@ const INPUTS = {
   'escalation-advice': z
     .object({ note: plainText({ max: 1000, required: 'Say what advice you gave', notText: 'Say what advice you gave', tooLong: 'Keep the advice under 1,000 characters' }) })
     .transform((data) => ({ verb: 'escalation-advice' as const, note: data.note })),
+  'ask-question': z
+    .object({ question: questionText })
+    .transform((data): RequestedAction => ({ verb: 'ask-question', questionId: randomUUID(), question: data.question })),
+  'read-question': z.object({}).transform(() => ({ verb: 'read-question' as const, questionId: '' })),
 } satisfies Record<EmailVerb, z.ZodTypeAny>;
 
 export const emailVerbSchema = z.enum(EMAIL_VERBS, { errorMap: () => ({ message: 'Unknown action' }) });
@@ -42,18 +50,25 @@ export const actionableBodySchema = z
     status: z.string().max(100).optional(),
     note: z.string().max(2_000).optional(),
     activity: z.string().max(500).optional(),
+    question: z.string().max(2_000).optional(),
   })
   .strict();
 
-export type ParsedInputs = { ok: true; requested: RequestedAction } | { ok: false; reason: string };
+/** What an email asks for: an action, or reading the referrer's question its link was sent with. */
+export type EmailRequest = RequestedAction | { verb: 'read-question'; questionId: string };
+export type ParsedInputs = { ok: true; requested: EmailRequest } | { ok: false; reason: string };
 
 /** The typed action for a verb and its inputs; an escalation's answer names the link's escalation. */
-export function requestedAction(verb: EmailVerb, inputs: Record<string, unknown>, link: Pick<EmailLink, 'escalationId'>): ParsedInputs {
+export function requestedAction(verb: EmailVerb, inputs: Record<string, unknown>, link: Pick<EmailLink, 'escalationId' | 'questionId'>): ParsedInputs {
   // Outlook sends an unanswered optional input as "", a page form leaves it out: the same.
   const present = Object.fromEntries(Object.entries(inputs).filter(([key, value]) => key !== 'verb' && key !== 'link' && key !== 'action' && value !== ''));
   const parsed = INPUTS[verb].safeParse(present);
   if (!parsed.success) return { ok: false, reason: parsed.error.issues[0]?.message ?? 'Invalid input' };
-  const action = parsed.data as RequestedAction | { verb: 'escalation-acknowledge' | 'escalation-take-over' } | { verb: 'escalation-advice'; note: string };
+  const action = parsed.data as EmailRequest | { verb: 'escalation-acknowledge' | 'escalation-take-over' } | { verb: 'escalation-advice'; note: string };
+  if (action.verb === 'read-question') {
+    if (!link.questionId) return { ok: false, reason: 'This link is not for a question' };
+    return { ok: true, requested: { verb: 'read-question', questionId: link.questionId } };
+  }
   if (action.verb.startsWith('escalation-')) {
     if (!link.escalationId) return { ok: false, reason: 'This link is not for an escalation' };
     return { ok: true, requested: { ...action, escalationId: link.escalationId } as RequestedAction };

@@ -11,11 +11,11 @@ import type { EmailIntakeRepository } from '../../storage/emailIntakeRepository'
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { EntraTokenVerifier, TokenRefusedError, VerifiedEntraToken } from '../auth/entraToken';
 import type { Logger } from '../app/log';
-import type { ActionOutcome, ActingPerson, ReferralActions, RequestedAction } from '../referrals/referralActions';
+import type { ActionOutcome, ActingPerson, ReferralActions } from '../referrals/referralActions';
 import { ACTION_PATH, EmailActions, emailPerson, LINK_PATH } from './emailActions';
-import { actionableBodySchema, emailVerbSchema, requestedAction } from './emailInputs';
+import { actionableBodySchema, EmailRequest, emailVerbSchema, requestedAction } from './emailInputs';
 import type { LinkSigner } from './linkSigner';
-import { actionForms, caseSection, codePage, confirmationCodeEmail, contactSection, page, PAGE_HEADERS, refusalPage, STYLESHEET, STYLESHEET_PATH } from './pages';
+import { actionForms, caseSection, codePage, confirmationCodeEmail, contactSection, page, PAGE_HEADERS, questionSection, refusalPage, STYLESHEET, STYLESHEET_PATH } from './pages';
 import { RateLimiter } from './rateLimit';
 
 /**
@@ -130,14 +130,14 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     const person = emailPerson(link.to, 'email-link');
     if (standing === 'stale' && referral) {
       // The email is out of date, but its recipient may still have something to do: show it as it is now.
-      const fresh = await deps.emailActions.referralTarget(link.to, referral, link.escalationId);
+      const fresh = await deps.emailActions.referralTarget(link.to, referral, link);
       return sendPage(res, 200, await casePage(person, referral, fresh, `${STANDING_WORDS.stale.heading}. Here it is now.`));
     }
     if (standing !== 'usable' || !referral) {
       const words = STANDING_WORDS[standing === 'usable' ? 'gone' : standing];
       return sendPage(res, words.status, refusalPage(words.heading, words.explanation, await standingNow(referral)));
     }
-    const target = await deps.emailActions.referralTarget(link.to, referral, link.escalationId);
+    const target = await deps.emailActions.referralTarget(link.to, referral, link);
     // The fresh link offers what the table permits now; the email's own link keeps its once-only use.
     const current = target ? { ...target, token: String(req.params.token), verbs: target.verbs.filter((verb) => link.actions.includes(verb)) } : undefined;
     const only = emailVerbSchema.safeParse(new URLSearchParams(req.getQuery() ?? '').get('action'));
@@ -196,17 +196,30 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     }
     // Spent before acting: two confirmations at once act once.
     if (!(await deps.intake.spend(link.id, found.etag))) return wrong('code-spent', 'That code has already been used', 'Nothing more was changed.');
-    const { verb, requested } = found.pending.action as { verb: EmailVerb; requested: RequestedAction };
+    const { verb, requested } = found.pending.action as { verb: EmailVerb; requested: EmailRequest };
     const { referral, standing } = await linkState(link);
     if (!mayProceed(verb, standing) || !referral) return sendStanding(res, standing, referral);
     const person = emailPerson(link.to, 'email-link');
+    if (requested.verb === 'read-question') return sendQuestion(res, person, link, requested.questionId);
     const outcome = await deps.actions.act(person, link.referralId, link.escalationId ? undefined : link.version, requested, verb === 'view-contact' ? {} : { linkId: link.id });
     sendPage(res, outcomeStatus(outcome), await outcomePage(person, link, outcome));
   }
 
-  /** Seeing contact details changes nothing, so a used link may still show them while the referral has not moved on. */
+  /** Seeing contact details or a question changes nothing, so a used link may still show them while the referral has not moved on. */
   function mayProceed(verb: EmailVerb, standing: LinkStanding): boolean {
-    return standing === 'usable' || (verb === 'view-contact' && standing === 'used');
+    return standing === 'usable' || ((verb === 'view-contact' || verb === 'read-question') && standing === 'used');
+  }
+
+  /** The referrer's question, for the recipient it was emailed to, after they confirmed with the code. */
+  async function sendQuestion(res: Response, person: ActingPerson, link: EmailLink, questionId: string): Promise<void> {
+    const reading = await deps.actions.readQuestion(person, link.referralId, questionId);
+    if (reading.kind !== 'question') {
+      refuse(`question-${reading.kind}`, reading.kind === 'refused' ? 403 : 404);
+      return sendPage(res, reading.kind === 'refused' ? 403 : 404, refusalPage('The question cannot be shown', `${reading.notice} Nothing was changed.`));
+    }
+    const shown = await deps.emailActions.referralCase(reading.referral);
+    const fresh = await deps.emailActions.referralTarget(link.to, reading.referral);
+    sendPage(res, 200, page(shown.title, `${caseSection(shown)}\n${questionSection(reading.question)}\n${actionForms(fresh)}`));
   }
 
   async function sendStanding(res: Response, standing: LinkStanding, referral: Referral | undefined): Promise<void> {
@@ -222,7 +235,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
       return page(shown.title, `${caseSection(shown)}\n${contactSection(contactRows(outcome.referral))}`);
     }
     if (outcome.kind === 'refused') refuse('refused-by-application', 403);
-    const fresh = await deps.emailActions.referralTarget(link.to, outcome.referral, link.escalationId);
+    const fresh = await deps.emailActions.referralTarget(link.to, outcome.referral, link);
     return casePage(person, outcome.referral, fresh, outcome.notice);
   }
 
@@ -255,9 +268,14 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     if (!perLink.take(`link:${body.data.link.slice(-43)}`)) return refused('rate-limited', 429, 'Too many requests; please wait a minute.');
     if (link.to !== token.signInName) return refused('other-recipient', 403, 'This email was sent to someone else, so it cannot act for you.');
     const verb = emailVerbSchema.safeParse(body.data.verb);
-    if (!verb.success || !link.actions.includes(verb.data) || verb.data === 'view-contact') return refused('unknown-verb', 400, 'That action is not offered by this email.');
+    // What may name the person (contact details, a referrer's question) opens on Signpost's page, never in the mailbox.
+    if (!verb.success || !link.actions.includes(verb.data) || verb.data === 'view-contact' || verb.data === 'read-question') {
+      return refused('unknown-verb', 400, 'That action is not offered by this email.');
+    }
     const parsed = requestedAction(verb.data, body.data, link);
     if (!parsed.ok) return refused('invalid-input', 400, `${parsed.reason}.`);
+    if (parsed.requested.verb === 'read-question') return refused('unknown-verb', 400, 'That action is not offered by this email.');
+    const requested = parsed.requested;
     // Only now is the token spent: a replay of it changes nothing, even two copies at once.
     if (!(await deps.intake.firstUseOfToken(token.tokenId!, token.expiresAt))) return refused('token-replayed', 401, 'This sign-in token was already used.');
 
@@ -267,16 +285,16 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     if (!(await deps.emailActions.permitted(person, referral)).includes(GUARD_FOR[verb.data]) && standing === 'usable') {
       return refused('not-permitted', 403, 'You cannot take this action on this referral.');
     }
-    const refreshed = async (notice: string) => actionableCard(await deps.emailActions.referralCase(referral, notice), await deps.emailActions.referralTarget(link.to, referral, link.escalationId), deps.emailActions.originator);
+    const refreshed = async (notice: string) => actionableCard(await deps.emailActions.referralCase(referral, notice), await deps.emailActions.referralTarget(link.to, referral, link), deps.emailActions.originator);
     if (standing !== 'usable') {
       refuse(`link-${standing}`, 200);
       return answer(200, STANDING_WORDS[standing].heading, await refreshed(`${STANDING_WORDS[standing].heading}. Here it is now.`));
     }
-    const outcome = await deps.actions.act(person, link.referralId, link.escalationId ? undefined : link.version, parsed.requested, { linkId: link.id });
+    const outcome = await deps.actions.act(person, link.referralId, link.escalationId ? undefined : link.version, requested, { linkId: link.id });
     if (outcome.kind === 'not-found' || outcome.kind === 'contact-details') return refused('link-gone', 404, STANDING_WORDS.gone.heading);
     const card = actionableCard(
       await deps.emailActions.referralCase(outcome.referral, outcome.notice),
-      await deps.emailActions.referralTarget(link.to, outcome.referral, link.escalationId),
+      await deps.emailActions.referralTarget(link.to, outcome.referral, link),
       deps.emailActions.originator,
     );
     answer(outcome.kind === 'refused' ? 403 : 200, outcome.notice, card);

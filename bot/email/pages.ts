@@ -93,6 +93,13 @@ export function contactSection(rows: Array<{ label: string; value: string }>): s
 ${facts(rows)}`;
 }
 
+/** A referrer's question, shown after the recipient confirmed (the reading is audited). */
+export function questionSection(question: string): string {
+  return `<h2>The referrer's question</h2>
+<p>Shown to you because you asked; this reading is recorded with your email address. Answer with an update on the referral, or reply to the referrer.</p>
+<blockquote>${escapeHtml(question).replace(/\n/g, '<br>')}</blockquote>`;
+}
+
 /** A page for a link that cannot act: why, and where the referral stands now (no identifiers). */
 export function refusalPage(heading: string, explanation: string, now?: Array<{ label: string; value: string }>): string {
   return page(heading, `<h1>${escapeHtml(heading)}</h1>\n<p>${escapeHtml(explanation)}</p>${now ? `\n<h2>Where the referral stands now</h2>\n${facts(now)}` : ''}`);

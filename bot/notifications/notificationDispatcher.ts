@@ -1,4 +1,5 @@
 import type { Referral } from '../../domain/referral/referral';
+import { caseState, referrerVerbs } from '../../domain/referral/lifecycle';
 import type { ReferralUpdate } from '../../domain/notifications/referralUpdate';
 import { referralUpdateCard, referralUpdateEmail } from '../../cards/referralUpdateCard';
 import { staffMessageCard, staffMessageEmail } from '../../cards/staffMessageCard';
@@ -143,10 +144,13 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');
     if (entry.channel === 'teams') {
       // The card refreshes, for the referrer alone, to where the referral stands when they look again.
-      await this.sendToReferrer(stored.referral, referralUpdateCard(update, { refreshUserIds: [stored.referral.referrer.teamsUserId] }));
+      const canAsk = referrerVerbs(caseState(stored.referral)).includes('ask-question');
+      await this.sendToReferrer(stored.referral, referralUpdateCard(update, { refreshUserIds: [stored.referral.referrer.teamsUserId], canAsk }));
       return;
     }
-    const email = referralUpdateEmail(update, this.options.originator);
+    // The actions the referrer may take by email (a question to the link worker), as the permission table allows.
+    const target = await this.options.emailActions?.referralTarget(stored.referral.referrer.email, stored.referral);
+    const email = referralUpdateEmail(update, this.options.originator, target);
     await this.options.mailer.send({ to: stored.referral.referrer.email, ...email, messageId: entry.key });
   }
 

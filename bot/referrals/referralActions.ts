@@ -5,7 +5,7 @@ import { categoryWords } from '../../domain/directory/activities';
 import type { ActivityRepository } from '../../storage/activityRepository';
 import type { Escalation } from '../../domain/supervision/escalation';
 import { clocksMayChange } from '../../domain/supervision/policy';
-import { escalationAlert, escalationAnswer } from '../../domain/supervision/messages';
+import { escalationAlert, escalationAnswer, referrerQuestion } from '../../domain/supervision/messages';
 import { ChangeEvent, deliveryChannels, ReferralUpdate, referralUpdate } from '../../domain/notifications/referralUpdate';
 import { LinkAlreadyUsedError, ReferralConflictError, ReferralRepository, StoredReferral } from '../../storage/referralRepository';
 import type { OutboxMessage, OutboxRepository } from '../../storage/outboxRepository';
@@ -51,6 +51,9 @@ export type ActionOutcome =
   | { kind: 'changed' | 'unchanged' | 'refused' | 'stale'; referral: Referral; notice: string; escalation?: Escalation }
   | { kind: 'contact-details'; referral: Referral };
 
+/** A referrer's question, as it was emailed to the person reading it; or why it is not shown. */
+export type QuestionReading = { kind: 'not-found' | 'refused'; notice: string } | { kind: 'question'; referral: Referral; question: string };
+
 /**
  * A referral as one person may see it on a shared card: the actions the permission table allows
  * them now (what their buttons offer), and whether they referred it. Nothing changes.
@@ -60,7 +63,7 @@ export type ReferralView =
   | { kind: 'view'; referral: Referral; viewerId: string; verbs: GuardedVerb[]; isLinkWorker: boolean; isReferrer: boolean };
 
 /** A referrer's update card as it was sent, with the referral as it stands now. */
-export type ReferrerUpdateView = { kind: 'not-found' | 'refused'; notice: string } | { kind: 'view'; update: ReferralUpdate; referral: Referral };
+export type ReferrerUpdateView = { kind: 'not-found' | 'refused'; notice: string } | { kind: 'view'; update: ReferralUpdate; referral: Referral; verbs: GuardedVerb[] };
 
 /** Which shared card a view is for: each shows the actions of some roles only. */
 export type SharedCard = 'channel-card' | 'escalation-alert' | 'referrer-update' | 'any';
@@ -164,8 +167,7 @@ export class ReferralActions {
     const verbs = permittedVerbs(state, actor);
     // Answering belongs to the alert, not the referral card: whether an escalation is still open is the alert's to show.
     if (mayAct('escalation-answer', state, actor)) verbs.push('escalation-answer');
-    const isReferrer = person.identifiedBy === 'teams' && person.id === referral.referrer.teamsUserId;
-    return { kind: 'view', referral, viewerId: person.id, verbs, isLinkWorker: actor.isLinkWorker, isReferrer };
+    return { kind: 'view', referral, viewerId: person.id, verbs, isLinkWorker: actor.isLinkWorker, isReferrer: Boolean(actor.isReferrer) };
   }
 
   /**
@@ -178,12 +180,19 @@ export class ReferralActions {
     if (!view.isReferrer) return { kind: 'refused', notice: 'Only the person who made this referral sees its updates.' };
     const sent = await this.deps.outbox.get(referralId, `${referralId}:${version}:teams`);
     if (!sent) return { kind: 'not-found', notice: 'This update is no longer held by Signpost. Say "my referrals" to see where your referrals stand.' };
-    return { kind: 'view', update: sent.payload as unknown as ReferralUpdate, referral: view.referral };
+    return { kind: 'view', update: sent.payload as unknown as ReferralUpdate, referral: view.referral, verbs: view.verbs };
   }
 
   /** The actor's roles on this referral that an action or a view needs: what the permission table is asked about. */
   private async identify(person: ActingPerson, referral: Referral, roles: Array<'link-worker' | 'supervisor'>): Promise<Actor> {
-    const actor: Actor = { id: person.id, name: person.name, ...(person.email ? { email: person.email } : {}), isLinkWorker: false, identifiedBy: person.identifiedBy };
+    const actor: Actor = {
+      id: person.id,
+      name: person.name,
+      ...(person.email ? { email: person.email } : {}),
+      isLinkWorker: false,
+      isReferrer: isReferrer(person, referral),
+      identifiedBy: person.identifiedBy,
+    };
     const [member, isSupervisor] = await Promise.all([
       roles.includes('link-worker') ? this.linkWorker(person, referral.serviceId) : undefined,
       roles.includes('supervisor') ? this.supervisor(person, referral.serviceId) : undefined,
@@ -279,10 +288,13 @@ export class ReferralActions {
           : `${summary}, but nobody can be alerted: the service has no supervisors and Signpost has no admins. Tell your manager directly.`
         : isEscalationAnswer(action)
           ? `${summary}. The link worker has been told.`
-          : `${summary}.`;
+          : action.verb === 'ask-question'
+            ? `Your question was sent to ${next.owner ? next.owner.name : `${serviceName}'s link workers`}. Their answer will come to you as an update.`
+            : `${summary}.`;
     // Behind the reply: the change is stored and announced; the shared card catching up a moment
     // later costs the clicker nothing (a failure is logged, and the next click refreshes it).
-    void this.refreshChannelCard(saved.referral, before.channelPost ?? saved.referral.channelPost, isEscalationAnswer(action) ? `${summary}.` : notice);
+    // A question changes nothing the channel's card shows.
+    if (action.verb !== 'ask-question') void this.refreshChannelCard(saved.referral, before.channelPost ?? saved.referral.channelPost, isEscalationAnswer(action) ? `${summary}.` : notice);
     return { kind: 'changed', referral: saved.referral, notice, escalation: applied.escalation };
   }
 
@@ -312,6 +324,13 @@ export class ReferralActions {
         // A new owner is news for the referrer, as when a case is assigned.
         return [...(await answered), ...(applied.takeOver ? await referrerUpdates(this.deps, next, { verb: 'assign', actorName: actor.name }) : [])];
       }
+      case 'ask-question':
+        // To the owner where there is one (Teams 1:1 and email, as staff messages go); else to the service's channel and inboxes.
+        return supervision.outboxFor(
+          [{ audience: next.owner ? { to: 'person', person: next.owner } : { to: 'channel' }, message: referrerQuestion(next, action.questionId, action.question, serviceName, at) }],
+          next.serviceId,
+          `question:${action.questionId}`,
+        );
       default: {
         const toReferrer = await referrerUpdates(this.deps, next, { verb: action.verb, actorName: actor.name, ...(action.verb === 'update' ? { activity: action.activity, listedActivity: action.listedActivity } : {}) });
         // A redirected referral goes to its new service's channel through the outbox, like a new one.
@@ -351,6 +370,29 @@ export class ReferralActions {
     return { kind: 'contact-details', referral };
   }
 
+  /**
+   * A referrer's question as it was emailed to this person: their own copy in the outbox, so a
+   * link shows only what was sent to its recipient. Reading needs the standing contact details
+   * need (the text may name the person), and every reading is audited.
+   */
+  async readQuestion(person: ActingPerson, referralId: string, questionId: string): Promise<QuestionReading> {
+    const referral = await this.current(referralId);
+    if (!referral) return { kind: 'not-found', notice: NO_REFERRAL };
+    const actor = await this.identify(person, referral, ['link-worker']);
+    if (!mayAct('view-contact', caseState(referral), actor) || !actor.email) return { kind: 'refused', notice: "Only the service's link workers can read the referrer's questions." };
+    const sent = await this.deps.outbox.get(referral.id, `question:${questionId}:${actor.email}:email`);
+    const question = (sent?.payload as { message?: { privateNote?: unknown } } | undefined)?.message?.privateNote;
+    if (typeof question !== 'string') return { kind: 'not-found', notice: 'This question is no longer held by Signpost.' };
+    await this.deps.referrals.appendEvent({
+      referralId: referral.id,
+      at: this.deps.now().toISOString(),
+      actor: { id: actor.id, name: actor.name },
+      action: 'referral.question-read',
+      detail: { summary: `The referrer's question read by ${actor.name}`, questionId, via: actor.identifiedBy ?? 'teams', ...byEmail(actor) },
+    });
+    return { kind: 'question', referral, question };
+  }
+
   /** Everyone in the channel sees the same card: the posted card is replaced in place. */
   private async refreshChannelCard(referral: Referral, post: Referral['channelPost'], notice: string): Promise<void> {
     try {
@@ -360,6 +402,12 @@ export class ReferralActions {
       this.deps.logger.warn('card-update-failed', { reference: referral.reference, errorName: (error as Error).name });
     }
   }
+}
+
+/** The person who made the referral: by their Teams id in Teams, by the address it records for them by email. */
+function isReferrer(person: ActingPerson, referral: Referral): boolean {
+  if (person.identifiedBy === 'teams') return person.id === referral.referrer.teamsUserId;
+  return BY_EMAIL.has(person.identifiedBy) && Boolean(person.email) && person.email!.toLowerCase() === referral.referrer.email.toLowerCase();
 }
 
 /** An action that came by email records the staff address it came from ('email' is kept for the person's own). */

@@ -14,6 +14,7 @@ import { searchActivities } from '../../domain/directory/activitySearch';
 import type { ActivityRepository } from '../../storage/activityRepository';
 import { referralUpdateCard, UPDATE_REFRESH_VERB } from '../../cards/referralUpdateCard';
 import { standingSince } from '../../domain/notifications/referralUpdate';
+import { questionText } from '../email/emailInputs';
 import type { ActingPerson, ActionOutcome, ReferralActions, ReferralView, RequestedAction } from '../referrals/referralActions';
 import type { ServiceChannels } from '../channels/serviceChannels';
 import type { DirectoryUpkeep, UpkeepRequest } from '../directory/directoryUpkeep';
@@ -51,6 +52,9 @@ const escalationCard = z.object({ referralId: z.string().uuid(), escalationId: z
 const refreshedCard = z.object({ referralId: z.string().uuid() });
 const updateCard = z.object({ referralId: z.string().uuid(), version });
 const verificationCardData = z.object({ serviceId: z.string().max(80).regex(/^[a-z0-9]+(-[a-z0-9]+)*$/), version });
+const ASK_QUESTION_VERB = 'ask-question';
+/** The referrer's update card's question: the same text rules as by email. */
+const questionCard = z.object({ referralId: z.string().uuid(), question: questionText, version: version.optional().catch(undefined) });
 const scoreField = (message: string) => z.string({ required_error: message, invalid_type_error: message });
 
 /** One schema per verb: the card's data in, a typed action out. */
@@ -167,6 +171,7 @@ export class TeamsCardActions {
     if (verb === ALERT_REFRESH_VERB) return this.alertView(context, data);
     if (verb === UPDATE_REFRESH_VERB) return this.updateView(context, data);
     if (verb === CONFIRM_VERB || verb === CHANGE_VERB) return this.verificationAnswer(context, verb, data);
+    if (verb === ASK_QUESTION_VERB) return this.askQuestion(context, data);
     return verb.startsWith('escalation-') ? this.escalationAnswer(context, verb, data) : this.referralCard(context, verb, data);
   }
 
@@ -231,7 +236,29 @@ export class TeamsCardActions {
     const view = await this.deps.actions.referrerUpdateView(this.person(context), ids.data.referralId, ids.data.version);
     if (view.kind !== 'view') return messageAnswer(view.notice);
     const serviceName = (await this.deps.directory.get(view.referral.serviceId))?.name ?? view.referral.serviceId;
-    return cardAnswer(referralUpdateCard(view.update, { now: standingSince(view.update, view.referral, serviceName), refreshUserIds: [context.activity.from.id] }));
+    return cardAnswer(
+      referralUpdateCard(view.update, { now: standingSince(view.update, view.referral, serviceName), refreshUserIds: [context.activity.from.id], canAsk: view.verbs.includes('ask-question') }),
+    );
+  }
+
+  /**
+   * "Ask the link worker a question" on a referrer's update card. A question does not depend on
+   * which update it was asked from, so it acts on the referral as it stands; the card answers
+   * with the update it was asked from and what happened.
+   */
+  private async askQuestion(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
+    const parsed = questionCard.safeParse(data);
+    if (!parsed.success) return errorAnswer(400, `Nothing was sent: ${parsed.error.issues[0].message}.`);
+    const person = this.person(context);
+    const outcome = await this.deps.actions.act(person, parsed.data.referralId, undefined, { verb: 'ask-question', questionId: randomUUID(), question: parsed.data.question });
+    if (outcome.kind === 'not-found') return errorAnswer(404, outcome.notice);
+    if (outcome.kind === 'refused' || outcome.kind === 'contact-details') return errorAnswer(403, outcome.kind === 'refused' ? outcome.notice : 'Nothing was sent.');
+    const view = parsed.data.version ? await this.deps.actions.referrerUpdateView(person, parsed.data.referralId, parsed.data.version) : undefined;
+    if (view?.kind !== 'view') return messageAnswer(outcome.notice);
+    const serviceName = (await this.deps.directory.get(view.referral.serviceId))?.name ?? view.referral.serviceId;
+    return cardAnswer(
+      referralUpdateCard(view.update, { notice: outcome.notice, now: standingSince(view.update, view.referral, serviceName), refreshUserIds: [person.id], canAsk: true }),
+    );
   }
 
   /** Acknowledge, Take over or Advice given on an escalation alert in a supervisor's chat. */

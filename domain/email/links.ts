@@ -22,6 +22,8 @@ export const EMAIL_VERBS = [
   'escalation-acknowledge',
   'escalation-take-over',
   'escalation-advice',
+  'ask-question',
+  'read-question',
 ] as const;
 export type EmailVerb = (typeof EMAIL_VERBS)[number];
 
@@ -35,10 +37,16 @@ export const GUARD_FOR: Record<EmailVerb, GuardedVerb> = {
   'escalation-acknowledge': 'escalation-answer',
   'escalation-take-over': 'escalation-answer',
   'escalation-advice': 'escalation-answer',
+  'ask-question': 'ask-question',
+  // What the referrer wrote may name the person: reading it needs the standing that contact details need.
+  'read-question': 'view-contact',
 };
 
-export const REFERRAL_EMAIL_VERBS: readonly EmailVerb[] = ['accept', 'decline', 'update', 'close', 'view-contact'];
+/** A referral's actions by email: each recipient is offered those the permission table allows them (the referrer, a question). */
+export const REFERRAL_EMAIL_VERBS: readonly EmailVerb[] = ['accept', 'decline', 'update', 'close', 'view-contact', 'ask-question'];
 export const ESCALATION_EMAIL_VERBS: readonly EmailVerb[] = ['escalation-acknowledge', 'escalation-take-over', 'escalation-advice'];
+/** A referrer's question, emailed to staff: the link opens it after the recipient confirms. */
+export const QUESTION_EMAIL_VERBS: readonly EmailVerb[] = ['read-question'];
 
 export function isEscalationVerb(verb: EmailVerb): boolean {
   return verb.startsWith('escalation-');
@@ -54,6 +62,8 @@ export const emailLinkSchema = z
     version: z.number().int().min(1),
     actions: z.array(z.enum(EMAIL_VERBS)).min(1).max(EMAIL_VERBS.length),
     escalationId: z.string().min(1).max(64).optional(),
+    /** A referrer's question the link shows its recipient (their own copy of it). */
+    questionId: z.string().min(1).max(64).optional(),
     /** Seconds since 1970, like a JWT's exp. */
     expiresAt: z.number().int().min(0),
   })
@@ -73,6 +83,8 @@ export function linkStanding(
   if (used) return 'used';
   if (!referral) return 'gone';
   if (link.escalationId) return referral.escalations?.some((escalation) => escalation.id === link.escalationId) ? 'usable' : 'gone';
+  // Reading a question changes nothing, so what happened to the case since does not matter.
+  if (link.questionId) return 'usable';
   return referral.version === link.version ? 'usable' : 'stale';
 }
 

@@ -31,7 +31,9 @@ export type ReferralAction =
   | { verb: 'escalate'; escalationId: string; reason: EscalationReason; note: string }
   | { verb: 'escalation-acknowledge'; escalationId: string }
   | { verb: 'escalation-take-over'; escalationId: string }
-  | { verb: 'escalation-advice'; escalationId: string; note: string };
+  | { verb: 'escalation-advice'; escalationId: string; note: string }
+  /** The referrer asks the link worker (or the service, while nobody owns the case) a question. */
+  | { verb: 'ask-question'; questionId: string; question: string };
 export type ReferralVerb = ReferralAction['verb'];
 
 /** An activity chosen from the activities directory: what the referrer is told about it. */
@@ -87,12 +89,14 @@ export function applyTransition(referral: Referral, action: ReferralAction, acto
     case 'escalation-take-over':
     case 'escalation-advice':
       return answerEscalation(referral, action, actor, at);
+    case 'ask-question':
+      return askQuestion(referral, action, actor, at);
     default:
       return lifecycleChange(referral, action, actor, at);
   }
 }
 
-function lifecycleChange(referral: Referral, action: Exclude<ReferralAction, { verb: 'escalate' } | EscalationAnswer>, actor: Actor, at: string): AppliedAction {
+function lifecycleChange(referral: Referral, action: Exclude<ReferralAction, { verb: 'escalate' | 'ask-question' } | EscalationAnswer>, actor: Actor, at: string): AppliedAction {
   const lifecycle: LifecycleAction =
     action.verb === 'record-swemwbs' || action.verb === 'record-ons4' || action.verb === 'record-goals'
       ? { verb: 'record', what: RECORD_LABELS[action.verb](action) }
@@ -173,6 +177,21 @@ function answerEscalation(referral: Referral, action: EscalationAnswer, actor: A
   };
   const detail = { escalationId: escalation.id, reason: escalation.reason, ...(takeOver ? { status: next.status } : {}) };
   return applied(next, result.summary, ESCALATION_AUDIT[action.verb], detail, { escalation: result.escalation, takeOver });
+}
+
+/**
+ * A question from the referrer. The record's status, owner and version stay as they are (the
+ * cards and emails link workers hold stay current); what is written is the audit event and the
+ * message that carries the question. The text itself goes only to its recipients: it is free
+ * text that may name the person, so the audit detail records who asked whom, not what.
+ */
+function askQuestion(referral: Referral, action: Extract<ReferralAction, { verb: 'ask-question' }>, actor: Actor, at: string): AppliedAction {
+  const state = caseState(referral);
+  if (!mayAct('ask-question', state, actor)) return { ok: false, error: 'Only the person who made this referral can ask its link worker a question here.' };
+  if (!isOpen(referral)) return { ok: false, error: `This referral is ${referral.status}, so questions can no longer be sent through Signpost.` };
+  const to = referral.owner ? referral.owner.name : "the service's link workers";
+  const next: Referral = { ...referral, updatedAt: at };
+  return applied(next, `Question sent to ${to} by ${actor.name}`, 'referral.question', { questionId: action.questionId, to: referral.owner ? 'owner' : 'service', length: action.question.length });
 }
 
 /** A change: the next record, and the audit event that records it (its summary first). */

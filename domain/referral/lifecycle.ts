@@ -84,6 +84,8 @@ export interface Actor extends Person {
   isLinkWorker: boolean;
   /** A supervisor of the referral's service, or a Signpost admin (who hears last). */
   isSupervisor?: boolean;
+  /** The person who made the referral. */
+  isReferrer?: boolean;
   identifiedBy?: IdentifiedBy;
 }
 
@@ -93,9 +95,10 @@ export interface Actor extends Person {
  *   link-worker: any link worker of the referral's service;
  *   link-worker-then-owner: any link worker while the referral is new, then only its owner;
  *   owner: the link worker who owns the case;
- *   supervisor: a supervisor of the service, or an admin.
+ *   supervisor: a supervisor of the service, or an admin;
+ *   referrer: the person who made the referral (by their Teams id, or the email address it records for them).
  */
-export type Who = 'link-worker' | 'link-worker-then-owner' | 'owner' | 'supervisor';
+export type Who = 'link-worker' | 'link-worker-then-owner' | 'owner' | 'supervisor' | 'referrer';
 
 export const WHO_MAY = {
   accept: 'link-worker',
@@ -108,10 +111,13 @@ export const WHO_MAY = {
   escalate: 'link-worker',
   'view-contact': 'link-worker',
   'escalation-answer': 'supervisor',
+  'ask-question': 'referrer',
 } as const satisfies Record<string, Who>;
 export type GuardedVerb = keyof typeof WHO_MAY;
 
-export function mayAct(verb: GuardedVerb, state: Pick<CaseState, 'status' | 'owner'>, actor: Pick<Actor, 'id' | 'isLinkWorker' | 'isSupervisor'>): boolean {
+type ActorRoles = Pick<Actor, 'id' | 'isLinkWorker' | 'isSupervisor' | 'isReferrer'>;
+
+export function mayAct(verb: GuardedVerb, state: Pick<CaseState, 'status' | 'owner'>, actor: ActorRoles): boolean {
   const isOwner = actor.isLinkWorker && state.owner?.id === actor.id;
   switch (WHO_MAY[verb] as Who) {
     case 'link-worker':
@@ -122,15 +128,25 @@ export function mayAct(verb: GuardedVerb, state: Pick<CaseState, 'status' | 'own
       return isOwner;
     case 'supervisor':
       return Boolean(actor.isSupervisor);
+    case 'referrer':
+      return Boolean(actor.isReferrer);
   }
 }
 
 /** The actions this person may take on the referral now: what their card offers. */
-export function permittedVerbs(state: CaseState, actor: Pick<Actor, 'id' | 'isLinkWorker' | 'isSupervisor'>): GuardedVerb[] {
+export function permittedVerbs(state: CaseState, actor: ActorRoles): GuardedVerb[] {
   const now = new Set<string>(availableVerbs(state));
-  if (isOpenStatus(state.status)) now.add('escalate');
+  if (isOpenStatus(state.status)) {
+    now.add('escalate');
+    now.add('ask-question');
+  }
   if (state.status !== 'declined') now.add('view-contact');
   return (Object.keys(WHO_MAY) as GuardedVerb[]).filter((verb) => now.has(verb) && mayAct(verb, state, actor));
+}
+
+/** What the person who made the referral may do now: what their update cards and emails offer. */
+export function referrerVerbs(state: CaseState): GuardedVerb[] {
+  return permittedVerbs(state, { id: '', isLinkWorker: false, isReferrer: true });
 }
 
 /**

@@ -184,6 +184,8 @@ export const AUDIT_ACTIONS = [
   'referral.close',
   'referral.record',
   'referral.contact-details-shown',
+  'referral.question',
+  'referral.question-read',
   'referral.escalate',
   'escalation.acknowledge',
   'escalation.take-over',

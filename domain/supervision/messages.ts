@@ -15,7 +15,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A message for staff (not the referrer): reminders, escalation alerts and answers, digests. */
 export interface StaffMessage {
-  kind: 'reminder' | 'escalation-alert' | 'escalation-answer' | 'caseload-digest' | 'verification-request';
+  kind: 'reminder' | 'escalation-alert' | 'escalation-answer' | 'caseload-digest' | 'verification-request' | 'referrer-question';
   title: string;
   lines: string[];
   serviceName: string;
@@ -23,6 +23,8 @@ export interface StaffMessage {
   reference?: string;
   /** Free text a link worker wrote (it may name the person): shown in Teams, never put in an email. */
   privateNote?: string;
+  /** A referrer's question: which one, so an email's link can show it. */
+  questionId?: string;
   /** Alerts carry the escalation they answer, for their buttons. */
   escalation?: { referralId: string; escalationId: string };
   sections?: Array<{ title: string; lines: string[] }>;
@@ -126,6 +128,29 @@ export function escalationAlert(referral: Referral, escalation: Escalation, serv
     referralId: referral.id,
     reference: referral.reference,
     escalation: { referralId: referral.id, escalationId: escalation.id },
+    at,
+  };
+}
+
+/**
+ * A referrer's question, for the case's owner (or the service, while nobody owns it). The
+ * question is free text that may name the person: it is the private note, shown in Teams only.
+ */
+export function referrerQuestion(referral: Referral, questionId: string, question: string, serviceName: string, at: string): StaffMessage {
+  const { referrer } = referral;
+  return {
+    kind: 'referrer-question',
+    title: `A question from the referrer: ${referral.reference}`,
+    lines: [
+      `${referrer.name} (${referrer.practice}), who made this referral, asked ${referral.owner ? `${referral.owner.name}, its link worker` : `${serviceName}'s link workers`} a question.`,
+      `Status: ${STATUS_LABELS[referral.status]}.`,
+      `Answer with an update on the referral, or reply to ${referrer.name} at ${referrer.email}.`,
+    ],
+    privateNote: question,
+    questionId,
+    serviceName,
+    referralId: referral.id,
+    reference: referral.reference,
     at,
   };
 }

@@ -267,6 +267,39 @@ describe('User-specific views of shared cards (refresh, through the real server)
     expect(someoneElse).to.deep.include({ type: 'application/vnd.microsoft.activity.message', value: 'Only the person who made this referral sees its updates.' });
     expect((await invoke('update-refresh', { referralId: referral.id, version: 9 }, REFERRER, 'chat')).value).to.contain('no longer held by Signpost');
   });
+
+  it("asks the link worker a question from the referrer's update card: the owner gets it in Teams, anyone else is refused @safety", async () => {
+    const referral = await stored({ reference: nextReference() });
+    await card('accept', { referralId: referral.id, version: 1 }, KWAME);
+    const sent = (await connector.waitFor((a) => a.conversationId === 'a:referrer-chat' && JSON.stringify(a.activity).includes(`${referral.reference} (J.E.) was accepted`))).activity.attachments[0].content;
+    const ask = sent.actions.find((action: Record<string, any>) => action.title === 'Ask the link worker a question');
+    expect(ask.card.actions[0]).to.deep.include({ type: 'Action.Execute', verb: 'ask-question', data: { referralId: referral.id, version: 2 } });
+    const question = 'Could you let me know when you first meet her?';
+    const data = { ...ask.card.actions[0].data, question };
+    const questions = async () => (await referrals.audit(referral.id)).filter((event) => event.action === 'referral.question');
+
+    for (const someone of [KWAME, GRACE, OUTSIDER, { id: '29:another-referrer', name: 'Another Referrer' }]) {
+      expect((await invoke('ask-question', data, someone, 'chat')).statusCode, someone.id).to.equal(403);
+    }
+    expect((await invoke('ask-question', { ...data, question: ' ' }, REFERRER, 'chat')).statusCode).to.equal(400);
+    expect((await invoke('ask-question', { ...data, question: 'q'.repeat(1001) }, REFERRER, 'chat')).statusCode).to.equal(400);
+    expect((await invoke('ask-question', { ...data, referralId: 'not-a-referral' }, REFERRER, 'chat')).statusCode).to.equal(400);
+    expect(await questions()).to.have.length(0);
+
+    const answered = await card('ask-question', data, REFERRER, 'chat');
+    expect(cardText(answered)).to.contain('Your question was sent to Kwame Mensah.').and.contain('was accepted by');
+    const toOwner = await connector.waitFor((a) => JSON.stringify(a.activity).includes(question));
+    const ownerCard = JSON.stringify(toOwner.activity);
+    expect(ownerCard).to.contain(`A question from the referrer: ${referral.reference}`).and.contain("The referrer's question");
+    expect(ownerCard).not.to.contain('Jane').and.not.contain('Example');
+    expect((await questions())[0].detail).to.deep.include({ via: 'teams', to: 'owner' });
+
+    await card('close', { referralId: referral.id, version: 2, closeReason: 'completed' }, KWAME);
+    expect((await invoke('ask-question', data, REFERRER, 'chat')).statusCode, 'closed').to.equal(403);
+    const refreshed = await card('update-refresh', { referralId: referral.id, version: 2 }, REFERRER, 'chat');
+    expect(JSON.stringify(refreshed.actions ?? [])).not.to.contain('ask-question');
+    expect(await questions()).to.have.length(1);
+  });
 });
 
 describe('The shared referral card in a team larger than Teams refreshes automatically', () => {

@@ -183,10 +183,15 @@ describe('Closing the loop: updates reach the referrer (outbox, Teams and SMTP o
     expect(embedded, 'the email embeds an Adaptive Card').to.not.equal(null);
     const card = JSON.parse(embedded![1]);
     expect(card.originator).to.equal('originator-1234');
-    expect(adaptiveCardProblems(card)).to.deep.equal([]);
-    // Nothing in it acts on the referral or links anywhere: a forwarded email can only be read.
-    expect(JSON.stringify(card)).not.to.match(/"Action\./);
-    expect(html).not.to.match(/<a\s|href=/i);
+    // Action.Http is Outlook's own (Actionable Messages); Teams' validator does not know it.
+    expect(adaptiveCardProblems(card).filter((problem) => !problem.includes('"Action.Http"'))).to.deep.equal([]);
+    // Its one action is the referrer's question, to Signpost's own pages and endpoint: it acts only with a
+    // code mailed to the referrer, or an Entra token for their address, so a forwarded email acts for nobody.
+    expect(JSON.stringify(card).match(/"type":"Action\.[A-Za-z]+"/g)).to.deep.equal(['"type":"Action.ShowCard"', '"type":"Action.Http"']);
+    expect(JSON.parse(httpBody(card)).verb).to.equal('ask-question');
+    const hrefs = [...html.matchAll(/href="([^"]*)"/g)].map((found) => found[1]);
+    expect(hrefs).to.have.length(1);
+    expect(hrefs[0]).to.match(/\/email\/link\/[^?]+\?action=ask-question$/);
     for (const part of [mail.text ?? '', html, mail.subject ?? '']) {
       for (const identifier of IDENTIFIERS) expect(part).not.to.contain(identifier);
     }
@@ -314,3 +319,11 @@ describe('Mail on the embedded default', () => {
     }
   });
 });
+
+/** The body of a card's one Action.Http, ShowCards included. */
+function httpBody(node: unknown): string {
+  if (!node || typeof node !== 'object') return '';
+  const record = node as Record<string, unknown>;
+  if (record.type === 'Action.Http') return String(record.body);
+  return Object.values(record).map(httpBody).find(Boolean) ?? '';
+}

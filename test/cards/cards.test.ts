@@ -61,6 +61,11 @@ describe('Adaptive Cards', () => {
     expect(cardText(card)).to.contain('Find a service').and.contain('Refer to social prescribing');
   });
 
+  it("the chat welcome tells referrers they can ask the link worker a question, and admins the intake command; the channel's does not", () => {
+    expect(cardText(welcomeCard({}))).to.contain('Ask the link worker a question').and.contain('intake [service id] email [address]');
+    expect(cardText(welcomeCard({ inChannel: true }))).not.to.contain('Ask the link worker a question').and.not.contain('intake [service id]');
+  });
+
   it('the channel welcome lists the channel commands', () => {
     const card = welcomeCard({ inChannel: true });
     expectValidTeamsCard(card);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Actor, availableVerbs, CaseState, LifecycleAction, PROGRESS_STATUSES, transition } from '../../domain/referral/lifecycle';
+import { Actor, availableVerbs, CaseState, LifecycleAction, permittedVerbs, PROGRESS_STATUSES, referrerVerbs, sharedVerbs, transition } from '../../domain/referral/lifecycle';
 
 const kwame: Actor = { id: '29:kwame', name: 'Kwame Mensah', isLinkWorker: true };
 const grace: Actor = { id: '29:grace', name: 'Grace Okoro', isLinkWorker: true };
@@ -94,5 +94,22 @@ describe('Referral lifecycle (pure state machine)', () => {
   it('offers the actions that fit the status', () => {
     expect(availableVerbs(fresh)).to.deep.equal(['accept', 'assign', 'decline', 'redirect']);
     expect(availableVerbs(owned)).to.include.members(['update', 'close']);
+  });
+});
+
+describe('The referrer in the permission table', () => {
+  const referrer: Actor = { id: '29:amira', name: 'Amira Patel', isLinkWorker: false, isReferrer: true };
+
+  it('lets the referrer ask a question, and nothing else, while the referral is open', () => {
+    for (const status of ['submitted', 'accepted', ...PROGRESS_STATUSES] as const) {
+      expect(permittedVerbs({ ...owned, status }, referrer), status).to.deep.equal(['ask-question']);
+      expect(referrerVerbs({ ...owned, status }), status).to.deep.equal(['ask-question']);
+    }
+    for (const status of ['closed', 'declined', 'redirected'] as const) expect(referrerVerbs({ ...owned, status }), status).to.deep.equal([]);
+  });
+
+  it("never offers the question to link workers, outsiders or the channel's shared card", () => {
+    for (const actor of [kwame, grace, outsider]) expect(permittedVerbs(owned, actor)).not.to.include('ask-question');
+    expect(sharedVerbs(owned)).not.to.include('ask-question');
   });
 });
