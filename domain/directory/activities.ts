@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BOROUGHS } from './schema';
+import { BOROUGHS, parseEntries } from './schema';
 
 /**
  * The activities directory: what link workers connect people to (lunch clubs, walking groups,
@@ -97,27 +97,7 @@ export const activitiesFileSchema = z
  * activity (by id where it has one) and the field, and duplicate ids are reported with the rest.
  */
 export function parseActivities(input: unknown): Activity[] {
-  const result = activitiesFileSchema.safeParse(input);
-  const raw = (input as { activities?: unknown } | null)?.activities;
-  const entries: unknown[] = Array.isArray(raw) ? raw : [];
-  const idOf = (index: number) => (entries[index] as { id?: unknown } | undefined)?.id;
-  const problems: string[] = [];
-  for (const issue of result.success ? [] : result.error.issues) {
-    const [first, index, ...rest] = issue.path;
-    if (first === 'activities' && typeof index === 'number') {
-      const id = idOf(index);
-      problems.push(`${typeof id === 'string' ? `activity "${id}"` : `activity #${index + 1}`}: ${rest.join('.') || '(entry)'}: ${issue.message}`);
-    } else problems.push(`${issue.path.join('.') || '(file)'}: ${issue.message}`);
-  }
-  const seen = new Set<string>();
-  entries.forEach((_, index) => {
-    const id = idOf(index);
-    if (typeof id !== 'string') return;
-    if (seen.has(id)) problems.push(`activity "${id}": id: appears more than once`);
-    seen.add(id);
-  });
-  if (problems.length || !result.success) throw new ActivitiesValidationError(problems);
-  return result.data.activities;
+  return parseEntries(activitiesFileSchema, input, 'activities', 'activity', (problems) => new ActivitiesValidationError(problems)).activities;
 }
 
 export class ActivitiesValidationError extends Error {

@@ -194,22 +194,35 @@ export class DirectoryValidationError extends Error {
  * one) and the field, so a maintainer can fix them all in one pass.
  */
 export function parseDirectory(input: unknown): DirectoryService[] {
-  const result = directorySchema.safeParse(input);
-  const services = (input as { services?: unknown } | null)?.services;
-  const entries: unknown[] = Array.isArray(services) ? services : [];
+  return parseEntries(directorySchema, input, 'services', 'service', (problems) => new DirectoryValidationError(problems)).services;
+}
+
+/**
+ * Parses a directory-like file (a list of entries with ids under `listKey`) so that every
+ * problem names the entry (by id where it has one, else its place) and the field, and duplicate
+ * ids are reported with the rest: a maintainer fixes them all in one pass. Shared by the
+ * services and the activities directories.
+ */
+export function parseEntries<Schema extends z.ZodTypeAny>(
+  schema: Schema,
+  input: unknown,
+  listKey: string,
+  noun: string,
+  failure: (problems: string[]) => Error,
+): z.infer<Schema> {
+  const result = schema.safeParse(input);
+  const list = (input as Record<string, unknown> | null)?.[listKey];
+  const entries: unknown[] = Array.isArray(list) ? list : [];
   const idOf = (index: number) => (entries[index] as { id?: unknown } | undefined)?.id;
   const problems: string[] = [];
-
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      const [first, index, ...rest] = issue.path;
-      if (first === 'services' && typeof index === 'number') {
-        const id = idOf(index);
-        const who = typeof id === 'string' ? `service "${id}"` : `service #${index + 1}`;
-        problems.push(`${who}: ${rest.join('.') || '(entry)'}: ${issue.message}`);
-      } else {
-        problems.push(`${issue.path.join('.') || '(file)'}: ${issue.message}`);
-      }
+  for (const issue of result.success ? [] : result.error.issues) {
+    const [first, index, ...rest] = issue.path;
+    if (first === listKey && typeof index === 'number') {
+      const id = idOf(index);
+      const who = typeof id === 'string' ? `${noun} "${id}"` : `${noun} #${index + 1}`;
+      problems.push(`${who}: ${rest.join('.') || '(entry)'}: ${issue.message}`);
+    } else {
+      problems.push(`${issue.path.join('.') || '(file)'}: ${issue.message}`);
     }
   }
   // Checked on the raw entries too, so a duplicate shows up alongside every other problem.
@@ -217,11 +230,11 @@ export function parseDirectory(input: unknown): DirectoryService[] {
   entries.forEach((_, index) => {
     const id = idOf(index);
     if (typeof id !== 'string') return;
-    if (seen.has(id)) problems.push(`service "${id}": id: appears more than once`);
+    if (seen.has(id)) problems.push(`${noun} "${id}": id: appears more than once`);
     seen.add(id);
   });
-  if (problems.length || !result.success) throw new DirectoryValidationError(problems);
-  return result.data.services;
+  if (problems.length || !result.success) throw failure(problems);
+  return result.data;
 }
 
 /** Details not checked for this long are shown as possibly out of date. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { channelActivity, postActivity } from '../support/connector';
-import { CHROMIUM, CHROMIUM_FLAGS, PlaygroundBrowser } from '../support/playground';
+import { launchChromium, needChromium } from '../support/playground';
 import { EmailWorld, IDENTIFIERS, INTAKE, linkFor } from '../email/support';
 
 const CHANNEL = '19:sail-referrals@thread.tacv2';
@@ -20,13 +20,9 @@ describe('End to end from the inbox (headless Chromium on the link pages)', func
   let page: Page;
 
   before(async function () {
-    if (!PlaygroundBrowser.available()) {
-      if (process.env.CI) throw new Error('Chromium is missing at /usr/bin/chromium: .ci/run must install it');
-      this.skip();
-    }
+    needChromium(this);
     world = await EmailWorld.start();
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     page.setDefaultTimeout(20_000);
   });

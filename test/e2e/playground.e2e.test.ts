@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSignpost, RunningSignpost } from '../../bot/app/server';
 import { createLogger } from '../../bot/app/log';
-import { CardOnPage, Playground, PlaygroundBrowser } from '../support/playground';
+import { CardOnPage, needChromium, Playground, PlaygroundBrowser } from '../support/playground';
 
 /**
  * End to end in the Microsoft 365 Agents Playground: the real bot server on its embedded
@@ -18,10 +18,7 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
   let browser: PlaygroundBrowser | undefined;
 
   before(async function () {
-    if (!PlaygroundBrowser.available()) {
-      if (process.env.CI) throw new Error('Chromium is missing at /usr/bin/chromium: .ci/run must install it');
-      this.skip();
-    }
+    needChromium(this);
     folder = mkdtempSync(path.join(tmpdir(), 'signpost-e2e-'));
     bot = await startSignpost({
       env: { PATH: process.env.PATH },

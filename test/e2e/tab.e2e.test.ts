@@ -8,8 +8,8 @@ import { createLogger } from '../../bot/app/log';
 import { playgroundPeople } from '../../bot/tab/tabPeople';
 import { sampleReferral } from '../support/fixtures';
 import { channelActivity, FakeConnector, postActivity } from '../support/connector';
-import { PlaygroundBrowser } from '../support/playground';
-import { accessibilityViolations, DESKTOP, launchChromium, MOBILE } from '../support/tabBrowser';
+import { launchChromium, needChromium } from '../support/playground';
+import { accessibilityViolations, DESKTOP, MOBILE } from '../support/tabBrowser';
 
 /**
  * The tab in headless Chromium, in local mode: the real server, its bundle and CSP, a link
@@ -32,10 +32,7 @@ describe('The tab in headless Chromium (local mode)', function () {
   const otherOrigins: string[] = [];
 
   before(async function () {
-    if (!PlaygroundBrowser.available()) {
-      if (process.env.CI) throw new Error('Chromium is missing at /usr/bin/chromium: .ci/run must install it');
-      this.skip();
-    }
+    needChromium(this);
     folder = mkdtempSync(path.join(tmpdir(), 'signpost-tab-e2e-'));
     connector = await FakeConnector.start();
     connector.members = [KWAME, people['Grace Okoro']].map((person) => ({ id: person.id, name: person.name, email: person.email, aadObjectId: person.aadObjectId }));

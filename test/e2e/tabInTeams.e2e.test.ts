@@ -9,8 +9,8 @@ import { createLogger } from '../../bot/app/log';
 import { TEAMS_CLIENT_IDS } from '../../bot/tab/tabAccess';
 import { sampleReferral } from '../support/fixtures';
 import { SIGNED_IN_APP_ID, SIGNED_IN_TENANT, signedInSettings, TestEntra } from '../support/entra';
-import { PlaygroundBrowser } from '../support/playground';
-import { accessibilityViolations, DESKTOP, launchChromium } from '../support/tabBrowser';
+import { launchChromium, needChromium } from '../support/playground';
+import { accessibilityViolations, DESKTOP } from '../support/tabBrowser';
 
 /**
  * The tab as Teams runs it: a stand-in for the Teams host page frames the tab and answers the
@@ -54,10 +54,7 @@ describe('The tab inside a Teams host stand-in (teams-js and SSO, headless Chrom
   let page: Page;
 
   before(async function () {
-    if (!PlaygroundBrowser.available()) {
-      if (process.env.CI) throw new Error('Chromium is missing at /usr/bin/chromium: .ci/run must install it');
-      this.skip();
-    }
+    needChromium(this);
     entra = await TestEntra.start();
     folder = mkdtempSync(path.join(tmpdir(), 'signpost-tab-teams-'));
     bot = await startSignpost({

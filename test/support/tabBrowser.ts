@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Browser, Frame, Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_FLAGS } from './playground';
+import type { Frame, Page } from 'playwright-core';
 
 /**
  * Headless Chromium on the Signpost tab, with axe-core for accessibility checks. axe is
@@ -20,11 +19,6 @@ export interface AxeViolation {
   impact: string | null;
   help: string;
   nodes: Array<{ target: string[] }>;
-}
-
-export async function launchChromium(): Promise<Browser> {
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
 }
 
 /** axe-core's WCAG 2.2 A and AA violations on the page (or a framed tab) as it is now, described one per line. */
