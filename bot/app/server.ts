@@ -213,9 +213,12 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     if (!config.publicUrl) config.publicUrl = `http://localhost:${address.port}`;
     logger.info('listening', { url, messagesEndpoint: `${url}/api/messages`, publicUrl: config.publicUrl, tab: `${url}/tab` });
     dispatcher.start(config.notify.pollMs);
-    await supervision.scheduleDigestsForLinkedServices();
-    await signpost.directoryUpkeep.scheduleAll();
-    await signpost.store.timers.schedule([retentionCatchUpTimer(signpost.now()), unfinishedFormsTimer(signpost.now())]);
+    // Standing clocks, each idempotent (an existing timer is left as it is): side by side.
+    await Promise.all([
+      supervision.scheduleDigestsForLinkedServices(),
+      signpost.directoryUpkeep.scheduleAll(),
+      signpost.store.timers.schedule([retentionCatchUpTimer(signpost.now()), unfinishedFormsTimer(signpost.now())]),
+    ]);
     scheduler.start(config.supervision.pollMs);
 
     let stopping: Promise<void> | undefined;
