@@ -1,5 +1,5 @@
 import type { StaffMessage, VerificationRequest } from '../domain/supervision/messages';
-import { currentValueLines } from '../domain/directory/verification';
+import { FormField, requestValueLines, verificationForm } from '../domain/directory/verification';
 import { escapeCardText } from '../domain/text';
 
 /** The verbs of a verification request's buttons (Universal Actions). */
@@ -7,29 +7,18 @@ export const CONFIRM_VERB = 'directory-confirm';
 export const CHANGE_VERB = 'directory-change';
 
 /**
- * A request to confirm a directory entry, as an Adaptive Card: the entry's current values,
- * "Still correct" (one click) and "Change" (a form prefilled with the current values). Both
- * buttons carry the service and the version asked about, so an answer after anyone else's
- * change is recognised as stale. `answered` replaces the buttons with what happened.
+ * A request to confirm a directory entry (a service's or an activity's), as an Adaptive Card:
+ * the entry's current values, "Still correct" (one click) and "Change" (a form prefilled with
+ * the current values). Both buttons carry the entry and the version asked about, so an answer
+ * after anyone else's change is recognised as stale. `answered` replaces the buttons with what happened.
  */
 export function verificationRequestCard(message: StaffMessage & { verification: VerificationRequest }, state: { notice?: string; answered?: boolean } = {}): Record<string, unknown> {
-  const { serviceId, version, current } = message.verification;
-  const data = { serviceId, version };
-  const choices = [
-    { title: 'Open: taking referrals', value: 'open' },
-    { title: 'Paused: not taking new referrals until a date', value: 'paused' },
-    { title: 'Closed', value: 'closed' },
-  ];
+  const request = message.verification;
+  // A service's buttons carry `serviceId` as they always have; an activity's carry `activityId`.
+  const data = request.entry === 'activity' ? { activityId: request.activityId, version: request.version } : { serviceId: request.serviceId, version: request.version };
   const form = {
     type: 'AdaptiveCard',
-    body: [
-      { type: 'Input.ChoiceSet', id: 'status', label: 'Status', isRequired: true, errorMessage: 'Choose a status', value: current.status, choices },
-      { type: 'Input.Date', id: 'reopensOn', label: 'Reopens on (when paused)', value: current.reopensOn ?? '' },
-      { type: 'Input.Number', id: 'waitWeeks', label: 'Typical wait in weeks (leave empty if not published)', min: 0, max: 104, value: current.waitWeeks ?? undefined },
-      { type: 'Input.Text', id: 'contactRoute', label: 'How to refer or get in touch', maxLength: 500, value: escapeCardText(current.contactRoute ?? '') },
-      { type: 'Input.Text', id: 'openingHours', label: 'Opening hours', maxLength: 300, value: escapeCardText(current.openingHours ?? '') },
-      { type: 'Input.Text', id: 'note', label: 'Note', isMultiline: true, maxLength: 1000, value: escapeCardText(current.note ?? '') },
-    ],
+    body: verificationForm(request).map(cardInput),
     actions: [{ type: 'Action.Execute', title: 'Save changes', verb: CHANGE_VERB, data }],
   };
   return {
@@ -41,7 +30,7 @@ export function verificationRequestCard(message: StaffMessage & { verification: 
       { type: 'TextBlock', text: 'Please confirm a directory entry', size: 'Small', isSubtle: true, wrap: true },
       { type: 'TextBlock', text: escapeCardText(message.title), size: 'Medium', weight: 'Bolder', wrap: true, spacing: 'None' },
       ...message.lines.map((line) => ({ type: 'TextBlock', text: escapeCardText(line), wrap: true })),
-      { type: 'FactSet', facts: currentValueLines(current).map(({ label, value }) => ({ title: label, value: escapeCardText(value) })) },
+      { type: 'FactSet', facts: requestValueLines(request).map(({ label, value }) => ({ title: label, value: escapeCardText(value) })) },
     ],
     actions: state.answered
       ? []
@@ -50,4 +39,18 @@ export function verificationRequestCard(message: StaffMessage & { verification: 
           { type: 'Action.ShowCard', title: 'Change', card: form },
         ],
   };
+}
+
+function cardInput(field: FormField): Record<string, unknown> {
+  const common = { id: field.name, label: field.label, ...(field.required ? { isRequired: true, errorMessage: field.required } : {}) };
+  switch (field.input) {
+    case 'choice':
+      return { type: 'Input.ChoiceSet', ...common, value: field.value, choices: field.choices };
+    case 'date':
+      return { type: 'Input.Date', ...common, value: field.value };
+    case 'number':
+      return { type: 'Input.Number', ...common, ...(field.range ?? {}), value: field.value === '' ? undefined : Number(field.value) };
+    default:
+      return { type: 'Input.Text', ...common, ...(field.input === 'multiline' ? { isMultiline: true } : {}), maxLength: field.maxLength, value: escapeCardText(field.value) };
+  }
 }

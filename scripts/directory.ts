@@ -4,8 +4,9 @@ import { Activity, ActivitiesValidationError, parseActivities } from '../domain/
 import { southwarkDirectory } from '../domain/directory/southwark';
 import { sampleActivities } from '../domain/directory/sampleActivities';
 import { TableConnection } from '../storage/tables';
-import { DirectoryRepository, ServiceVersion } from '../storage/directoryRepository';
+import { DirectoryRepository } from '../storage/directoryRepository';
 import { ActivityRepository } from '../storage/activityRepository';
+import type { EntryVersion } from '../storage/versionedEntries';
 import { fromOpenReferralUk, OPEN_REFERRAL_UK_FORMAT, OpenReferralImportError, toOpenReferralUk } from '../storage/openReferralUk';
 
 /**
@@ -18,13 +19,16 @@ import { fromOpenReferralUk, OPEN_REFERRAL_UK_FORMAT, OpenReferralImportError, t
  * activities file.
  * `npm run --silent directory -- export --format openreferral-uk`: services and activities as
  * Open Referral UK on stdout (from Table storage when configured, else the checked-in files).
- * `npm run --silent directory -- history <service id>`: every version of the service, oldest
- * first: when, by which route, by whom, which fields changed and to what.
+ * `npm run --silent directory -- history <service or activity id>`: every version of the entry,
+ * oldest first: when, by which route, by whom, which fields changed and to what. A service's
+ * history is shown when there is one, else the activity's; `history-activity <id>` asks for the
+ * activity's alone (should an activity share a service's id).
  */
 const USAGE = [
   'usage: npm run --silent directory -- validate|import <file>',
   '       npm run --silent directory -- validate-activities|import-activities <file>',
-  '       npm run --silent directory -- history <service id>',
+  '       npm run --silent directory -- history <service or activity id>',
+  '       npm run --silent directory -- history-activity <activity id>',
   `       npm run --silent directory -- export --format ${OPEN_REFERRAL_UK_FORMAT}`,
 ].join('\n');
 
@@ -33,7 +37,7 @@ type Loaded = { services?: DirectoryService[]; activities?: Activity[] };
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'export') return exportDirectory(rest);
-  if (command === 'history') return rest[0] ? history(rest[0]) : usage();
+  if (command === 'history' || command === 'history-activity') return rest[0] ? history(rest[0], command === 'history-activity') : usage();
   const file = rest.find((arg) => !arg.startsWith('--') && arg !== OPEN_REFERRAL_UK_FORMAT);
   if (!['validate', 'import', 'validate-activities', 'import-activities'].includes(command ?? '') || !file) {
     process.stderr.write(`${USAGE}\n`);
@@ -105,25 +109,26 @@ function usage(): number {
   return 2;
 }
 
-async function history(serviceId: string): Promise<number> {
+async function history(id: string, activityOnly: boolean): Promise<number> {
   const tables = storage('read the history');
   if (!tables) return 2;
-  const versions = await new DirectoryRepository(tables).history(serviceId);
+  const serviceVersions = activityOnly ? [] : (await new DirectoryRepository(tables).history(id)).map(({ serviceId, service, ...version }) => ({ ...version, id: serviceId, entry: service }));
+  const versions: Array<EntryVersion<object>> = serviceVersions.length ? serviceVersions : await new ActivityRepository(tables).history(id);
   if (!versions.length) {
-    process.stderr.write(`No history for "${serviceId}": there is no such service, or it has not changed since it was first imported.\n`);
+    process.stderr.write(`No history for "${id}": there is no such ${activityOnly ? 'activity' : 'service or activity'}, or it has not changed since it was first imported.\n`);
     return 2;
   }
   for (const version of versions) process.stdout.write(`${describeVersion(version)}\n`);
   return 0;
 }
 
-function describeVersion(version: ServiceVersion): string {
+function describeVersion(version: EntryVersion<object>): string {
   const by = version.by.email ? `${version.by.name} <${version.by.email}>` : version.by.name;
   const lines = [`version ${version.version}  ${version.at}  ${version.route}  by ${by}`];
   if (version.version === 1) lines.push('  first version');
   else {
     for (const field of version.changed) {
-      const value = (version.service as Record<string, unknown>)[field];
+      const value = (version.entry as Record<string, unknown>)[field];
       lines.push(`  ${field}: ${value === undefined ? '(removed)' : JSON.stringify(value)}`);
     }
   }

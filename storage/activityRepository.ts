@@ -1,65 +1,62 @@
-import { odata, TableClient } from '@azure/data-tables';
 import type { TableConnection } from './tables';
-import { Activity, parseActivities } from '../domain/directory/activities';
+import { ActivitiesValidationError, Activity, parseActivities } from '../domain/directory/activities';
+import { ChangeAuthor, ChangeRoute, EntryChange, EntryVersion, VersionedEntries } from './versionedEntries';
 
 /**
  * The activities directory in Table storage, kept like the service directory: the checked-in
- * sample seeds it on first start, and an import replaces it whole (activities no longer in the
- * file are removed). One partition, so an import is a few atomic batches; every entry is
- * validated before anything is written, so a bad file changes nothing.
+ * sample seeds it on first start, an import replaces it whole (activities no longer in the file
+ * are removed), and every change (an import, a maintainer's answer) is a new version with who
+ * made it, when and by which route (storage/versionedEntries.ts). Every entry is validated
+ * against the import's schema before anything is written, so a bad file or edit changes nothing.
  */
-type ActivityEntity = { partitionKey: string; rowKey: string; body: string };
 
-const PARTITION = 'activity';
-const CACHE_MS = 30_000;
+export type ActivityVersion = EntryVersion<Activity>;
+export type ActivityChange = EntryChange<Activity>;
+
+export const ACTIVITY_ENTRIES = {
+  partition: 'activity',
+  noun: 'activity',
+  parse: (activities: unknown[]) => parseActivities({ version: 1, activities }),
+  problemsOf: (error: unknown) => (error instanceof ActivitiesValidationError ? error.problems : undefined),
+};
 
 export class ActivityRepository {
-  private readonly client: Promise<TableClient>;
-  /** The same list is handed out until the rows change, so the search index built per list is reused. */
-  private cache: { at: number; rows: string; activities: Activity[] } | undefined;
+  private readonly entries: VersionedEntries<Activity>;
 
-  constructor(tables: TableConnection, tableName = 'activities', private readonly clock: () => number = Date.now) {
-    this.client = tables.table(tableName);
+  constructor(tables: TableConnection, tableName = 'activities', clock: () => number = Date.now) {
+    this.entries = new VersionedEntries(tables, tableName, ACTIVITY_ENTRIES, clock);
   }
 
-  async seedIfEmpty(activities: Activity[]): Promise<boolean> {
-    if ((await this.readRows()).length > 0) return false;
-    await this.importAll(activities);
-    return true;
+  seedIfEmpty(activities: Activity[]): Promise<boolean> {
+    return this.entries.seedIfEmpty(activities);
   }
 
-  async importAll(activities: Activity[]): Promise<{ imported: number; removed: string[] }> {
-    const valid = parseActivities({ version: 1, activities });
-    const client = await this.client;
-    const keep = new Set(valid.map((activity) => activity.id));
-    const removed = (await this.list(true)).map((activity) => activity.id).filter((id) => !keep.has(id));
-    const actions = [
-      ...valid.map((activity) => ['upsert', { partitionKey: PARTITION, rowKey: activity.id, body: JSON.stringify(activity) }, 'Replace'] as const),
-      ...removed.map((id) => ['delete', { partitionKey: PARTITION, rowKey: id }] as const),
-    ];
-    for (let start = 0; start < actions.length; start += 100) await client.submitTransaction(actions.slice(start, start + 100) as never);
-    this.cache = undefined;
-    return { imported: valid.length, removed };
+  importAll(activities: Activity[], by?: ChangeAuthor, at?: string): Promise<{ imported: number; removed: string[] }> {
+    return this.entries.importAll(activities, by, at);
   }
 
-  /** Every activity, read at most every 30 seconds unless `fresh`. */
-  async list(fresh = false): Promise<Activity[]> {
-    const now = this.clock();
-    if (!fresh && this.cache && now - this.cache.at < CACHE_MS) return this.cache.activities;
-    const rows = (await this.readRows()).join('\n');
-    const activities = this.cache?.rows === rows ? this.cache.activities : rows ? parseActivities({ version: 1, activities: rows.split('\n').map((row) => JSON.parse(row) as unknown) }) : [];
-    this.cache = { at: now, rows, activities };
-    return activities;
+  /** Every activity (stopped ones included: searches leave those out), read at most every 30 seconds unless `fresh`. */
+  list(fresh = false): Promise<Activity[]> {
+    return this.entries.list(fresh);
   }
 
-  async get(id: string): Promise<Activity | undefined> {
-    return (await this.list()).find((activity) => activity.id === id);
+  get(id: string): Promise<Activity | undefined> {
+    return this.entries.get(id);
   }
 
-  private async readRows(): Promise<string[]> {
-    const client = await this.client;
-    const rows: string[] = [];
-    for await (const row of client.listEntities<ActivityEntity>({ queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` } })) rows.push(row.body);
-    return rows;
+  /** An activity as stored now, with its version (never from the cache). */
+  async current(id: string): Promise<{ activity: Activity; version: number } | undefined> {
+    const stored = await this.entries.current(id);
+    return stored && { activity: stored.entry, version: stored.version };
+  }
+
+  /** Changes one activity against the version the person saw; the result must pass the import's schema. */
+  change(id: string, expectedVersion: number | undefined, edit: (activity: Activity) => unknown, how: { route: ChangeRoute; by: ChangeAuthor; at: string; note?: string }): Promise<ActivityChange> {
+    return this.entries.change(id, expectedVersion, edit, how);
+  }
+
+  /** Every version of an activity, oldest first. */
+  history(id: string): Promise<ActivityVersion[]> {
+    return this.entries.history(id);
   }
 }

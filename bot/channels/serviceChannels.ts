@@ -4,7 +4,7 @@ import { formatShortTime } from '../../domain/format';
 import { escapeCardText } from '../../domain/text';
 import { activityChoice, ServiceCardContext, serviceReferralCard } from '../../cards/serviceReferralCard';
 import type { Activity } from '../../domain/directory/activities';
-import { activitiesNear, Nearness } from '../../domain/directory/activitySearch';
+import { activitiesNear, Nearness, runningActivitiesByName } from '../../domain/directory/activitySearch';
 import type { DirectoryService } from '../../domain/directory/schema';
 import type { PersonFacts } from '../../domain/eligibility/facts';
 import { personFacts } from '../../domain/referral/retention';
@@ -259,10 +259,10 @@ export function channelRefreshMessage(referral: Pick<Referral, 'id' | 'version' 
 /** How many activities the card lists before a link worker searches: Teams' dropdown stays usable. */
 const ACTIVITIES_OFFERED = 40;
 
-/** The nearby activities; none near, the directory's first by name (the typeahead still searches all of it). */
+/** The nearby running activities; none near, the directory's first running ones by name (the typeahead still searches all of it). */
 function offeredActivities(activities: Activity[], near: Nearness): Activity[] {
   const nearby = activitiesNear(activities, near, ACTIVITIES_OFFERED);
-  return nearby.length ? nearby : [...activities].sort((a, b) => a.name.localeCompare(b.name)).slice(0, ACTIVITIES_OFFERED);
+  return nearby.length ? nearby : runningActivitiesByName(activities).slice(0, ACTIVITIES_OFFERED);
 }
 
 /** Where the person is (their postcode district) and the service works: the card offers what is near first. */

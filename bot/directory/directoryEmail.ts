@@ -2,19 +2,19 @@ import { z } from 'zod';
 import type { Request, Response, Server } from 'restify';
 import { escapeHtml, RenderedEmail } from '../../cards/email';
 import type { StaffMessage } from '../../domain/supervision/messages';
-import { currentValueLines, verificationEditSchema, verificationRequestMessage } from '../../domain/directory/verification';
+import { ENTRY_KINDS, FormField, requestEntry, requestMessageFor, requestValueLines, verificationForm } from '../../domain/directory/verification';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import type { Logger } from '../app/log';
 import type { LinkSigner } from '../email/linkSigner';
 import { page, PAGE_HEADERS } from '../email/pages';
-import type { DirectoryUpkeep, UpkeepRequest } from './directoryUpkeep';
+import { upkeepRequestFrom, type DirectoryUpkeep } from './directoryUpkeep';
 
 /**
  * The email form of a request to confirm a directory entry: a signed link, made for one
- * maintainer's address, one service and the version the email showed, to a page that shows the
+ * maintainer's address, one entry (a service or an activity) and the version the email showed, to a page that shows the
  * entry with "Still correct" and a "Change" form. The page posts back to the same link, and the
  * answer goes through DirectoryUpkeep like a Teams click (route `email`): the address must
- * still maintain the service, and a link for an older version changes nothing. The links are
+ * still maintain the entry, and a link for an older version changes nothing. The links are
  * signed with Signpost's link secret under their own context, so a referral link can never
  * pass for one of these, nor the other way round.
  */
@@ -25,6 +25,9 @@ const CONTEXT = 'signpost-directory-link.v1.';
 const claimsSchema = z
   .object({
     to: z.string().email().max(254),
+    /** Which kind of entry; links made before activities were asked about have none, and are about services. */
+    entry: z.enum(ENTRY_KINDS).default('service'),
+    /** The entry's id (named when every link was about a service). */
     serviceId: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/).max(80),
     version: z.number().int().min(1),
     /** Seconds since 1970. */
@@ -51,9 +54,10 @@ export class DirectoryEmail {
   /** The request as an email: what the entry says now, and the link to answer it. */
   requestEmail(to: string, message: StaffMessage): RenderedEmail {
     const verification = message.verification!;
+    const about = requestEntry(verification);
     const expiresAt = Math.floor(this.deps.now().getTime() / 1000) + this.deps.expiryDays * 24 * 60 * 60;
-    const link = `${this.deps.publicUrl() ?? ''}${VERIFY_PATH}/${this.sign({ to: to.toLowerCase(), serviceId: verification.serviceId, version: verification.version, expiresAt })}`;
-    const rows = currentValueLines(verification.current);
+    const link = `${this.deps.publicUrl() ?? ''}${VERIFY_PATH}/${this.sign({ to: to.toLowerCase(), entry: about.kind, serviceId: about.id, version: verification.version, expiresAt })}`;
+    const rows = requestValueLines(verification);
     const text = [message.title, '', ...message.lines, '', ...rows.map((row) => `${row.label}: ${row.value}`), '', `Still correct, or change it: ${link}`].join('\n');
     const html = `<!DOCTYPE html>
 <html><head><meta charset="utf-8"></head><body style="font-family: Segoe UI, Arial, sans-serif">
@@ -87,10 +91,10 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
     server.get(`${VERIFY_PATH}/:token`, async (req: Request, res: Response) => {
       const claims = claimsOf(req, res);
       if (!claims) return;
-      const stored = await this.deps.directory.current(claims.serviceId);
-      if (!stored) return send(res, 404, message('This service is not in the directory', 'Nothing was changed.'));
+      const stored = await this.deps.upkeep.current({ kind: claims.entry, id: claims.serviceId });
+      if (!stored) return send(res, 404, message(`This ${claims.entry} is not in the directory`, 'Nothing was changed.'));
       const stale = stored.version !== claims.version ? 'The entry has changed since this email was sent: this is how it stands now, and answering here changes nothing.' : undefined;
-      send(res, 200, requestPage(verificationRequestMessage(stored.service, claims.version, 1, this.deps.now().toISOString()), stale));
+      send(res, 200, requestPage(requestMessageFor(stored.entry, claims.version, 1, this.deps.now().toISOString()), stale));
     });
 
     server.post(`${VERIFY_PATH}/:token`, async (req: Request, res: Response) => {
@@ -99,13 +103,9 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
       const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
       const answer = answerSchema.safeParse(body);
       if (!answer.success) return send(res, 400, message('Nothing was changed', 'Choose "Still correct" or "Save changes".'));
-      let request: UpkeepRequest = { verb: 'confirm' };
-      if (answer.data.answer === 'change') {
-        const edit = verificationEditSchema.safeParse(body);
-        if (!edit.success) return send(res, 400, message('Nothing was changed', edit.error.issues.map((issue) => issue.message).join('; ')));
-        request = { verb: 'change', edit: edit.data };
-      }
-      const outcome = await this.deps.upkeep.act({ name: claims.to, email: claims.to }, claims.serviceId, claims.version, request, 'email');
+      const request = upkeepRequestFrom(claims.entry, answer.data.answer, body);
+      if ('problems' in request) return send(res, 400, message('Nothing was changed', request.problems.join('; ')));
+      const outcome = await this.deps.upkeep.act({ name: claims.to, email: claims.to }, { kind: claims.entry, id: claims.serviceId }, claims.version, request.request, 'email');
       const status = { changed: 200, refused: 403, stale: 409, invalid: 400, 'not-found': 404 }[outcome.kind];
       send(res, status, message(outcome.kind === 'changed' ? 'Thank you' : 'Nothing was changed', outcome.notice));
     });
@@ -125,11 +125,7 @@ function message(heading: string, explanation: string): string {
 }
 
 function requestPage(request: StaffMessage, stale: string | undefined): string {
-  const { current } = request.verification!;
-  const rows = currentValueLines(current);
-  const option = (value: string, label: string) => `<option value="${value}"${current.status === value ? ' selected' : ''}>${label}</option>`;
-  const field = (name: string, label: string, value: string | undefined, max: number) =>
-    `<label>${label}<br><input name="${name}" maxlength="${max}" value="${escapeHtml(value ?? '')}"></label><br>`;
+  const rows = requestValueLines(request.verification!);
   return page(
     request.title,
     `<h1>${escapeHtml(request.title)}</h1>
@@ -139,12 +135,25 @@ ${request.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
 <form method="post"><input type="hidden" name="answer" value="confirm"><button type="submit">Still correct</button></form>
 <h2>Change</h2>
 <form method="post"><input type="hidden" name="answer" value="change">
-<label>Status<br><select name="status">${option('open', 'Open: taking referrals')}${option('paused', 'Paused until a date')}${option('closed', 'Closed')}</select></label><br>
-<label>Reopens on (when paused)<br><input type="date" name="reopensOn" value="${escapeHtml(current.reopensOn ?? '')}"></label><br>
-<label>Typical wait in weeks (empty if not published)<br><input type="number" name="waitWeeks" min="0" max="104" value="${current.waitWeeks ?? ''}"></label><br>
-${field('contactRoute', 'How to refer or get in touch', current.contactRoute, 500)}
-${field('openingHours', 'Opening hours', current.openingHours, 300)}
-${field('note', 'Note', current.note, 1000)}
+${verificationForm(request.verification!).map(pageInput).join('\n')}
 <button type="submit">Save changes</button></form>`,
   );
+}
+
+function pageInput(field: FormField): string {
+  const label = escapeHtml(field.label);
+  const value = escapeHtml(field.value);
+  const limit = field.maxLength ? ` maxlength="${field.maxLength}"` : '';
+  switch (field.input) {
+    case 'choice': {
+      const options = (field.choices ?? []).map((choice) => `<option value="${escapeHtml(choice.value)}"${choice.value === field.value ? ' selected' : ''}>${escapeHtml(choice.title)}</option>`);
+      return `<label>${label}<br><select name="${field.name}">${options.join('')}</select></label><br>`;
+    }
+    case 'multiline':
+      return `<label>${label}<br><textarea name="${field.name}"${limit}>${value}</textarea></label><br>`;
+    case 'number':
+      return `<label>${label}<br><input type="number" name="${field.name}" min="${field.range?.min ?? ''}" max="${field.range?.max ?? ''}" value="${value}"></label><br>`;
+    default:
+      return `<label>${label}<br><input${field.input === 'date' ? ' type="date"' : ''} name="${field.name}"${limit} value="${value}"></label><br>`;
+  }
 }

@@ -4,23 +4,34 @@ import {
   applyEdit,
   DEFAULT_VERIFY_AFTER_DAYS,
   editProblems,
+  EntryKind,
+  EntryRef,
+  entryName,
   evaluateVerificationTimer,
+  maintainersOf,
+  parseEntryEdit,
+  timerEntry,
+  VerifiableEntry,
   VerificationEdit,
   verificationTimer,
 } from '../../domain/directory/verification';
+import { applyActivityEdit, type ActivityEdit } from '../../domain/directory/activityVerification';
 import { longDate, notTakingReferrals, type DirectoryService } from '../../domain/directory/schema';
-import type { ChangeRoute, DirectoryRepository } from '../../storage/directoryRepository';
+import type { DirectoryRepository } from '../../storage/directoryRepository';
+import type { ActivityRepository } from '../../storage/activityRepository';
+import type { ChangeAuthor, ChangeRoute } from '../../storage/versionedEntries';
 import type { OutboxMessage, OutboxRepository } from '../../storage/outboxRepository';
 import type { TimerRepository } from '../../storage/timerRepository';
 import type { Logger } from '../app/log';
 import type { Supervision } from '../supervision/supervision';
 
 /**
- * The application layer of directory upkeep: asking maintainers to confirm their service's
- * entry, and their answers ("Still correct", "Change") from Teams and email alike. Every answer
- * is checked here, server side: the person must maintain that service (or be a Signpost admin),
- * the click must be about the entry's current version, and a change must pass the form's and
- * the directory's schemas. Anything else changes nothing and says why.
+ * The application layer of directory upkeep: asking maintainers to confirm their entry (a
+ * service's, or a community activity's), and their answers ("Still correct", "Change") from
+ * Teams and email alike. Every answer is checked here, server side: the person must maintain
+ * that entry (or be a Signpost admin), the click must be about the entry's current version, and
+ * a change must pass the form's and the directory's schemas. Anything else changes nothing and
+ * says why.
  */
 
 export interface Maintainer {
@@ -31,14 +42,16 @@ export interface Maintainer {
   aadObjectId?: string;
 }
 
-export type UpkeepRequest = { verb: 'confirm' } | { verb: 'change'; edit: VerificationEdit };
+export type UpkeepRequest = { verb: 'confirm' } | { verb: 'change'; edit: VerificationEdit } | { verb: 'change-activity'; edit: ActivityEdit };
 
 export type UpkeepOutcome =
-  | { kind: 'changed'; service: DirectoryService; version: number; notice: string }
-  | { kind: 'refused' | 'stale' | 'invalid' | 'not-found'; notice: string; service?: DirectoryService; version?: number };
+  | { kind: 'changed'; entry: VerifiableEntry; service?: DirectoryService; version: number; notice: string }
+  | { kind: 'refused' | 'stale' | 'invalid' | 'not-found'; notice: string; entry?: VerifiableEntry; service?: DirectoryService; version?: number };
 
 export interface DirectoryUpkeepDependencies {
   directory: DirectoryRepository;
+  /** Without it, only services are kept current. */
+  activities?: ActivityRepository;
   timers: TimerRepository;
   outbox: OutboxRepository;
   supervision: Supervision;
@@ -48,22 +61,53 @@ export interface DirectoryUpkeepDependencies {
   verifyAfterDays?: number;
 }
 
+type StoredEntry = { entry: VerifiableEntry; version: number };
+type EntryChangeResult =
+  | { ok: true; entry: VerifiableEntry; version: number; changed: string[] }
+  | { ok: false; reason: 'unknown' }
+  | { ok: false; reason: 'stale' }
+  | { ok: false; reason: 'invalid'; problems: string[] };
+
 const SYSTEM = { id: 'signpost', name: 'Signpost' };
+const NOUN: Record<EntryKind, string> = { service: 'service', activity: 'activity' };
+
+/** The answer a card or an email page sent, as a request for this kind of entry, or every problem with the form named. */
+export function upkeepRequestFrom(kind: EntryKind, answer: 'confirm' | 'change', data: unknown): { request: UpkeepRequest } | { problems: string[] } {
+  if (answer === 'confirm') return { request: { verb: 'confirm' } };
+  const parsed = parseEntryEdit(kind, data);
+  if ('problems' in parsed) return parsed;
+  return { request: parsed.edit.kind === 'activity' ? { verb: 'change-activity', edit: parsed.edit.edit } : { verb: 'change', edit: parsed.edit.edit } };
+}
 
 export class DirectoryUpkeep {
   constructor(private readonly deps: DirectoryUpkeepDependencies) {}
 
-  /** Every service has its next request scheduled (idempotent: at start-up, and after an import). */
+  /** Every service and activity has its next request scheduled (idempotent: at start-up, and after an import). */
   async scheduleAll(): Promise<number> {
     const services = await this.deps.directory.list();
-    await this.deps.timers.schedule(services.map((service) => this.firstRequest(service)));
-    return services.length;
+    const activities = (await this.deps.activities?.list(true)) ?? [];
+    await this.deps.timers.schedule([
+      ...services.map((service) => this.firstRequest({ kind: 'service', service })),
+      ...activities.map((activity) => this.firstRequest({ kind: 'activity', activity })),
+    ]);
+    return services.length + activities.length;
+  }
+
+  /** An entry as stored now, with its version (never from a cache). */
+  async current(ref: EntryRef): Promise<StoredEntry | undefined> {
+    if (ref.kind === 'service') {
+      const stored = await this.deps.directory.current(ref.id);
+      return stored && { entry: { kind: 'service', service: stored.service }, version: stored.version };
+    }
+    const stored = await this.deps.activities?.current(ref.id);
+    return stored && { entry: { kind: 'activity', activity: stored.activity }, version: stored.version };
   }
 
   /** A due request timer: queues the request (Teams where Signpost can reach the person, else email) and returns the timers that follow. */
   async requestDue(due: Timer, now: Date): Promise<{ queued: number; next: Timer[] }> {
-    const current = await this.deps.directory.current(due.serviceId);
-    const decision = evaluateVerificationTimer(due, current?.service, current?.version ?? 0, {
+    const ref = timerEntry(due);
+    const current = await this.current(ref);
+    const decision = evaluateVerificationTimer(due, current?.entry, current?.version ?? 0, {
       now,
       calendar: this.deps.supervision.calendar,
       afterDays: this.deps.verifyAfterDays,
@@ -77,61 +121,93 @@ export class DirectoryUpkeep {
       at,
       actor: SYSTEM,
       action: 'directory.verification-requested',
-      detail: { summary: decision.summary ?? '', serviceId: due.serviceId, recipients: messages.length },
+      detail: { summary: decision.summary ?? '', [ref.kind === 'service' ? 'serviceId' : 'activityId']: ref.id, recipients: messages.length },
     };
-    const recorded = await this.deps.outbox.record(`verify-${due.serviceId}-${due.anchor}-${due.attempt ?? 1}`, messages, event, at);
-    this.deps.logger.info('verification-requested', { serviceId: due.serviceId, attempt: due.attempt ?? 1, messages: messages.length });
+    // Services' keys keep their first form, so a request recorded before activities were asked about is not sent twice.
+    const key = `verify-${ref.kind === 'activity' ? 'activity-' : ''}${ref.id}-${due.anchor}-${due.attempt ?? 1}`;
+    const recorded = await this.deps.outbox.record(key, messages, event, at);
+    this.deps.logger.info('verification-requested', { entry: ref.kind, id: ref.id, attempt: due.attempt ?? 1, messages: messages.length });
     return { queued: recorded ? messages.length : 0, next: decision.next };
   }
 
-  /** "Still correct" or "Change", from a Teams card or an email. `version` is the version the request showed. */
-  async act(person: Maintainer, serviceId: string, version: number, request: UpkeepRequest, route: ChangeRoute): Promise<UpkeepOutcome> {
-    const stored = await this.deps.directory.current(serviceId);
-    if (!stored) return { kind: 'not-found', notice: 'That service is no longer in the directory. Nothing changed.' };
-    if (!this.mayMaintain(person, stored.service)) {
-      this.deps.logger.warn('directory-change-refused', { serviceId, route });
-      return { kind: 'refused', notice: `Only the maintainers of ${stored.service.name} (or a Signpost admin) can confirm or change its entry. Nothing changed.`, ...stored };
+  /**
+   * "Still correct" or "Change", from a Teams card or an email. `target` is the entry (a bare id
+   * is a service's, as on the cards and links made before activities were asked about);
+   * `version` is the version the request showed.
+   */
+  async act(person: Maintainer, target: EntryRef | string, version: number, request: UpkeepRequest, route: ChangeRoute): Promise<UpkeepOutcome> {
+    const ref: EntryRef = typeof target === 'string' ? { kind: 'service', id: target } : target;
+    const gone = `That ${NOUN[ref.kind]} is no longer in the directory. Nothing changed.`;
+    const stored = await this.current(ref);
+    if (!stored) return { kind: 'not-found', notice: gone };
+    const name = entryName(stored.entry);
+    const shown = this.shown(stored);
+    if (!this.mayMaintain(person, stored.entry)) {
+      this.deps.logger.warn('directory-change-refused', { entry: ref.kind, id: ref.id, route });
+      return { kind: 'refused', notice: `Only the maintainers of ${name} (or a Signpost admin) can confirm or change its entry. Nothing changed.`, ...shown };
     }
     if (stored.version !== version) {
-      return { kind: 'stale', notice: 'The entry has changed since this request was sent. Nothing changed: here it is as it stands now.', ...stored };
+      return { kind: 'stale', notice: 'The entry has changed since this request was sent. Nothing changed: here it is as it stands now.', ...shown };
     }
     const now = this.deps.now();
     const today = now.toISOString().slice(0, 10);
+    const formFor: EntryKind = request.verb === 'change' ? 'service' : request.verb === 'change-activity' ? 'activity' : ref.kind;
+    if (formFor !== ref.kind) return { kind: 'invalid', notice: `Nothing changed: that form is not for this ${NOUN[ref.kind]}.`, ...shown };
     if (request.verb === 'change') {
       const problems = editProblems(request.edit, today);
-      if (problems.length) return { kind: 'invalid', notice: `Nothing changed: ${problems.join('; ')}.`, ...stored };
+      if (problems.length) return { kind: 'invalid', notice: `Nothing changed: ${problems.join('; ')}.`, ...shown };
     }
-    const byline = `${person.name} on ${longDate(today)}`;
-    const outcome = await this.deps.directory.change(serviceId, version, (service) => applyEdit(service, request.verb === 'change' ? request.edit : undefined, today, byline), {
-      route,
-      by: { name: person.name, ...(person.email ? { email: person.email } : {}) },
-      at: now.toISOString(),
-    });
+    const how = { route, by: { name: person.name, ...(person.email ? { email: person.email } : {}) } satisfies ChangeAuthor, at: now.toISOString() };
+    const outcome = await this.change(ref, version, request, today, `${person.name} on ${longDate(today)}`, how);
     if (!outcome.ok) {
-      if (outcome.reason === 'unknown-service') return { kind: 'not-found', notice: 'That service is no longer in the directory. Nothing changed.' };
-      const latest = (await this.deps.directory.current(serviceId)) ?? stored;
+      if (outcome.reason === 'unknown') return { kind: 'not-found', notice: gone };
+      const latest = this.shown((await this.current(ref)) ?? stored);
       if (outcome.reason === 'stale') return { kind: 'stale', notice: 'Someone changed the entry at the same moment. Nothing changed: here it is as it stands now.', ...latest };
       return { kind: 'invalid', notice: `Nothing changed: ${outcome.problems.join('; ')}.`, ...latest };
     }
     // The next request counts from today's check; the one pending finds the entry checked and sends nothing.
-    await this.deps.timers.schedule([this.firstRequest(outcome.service)]);
-    this.deps.logger.info('directory-changed', { serviceId, route, version: outcome.version, fields: outcome.changed.join(',') });
-    const state = notTakingReferrals(outcome.service) ?? 'Open to referrals.';
-    const notice =
-      request.verb === 'confirm'
-        ? `Thank you: the entry for ${outcome.service.name} is confirmed as correct today.`
-        : `Thank you: the entry for ${outcome.service.name} is updated. ${state} Matching uses it from now on.`;
-    return { kind: 'changed', service: outcome.service, version: outcome.version, notice };
+    await this.deps.timers.schedule([this.firstRequest(outcome.entry)]);
+    this.deps.logger.info('directory-changed', { entry: ref.kind, id: ref.id, route, version: outcome.version, fields: outcome.changed.join(',') });
+    const changed = { ...this.shown(outcome), version: outcome.version };
+    if (request.verb === 'confirm') return { kind: 'changed', ...changed, notice: `Thank you: the entry for ${name} is confirmed as correct today.` };
+    const state =
+      outcome.entry.kind === 'service'
+        ? `${notTakingReferrals(outcome.entry.service) ?? 'Open to referrals.'} Matching uses it from now on.`
+        : outcome.entry.activity.stopped
+          ? 'It is marked as stopped, so link workers are no longer offered it.'
+          : 'Link workers see the new details in the activity search from now on.';
+    return { kind: 'changed', ...changed, notice: `Thank you: the entry for ${outcome.entry.kind === 'service' ? outcome.entry.service.name : outcome.entry.activity.name} is updated. ${state}` };
   }
 
-  private mayMaintain(person: Maintainer, service: DirectoryService): boolean {
+  /** The change written as a new version, through the entry's own repository (and so its schema). */
+  private async change(ref: EntryRef, version: number, request: UpkeepRequest, today: string, byline: string, how: { route: ChangeRoute; by: ChangeAuthor; at: string }): Promise<EntryChangeResult> {
+    if (ref.kind === 'service') {
+      const edit = request.verb === 'change' ? request.edit : undefined;
+      const outcome = await this.deps.directory.change(ref.id, version, (service) => applyEdit(service, edit, today, byline), how);
+      if (outcome.ok) return { ok: true, entry: { kind: 'service', service: outcome.service }, version: outcome.version, changed: outcome.changed };
+      return outcome.reason === 'unknown-service' ? { ok: false, reason: 'unknown' } : outcome.reason === 'stale' ? { ok: false, reason: 'stale' } : outcome;
+    }
+    if (!this.deps.activities) return { ok: false, reason: 'unknown' };
+    const edit = request.verb === 'change-activity' ? request.edit : undefined;
+    const outcome = await this.deps.activities.change(ref.id, version, (activity) => applyActivityEdit(activity, edit, today), how);
+    if (outcome.ok) return { ok: true, entry: { kind: 'activity', activity: outcome.entry }, version: outcome.version, changed: outcome.changed };
+    return outcome.reason === 'unknown-entry' ? { ok: false, reason: 'unknown' } : outcome.reason === 'stale' ? { ok: false, reason: 'stale' } : outcome;
+  }
+
+  /** What an outcome carries to show the entry again: the entry, its version, and (for services, as before) the service. */
+  private shown(stored: StoredEntry): { entry: VerifiableEntry; service?: DirectoryService; version: number } {
+    return { entry: stored.entry, version: stored.version, ...(stored.entry.kind === 'service' ? { service: stored.entry.service } : {}) };
+  }
+
+  private mayMaintain(person: Maintainer, entry: VerifiableEntry): boolean {
     const email = person.email?.toLowerCase();
-    if (email && (service.maintainers ?? []).includes(email)) return true;
+    if (email && maintainersOf(entry).some((maintainer) => maintainer.email === email)) return true;
     return this.deps.supervision.isAdmin({ teamsUserId: person.teamsUserId ?? '', aadObjectId: person.aadObjectId, email });
   }
 
-  private firstRequest(service: DirectoryService): Timer {
-    return verificationTimer(service, this.deps.supervision.calendar, this.deps.now(), this.deps.verifyAfterDays ?? DEFAULT_VERIFY_AFTER_DAYS);
+  private firstRequest(entry: VerifiableEntry): Timer {
+    const details = entry.kind === 'service' ? entry.service : entry.activity;
+    return verificationTimer(details, this.deps.supervision.calendar, this.deps.now(), this.deps.verifyAfterDays ?? DEFAULT_VERIFY_AFTER_DAYS, entry.kind);
   }
 }
 

@@ -10,17 +10,16 @@ import { escalationAlert } from '../../domain/supervision/messages';
 import { ALERT_REFRESH_VERB, staffMessageCard } from '../../cards/staffMessageCard';
 import { ACTIVITY_SEARCH_DATASET, activityChoice, REFRESH_VERB } from '../../cards/serviceReferralCard';
 import { MAX_QUERY_LENGTH, parseSearchQuery } from '../../domain/directory/search';
-import { searchActivities } from '../../domain/directory/activitySearch';
+import { runningActivitiesByName, searchActivities } from '../../domain/directory/activitySearch';
 import type { ActivityRepository } from '../../storage/activityRepository';
 import { referralUpdateCard, UPDATE_REFRESH_VERB } from '../../cards/referralUpdateCard';
 import { standingSince } from '../../domain/notifications/referralUpdate';
 import { questionText } from '../email/emailInputs';
 import type { ActingPerson, ActionOutcome, ReferralActions, ReferralView, RequestedAction } from '../referrals/referralActions';
 import type { ServiceChannels } from '../channels/serviceChannels';
-import type { DirectoryUpkeep, UpkeepRequest } from '../directory/directoryUpkeep';
+import { upkeepRequestFrom, type DirectoryUpkeep } from '../directory/directoryUpkeep';
 import { CHANGE_VERB, CONFIRM_VERB, verificationRequestCard } from '../../cards/verificationCard';
-import { verificationEditSchema, verificationRequestMessage } from '../../domain/directory/verification';
-import type { DirectoryService } from '../../domain/directory/schema';
+import { requestMessageFor, type VerifiableEntry } from '../../domain/directory/verification';
 import type { Supervision } from '../supervision/supervision';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { cardAnswer, ERROR_RESPONSE_TYPE, errorAnswer, messageAnswer } from './invokeResponses';
@@ -51,7 +50,12 @@ const referralCard = z.object({ referralId: z.string().uuid(), version });
 const escalationCard = z.object({ referralId: z.string().uuid(), escalationId: z.string().uuid() });
 const refreshedCard = z.object({ referralId: z.string().uuid() });
 const updateCard = z.object({ referralId: z.string().uuid(), version });
-const verificationCardData = z.object({ serviceId: z.string().max(80).regex(/^[a-z0-9]+(-[a-z0-9]+)*$/), version });
+const entryId = z.string().max(80).regex(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+/** A request card's buttons carry `serviceId` (every card made before activities were asked about) or `activityId`. */
+const verificationCardData = z.union([
+  z.object({ serviceId: entryId, version }).transform(({ serviceId, version }) => ({ entry: { kind: 'service' as const, id: serviceId }, version })),
+  z.object({ activityId: entryId, version }).transform(({ activityId, version }) => ({ entry: { kind: 'activity' as const, id: activityId }, version })),
+]);
 const ASK_QUESTION_VERB = 'ask-question';
 /** The referrer's update card's question: the same text rules as by email. */
 const questionCard = z.object({ referralId: z.string().uuid(), question: questionText, version: version.optional().catch(undefined) });
@@ -187,7 +191,7 @@ export class TeamsCardActions {
     const { queryText, queryOptions } = parsed.data;
     const query = parseSearchQuery(queryText);
     const activities = await this.deps.activities.list();
-    const found = query.kind === 'words' ? searchActivities(activities, query).map((hit) => hit.activity) : query.kind === 'empty' ? [...activities].sort((a, b) => a.name.localeCompare(b.name)) : [];
+    const found = query.kind === 'words' ? searchActivities(activities, query).map((hit) => hit.activity) : query.kind === 'empty' ? runningActivitiesByName(activities) : [];
     const skip = queryOptions?.skip ?? 0;
     const page = found.slice(skip, skip + Math.min(queryOptions?.top ?? MAX_SEARCH_RESULTS, MAX_SEARCH_RESULTS)).map(activityChoice);
     return { status: 200, results: page.length, body: { type: SEARCH_RESPONSE_TYPE, value: { results: page } } };
@@ -277,34 +281,30 @@ export class TeamsCardActions {
     return cardAnswer(await this.alertCard(outcome.referral, outcome.escalation, outcome.notice, person.id));
   }
 
-  /** "Still correct" or "Save changes" on a request to confirm a directory entry. */
+  /** "Still correct" or "Save changes" on a request to confirm a directory entry (a service's or an activity's). */
   private async verificationAnswer(context: TurnContext, verb: string, data: Record<string, unknown>): Promise<AdaptiveCardInvokeResponse> {
     const ids = verificationCardData.safeParse(data);
     const upkeep = this.deps.directoryUpkeep;
     if (!ids.success || !upkeep) return errorAnswer(400, 'This card is not a Signpost directory request, so nothing changed.');
-    const { serviceId, version: shownVersion } = ids.data;
-    let request: UpkeepRequest = { verb: 'confirm' };
-    if (verb === CHANGE_VERB) {
-      const edit = verificationEditSchema.safeParse(data);
-      if (!edit.success) {
-        const stored = await this.deps.directory.current(serviceId);
-        const notice = `Nothing changed: ${edit.error.issues.map((issue) => issue.message).join('; ')}.`;
-        return stored ? cardAnswer(this.requestCard(stored.service, shownVersion, notice, false)) : errorAnswer(404, notice);
-      }
-      request = { verb: 'change', edit: edit.data };
+    const { entry, version: shownVersion } = ids.data;
+    const answer = upkeepRequestFrom(entry.kind, verb === CHANGE_VERB ? 'change' : 'confirm', data);
+    if ('problems' in answer) {
+      const stored = await upkeep.current(entry);
+      const notice = `Nothing changed: ${answer.problems.join('; ')}.`;
+      return stored ? cardAnswer(this.requestCard(stored.entry, shownVersion, notice, false)) : errorAnswer(404, notice);
     }
     const from = context.activity.from;
     const person = { name: from.name ?? 'A maintainer', email: (await describeSender(context))?.email, teamsUserId: from.id, aadObjectId: from.aadObjectId };
-    const outcome = await upkeep.act(person, serviceId, shownVersion, request, 'teams');
-    if (outcome.kind === 'not-found' || !outcome.service) return errorAnswer(404, outcome.notice);
+    const outcome = await upkeep.act(person, entry, shownVersion, answer.request, 'teams');
+    if (outcome.kind === 'not-found' || !outcome.entry) return errorAnswer(404, outcome.notice);
     if (outcome.kind === 'refused') return errorAnswer(403, outcome.notice);
     // Stale: the entry as it stands, to answer again; invalid: the form again, with what was wrong.
     const version = outcome.kind === 'invalid' ? shownVersion : outcome.version!;
-    return cardAnswer(this.requestCard(outcome.service, version, outcome.notice, outcome.kind === 'changed'));
+    return cardAnswer(this.requestCard(outcome.entry, version, outcome.notice, outcome.kind === 'changed'));
   }
 
-  private requestCard(service: DirectoryService, version: number, notice: string, answered: boolean): Record<string, unknown> {
-    const message = verificationRequestMessage(service, version, 1, this.deps.now().toISOString());
+  private requestCard(entry: VerifiableEntry, version: number, notice: string, answered: boolean): Record<string, unknown> {
+    const message = requestMessageFor(entry, version, 1, this.deps.now().toISOString());
     return verificationRequestCard({ ...message, verification: message.verification! }, { notice, answered });
   }
 

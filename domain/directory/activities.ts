@@ -79,6 +79,8 @@ export const activitySchema = z
     lastVerified: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD'),
     /** Written for Signpost as an example, not a real group: shown as such wherever it appears. */
     illustrative: z.boolean(),
+    /** Set by a maintainer when the activity no longer runs: kept (with its history) but no longer offered. Absent: running. */
+    stopped: z.boolean().optional(),
   })
   .strict();
 export type Activity = z.infer<typeof activitySchema>;
@@ -104,6 +106,11 @@ export class ActivitiesValidationError extends Error {
   constructor(readonly problems: string[]) {
     super(`The activities are not valid:\n${problems.map((problem) => `- ${problem}`).join('\n')}`);
   }
+}
+
+/** Whether link workers are offered the activity: not once its maintainers say it has stopped. */
+export function isRunning(activity: Pick<Activity, 'stopped'>): boolean {
+  return !activity.stopped;
 }
 
 /** How an activity's categories read in a sentence: "gardening and nature, volunteering". */

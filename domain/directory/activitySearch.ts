@@ -1,5 +1,5 @@
 import type { Borough } from './schema';
-import { Activity, ACTIVITY_CATEGORIES, ACTIVITY_CATEGORY_NAMES, ActivityCategory } from './activities';
+import { Activity, ACTIVITY_CATEGORIES, ACTIVITY_CATEGORY_NAMES, ActivityCategory, isRunning } from './activities';
 import { SearchQuery, words } from './search';
 
 /**
@@ -75,7 +75,7 @@ function nearness(activity: Activity, near: Nearness | undefined): number {
 
 const byNameThenId = (a: Activity, b: Activity) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-/** The activities that match a parsed query, best first. The query's age, if any, is not about activities and is ignored. */
+/** The activities that match a parsed query, best first; never one that has stopped running. The query's age, if any, is not about activities and is ignored. */
 export function searchActivities(
   activities: readonly Activity[],
   query: Extract<SearchQuery, { kind: 'words' }>,
@@ -100,7 +100,7 @@ export function searchActivities(
         matchedWords += 1;
       }
     }
-    if (matchedWords > 0) hits.push({ activity, matchedWords, score });
+    if (matchedWords > 0 && isRunning(activity)) hits.push({ activity, matchedWords, score });
   });
   hits.sort(
     (a, b) =>
@@ -112,10 +112,15 @@ export function searchActivities(
   return hits.slice(0, options.limit ?? hits.length);
 }
 
-/** What to offer before anything is typed: the activities near the person, nearest first, then by name. */
+/** What to offer before anything is typed: the running activities near the person, nearest first, then by name. */
 export function activitiesNear(activities: readonly Activity[], near: Nearness, limit: number): Activity[] {
   return activities
-    .filter((activity) => nearness(activity, near) > 0)
+    .filter((activity) => isRunning(activity) && nearness(activity, near) > 0)
     .sort((a, b) => nearness(b, near) - nearness(a, near) || byNameThenId(a, b))
     .slice(0, limit);
+}
+
+/** Every running activity by name: what is offered when there is nothing to rank by. */
+export function runningActivitiesByName(activities: readonly Activity[]): Activity[] {
+  return activities.filter(isRunning).sort((a, b) => a.name.localeCompare(b.name));
 }

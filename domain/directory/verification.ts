@@ -1,39 +1,78 @@
 import { z } from 'zod';
 import { DirectoryService, longDate, SERVICE_STATUSES } from './schema';
 import type { Notice, Timer } from '../supervision/policy';
-import type { StaffMessage } from '../supervision/messages';
+import type { ServiceVerificationRequest, StaffMessage, VerificationRequest } from '../supervision/messages';
+import type { Activity } from './activities';
+import { ActivityEdit, activityEditSchema, activityValueLines, activityValues } from './activityVerification';
 import type { WorkingCalendar } from '../supervision/workingCalendar';
 
 /**
- * Keeping the directory current: each service's maintainers are asked to confirm its entry
- * before it goes stale (by default 60 days after it was last checked, in working hours). An
- * unanswered request is repeated after 5 working days, then goes to Signpost's admins. A
- * service with no maintainers is looked at again every 5 working days until it has one. Like
- * the supervision clocks, a request timer is a question asked when it comes due: if the entry
- * was checked meanwhile (its lastVerified moved on), it sends nothing.
+ * Keeping the directory current: each entry's maintainers (a service's, or a community
+ * activity's) are asked to confirm it before it goes stale (by default 60 days after it was
+ * last checked, in working hours). An unanswered request is repeated after 5 working days, then
+ * goes to Signpost's admins. An entry with no maintainers is looked at again every 5 working
+ * days until it has one. Like the supervision clocks, a request timer is a question asked when
+ * it comes due: if the entry was checked meanwhile (its lastVerified moved on), it sends nothing.
  */
 
 export const DEFAULT_VERIFY_AFTER_DAYS = 60;
 export const VERIFICATION_REPEAT_WORKING_DAYS = 5;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** The first request for an entry as last checked on `service.lastVerified`: due `afterDays` later, or now when that has passed, in working time. */
+export const ENTRY_KINDS = ['service', 'activity'] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+/** An entry that is kept current, with what kind it is. */
+export type VerifiableEntry = { kind: 'service'; service: DirectoryService } | { kind: 'activity'; activity: Activity };
+
+/** Which entry: its kind and id (what a card's buttons and an email's link carry). */
+export interface EntryRef {
+  kind: EntryKind;
+  id: string;
+}
+
+function detailsOf(entry: VerifiableEntry): { id: string; name: string; lastVerified: string } {
+  return entry.kind === 'service' ? entry.service : entry.activity;
+}
+
+/**
+ * Who maintains the entry, by work email (lower case). Services list addresses; activities list
+ * `{ name, email }`: both files are read as they are.
+ */
+export function maintainersOf(entry: VerifiableEntry): Array<{ name: string; email: string }> {
+  if (entry.kind === 'service') return (entry.service.maintainers ?? []).map((email) => ({ name: email, email: email.toLowerCase() }));
+  return entry.activity.maintainers.map(({ name, email }) => ({ name, email: email.toLowerCase() }));
+}
+
+export function entryName(entry: VerifiableEntry): string {
+  return detailsOf(entry).name;
+}
+
+/** The first request for an entry as last checked on `lastVerified`: due `afterDays` later, or now when that has passed, in working time. */
 export function verificationTimer(
-  service: Pick<DirectoryService, 'id' | 'lastVerified'>,
+  entry: { id: string; lastVerified: string },
   calendar: WorkingCalendar,
   now: Date,
   afterDays = DEFAULT_VERIFY_AFTER_DAYS,
+  kind: EntryKind = 'service',
 ): Timer {
-  const due = Math.max(Date.parse(`${service.lastVerified}T00:00:00Z`) + afterDays * DAY_MS, now.getTime());
-  return requestTimer(service.id, service.lastVerified, 1, calendar.nextWorkingTime(new Date(due)));
+  const due = Math.max(Date.parse(`${entry.lastVerified}T00:00:00Z`) + afterDays * DAY_MS, now.getTime());
+  return requestTimer({ kind, id: entry.id }, entry.lastVerified, 1, calendar.nextWorkingTime(new Date(due)));
 }
 
-function requestTimer(serviceId: string, lastVerified: string, attempt: 1 | 2 | 3, due: Date): Timer {
+/** Which entry a request timer is about (timers stored before activities were asked about are all services'). */
+export function timerEntry(timer: Timer): EntryRef {
+  return { kind: timer.entryKind ?? 'service', id: timer.serviceId };
+}
+
+function requestTimer(ref: EntryRef, lastVerified: string, attempt: 1 | 2 | 3, due: Date): Timer {
   return {
-    id: `directory-verification:${serviceId}:${lastVerified}:${attempt}`,
+    // Services' ids keep the form they had before activities were asked about, so stored timers are recognised.
+    id: `directory-verification:${ref.kind === 'activity' ? 'activity:' : ''}${ref.id}:${lastVerified}:${attempt}`,
     kind: 'directory-verification',
     dueAt: due.toISOString(),
-    serviceId,
+    serviceId: ref.id,
+    ...(ref.kind === 'activity' ? { entryKind: 'activity' as const } : {}),
     anchor: lastVerified,
     attempt,
   };
@@ -51,37 +90,53 @@ export interface VerificationDecision {
  */
 export function evaluateVerificationTimer(
   due: Timer,
-  service: DirectoryService | undefined,
+  entry: VerifiableEntry | undefined,
   version: number,
   context: { now: Date; calendar: WorkingCalendar; afterDays?: number },
 ): VerificationDecision {
-  if (!service) return { notices: [], next: [] }; // removed from the directory
+  if (!entry) return { notices: [], next: [] }; // removed from the directory
+  const details = detailsOf(entry);
+  const ref = { kind: entry.kind, id: details.id };
   // Checked since (by an answer, or an import): nothing to ask now; the next request counts from that check.
-  if (service.lastVerified !== due.anchor) return { notices: [], next: [verificationTimer(service, context.calendar, context.now, context.afterDays)] };
+  if (details.lastVerified !== due.anchor) return { notices: [], next: [verificationTimer(details, context.calendar, context.now, context.afterDays, entry.kind)] };
   const attempt = due.attempt ?? 1;
-  const maintainers = service.maintainers ?? [];
+  const maintainers = maintainersOf(entry);
   const later = context.calendar.addWorkingDays(new Date(Math.max(context.now.getTime(), Date.parse(due.dueAt))), VERIFICATION_REPEAT_WORKING_DAYS);
   // Nobody to ask yet: look again later, so a maintainer added meanwhile is asked within 5 working
   // days. (Not the admins: on a first start every 2019 entry is overdue, and the "possibly out of
   // date" mark already tells referrers.)
-  if (!maintainers.length) return { notices: [], next: [requestTimer(service.id, service.lastVerified, 1, later)] };
+  if (!maintainers.length) return { notices: [], next: [requestTimer(ref, details.lastVerified, 1, later)] };
   const toAdmins = attempt === 3;
-  const message = verificationRequestMessage(service, version, attempt, context.now.toISOString());
+  const message = requestMessageFor(entry, version, attempt, context.now.toISOString());
   const notices: Notice[] = toAdmins
     ? [{ audience: { to: 'admins' }, message }]
-    : maintainers.map((email) => ({ audience: { to: 'person', person: { id: `email:${email}`, name: email, email } }, message }));
-  const next = attempt < 3 ? [requestTimer(service.id, service.lastVerified, (attempt + 1) as 2 | 3, later)] : [];
+    : maintainers.map(({ name, email }) => ({ audience: { to: 'person', person: { id: `email:${email}`, name, email } }, message }));
+  const next = attempt < 3 ? [requestTimer(ref, details.lastVerified, (attempt + 1) as 2 | 3, later)] : [];
   const who = toAdmins ? "Signpost's admins" : `${maintainers.length} maintainer${maintainers.length === 1 ? '' : 's'}`;
-  return { notices, next, summary: `Request ${attempt} to confirm the entry for ${service.name} sent to ${who}` };
+  return { notices, next, summary: `Request ${attempt} to confirm the entry for ${details.name} sent to ${who}` };
+}
+
+/** The request about any entry, worded for its kind. */
+export function requestMessageFor(entry: VerifiableEntry, version: number, attempt: number, at: string): StaffMessage {
+  return entry.kind === 'service' ? verificationRequestMessage(entry.service, version, attempt, at) : activityRequestMessage(entry.activity, version, attempt, at);
+}
+
+/** What the request says before and after the entry's own words: the repeat's and the admins' preambles. */
+function withPreamble(lines: string[], attempt: number, maintainers: string[]): string[] {
+  if (attempt === 2) return ['We asked 5 working days ago and have not heard back.', ...lines];
+  if (attempt === 3) return [`Its maintainers (${maintainers.join(', ')}) have not answered two requests.`, ...lines];
+  return lines;
 }
 
 export function verificationRequestMessage(service: DirectoryService, version: number, attempt: number, at: string): StaffMessage {
-  const lines = [
-    `Signpost matches people to ${service.name} using its directory entry, last checked on ${longDate(service.lastVerified)}. Please check it is still right.`,
-    'Still correct: one click. Change: set whether it is open, paused (and until when) or closed, the typical wait, how to refer, the opening hours, and a note.',
-  ];
-  if (attempt === 2) lines.unshift('We asked 5 working days ago and have not heard back.');
-  if (attempt === 3) lines.unshift(`Its maintainers (${(service.maintainers ?? []).join(', ')}) have not answered two requests.`);
+  const lines = withPreamble(
+    [
+      `Signpost matches people to ${service.name} using its directory entry, last checked on ${longDate(service.lastVerified)}. Please check it is still right.`,
+      'Still correct: one click. Change: set whether it is open, paused (and until when) or closed, the typical wait, how to refer, the opening hours, and a note.',
+    ],
+    attempt,
+    service.maintainers ?? [],
+  );
   return {
     kind: 'verification-request',
     title: `Is the entry for ${service.name} still correct?`,
@@ -103,8 +158,37 @@ export function verificationRequestMessage(service: DirectoryService, version: n
   };
 }
 
+export function activityRequestMessage(activity: Activity, version: number, attempt: number, at: string): StaffMessage {
+  const lines = withPreamble(
+    [
+      `Link workers connect people to ${activity.name} (${activity.organisation}) using its entry in Signpost's activities directory, last checked on ${longDate(activity.lastVerified)}. Please check it is still right.`,
+      'Still correct: one click. Change: set the days and times, the cost, how to join, the contact details and access notes, or say it has stopped running.',
+    ],
+    attempt,
+    activity.maintainers.map((maintainer) => maintainer.email),
+  );
+  return {
+    kind: 'verification-request',
+    title: `Is the entry for ${activity.name} still correct?`,
+    lines,
+    serviceName: activity.name,
+    verification: { entry: 'activity', activityId: activity.id, version, current: activityValues(activity) },
+    at,
+  };
+}
+
+/** Which entry a request is about. */
+export function requestEntry(request: VerificationRequest): EntryRef {
+  return request.entry === 'activity' ? { kind: 'activity', id: request.activityId } : { kind: 'service', id: request.serviceId };
+}
+
+/** The request's current values as lines, for its card and email, whatever the entry. */
+export function requestValueLines(request: VerificationRequest): Array<{ label: string; value: string }> {
+  return request.entry === 'activity' ? activityValueLines(request.current) : currentValueLines(request.current);
+}
+
 /** The current values as lines, for the request's card and email. */
-export function currentValueLines(current: NonNullable<StaffMessage['verification']>['current']): Array<{ label: string; value: string }> {
+export function currentValueLines(current: ServiceVerificationRequest['current']): Array<{ label: string; value: string }> {
   return [
     { label: 'Status', value: current.status === 'paused' && current.reopensOn ? `paused until ${longDate(current.reopensOn)}` : current.status },
     { label: 'Typical wait', value: current.waitWeeks === null ? 'not published' : `about ${current.waitWeeks} weeks` },
@@ -175,4 +259,64 @@ export function applyEdit(service: DirectoryService, edit: VerificationEdit | un
     ...(edit.note ? { note: edit.note } : {}),
     lastVerified: today,
   };
+}
+
+/** One field of a request's "Change" form, as the Teams card and the email page both draw it. */
+export interface FormField {
+  name: string;
+  label: string;
+  input: 'choice' | 'date' | 'number' | 'text' | 'multiline';
+  value: string;
+  maxLength?: number;
+  choices?: Array<{ title: string; value: string }>;
+  /** For a number: its range. */
+  range?: { min: number; max: number };
+  /** For a required field: what to say when it is left empty. */
+  required?: string;
+}
+
+/** The "Change" form of a request, prefilled with the entry's current values. */
+export function verificationForm(request: VerificationRequest): FormField[] {
+  if (request.entry === 'activity') {
+    const current = request.current;
+    return [
+      { name: 'running', label: 'Running', input: 'choice', value: current.running, required: 'Choose whether it still runs', choices: [{ title: 'Still running', value: 'running' }, { title: 'Stopped: no longer offered to link workers', value: 'stopped' }] },
+      { name: 'sessions', label: 'Days and times, such as "Tue, Thu 10:00–12:00 (term time only)"; separate sessions with ";"', input: 'text', value: current.sessions, maxLength: 400, required: 'Say when it runs' },
+      { name: 'cost', label: 'Cost', input: 'text', value: current.cost, maxLength: 200, required: 'Say what it costs' },
+      { name: 'howToJoin', label: 'How to join', input: 'multiline', value: current.howToJoin, maxLength: 500, required: 'Say how to join' },
+      { name: 'accessNotes', label: 'Access notes', input: 'multiline', value: current.accessNotes, maxLength: 500, required: 'Say how accessible it is' },
+      { name: 'phone', label: 'Contact phone (the group’s, not a person’s own)', input: 'text', value: current.phone ?? '', maxLength: 40 },
+      { name: 'email', label: 'Contact email', input: 'text', value: current.email ?? '', maxLength: 254 },
+      { name: 'website', label: 'Website', input: 'text', value: current.website ?? '', maxLength: 500 },
+    ];
+  }
+  const current = request.current;
+  return [
+    {
+      name: 'status',
+      label: 'Status',
+      input: 'choice',
+      value: current.status,
+      required: 'Choose a status',
+      choices: [
+        { title: 'Open: taking referrals', value: 'open' },
+        { title: 'Paused: not taking new referrals until a date', value: 'paused' },
+        { title: 'Closed', value: 'closed' },
+      ],
+    },
+    { name: 'reopensOn', label: 'Reopens on (when paused)', input: 'date', value: current.reopensOn ?? '' },
+    { name: 'waitWeeks', label: 'Typical wait in weeks (leave empty if not published)', input: 'number', value: current.waitWeeks === null ? '' : String(current.waitWeeks), range: { min: 0, max: 104 } },
+    { name: 'contactRoute', label: 'How to refer or get in touch', input: 'text', value: current.contactRoute ?? '', maxLength: 500 },
+    { name: 'openingHours', label: 'Opening hours', input: 'text', value: current.openingHours ?? '', maxLength: 300 },
+    { name: 'note', label: 'Note', input: 'multiline', value: current.note ?? '', maxLength: 1000 },
+  ];
+}
+
+/** A form's answer as the kind's typed edit, or every problem named by field. */
+export type EntryEdit = { kind: 'service'; edit: VerificationEdit } | { kind: 'activity'; edit: ActivityEdit };
+
+export function parseEntryEdit(kind: EntryKind, data: unknown): { edit: EntryEdit } | { problems: string[] } {
+  const parsed = kind === 'activity' ? activityEditSchema.safeParse(data) : verificationEditSchema.safeParse(data);
+  if (!parsed.success) return { problems: parsed.error.issues.map((issue) => issue.message) };
+  return { edit: kind === 'activity' ? { kind, edit: parsed.data as ActivityEdit } : { kind, edit: parsed.data as VerificationEdit } };
 }

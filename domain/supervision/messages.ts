@@ -4,6 +4,7 @@ import { formatDate, formatTime, plural } from '../format';
 import { ESCALATION_REASON_LABELS, Escalation, isAwaitingAnswer } from './escalation';
 import type { EvaluationContext, SupervisionSettings } from './policy';
 import type { WorkingCalendar } from './workingCalendar';
+import type { ActivityValues } from '../directory/activityVerification';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -33,10 +34,21 @@ export interface StaffMessage {
   at: string;
 }
 
-export interface VerificationRequest {
+/** A request about a service (the first kind: `entry` absent) or about a community activity. */
+export type VerificationRequest = ServiceVerificationRequest | ActivityVerificationRequest;
+
+export interface ServiceVerificationRequest {
+  entry?: 'service';
   serviceId: string;
   version: number;
   current: { status: string; reopensOn?: string; waitWeeks: number | null; contactRoute?: string; openingHours?: string; note?: string };
+}
+
+export interface ActivityVerificationRequest {
+  entry: 'activity';
+  activityId: string;
+  version: number;
+  current: ActivityValues;
 }
 
 /** The words of each reminder: its title, its lines, and the audit trail's summary. */

@@ -76,6 +76,8 @@ export interface Timer {
   level?: 1 | 2;
   /** Directory verification requests: 1 = the first, 2 = repeated, 3 = to Signpost's admins. */
   attempt?: 1 | 2 | 3;
+  /** Directory verification requests about an activity (its id is then in `serviceId`); absent: about a service. */
+  entryKind?: 'activity';
 }
 
 export type Audience =
