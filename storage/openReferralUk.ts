@@ -96,7 +96,8 @@ function activityToOpenReferral(activity: Activity): Record<string, unknown> {
   const locationId = stableId(`location:activity:${activity.id}`);
   return {
     ...common,
-    status: 'active',
+    // A stopped activity is kept (with its history), as Open Referral UK's "inactive".
+    status: activity.stopped ? 'inactive' : 'active',
     assured_date: activity.lastVerified,
     organization: organizationOf(activity.organisation),
     // Times are local (Europe/London), as the activity publishes them.
@@ -219,7 +220,7 @@ export function fromOpenReferralUk(input: unknown): Directories {
       if (entry.status === 'defunct') problems.push(`${label}: status: Signpost holds open ("active"), paused ("temporarily closed") or closed ("inactive") services, not defunct ones`);
       else services.push(serviceFrom(entry));
     } else {
-      if (entry.status !== 'active') problems.push(`${label}: status: an activity is listed only while "active"`);
+      if (entry.status !== 'active' && entry.status !== 'inactive') problems.push(`${label}: status: Signpost holds running ("active") or stopped ("inactive") activities`);
       else activities.push(activityFrom(entry));
     }
   });
@@ -295,5 +296,6 @@ function activityFrom(entry: OpenReferralService): Record<string, unknown> {
     maintainers: extension.maintainers,
     lastVerified: entry.assured_date,
     illustrative: extension.illustrative,
+    ...(entry.status === 'inactive' ? { stopped: true } : {}),
   };
 }

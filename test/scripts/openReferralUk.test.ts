@@ -94,6 +94,15 @@ describe('Open Referral UK export and import', () => {
     expect(fromOpenReferralUk(page).services).to.deep.equal(services);
   });
 
+  it('round-trips a stopped activity as "inactive", valid in the profile', () => {
+    const activities = sampleActivities().map((activity) => (activity.id === 'men-in-sheds' ? { ...activity, stopped: true } : activity));
+    const page = JSON.parse(JSON.stringify(toOpenReferralUk({ services: southwarkDirectory(), activities })));
+    const sheds = page.contents.find((entry: any) => entry.signpost.id === 'men-in-sheds');
+    expect(sheds.status).to.equal('inactive');
+    expect(profileValidator()(sheds)).to.equal(true);
+    expect(fromOpenReferralUk(page).activities).to.deep.equal(activities);
+  });
+
   it('reads the profile’s fields on import, not a copy in the extension', () => {
     const page = exported();
     const sail = page.contents.find((service) => service.signpost.id === 'sail')!;
