@@ -51,6 +51,7 @@ function cardInput(field: FormField): Record<string, unknown> {
     case 'number':
       return { type: 'Input.Number', ...common, ...(field.range ?? {}), value: field.value === '' ? undefined : Number(field.value) };
     default:
-      return { type: 'Input.Text', ...common, ...(field.input === 'multiline' ? { isMultiline: true } : {}), maxLength: field.maxLength, value: escapeCardText(field.value) };
+      // An input's value is not Markdown and comes back as it stands: escaped, a web address would return altered.
+      return { type: 'Input.Text', ...common, ...(field.input === 'multiline' ? { isMultiline: true } : {}), maxLength: field.maxLength, value: field.value };
   }
 }

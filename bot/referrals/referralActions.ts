@@ -1,7 +1,7 @@
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
 import { applyTransition, AppliedAction, isEscalationAnswer, ReferralAction } from '../../domain/referral/actions';
 import { Actor, caseState, GuardedVerb, IdentifiedBy, mayAct, permittedVerbs, Person, ProgressStatus } from '../../domain/referral/lifecycle';
-import { categoryWords } from '../../domain/directory/activities';
+import { categoryWords, isRunning } from '../../domain/directory/activities';
 import type { ActivityRepository } from '../../storage/activityRepository';
 import type { Escalation } from '../../domain/supervision/escalation';
 import { clocksMayChange } from '../../domain/supervision/policy';
@@ -244,13 +244,15 @@ export class ReferralActions {
     return { verb: 'assign', to };
   }
 
-  /** An activity chosen on the card must be in the activities directory: a forged or removed id changes nothing. */
+  /** An activity chosen on the card must be in the activities directory and running: a forged, removed or stopped one changes nothing. */
   private async resolveActivity(requested: Extract<RequestedAction, { verb: 'update' }>, referral: Referral, actor: Actor): Promise<ReferralAction | { error: string }> {
     const { activityId, ...update } = requested;
     if (!activityId) return update;
     if (!mayAct('update', caseState(referral), actor)) return { error: "Nothing changed: Only the service's link workers can act on this referral." };
     const activity = await this.deps.activities.get(activityId);
     if (!activity) return { error: 'Nothing changed: that activity is not in the activities directory (it may have been removed). Choose another, or describe it in words.' };
+    // Chosen from a card drawn before its maintainers said it had stopped.
+    if (!isRunning(activity)) return { error: 'Nothing changed: that activity has stopped running, so it is no longer offered. Choose another, or describe it in words.' };
     const listedActivity = { id: activity.id, name: activity.name, organisation: activity.organisation, categories: categoryWords(activity), illustrative: activity.illustrative };
     return { ...update, listedActivity };
   }

@@ -140,6 +140,19 @@ describe('Choosing an activity on the referral card (real server, fake connector
     expect((await referrals.get(value.id))!.referral.version).to.equal(2);
   });
 
+  it('refuses an activity that has stopped running, chosen from a card drawn before it stopped, and changes nothing @safety', async () => {
+    const value = await acceptedReferral();
+    const how = { route: 'cli' as const, by: { name: 'test set-up' }, at: new Date().toISOString() };
+    await bot.signpost.store.activities.change('tai-chi-lewisham', undefined, (activity) => ({ ...activity, stopped: true }), how);
+    try {
+      const stopped = await click('update', { referralId: value.id, version: 2, status: 'connected-to-activity', activityId: 'tai-chi-lewisham' });
+      expect(cardText(stopped.value)).to.contain('that activity has stopped running');
+      expect((await referrals.get(value.id))!.referral.version).to.equal(2);
+    } finally {
+      await bot.signpost.store.activities.change('tai-chi-lewisham', undefined, ({ stopped: _stopped, ...activity }) => activity, how);
+    }
+  });
+
   it('still takes free text when the activity is not listed', async () => {
     const value = await acceptedReferral();
     const answer = await click('update', { referralId: value.id, version: 2, status: 'connected-to-activity', activity: 'Thursday knit and natter at the library' });

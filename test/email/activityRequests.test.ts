@@ -20,7 +20,12 @@ describe('Answering a request about an activity, in Teams and by email (real ser
   before(async () => {
     world = await EmailWorld.start();
     world.connector.members = [SAM, OTHER];
-    await activities().change(SHEDS, undefined, (activity) => ({ ...activity, maintainers: [{ name: SAM.name, email: SAM.email }] }), { route: 'cli', by: { name: 'set-up' }, at: new Date().toISOString() });
+    await activities().change(
+      SHEDS,
+      undefined,
+      (activity) => ({ ...activity, maintainers: [{ name: SAM.name, email: SAM.email }], contact: { ...activity.contact, website: 'https://sheds.example/join_us' } }),
+      { route: 'cli', by: { name: 'set-up' }, at: new Date().toISOString() },
+    );
   });
   after(async () => world?.stop());
 
@@ -67,6 +72,26 @@ describe('Answering a request about an activity, in Teams and by email (real ser
     const changed = await click('directory-change', { activityId: SHEDS, version: version + 1, ...(await form({ cost: '£1 towards materials', sessions: 'Tue, Fri 10:00–13:00' })) });
     expect(cardText(changed.value)).to.contain('is updated');
     expect((await sheds()).activity).to.deep.include({ cost: '£1 towards materials', sessions: [{ days: ['tuesday', 'friday'], starts: '10:00', ends: '13:00' }] });
+  });
+
+  it('saving the Teams form as it is prefilled changes nothing but the date checked (values are not escaped as Markdown)', async () => {
+    const { activity, version } = await sheds();
+    const card = staffMessageCard(activityRequestMessage(activity, version, 1, new Date().toISOString()));
+    const inputs: Record<string, unknown> = {};
+    const visit = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(visit);
+      if (!node || typeof node !== 'object') return;
+      const element = node as Record<string, unknown>;
+      if (typeof element.type === 'string' && element.type.startsWith('Input.') && typeof element.id === 'string') inputs[element.id] = element.value ?? '';
+      Object.values(element).forEach(visit);
+    };
+    visit(card);
+    expect(inputs.website).to.equal('https://sheds.example/join_us');
+    const saved = await click('directory-change', { activityId: SHEDS, version, ...inputs });
+    expect(cardText(saved.value)).to.contain('is updated');
+    const after = await sheds();
+    expect(after.activity).to.deep.equal({ ...activity, lastVerified: new Date().toISOString().slice(0, 10) });
+    expect(after.version).to.equal(activity.lastVerified === new Date().toISOString().slice(0, 10) ? version : version + 1);
   });
 
   it('by email: the signed link opens the activity’s form; Change records route email; stopping takes it out of the card’s search @safety', async () => {
