@@ -11,8 +11,8 @@ import { upkeepRequestFrom, type DirectoryUpkeep } from './directoryUpkeep';
 
 /**
  * The email form of a request to confirm a directory entry: a signed link, made for one
- * maintainer's address, one entry (a service or an activity) and the version the email showed, to a page that shows the
- * entry with "Still correct" and a "Change" form. The page posts back to the same link, and the
+ * maintainer's address, one entry (a service or an activity) and the version the email showed,
+ * to a page that shows the entry with "Still correct" and its "Change" form. The page posts back to the same link, and the
  * answer goes through DirectoryUpkeep like a Teams click (route `email`): the address must
  * still maintain the entry, and a link for an older version changes nothing. The links are
  * signed with Signpost's link secret under their own context, so a referral link can never

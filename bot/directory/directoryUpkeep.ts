@@ -3,6 +3,7 @@ import type { Timer } from '../../domain/supervision/policy';
 import {
   applyEdit,
   DEFAULT_VERIFY_AFTER_DAYS,
+  detailsOf,
   editProblems,
   EntryKind,
   EntryRef,
@@ -69,7 +70,6 @@ type EntryChangeResult =
   | { ok: false; reason: 'invalid'; problems: string[] };
 
 const SYSTEM = { id: 'signpost', name: 'Signpost' };
-const NOUN: Record<EntryKind, string> = { service: 'service', activity: 'activity' };
 
 /** The answer a card or an email page sent, as a request for this kind of entry, or every problem with the form named. */
 export function upkeepRequestFrom(kind: EntryKind, answer: 'confirm' | 'change', data: unknown): { request: UpkeepRequest } | { problems: string[] } {
@@ -137,7 +137,7 @@ export class DirectoryUpkeep {
    */
   async act(person: Maintainer, target: EntryRef | string, version: number, request: UpkeepRequest, route: ChangeRoute): Promise<UpkeepOutcome> {
     const ref: EntryRef = typeof target === 'string' ? { kind: 'service', id: target } : target;
-    const gone = `That ${NOUN[ref.kind]} is no longer in the directory. Nothing changed.`;
+    const gone = `That ${ref.kind} is no longer in the directory. Nothing changed.`;
     const stored = await this.current(ref);
     if (!stored) return { kind: 'not-found', notice: gone };
     const name = entryName(stored.entry);
@@ -152,7 +152,7 @@ export class DirectoryUpkeep {
     const now = this.deps.now();
     const today = now.toISOString().slice(0, 10);
     const formFor: EntryKind = request.verb === 'change' ? 'service' : request.verb === 'change-activity' ? 'activity' : ref.kind;
-    if (formFor !== ref.kind) return { kind: 'invalid', notice: `Nothing changed: that form is not for this ${NOUN[ref.kind]}.`, ...shown };
+    if (formFor !== ref.kind) return { kind: 'invalid', notice: `Nothing changed: that form is not for this ${ref.kind}.`, ...shown };
     if (request.verb === 'change') {
       const problems = editProblems(request.edit, today);
       if (problems.length) return { kind: 'invalid', notice: `Nothing changed: ${problems.join('; ')}.`, ...shown };
@@ -176,7 +176,7 @@ export class DirectoryUpkeep {
         : outcome.entry.activity.stopped
           ? 'It is marked as stopped, so link workers are no longer offered it.'
           : 'Link workers see the new details in the activity search from now on.';
-    return { kind: 'changed', ...changed, notice: `Thank you: the entry for ${outcome.entry.kind === 'service' ? outcome.entry.service.name : outcome.entry.activity.name} is updated. ${state}` };
+    return { kind: 'changed', ...changed, notice: `Thank you: the entry for ${entryName(outcome.entry)} is updated. ${state}` };
   }
 
   /** The change written as a new version, through the entry's own repository (and so its schema). */
@@ -206,8 +206,7 @@ export class DirectoryUpkeep {
   }
 
   private firstRequest(entry: VerifiableEntry): Timer {
-    const details = entry.kind === 'service' ? entry.service : entry.activity;
-    return verificationTimer(details, this.deps.supervision.calendar, this.deps.now(), this.deps.verifyAfterDays ?? DEFAULT_VERIFY_AFTER_DAYS, entry.kind);
+    return verificationTimer(detailsOf(entry), this.deps.supervision.calendar, this.deps.now(), this.deps.verifyAfterDays ?? DEFAULT_VERIFY_AFTER_DAYS, entry.kind);
   }
 }
 

@@ -31,7 +31,8 @@ export interface EntryRef {
   id: string;
 }
 
-function detailsOf(entry: VerifiableEntry): { id: string; name: string; lastVerified: string } {
+/** What every kind of entry has: its id, name and last check. */
+export function detailsOf(entry: VerifiableEntry): { id: string; name: string; lastVerified: string } {
   return entry.kind === 'service' ? entry.service : entry.activity;
 }
 
