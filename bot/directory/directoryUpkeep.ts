@@ -69,7 +69,7 @@ export class DirectoryUpkeep {
       afterDays: this.deps.verifyAfterDays,
     });
     if (!decision.notices.length) return { queued: 0, next: decision.next };
-    const all = await this.deps.supervision.outboxFor(decision.notices, due.serviceId, due.id);
+    const all = await this.deps.supervision.outboxFor(decision.notices, due.serviceId, decision.key ?? due.id);
     const messages = teamsElseEmail(all);
     const at = now.toISOString();
     const event: AuditEvent = {
@@ -79,7 +79,7 @@ export class DirectoryUpkeep {
       action: 'directory.verification-requested',
       detail: { summary: decision.summary ?? '', serviceId: due.serviceId, recipients: messages.length },
     };
-    const recorded = await this.deps.outbox.record(`verify-${due.serviceId}-${due.anchor}-${due.attempt ?? 1}`, messages, event, at);
+    const recorded = await this.deps.outbox.record(decision.key ?? `verify-${due.serviceId}-${due.anchor}-${due.attempt ?? 1}`, messages, event, at);
     this.deps.logger.info('verification-requested', { serviceId: due.serviceId, attempt: due.attempt ?? 1, messages: messages.length });
     return { queued: recorded ? messages.length : 0, next: decision.next };
   }
