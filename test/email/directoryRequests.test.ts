@@ -52,7 +52,7 @@ describe('Directory verification requests by email (SMTP on loopback)', () => {
     expect(html).to.contain('Still correct').and.contain('name="waitWeeks"');
 
     const before = (await directory().current('sail'))!;
-    const confirmed = await post(link, { answer: 'confirm' });
+    const confirmed = await world.actOnLink(link, { answer: 'confirm' }, HELEN);
     expect(confirmed.status).to.equal(200);
     expect(await confirmed.text()).to.contain('confirmed as correct today');
     const last = (await directory().history('sail')).at(-1)!;
@@ -73,7 +73,7 @@ describe('Directory verification requests by email (SMTP on loopback)', () => {
     expect(explanation).to.contain('Reopening date: a date as YYYY-MM-DD').and.contain('Typical wait: whole weeks, from 0 to 104');
     expect(await directory().current('sail')).to.deep.equal(before);
 
-    const changed = await post(link, { answer: 'change', status: 'paused', reopensOn: '2099-03-01', waitWeeks: '10', openingHours: 'Weekdays' });
+    const changed = await world.actOnLink(link, { answer: 'change', status: 'paused', reopensOn: '2099-03-01', waitWeeks: '10', openingHours: 'Weekdays' }, HELEN);
     expect(changed.status).to.equal(200);
     expect(await changed.text()).to.contain('Paused until 1 March 2099');
     const after = (await directory().list()).find((service) => service.id === 'sail')!;
