@@ -215,7 +215,8 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
       const outcome = await this.deps.upkeep.act(person, claims.serviceId, claims.version, answer.request, 'email');
       const status = UPKEEP_STATUS[outcome.kind];
       if (outcome.kind !== 'changed') refuse(`upkeep-${outcome.kind}`, status);
-      if (!outcome.service || !outcome.version || outcome.kind === 'refused') return answerActionable(res, status, outcome.notice);
+      // Refused, gone or invalid: no card, so Outlook keeps the one shown (and what was typed in it).
+      if ((outcome.kind !== 'changed' && outcome.kind !== 'stale') || !outcome.service || !outcome.version) return answerActionable(res, status, outcome.notice);
       // Answered: the card shows the entry as it is now. Stale: the entry now, with buttons for that version.
       const now = verificationRequestMessage(outcome.service, outcome.version, 1, this.deps.now().toISOString());
       const card = this.actionableCard({ ...now, verification: now.verification! }, this.linkFor(claims.to, outcome.service.id, outcome.version), {

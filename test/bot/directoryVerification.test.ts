@@ -10,6 +10,8 @@ import type { TableConnection } from '../../storage/tables';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import { testTables } from '../support/azurite';
 import { createWorld, pendingTimers, ReferralWorld, supervisionFor } from '../support/referralHarness';
+import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
+import { staffMessageCard } from '../../cards/staffMessageCard';
 
 /**
  * Requests to confirm directory entries, end to end on Azurite under sinon's clock (Date only):
@@ -136,6 +138,10 @@ describe('Directory verification requests (timers on Azurite, sinon clock)', () 
     const told = await unmaintained();
     expect(told.map((entry) => [entry.channel, emailOf(entry)])).to.deep.equal([['email', ADMIN]]);
     expect(told[0].payload.message.lines[0]).to.equal('Safe and Independent Living (SAIL) signposting programme has no maintainers; its entry was last checked on 26 October 2026.');
+    // In Teams, a valid card that says how to add a maintainer.
+    const card = staffMessageCard(told[0].payload.message);
+    expectValidTeamsCard(card);
+    expect(cardText(card)).to.contain('A directory entry nobody maintains').and.contain('maintainers add');
     const [later] = await sailTimers();
     expect(later).to.deep.include({ attempt: 1, dueAt: supervision.calendar.addWorkingDays(new Date(FIRST_WORKING_MOMENT), 5).toISOString() });
 
