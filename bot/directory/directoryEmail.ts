@@ -4,7 +4,7 @@ import { escapeHtml, RenderedEmail } from '../../cards/email';
 import { embeddedCard } from '../../cards/emailActions';
 import { CHANGE_INPUT_IDS, verificationRequestCard } from '../../cards/verificationCard';
 import type { StaffMessage, VerificationRequest } from '../../domain/supervision/messages';
-import { currentValueLines, editProblems, verificationEditSchema, verificationRequestMessage } from '../../domain/directory/verification';
+import { currentValueLines, editProblems, VerificationEdit, verificationEditSchema, verificationRequestMessage } from '../../domain/directory/verification';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import type { EmailIntakeRepository } from '../../storage/emailIntakeRepository';
 import type { EntraTokenVerifier } from '../auth/entraToken';
@@ -173,7 +173,15 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
           refuse(redeemed.reason, 403);
           const words = CODE_REFUSALS[redeemed.reason];
           // A wrong guess keeps the answer: the same page asks again.
-          return send(res, 403, redeemed.reason === 'code-wrong' ? codePage(buttonFor(undefined), token, CODE_MINUTES, words.heading) : message(words.heading, words.explanation));
+          if (redeemed.reason === 'code-wrong') return send(res, 403, codePage(buttonFor(undefined), token, CODE_MINUTES, words.heading));
+          // A code run out: the Change form again, as it was filled in, to ask for a new code.
+          const kept = (redeemed.expired?.request as UpkeepRequest | undefined) ?? undefined;
+          const stored = await this.deps.directory.current(claims.serviceId);
+          if (kept?.verb === 'change' && stored?.version === claims.version) {
+            const request = verificationRequestMessage(stored.service, claims.version, 1, this.deps.now().toISOString());
+            return send(res, 403, requestPage(request, { notice: 'That code has run out, so nothing was changed. Your changes are below: save them again for a new code.', typed: typedFrom(kept.edit) }));
+          }
+          return send(res, 403, message(words.heading, words.explanation));
         }
         return outcomePage(res, await this.deps.upkeep.act(person, claims.serviceId, claims.version, redeemed.action.request as UpkeepRequest, 'email'));
       }
@@ -264,6 +272,18 @@ function parseAnswer(body: Record<string, unknown>, today: string): Answer {
   if (!edit.success) return { ok: false, problems: edit.error.issues.map((issue) => issue.message) };
   const problems = editProblems(edit.data, today);
   return problems.length ? { ok: false, problems } : { ok: true, request: { verb: 'change', edit: edit.data } };
+}
+
+/** A kept change as the form's fields, to fill the form in again. */
+function typedFrom(edit: VerificationEdit): Record<string, string> {
+  return {
+    status: edit.status,
+    reopensOn: edit.reopensOn ?? '',
+    waitWeeks: edit.waitWeeks === null ? '' : String(edit.waitWeeks),
+    contactRoute: edit.contactRoute ?? '',
+    openingHours: edit.openingHours ?? '',
+    note: edit.note ?? '',
+  };
 }
 
 function message(heading: string, explanation: string): string {

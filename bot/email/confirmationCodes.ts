@@ -54,11 +54,15 @@ export class ConfirmationCodes {
     return true;
   }
 
-  /** The action kept for this link when `given` is its code, spent so it acts once; otherwise why not. */
-  async redeem(key: string, given: unknown): Promise<{ ok: true; action: Record<string, unknown> } | { ok: false; reason: CodeRefusal }> {
+  /**
+   * The action kept for this link when `given` is its code, spent so it acts once; otherwise why
+   * not, with the action that was kept when its code has run out (so a page can offer it again).
+   */
+  async redeem(key: string, given: unknown): Promise<{ ok: true; action: Record<string, unknown> } | { ok: false; reason: CodeRefusal; expired?: Record<string, unknown> }> {
     const code = typeof given === 'string' ? given.replace(/\s+/g, '') : '';
     const found = await this.deps.intake.pending(key);
-    if (!found || Date.parse(found.pending.expiresAt) <= this.deps.now().getTime() || found.pending.attempts >= MAX_CODE_ATTEMPTS) return { ok: false, reason: 'code-expired' };
+    if (!found) return { ok: false, reason: 'code-expired' };
+    if (Date.parse(found.pending.expiresAt) <= this.deps.now().getTime() || found.pending.attempts >= MAX_CODE_ATTEMPTS) return { ok: false, reason: 'code-expired', expired: found.pending.action };
     if (!/^\d{6}$/.test(code) || !this.deps.signer.codeMatches(key, code, found.pending.digest)) {
       await this.deps.intake.countAttempt(key, found.pending, found.etag);
       return { ok: false, reason: 'code-wrong' };

@@ -252,6 +252,22 @@ describe('Directory verification requests by email (SMTP on loopback)', () => {
       await directory().change('sail', undefined, (sail) => ({ ...sail, status: 'open' }), { route: 'cli', by: { name: 'set-up' }, at: new Date().toISOString() });
     });
 
+    it('once wrong guesses run out, nothing changes and the Change form comes back as it was filled in, for a new code', async () => {
+      const { link } = await requestLink();
+      const before = (await directory().current('sail'))!;
+      const seen = world.smtp.messages.length;
+      expect((await postForm(link, { answer: 'change', status: 'open', waitWeeks: '12', note: 'Waits are longer over winter' })).status).to.equal(200);
+      const code = await world.codeFor(HELEN, seen);
+      const wrongCode = code === '000000' ? '111111' : '000000';
+      for (let guess = 0; guess < 5; guess += 1) expect((await postForm(link, { code: wrongCode })).status).to.equal(403);
+      // The right code is too late now.
+      const ranOut = await postForm(link, { code });
+      expect(ranOut.status).to.equal(403);
+      const html = await ranOut.text();
+      expect(html).to.contain('That code has run out').and.contain('name="waitWeeks" min="0" max="104" value="12"').and.contain('value="Waits are longer over winter"');
+      expect(await directory().current('sail')).to.deep.equal(before);
+    });
+
     it('a bad Change shows the form again as it was filled in, naming each problem, and mails no code', async () => {
       const { link } = await requestLink();
       const seen = world.smtp.messages.length;
