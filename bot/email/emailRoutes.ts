@@ -167,7 +167,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
       refuse('codes-rate-limited', 429);
       return sendPage(res, 429, refusalPage('Too many codes asked for', 'Use the code Signpost has already emailed, or wait a few minutes. Nothing was changed.'));
     }
-    sendPage(res, 200, codePage(ACTION_FORMS[verb.data].button, String(req.params.token), CODE_MINUTES));
+    sendPage(res, 200, codePage(button, String(req.params.token), CODE_MINUTES));
   });
 
   async function confirmWithCode(res: Response, link: EmailLink, given: unknown): Promise<void> {
