@@ -6,25 +6,46 @@ import { escapeCardText } from '../domain/text';
 export const CONFIRM_VERB = 'directory-confirm';
 export const CHANGE_VERB = 'directory-change';
 
+/** The button that sends an answer: "Still correct" carries no input, "Save changes" the form's. */
+export type VerificationAnswerAction = (answer: 'confirm' | 'change', title: string, inputIds: readonly string[]) => Record<string, unknown>;
+
+/**
+ * In Teams: Universal Actions carrying the entry and the version asked about. A service's buttons
+ * carry `serviceId` as they always have; an activity's carry `activityId`.
+ */
+function universalAction(request: VerificationRequest): VerificationAnswerAction {
+  const data = request.entry === 'activity' ? { activityId: request.activityId, version: request.version } : { serviceId: request.serviceId, version: request.version };
+  return (answer, title) => ({ type: 'Action.Execute', title, verb: answer === 'confirm' ? CONFIRM_VERB : CHANGE_VERB, data });
+}
+
 /**
  * A request to confirm a directory entry (a service's or an activity's), as an Adaptive Card:
  * the entry's current values, "Still correct" (one click) and "Change" (a form prefilled with
- * the current values). Both buttons carry the entry and the version asked about, so an answer
- * after anyone else's change is recognised as stale. `answered` replaces the buttons with what happened.
+ * the current values). Both buttons carry the entry and the version asked about (in Teams in
+ * their data, in Outlook in the signed link their Action.Http posts), so an answer after anyone
+ * else's change is recognised as stale. `answered` replaces the buttons with what happened.
+ * `outlook` makes the Actionable Message form: its originator, and Action.Http buttons in place
+ * of Universal Actions.
  */
-export function verificationRequestCard(message: StaffMessage & { verification: VerificationRequest }, state: { notice?: string; answered?: boolean } = {}): Record<string, unknown> {
+export function verificationRequestCard(
+  message: StaffMessage & { verification: VerificationRequest },
+  state: { notice?: string; answered?: boolean } = {},
+  outlook?: { originator: string; answerAction: VerificationAnswerAction },
+): Record<string, unknown> {
   const request = message.verification;
-  // A service's buttons carry `serviceId` as they always have; an activity's carry `activityId`.
-  const data = request.entry === 'activity' ? { activityId: request.activityId, version: request.version } : { serviceId: request.serviceId, version: request.version };
+  const answerAction = outlook?.answerAction ?? universalAction(request);
+  const fields = verificationForm(request);
   const form = {
     type: 'AdaptiveCard',
-    body: verificationForm(request).map(cardInput),
-    actions: [{ type: 'Action.Execute', title: 'Save changes', verb: CHANGE_VERB, data }],
+    body: fields.map(cardInput),
+    actions: [answerAction('change', 'Save changes', fields.map((field) => field.name))],
   };
   return {
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-    version: '1.5',
+    // Outlook renders Actionable Messages up to 1.4; nothing here needs 1.5.
+    version: outlook ? '1.4' : '1.5',
+    ...(outlook ? { originator: outlook.originator } : {}),
     body: [
       ...(state.notice ? [{ type: 'Container', style: 'emphasis', items: [{ type: 'TextBlock', text: escapeCardText(state.notice), wrap: true, weight: 'Bolder' }] }] : []),
       { type: 'TextBlock', text: 'Please confirm a directory entry', size: 'Small', isSubtle: true, wrap: true },
@@ -35,7 +56,7 @@ export function verificationRequestCard(message: StaffMessage & { verification: 
     actions: state.answered
       ? []
       : [
-          { type: 'Action.Execute', title: 'Still correct', verb: CONFIRM_VERB, data, style: 'positive' },
+          { ...answerAction('confirm', 'Still correct', []), style: 'positive' },
           { type: 'Action.ShowCard', title: 'Change', card: form },
         ],
   };

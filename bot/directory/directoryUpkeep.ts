@@ -113,7 +113,7 @@ export class DirectoryUpkeep {
       afterDays: this.deps.verifyAfterDays,
     });
     if (!decision.notices.length) return { queued: 0, next: decision.next };
-    const all = await this.deps.supervision.outboxFor(decision.notices, due.serviceId, due.id);
+    const all = await this.deps.supervision.outboxFor(decision.notices, due.serviceId, decision.key ?? due.id);
     const messages = teamsElseEmail(all);
     const at = now.toISOString();
     const event: AuditEvent = {
@@ -124,7 +124,7 @@ export class DirectoryUpkeep {
       detail: { summary: decision.summary ?? '', [ref.kind === 'service' ? 'serviceId' : 'activityId']: ref.id, recipients: messages.length },
     };
     // Services' keys keep their first form, so a request recorded before activities were asked about is not sent twice.
-    const key = `verify-${ref.kind === 'activity' ? 'activity-' : ''}${ref.id}-${due.anchor}-${due.attempt ?? 1}`;
+    const key = decision.key ?? `verify-${ref.kind === 'activity' ? 'activity-' : ''}${ref.id}-${due.anchor}-${due.attempt ?? 1}`;
     const recorded = await this.deps.outbox.record(key, messages, event, at);
     this.deps.logger.info('verification-requested', { entry: ref.kind, id: ref.id, attempt: due.attempt ?? 1, messages: messages.length });
     return { queued: recorded ? messages.length : 0, next: decision.next };
@@ -137,18 +137,11 @@ export class DirectoryUpkeep {
    */
   async act(person: Maintainer, target: EntryRef | string, version: number, request: UpkeepRequest, route: ChangeRoute): Promise<UpkeepOutcome> {
     const ref: EntryRef = typeof target === 'string' ? { kind: 'service', id: target } : target;
-    const gone = `That ${ref.kind} is no longer in the directory. Nothing changed.`;
     const stored = await this.current(ref);
-    if (!stored) return { kind: 'not-found', notice: gone };
+    const refusal = this.refusal(person, ref, version, route, stored);
+    if (refusal || !stored) return refusal!;
     const name = entryName(stored.entry);
     const shown = this.shown(stored);
-    if (!this.mayMaintain(person, stored.entry)) {
-      this.deps.logger.warn('directory-change-refused', { entry: ref.kind, id: ref.id, route });
-      return { kind: 'refused', notice: `Only the maintainers of ${name} (or a Signpost admin) can confirm or change its entry. Nothing changed.`, ...shown };
-    }
-    if (stored.version !== version) {
-      return { kind: 'stale', notice: 'The entry has changed since this request was sent. Nothing changed: here it is as it stands now.', ...shown };
-    }
     const now = this.deps.now();
     const today = now.toISOString().slice(0, 10);
     const formFor: EntryKind = request.verb === 'change' ? 'service' : request.verb === 'change-activity' ? 'activity' : ref.kind;
@@ -160,7 +153,7 @@ export class DirectoryUpkeep {
     const how = { route, by: { name: person.name, ...(person.email ? { email: person.email } : {}) } satisfies ChangeAuthor, at: now.toISOString() };
     const outcome = await this.change(ref, version, request, today, `${person.name} on ${longDate(today)}`, how);
     if (!outcome.ok) {
-      if (outcome.reason === 'unknown') return { kind: 'not-found', notice: gone };
+      if (outcome.reason === 'unknown') return { kind: 'not-found', notice: `That ${ref.kind} is no longer in the directory. Nothing changed.` };
       const latest = this.shown((await this.current(ref)) ?? stored);
       if (outcome.reason === 'stale') return { kind: 'stale', notice: 'Someone changed the entry at the same moment. Nothing changed: here it is as it stands now.', ...latest };
       return { kind: 'invalid', notice: `Nothing changed: ${outcome.problems.join('; ')}.`, ...latest };
@@ -197,6 +190,28 @@ export class DirectoryUpkeep {
   /** What an outcome carries to show the entry again: the entry, its version, and (for services, as before) the service. */
   private shown(stored: StoredEntry): { entry: VerifiableEntry; service?: DirectoryService; version: number } {
     return { entry: stored.entry, version: stored.version, ...(stored.entry.kind === 'service' ? { service: stored.entry.service } : {}) };
+  }
+
+  /**
+   * Why this person cannot answer a request about this version of the entry now (gone, not a
+   * maintainer, stale), or undefined when they can: asked before an email answer waits for its
+   * code, and again when it acts. A bare id is a service's, as in `act`.
+   */
+  async mayAnswer(person: Maintainer, target: EntryRef | string, version: number, route: ChangeRoute): Promise<UpkeepOutcome | undefined> {
+    const ref: EntryRef = typeof target === 'string' ? { kind: 'service', id: target } : target;
+    return this.refusal(person, ref, version, route, await this.current(ref));
+  }
+
+  private refusal(person: Maintainer, ref: EntryRef, version: number, route: ChangeRoute, stored: StoredEntry | undefined): UpkeepOutcome | undefined {
+    if (!stored) return { kind: 'not-found', notice: `That ${ref.kind} is no longer in the directory. Nothing changed.` };
+    if (!this.mayMaintain(person, stored.entry)) {
+      this.deps.logger.warn('directory-change-refused', { entry: ref.kind, id: ref.id, route });
+      return { kind: 'refused', notice: `Only the maintainers of ${entryName(stored.entry)} (or a Signpost admin) can confirm or change its entry. Nothing changed.`, ...this.shown(stored) };
+    }
+    if (stored.version !== version) {
+      return { kind: 'stale', notice: 'The entry has changed since this request was sent. Nothing changed: here it is as it stands now.', ...this.shown(stored) };
+    }
+    return undefined;
   }
 
   private mayMaintain(person: Maintainer, entry: VerifiableEntry): boolean {

@@ -10,9 +10,10 @@ import type { WorkingCalendar } from '../supervision/workingCalendar';
  * Keeping the directory current: each entry's maintainers (a service's, or a community
  * activity's) are asked to confirm it before it goes stale (by default 60 days after it was
  * last checked, in working hours). An unanswered request is repeated after 5 working days, then
- * goes to Signpost's admins. An entry with no maintainers is looked at again every 5 working
- * days until it has one. Like the supervision clocks, a request timer is a question asked when
- * it comes due: if the entry was checked meanwhile (its lastVerified moved on), it sends nothing.
+ * goes to Signpost's admins. When an entry with no maintainers falls due, Signpost's admins are
+ * told (nobody else can be asked), and told again every 5 working days until it has one, who is
+ * then asked. Like the supervision clocks, a request timer is a question asked when it comes
+ * due: if the entry was checked meanwhile (its lastVerified moved on), it sends nothing.
  */
 
 export const DEFAULT_VERIFY_AFTER_DAYS = 60;
@@ -83,6 +84,8 @@ export interface VerificationDecision {
   notices: Notice[];
   next: Timer[];
   summary?: string;
+  /** Names a notice that comes round more than once on the same timer (the outbox sends each key once). */
+  key?: string;
 }
 
 /**
@@ -103,10 +106,17 @@ export function evaluateVerificationTimer(
   const attempt = due.attempt ?? 1;
   const maintainers = maintainersOf(entry);
   const later = context.calendar.addWorkingDays(new Date(Math.max(context.now.getTime(), Date.parse(due.dueAt))), VERIFICATION_REPEAT_WORKING_DAYS);
-  // Nobody to ask yet: look again later, so a maintainer added meanwhile is asked within 5 working
-  // days. (Not the admins: on a first start every 2019 entry is overdue, and the "possibly out of
-  // date" mark already tells referrers.)
-  if (!maintainers.length) return { notices: [], next: [requestTimer(ref, details.lastVerified, 1, later)] };
+  // Nobody to ask: the admins are told, and told again each time the timer comes round (every 5
+  // working days), until a maintainer is added, who is then asked in their place.
+  if (!maintainers.length) {
+    return {
+      notices: [{ audience: { to: 'admins' }, message: unmaintainedEntryMessage(entry, context.now.toISOString()) }],
+      next: [requestTimer(ref, details.lastVerified, 1, later)],
+      summary: `Signpost's admins told that ${details.name} has no maintainers`,
+      // Services' keys keep the form they had before activities were asked about.
+      key: `unmaintained-${entry.kind === 'activity' ? 'activity-' : ''}${details.id}-${details.lastVerified}-${due.dueAt}`,
+    };
+  }
   const toAdmins = attempt === 3;
   const message = requestMessageFor(entry, version, attempt, context.now.toISOString());
   const notices: Notice[] = toAdmins
@@ -127,6 +137,29 @@ function withPreamble(lines: string[], attempt: number, maintainers: string[]): 
   if (attempt === 2) return ['We asked 5 working days ago and have not heard back.', ...lines];
   if (attempt === 3) return [`Its maintainers (${maintainers.join(', ')}) have not answered two requests.`, ...lines];
   return lines;
+}
+
+/** The admins' notice about an entry nobody maintains: nobody confirms it until someone is added. */
+export function unmaintainedEntryMessage(entry: VerifiableEntry, at: string): StaffMessage {
+  const { name, lastVerified } = detailsOf(entry);
+  // A service's maintainers can be added from its channel; an activity has no channel, only its file.
+  const howToAdd =
+    entry.kind === 'service'
+      ? 'Add one with `@Signpost maintainers add <email>` in its channel.'
+      : 'Add one to its `maintainers` in the activities file and import it (`npm run --silent directory -- import-activities <file>`).';
+  return {
+    kind: 'unmaintained-entry',
+    title: `${name} has no maintainers`,
+    lines: [
+      `${name} has no maintainers; its entry was last checked on ${longDate(lastVerified)}.`,
+      entry.kind === 'service'
+        ? 'Nobody is asked to confirm it until someone maintains it, and matches show it as possibly out of date once it is 90 days old.'
+        : 'Nobody is asked to confirm it until someone maintains it.',
+      howToAdd,
+    ],
+    serviceName: name,
+    at,
+  };
 }
 
 export function verificationRequestMessage(service: DirectoryService, version: number, attempt: number, at: string): StaffMessage {

@@ -107,6 +107,27 @@ describe('Keeping activities current (timers and answers on Azurite, sinon clock
     expect(await shedTimers()).to.deep.equal([]);
   });
 
+  it('tells the admins about an activity with no maintainers, once per look, and asks a maintainer added meanwhile @safety', async () => {
+    const unmaintained = async () =>
+      ((await world.outbox.due(FAR_FUTURE, 500)) as Array<OutboxEntry & { payload: StaffPayload }>).filter((entry) => entry.payload.message?.kind === 'unmaintained-entry');
+    const by = { route: 'cli' as const, by: { name: 'test' }, at: new Date().toISOString() };
+    await world.activities.change(SHEDS, undefined, (activity) => ({ ...activity, maintainers: [] }), by);
+    await sweepAt(FIRST_WORKING_MOMENT);
+    await sweepAt(FIRST_WORKING_MOMENT); // a second sweep at the same moment tells nobody twice
+    expect(await requests()).to.deep.equal([]);
+    const told = await unmaintained();
+    expect(told.map((entry) => [entry.channel, emailOf(entry)])).to.deep.equal([['email', ADMIN]]);
+    expect(told[0].key).to.match(/^unmaintained-activity-men-in-sheds-2026-10-26-/);
+    expect(told[0].payload.message.lines.join(' ')).to.contain('Workshop shed group has no maintainers').and.contain('activities file');
+
+    const [later] = await shedTimers();
+    expect(later).to.deep.include({ attempt: 1, dueAt: supervision.calendar.addWorkingDays(new Date(FIRST_WORKING_MOMENT), 5).toISOString() });
+    await world.activities.change(SHEDS, undefined, (activity) => ({ ...activity, maintainers: [SAM] }), by);
+    await sweepAt(later.dueAt);
+    expect((await requests()).map(emailOf)).to.deep.equal([SAM.email]);
+    expect(await unmaintained()).to.have.length(1);
+  });
+
   it('Still correct stops the requests and records a new version; the next request is 60 days after that check @safety', async () => {
     await sweepAt(FIRST_WORKING_MOMENT);
     const { version } = await sheds();

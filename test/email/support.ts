@@ -136,6 +136,31 @@ export function httpActions(card: Record<string, any>): Array<Record<string, any
   return found;
 }
 
+/** An Action.Http button of a directory request card, as Outlook posts it. */
+export type HttpButton = { url: string; body: string };
+
+/** A directory request email's answer buttons (posting to loopback): Still correct, and the Change form's Save changes. */
+export function answerButtons(mail: ParsedMail): { confirm: HttpButton; change: HttpButton } {
+  const found = httpActions(embeddedCard(mail));
+  const button = (title: string): HttpButton => {
+    const action = found.find((candidate) => candidate.title === title)!;
+    return { url: String(action.url).replace('localhost', '127.0.0.1'), body: String(action.body) };
+  };
+  return { confirm: button('Still correct'), change: button('Save changes') };
+}
+
+/** The button with its form filled in as Outlook fills {{id.value}}: the value entered, or "" for an input left empty. */
+export function filledIn(button: HttpButton, fields: Record<string, string>): HttpButton {
+  const body = JSON.parse(button.body) as Record<string, string>;
+  for (const key of Object.keys(body)) if (/^\{\{\w+\.value\}\}$/.test(body[key])) body[key] = fields[key] ?? '';
+  return { url: button.url, body: JSON.stringify(body) };
+}
+
+/** Posts the button as Outlook does, with an Entra token (or none). */
+export function press(button: HttpButton, bearer: string | undefined, body = button.body): Promise<Response> {
+  return fetch(button.url, { method: 'POST', headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) }, body });
+}
+
 /** The link for an action, from the email's plain-text part. */
 export function linkFor(mail: ParsedMail, button: string): string {
   const line = String(mail.text).split('\n').find((candidate) => candidate.startsWith(`${button}: http`));
