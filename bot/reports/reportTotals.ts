@@ -96,7 +96,7 @@ export class ReportTotals {
     }
   }
 
-  /** The year's counters: one totals row per month, months x services x practices counters, in one query. */
+  /** The year's counters: one totals row per month (months x services x practices counters), read together. */
   async year(year: number): Promise<Array<{ key: RowKey; counters: ReportCounters }>> {
     return this.deps.counters.rows(monthsOf(year));
   }
