@@ -21,6 +21,22 @@ const ADMIN = { id: '29:upkeep-admin', name: 'Signpost Admin' };
 const AMIRA = { id: '29:amira-patel', name: 'Amira Patel' }; // a playground person (.m365agentsplayground.yml)
 const isolatedSouthwark70 = { age: 70, borough: 'southwark' as const, sociallyIsolated: true, referralRoute: 'gp' as const };
 
+/** Whom the requests to confirm an entry were emailed to (the embedded default writes each email to its data folder's mail folder). */
+async function requestEmailsTo(dataDir: string): Promise<string[]> {
+  const mail = mailFolder(dataDir);
+  if (!existsSync(mail)) return [];
+  const parsed = await Promise.all(readdirSync(mail).map((file) => simpleParser(readFileSync(path.join(mail, file)))));
+  return parsed.filter((message) => message.subject?.includes('still correct')).map((message) => (message.to && !Array.isArray(message.to) ? message.to.text : ''));
+}
+
+async function emailsArrived(dataDir: string, count: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while ((await requestEmailsTo(dataDir)).length < count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} request email(s) in ${mailFolder(dataDir)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe("Link workers keep their service's entry true from its channel (real server)", () => {
   let folder: string;
   let connector: FakeConnector;
@@ -45,16 +61,6 @@ describe("Link workers keep their service's entry true from its channel (real se
     const activity = teamsActivity(connector, { text, from, conversation: { id: `a:chat-${from.id}`, conversationType: 'personal' } });
     await postActivity(bot.url, activity);
     return (await connector.waitFor((a) => a.method === 'POST' && a.activity.replyToId === activity.id)).activity.text as string;
-  };
-  /** Whom the requests to confirm an entry were emailed to (the embedded default writes each email to its mail folder). */
-  const requestEmailsTo = async (): Promise<string[]> => {
-    const mail = mailFolder(folder);
-    if (!existsSync(mail)) return [];
-    const parsed = await Promise.all(readdirSync(mail).map((file) => simpleParser(readFileSync(path.join(mail, file)))));
-    return parsed.filter((message) => message.subject?.includes('still correct')).map((message) => message.to && !Array.isArray(message.to) ? message.to.text : '');
-  };
-  const emailsArrived = async (count: number) => {
-    while ((await requestEmailsTo()).length < count) await new Promise((resolve) => setTimeout(resolve, 50));
   };
   const eligibleIds = async () => matchPerson(isolatedSouthwark70, await bot.signpost.store.directory.list(), { now: new Date(at) }).eligible.map((m) => m.serviceId);
 
@@ -134,7 +140,7 @@ describe("Link workers keep their service's entry true from its channel (real se
       const elsewhere = await sayInChannel(bot.url, connector, { team: TEAM, channel: '19:unlinked@thread.tacv2' }, 'verify', KWAME);
       expect(elsewhere).to.contain('not linked');
       expect(asked.callCount).to.equal(1);
-      expect(await requestEmailsTo()).to.deep.equal([]);
+      expect(await requestEmailsTo(folder)).to.deep.equal([]);
     } finally {
       asked.restore();
     }
@@ -159,15 +165,15 @@ describe("Link workers keep their service's entry true from its channel (real se
     const card = await connector.waitFor((a) => a.conversationId.startsWith('a:helen-chat') && JSON.stringify(a.activity).includes('still correct'));
     const { version } = await sail();
     expect(JSON.stringify(card.activity)).to.contain('Still correct').and.contain(`"version":${version}`);
-    await emailsArrived(1);
-    expect(await requestEmailsTo()).to.deep.equal(['sam.okafor@example.org']);
+    await emailsArrived(folder, 1);
+    expect(await requestEmailsTo(folder)).to.deep.equal(['sam.okafor@example.org']);
 
     // An admin asks from a chat with Signpost, naming the service.
     expect(await sayInChat('verify', ADMIN)).to.contain('Say which service, for example **verify sail**');
     expect(await sayInChat('verify nonsense', ADMIN)).to.contain('There is no service "nonsense"');
     expect(await sayInChat('verify sail', ADMIN)).to.contain('Asked the maintainers of Safe and Independent Living');
-    await emailsArrived(2);
-    expect(await requestEmailsTo()).to.deep.equal(['sam.okafor@example.org', 'sam.okafor@example.org']);
+    await emailsArrived(folder, 2);
+    expect(await requestEmailsTo(folder)).to.deep.equal(['sam.okafor@example.org', 'sam.okafor@example.org']);
   });
 
   it("in local mode, a playground person who links a service's channel maintains its entry too, so verify reaches them", async () => {
@@ -180,5 +186,35 @@ describe("Link workers keep their service's entry true from its channel (real se
     expect(await sayInChannel(bot.url, connector, where, 'verify', AMIRA)).to.contain('- amira.patel@lordship-lane-surgery.example, by email');
     // Anyone else linking (here Kwame, who is no playground person) is not made a maintainer.
     expect((await sail()).service.maintainers).not.to.include('kwame.mensah@ageuk-ls.example');
+  });
+});
+
+describe('verify out of working hours (real server, on a Saturday night)', () => {
+  // In the past: the outbox sends what is due by the machine's own clock.
+  const SATURDAY_NIGHT = new Date('2025-11-22T22:30:00.000Z');
+  let folder: string;
+  let connector: FakeConnector;
+  let bot: RunningSignpost;
+
+  before(async () => {
+    folder = mkdtempSync(path.join(tmpdir(), 'signpost-verify-night-'));
+    connector = await FakeConnector.start();
+    connector.members = [KWAME];
+    bot = await startSignpost({ env: { PATH: process.env.PATH }, port: 0, host: '127.0.0.1', dataDir: folder, now: () => SATURDAY_NIGHT, logger: createLogger('error', () => undefined) });
+  });
+  after(async () => {
+    await bot?.stop();
+    await connector?.stop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('sends the request at once: a person asked for it, so it does not wait for Monday morning', async () => {
+    expect(bot.signpost.supervision.calendar.isWorkingTime(SATURDAY_NIGHT)).to.equal(false);
+    const say = (text: string) => sayInChannel(bot.url, connector, { team: TEAM, channel: CHANNEL }, text, KWAME);
+    await say('link sail');
+    await say('maintainers add helen.price@example.org');
+    expect(await say('verify')).to.contain('- helen.price@example.org, by email');
+    await emailsArrived(folder, 1);
+    expect(await requestEmailsTo(folder)).to.deep.equal(['helen.price@example.org']);
   });
 });
