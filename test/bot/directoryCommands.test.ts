@@ -125,7 +125,7 @@ describe("Link workers keep their service's entry true from its channel (real se
     expect(JSON.stringify(update.activity)).to.contain("The service's current wait is about 7 weeks.");
   });
 
-  it('verify: says who has to be asked when nobody maintains the entry, and refuses those who may not manage maintainers @safety', async () => {
+  it('verify: says who has to be asked when nobody maintains the entry, and refuses those who may not manage maintainers', async () => {
     const asked = sinon.spy(bot.signpost.directoryUpkeep, 'requestNow');
     try {
       expect((await sail()).service.maintainers).to.equal(undefined);
