@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,9 +22,13 @@ import { activityFrom, LoopbackConnector, post } from './support/loopback';
 
 const USERS = Number(process.env.BENCH_USERS ?? 20);
 const HELP_TURNS_PER_USER = Number(process.env.BENCH_HELP_TURNS ?? 25);
+/** Whole referrals each user makes; more gives steadier percentiles (20 x 3 x 7 = 420 card steps by default). */
+const REFERRALS_PER_USER = Number(process.env.BENCH_REFERRALS_PER_USER ?? 3);
 const SOAK_TURNS = Number(process.env.BENCH_TURNS_SOAK ?? 0);
 /** BENCH_TRACE_STORAGE=1 prints the storage requests of the lone Send and Accept, to see what a turn asks of storage. */
 const TRACE_STORAGE = process.env.BENCH_TRACE_STORAGE === '1';
+/** BENCH_PROFILE=file.cpuprofile writes a CPU profile of this process over the referrals on Signpost (open it in Chrome DevTools). */
+const PROFILE_FILE = process.env.BENCH_PROFILE;
 const CHANNEL = { team: '19:bench-team@thread.tacv2', channel: '19:bench-referrals@thread.tacv2' };
 
 /** Answers for each referral step, as a receptionist types them. */
@@ -78,6 +83,9 @@ export interface TurnsBenchResult {
   soakTurns: number;
   soakRssBeforeMiB: number;
   soakRssAfterMiB: number;
+  soakRssMaxMiB: number;
+  soakHeapBeforeMiB: number;
+  soakHeapAfterMiB: number;
   seconds: number;
 }
 
@@ -112,6 +120,17 @@ export async function run(): Promise<TurnsBenchResult> {
     if (status !== 200 || /something went wrong/i.test(body)) errors += 1;
     return performance.now() - begun;
   };
+  /** `refer` and the seven card steps, as a receptionist answers them; the reference Send gave. */
+  const wholeReferral = async (who: { from: { id: string; name: string }; conversation: { id: string; conversationType: string } }, record: (took: number, step: string) => void) => {
+    let card = lastCard(connector, who.conversation.id, await turn(signpost.url, activityFrom(connector, { ...who, text: 'refer' })));
+    for (const step of STEPS) {
+      const inputs = step === 'matches' ? { serviceId: inputValue(card, 'serviceId') } : step === 'summary' ? {} : ANSWERS[step];
+      const took = await turn(signpost.url, activityFrom(connector, { ...who, text: '', value: { ...submitData(card), ...inputs } }));
+      record(took, step);
+      card = lastCard(connector, who.conversation.id, took);
+    }
+    return /SP-\d{4}-\d{6}/.exec(JSON.stringify(card))?.[0];
+  };
   const user = (index: number, kind: string) => ({ from: { id: `29:${kind}-${index}`, name: `User ${index}` }, conversation: { id: `a:${kind}-${index}`, conversationType: 'personal' } });
 
   try {
@@ -137,56 +156,62 @@ export async function run(): Promise<TurnsBenchResult> {
 
     // 2. Whole referrals on Signpost; the bare bot gets as many card submits.
     const sends: number[] = [];
+    const profile = PROFILE_FILE ? await startProfile() : undefined;
     const references = new Set<string>();
-    const signpostCardStep = await load(USERS * STEPS.length, async (record) => {
+    const signpostCardStep = await load(USERS * REFERRALS_PER_USER * STEPS.length, async (record) => {
       await Promise.all(Array.from({ length: USERS }, async (_, index) => {
         const who = user(index, 'referrer');
-        let card = lastCard(connector, who.conversation.id, await turn(signpost.url, activityFrom(connector, { ...who, text: 'refer' })));
-        for (const step of STEPS) {
-          const inputs = step === 'matches' ? { serviceId: inputValue(card, 'serviceId') } : step === 'summary' ? {} : ANSWERS[step];
-          const took = await turn(signpost.url, activityFrom(connector, { ...who, text: '', value: { ...submitData(card), ...inputs } }));
-          record(took);
-          if (step === 'summary') sends.push(took);
-          card = lastCard(connector, who.conversation.id, took);
+        for (let made = 0; made < REFERRALS_PER_USER; made += 1) {
+          const reference = await wholeReferral(who, (took, step) => {
+            record(took);
+            if (step === 'summary') sends.push(took);
+          });
+          if (reference) references.add(reference);
         }
-        const reference = /SP-\d{4}-\d{6}/.exec(JSON.stringify(card))?.[0];
-        if (reference) references.add(reference);
       }));
     });
     progress('referrals on Signpost');
-    const bareCardStep = await load(USERS * STEPS.length, async (record) => {
+    if (profile) writeFileSync(PROFILE_FILE!, JSON.stringify(await profile.stop()));
+    const bareCardStep = await load(USERS * REFERRALS_PER_USER * STEPS.length, async (record) => {
       await Promise.all(Array.from({ length: USERS }, async (_, index) => {
-        for (let count = 0; count < STEPS.length; count += 1) record(await turn(bare.url, activityFrom(connector, { ...user(index, 'bare-card'), text: '', value: { step: 'x', again: true } })));
+        for (let count = 0; count < REFERRALS_PER_USER * STEPS.length; count += 1) record(await turn(bare.url, activityFrom(connector, { ...user(index, 'bare-card'), text: '', value: { step: 'x', again: true } })));
       }));
     });
 
     await new Promise((resolve) => setTimeout(resolve, 1500)); // the referrals' channel posts go out
     const queue = await signpost.signpost.store.queue.list('sail');
 
-    // 3. Concurrent Accepts: link worker i accepts referral i.
-    const accepted: Array<{ acceptedAt: number; referralId: string; referrerChat: string }> = [];
+    // 3. Concurrent Accepts: 20 link workers at once, each on referrals of their own (worker i takes i, i + 20, ...).
+    const accepted: Array<{ acceptedAt: number; referralId: string; reference: string; referrerChat: string }> = [];
+    const workers = connector.members.length;
     const signpostAccept = await load(queue.length, async (record) => {
-      await Promise.all(queue.map(async (entry, index) => {
-        const stored = (await signpost.signpost.store.referrals.get(entry.referralId))!.referral;
-        const invoke = channelActivity(connector, {
-          type: 'invoke', name: 'adaptiveCard/action', from: connector.members[index % connector.members.length],
-          value: { action: { type: 'Action.Execute', verb: 'accept', data: { referralId: entry.referralId, version: stored.version } } },
-        });
-        const begun = performance.now();
-        const { status, body } = await post(signpost.url, invoke);
-        record(performance.now() - begun);
-        if (status !== 200 || !body.includes('Accepted by')) {
-          errors += 1;
-          return;
+      await Promise.all(connector.members.map(async (worker, workerIndex) => {
+        for (let index = workerIndex; index < queue.length; index += workers) {
+          const entry = queue[index];
+          const stored = (await signpost.signpost.store.referrals.get(entry.referralId))!.referral;
+          const invoke = channelActivity(connector, {
+            type: 'invoke', name: 'adaptiveCard/action', from: worker,
+            value: { action: { type: 'Action.Execute', verb: 'accept', data: { referralId: entry.referralId, version: stored.version } } },
+          });
+          const begun = performance.now();
+          const { status, body } = await post(signpost.url, invoke);
+          record(performance.now() - begun);
+          if (status !== 200 || !body.includes('Accepted by')) {
+            errors += 1;
+            continue;
+          }
+          accepted.push({ acceptedAt: performance.now(), referralId: entry.referralId, reference: stored.reference, referrerChat: String((stored.referrerConversation.conversation as { id: string }).id) });
         }
-        accepted.push({ acceptedAt: performance.now(), referralId: entry.referralId, referrerChat: String((stored.referrerConversation.conversation as { id: string }).id) });
       }));
     });
     progress('accepts on Signpost');
-    // 4. How long the referrer waits for the news.
+    // 4. How long the referrer waits for the news of that referral.
     const waits = await Promise.all(
-      accepted.map(async ({ acceptedAt, referrerChat }) => {
-        const arrived = connector.arrival(referrerChat, (activity) => JSON.stringify(activity).includes('was accepted'));
+      accepted.map(async ({ acceptedAt, reference, referrerChat }) => {
+        const arrived = connector.arrival(referrerChat, (activity) => {
+          const text = JSON.stringify(activity);
+          return text.includes('was accepted') && text.includes(reference);
+        });
         const gaveUp = new Promise<number>((resolve) => setTimeout(() => resolve(Number.NaN), 60_000).unref());
         return (await Promise.race([arrived, gaveUp])) - acceptedAt;
       }),
@@ -207,17 +232,34 @@ export async function run(): Promise<TurnsBenchResult> {
     const loneAccept = await countedAccept(signpost.url, connector, signpost.signpost.store, () => storageRequests, () => (from = trace.length));
     traced('storage requests of an Accept', from);
 
-    // Optional soak: RSS over many turns.
-    let soak = { turns: 0, before: 0, after: 0 };
+    // Optional soak: memory over many turns of every kind (whole referrals and `help`), measured
+    // after a full GC at the start, every tenth of the way and at the end.
+    let soak = { turns: 0, before: 0, after: 0, maxRss: 0, heapBefore: 0, heapAfter: 0 };
     if (SOAK_TURNS > 0) {
-      global.gc?.();
-      const before = process.memoryUsage().rss;
-      for (let done = 0; done < SOAK_TURNS; done += USERS) {
-        await Promise.all(Array.from({ length: USERS }, (_, index) => turn(signpost.url, activityFrom(connector, { ...user(index, 'soak'), text: 'help' }))));
-        if (done % 5_000 === 0) connector.received.clear(); // the stand-in keeps nothing for long
+      const settled = () => {
+        global.gc?.();
+        return process.memoryUsage();
+      };
+      const start = settled();
+      soak = { turns: 0, before: start.rss, after: 0, maxRss: start.rss, heapBefore: start.heapUsed, heapAfter: 0 };
+      let nextSample = SOAK_TURNS / 10;
+      while (soak.turns < SOAK_TURNS) {
+        // A round: each user makes a whole referral (8 turns) and asks for help twice.
+        await Promise.all(Array.from({ length: USERS }, async (_, index) => {
+          const who = user(index, 'soak');
+          await wholeReferral(who, () => undefined);
+          for (let count = 0; count < 2; count += 1) await turn(signpost.url, activityFrom(connector, { ...who, text: 'help' }));
+        }));
+        soak.turns += USERS * (STEPS.length + 3);
+        connector.received.clear(); // the stand-in keeps nothing for long
+        if (soak.turns >= nextSample) {
+          soak.maxRss = Math.max(soak.maxRss, settled().rss);
+          nextSample += SOAK_TURNS / 10;
+          progress(`soak ${soak.turns} turns, rss ${mib(process.memoryUsage().rss)} MiB`);
+        }
       }
-      global.gc?.();
-      soak = { turns: SOAK_TURNS, before, after: process.memoryUsage().rss };
+      const end = settled();
+      soak = { ...soak, after: end.rss, heapAfter: end.heapUsed };
     }
 
     const waitsSorted = waits.filter((wait) => !Number.isNaN(wait)).sort((a, b) => a - b);
@@ -247,6 +289,9 @@ export async function run(): Promise<TurnsBenchResult> {
       soakTurns: soak.turns,
       soakRssBeforeMiB: mib(soak.before),
       soakRssAfterMiB: mib(soak.after),
+      soakRssMaxMiB: mib(soak.maxRss),
+      soakHeapBeforeMiB: mib(soak.heapBefore),
+      soakHeapAfterMiB: mib(soak.heapAfter),
       seconds: round((performance.now() - started) / 1000),
     };
   } finally {
@@ -362,4 +407,19 @@ function round(value: number): number {
 
 function mib(bytes: number): number {
   return round(bytes / 1024 / 1024);
+}
+
+/** Profiles this process's CPU until stop() (node:inspector, no dependency). */
+async function startProfile(): Promise<{ stop(): Promise<unknown> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
 }

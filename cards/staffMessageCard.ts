@@ -12,6 +12,7 @@ const KIND_LABELS: Record<StaffMessage['kind'], string> = {
   'escalation-answer': 'Your escalation was answered',
   'caseload-digest': 'Fortnightly caseload digest',
   'verification-request': 'Please confirm a directory entry',
+  'unmaintained-entry': 'A directory entry nobody maintains',
   'referrer-question': 'A question from the referrer',
 };
 

@@ -56,7 +56,14 @@ type OutboxIndexEntity = {
   referralId: string;
   key: string;
   createdAt: string;
+  /** When the message is next due (its row's nextAttemptAt as of its last retry); rows written before this field are read every pass. */
+  nextAttemptAt?: string;
+  /** The message's channel: what people wait for (Teams, email) is sent before Signpost's own work. */
+  channel?: OutboxMessage['channel'];
 };
+
+/** People's messages first, then Signpost's own work (clocks, report counts); each oldest first. */
+const sendingOrder = (row: OutboxIndexEntity) => (row.channel === 'signpost' ? 1 : 0);
 
 export class OutboxRepository {
   private readonly records: Promise<TableClient>;
@@ -69,15 +76,24 @@ export class OutboxRepository {
   }
 
   /**
-   * Notifications due now: pending, or claimed by a sender whose lease ran out. Reads the
-   * index of undelivered notifications, then each one's row: never the referrals themselves.
+   * Notifications due now, people's before Signpost's own work and oldest first: pending, or claimed by a sender whose lease ran out.
+   * Reads the index of undelivered notifications (one query; each row says when its message is
+   * next due), then only the rows of those due, side by side: never the referrals themselves,
+   * and never every message waiting for a retry.
    */
   async due(now: Date, limit = 50): Promise<OutboxEntry[]> {
-    const due: OutboxEntry[] = [];
     const iso = now.toISOString();
-    for (const entry of await this.indexedOutbox('pending')) {
-      if ((entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso) due.push(entry);
-      if (due.length >= limit) break;
+    const candidates = (await this.indexRows('pending'))
+      .filter((row) => !row.nextAttemptAt || row.nextAttemptAt <= iso)
+      .sort((a, b) => sendingOrder(a) - sendingOrder(b) || a.createdAt.localeCompare(b.createdAt) || a.rowKey.localeCompare(b.rowKey));
+    const due: OutboxEntry[] = [];
+    // In slices a little larger than what is still wanted: some rows turn out to be in flight or done.
+    for (let start = 0; start < candidates.length && due.length < limit; ) {
+      const slice = candidates.slice(start, start + Math.min(50, limit - due.length + 5));
+      start += slice.length;
+      for (const entry of await Promise.all(slice.map((row) => this.entryFor('pending', row)))) {
+        if (entry && (entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso && due.length < limit) due.push(entry);
+      }
     }
     return due;
   }
@@ -113,8 +129,10 @@ export class OutboxRepository {
       'Merge',
       { etag: entry.etag },
     );
-    // The row above is the truth; the index follows it (a crash here is mended by the next read).
+    // The row above is the truth; the index follows it (a crash here is mended by the next read,
+    // and a retry time not copied to the index only costs a read of the row until it is due).
     if (outcome.state !== 'pending') await this.moveIndex(entry.referralId, entry.key, outcome.state, entry.nextAttemptAt);
+    else await this.retryIndexRow(entry.referralId, entry.key, outcome.retryAt.toISOString());
   }
 
   /** Adds a notification outside a referral change (e.g. email when Teams cannot reach someone). */
@@ -177,29 +195,37 @@ export class OutboxRepository {
 
   /** The entries an index partition lists, mending rows that no longer match their entry. */
   private async indexedOutbox(partition: 'pending' | 'failed'): Promise<OutboxEntry[]> {
+    const entries = await Promise.all((await this.indexRows(partition)).map((row) => this.entryFor(partition, row)));
+    return entries.filter((entry): entry is OutboxEntry => entry !== undefined);
+  }
+
+  private async indexRows(partition: 'pending' | 'failed'): Promise<Array<OutboxIndexEntity & { timestamp?: string }>> {
     const index = await this.outboxIndex;
-    const found: OutboxEntry[] = [];
-    for await (const row of index.listEntities<OutboxIndexEntity>({ queryOptions: { filter: odata`PartitionKey eq ${partition}` } })) {
-      const entry = await this.get(row.referralId, row.key);
-      if (!entry) {
-        // Aged by when storage wrote the row (its own Timestamp), not by the change's time, which
-        // can lie in the past: a row whose transaction is still under way must not look dangling.
-        if (Date.now() - Date.parse(row.timestamp ?? row.createdAt) > DANGLING_INDEX_MS) await this.deleteIndexRow(partition, row.rowKey);
-        continue;
-      }
-      if (partition === 'pending' && (entry.state === 'sent' || entry.state === 'failed')) {
-        await this.moveIndex(row.referralId, row.key, entry.state, row.createdAt);
-        continue;
-      }
-      found.push(entry);
+    const rows: Array<OutboxIndexEntity & { timestamp?: string }> = [];
+    for await (const row of index.listEntities<OutboxIndexEntity>({ queryOptions: { filter: odata`PartitionKey eq ${partition}` } })) rows.push(row);
+    return rows;
+  }
+
+  /** An index row's entry, or undefined (mending the index) when the row no longer lists an undelivered one. */
+  private async entryFor(partition: 'pending' | 'failed', row: OutboxIndexEntity & { timestamp?: string }): Promise<OutboxEntry | undefined> {
+    const entry = await this.get(row.referralId, row.key);
+    if (!entry) {
+      // Aged by when storage wrote the row (its own Timestamp), not by the change's time, which
+      // can lie in the past: a row whose transaction is still under way must not look dangling.
+      if (Date.now() - Date.parse(row.timestamp ?? row.createdAt) > DANGLING_INDEX_MS) await this.deleteIndexRow(partition, row.rowKey);
+      return undefined;
     }
-    return found;
+    if (partition === 'pending' && (entry.state === 'sent' || entry.state === 'failed')) {
+      await this.moveIndex(row.referralId, row.key, entry.state, row.createdAt);
+      return undefined;
+    }
+    return entry;
   }
 
   /** Lists messages as undelivered, just before the transaction that writes them. */
   async index(partition: string, messages: OutboxMessage[], at: string): Promise<void> {
     const index = await this.outboxIndex;
-    const rows = messages.map((message): OutboxIndexEntity => ({ partitionKey: 'pending', rowKey: indexRow(partition, message.key), referralId: partition, key: message.key, createdAt: at }));
+    const rows = messages.map((message): OutboxIndexEntity => ({ partitionKey: 'pending', rowKey: indexRow(partition, message.key), referralId: partition, key: message.key, createdAt: at, nextAttemptAt: at, channel: message.channel }));
     if (rows.length === 1) await index.upsertEntity(rows[0], 'Replace');
     // All in the `pending` partition: one request however many messages a change causes
     // (a transaction holds at most 100 operations).
@@ -214,6 +240,14 @@ export class OutboxRepository {
       await index.upsertEntity<OutboxIndexEntity>({ partitionKey: 'failed', rowKey: indexRow(partition, key), referralId: partition, key, createdAt }, 'Replace');
     }
     await this.deleteIndexRow('pending', indexRow(partition, key));
+  }
+
+  private async retryIndexRow(partition: string, key: string, nextAttemptAt: string): Promise<void> {
+    try {
+      await (await this.outboxIndex).updateEntity({ partitionKey: 'pending', rowKey: indexRow(partition, key), nextAttemptAt }, 'Merge');
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
   }
 
   private async deleteIndexRow(partition: 'pending' | 'failed', rowKey: string): Promise<void> {

@@ -164,6 +164,11 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       }
     });
 
+    // Outlook's tokens come from the recipient's own organisation (a charity's tenant as much as
+    // the NHS's): who may act is decided by the address the email went to, not the tenant.
+    const actionableMessages = config.email.actionableMessageAudience
+      ? new EntraTokenVerifier({ jwksUrl: config.entraJwksUrl, audiences: [config.email.actionableMessageAudience], tenants: config.email.actionableMessageTenants, authorizedParties: [ACTIONABLE_MESSAGES_APP_ID] })
+      : undefined;
     registerEmailRoutes(server, {
       emailActions: signpost.emailActions,
       actions: signpost.actions,
@@ -171,16 +176,12 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
       referrals: signpost.store.referrals,
       directory: signpost.store.directory,
       intake: signpost.store.intake,
-      mailer: signpost.mailer,
-      // Outlook's tokens come from the recipient's own organisation (a charity's tenant as much as
-      // the NHS's): who may act is decided by the address the email went to, not the tenant.
-      verifier: config.email.actionableMessageAudience
-        ? new EntraTokenVerifier({ jwksUrl: config.entraJwksUrl, audiences: [config.email.actionableMessageAudience], tenants: config.email.actionableMessageTenants, authorizedParties: [ACTIONABLE_MESSAGES_APP_ID] })
-        : undefined,
+      codes: signpost.confirmationCodes,
+      verifier: actionableMessages,
       logger,
       now: signpost.now,
     });
-    signpost.directoryEmail.register(server);
+    signpost.directoryEmail.register(server, actionableMessages);
 
     server.get('/api/health', async (_req, res) => {
       const storage = await storageStatus(tables);

@@ -19,6 +19,7 @@ import { SupervisorCommands } from '../supervision/supervisorCommands';
 import { DirectoryCommands } from '../directory/directoryCommands';
 import { DirectoryUpkeep } from '../directory/directoryUpkeep';
 import { DirectoryEmail } from '../directory/directoryEmail';
+import { ConfirmationCodes } from '../email/confirmationCodes';
 import { ReferralService } from '../referrals/referralService';
 import { ReferralActions } from '../referrals/referralActions';
 import { ServiceChannels } from '../channels/serviceChannels';
@@ -204,10 +205,15 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
   const directoryUpkeep = new DirectoryUpkeep({ ...store, supervision, logger, now, notificationsQueued, verifyAfterDays: config.directoryVerifyAfterDays });
+  // One set of codes for every link page: referral and directory links share the per-link limits.
+  const confirmationCodes = new ConfirmationCodes({ signer, intake: store.intake, mailer, now });
   const directoryEmail = new DirectoryEmail({
     signer,
     upkeep: directoryUpkeep,
     directory: store.directory,
+    codes: confirmationCodes,
+    intake: store.intake,
+    originator: config.mail.originator,
     publicUrl: () => config.publicUrl,
     expiryDays: config.email.linkExpiryDays,
     logger,
@@ -240,5 +246,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, reportTotals, tabViews, bot, logger, now, personData, directoryUpkeep, directoryEmail };
+  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, reportTotals, tabViews, bot, logger, now, personData, directoryUpkeep, directoryEmail, confirmationCodes };
 }

@@ -1,25 +1,37 @@
 import { z } from 'zod';
 import type { Request, Response, Server } from 'restify';
 import { escapeHtml, RenderedEmail } from '../../cards/email';
-import type { StaffMessage } from '../../domain/supervision/messages';
-import { currentValueLines, verificationEditSchema, verificationRequestMessage } from '../../domain/directory/verification';
+import { embeddedCard } from '../../cards/emailActions';
+import { CHANGE_INPUT_IDS, verificationRequestCard } from '../../cards/verificationCard';
+import type { StaffMessage, VerificationRequest } from '../../domain/supervision/messages';
+import { currentValueLines, editProblems, VerificationEdit, verificationEditSchema, verificationRequestMessage } from '../../domain/directory/verification';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
+import type { EmailIntakeRepository } from '../../storage/emailIntakeRepository';
+import type { EntraTokenVerifier } from '../auth/entraToken';
 import type { Logger } from '../app/log';
+import { ActionableMessageGate, answerActionable } from '../email/actionableMessages';
+import { CODE_MINUTES, CODE_REFUSALS, ConfirmationCodes } from '../email/confirmationCodes';
 import type { LinkSigner } from '../email/linkSigner';
-import { page, PAGE_HEADERS } from '../email/pages';
-import type { DirectoryUpkeep, UpkeepRequest } from './directoryUpkeep';
+import { codePage, page, PAGE_HEADERS } from '../email/pages';
+import { RateLimiter } from '../email/rateLimit';
+import type { DirectoryUpkeep, Maintainer, UpkeepOutcome, UpkeepRequest } from './directoryUpkeep';
 
 /**
- * The email form of a request to confirm a directory entry: a signed link, made for one
- * maintainer's address, one service and the version the email showed, to a page that shows the
- * entry with "Still correct" and a "Change" form. The page posts back to the same link, and the
- * answer goes through DirectoryUpkeep like a Teams click (route `email`): the address must
- * still maintain the service, and a link for an older version changes nothing. The links are
- * signed with Signpost's link secret under their own context, so a referral link can never
- * pass for one of these, nor the other way round.
+ * The email form of a request to confirm a directory entry, in the two forms an inbox can use:
+ *  - an Adaptive Card for Outlook Actionable Messages (the Teams card's content, with
+ *    Action.Http buttons posting to DIRECTORY_ACTION_PATH with an Entra token that must name
+ *    the address the email went to);
+ *  - a signed link to a page with "Still correct" and a "Change" form, where an answer waits for
+ *    a code mailed to that address (a forwarded email acts for nobody else).
+ * The link is made for one maintainer's address, one service and the version the email showed;
+ * the Action.Http buttons carry the same link. Every answer goes through DirectoryUpkeep like a
+ * Teams click (route `email`): the address must still maintain the service, and a link for an
+ * older version changes nothing. The links are signed with Signpost's link secret under their
+ * own context, so a referral link can never pass for one of these, nor the other way round.
  */
 
 export const VERIFY_PATH = '/directory/verify';
+export const DIRECTORY_ACTION_PATH = '/api/email/directory';
 const CONTEXT = 'signpost-directory-link.v1.';
 
 const claimsSchema = z
@@ -33,39 +45,86 @@ const claimsSchema = z
   .strict();
 type Claims = z.infer<typeof claimsSchema>;
 
-const answerSchema = z.object({ answer: z.enum(['confirm', 'change']) });
+const answerSchema = z.object({ answer: z.enum(['confirm', 'change'], { errorMap: () => ({ message: 'Choose "Still correct" or "Save changes"' }) }) });
+
+/** The Action.Http body: the link, the answer and the Change form's fields (Outlook sends unanswered ones as ""). */
+const actionableBodySchema = z
+  .object({
+    link: z.string().min(1).max(2_048),
+    answer: z.string().max(20),
+    status: z.string().max(20).optional(),
+    reopensOn: z.string().max(40).optional(),
+    waitWeeks: z.string().max(20).optional(),
+    contactRoute: z.string().max(2_000).optional(),
+    openingHours: z.string().max(2_000).optional(),
+    note: z.string().max(4_000).optional(),
+  })
+  .strict();
 
 export interface DirectoryEmailDependencies {
   signer: LinkSigner;
   upkeep: DirectoryUpkeep;
   directory: DirectoryRepository;
+  /** Holds a page's answer until the code mailed to the link's address is entered. */
+  codes: ConfirmationCodes;
+  /** Where spent Entra token ids are kept (replays refused). */
+  intake: Pick<EmailIntakeRepository, 'firstUseOfToken'>;
+  /** The Actionable Messages originator id, for the card in the email. */
+  originator: string;
   publicUrl: () => string | undefined;
   expiryDays: number;
   logger: Logger;
   now: () => Date;
 }
 
+/** An answer as parsed, before it is acted on: what the code step keeps. */
+type Answer = { ok: true; request: UpkeepRequest } | { ok: false; problems: string[] };
+
 export class DirectoryEmail {
   constructor(private readonly deps: DirectoryEmailDependencies) {}
 
-  /** The request as an email: what the entry says now, and the link to answer it. */
+  /** The request as an email: the Actionable Message card, what the entry says now, and the link to answer it. */
   requestEmail(to: string, message: StaffMessage): RenderedEmail {
     const verification = message.verification!;
-    const expiresAt = Math.floor(this.deps.now().getTime() / 1000) + this.deps.expiryDays * 24 * 60 * 60;
-    const link = `${this.deps.publicUrl() ?? ''}${VERIFY_PATH}/${this.sign({ to: to.toLowerCase(), serviceId: verification.serviceId, version: verification.version, expiresAt })}`;
+    const token = this.linkFor(to, verification.serviceId, verification.version);
+    const link = `${this.deps.publicUrl() ?? ''}${VERIFY_PATH}/${token}`;
     const rows = currentValueLines(verification.current);
     const text = [message.title, '', ...message.lines, '', ...rows.map((row) => `${row.label}: ${row.value}`), '', `Still correct, or change it: ${link}`].join('\n');
     const html = `<!DOCTYPE html>
-<html><head><meta charset="utf-8"></head><body style="font-family: Segoe UI, Arial, sans-serif">
+<html><head><meta charset="utf-8">${embeddedCard(this.actionableCard({ ...message, verification }, token))}</head><body style="font-family: Segoe UI, Arial, sans-serif">
 <h2>${escapeHtml(message.title)}</h2>
 ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
 <table>${rows.map((row) => `<tr><th align="left">${escapeHtml(row.label)}</th><td>${escapeHtml(row.value)}</td></tr>`).join('')}</table>
-<p><a href="${escapeHtml(link)}">Still correct, or change it</a></p>
+<p><a href="${escapeHtml(link)}">Still correct, or change it</a> (the page asks for a code Signpost emails you, so a forwarded email cannot answer)</p>
 </body></html>`;
     return { subject: `Signpost: ${message.title}`, text, html };
   }
 
-  register(server: Server): void {
+  /** The card for Outlook: the Teams card's content, its buttons posting the signed link to Signpost. */
+  private actionableCard(message: StaffMessage & { verification: VerificationRequest }, token: string, state: { notice?: string; answered?: boolean } = {}): Record<string, unknown> {
+    const url = `${this.deps.publicUrl() ?? ''}${DIRECTORY_ACTION_PATH}`;
+    return verificationRequestCard(message, state, {
+      originator: this.deps.originator,
+      answerAction: (answer, title, inputIds) => ({
+        type: 'Action.Http',
+        title,
+        method: 'POST',
+        url,
+        headers: [{ name: 'Content-Type', value: 'application/json' }],
+        // Outlook fills {{id.value}} with what was entered before it posts.
+        body: JSON.stringify({ link: token, answer, ...Object.fromEntries(inputIds.map((id) => [id, `{{${id}.value}}`])) }),
+      }),
+    });
+  }
+
+  /** A link for this address, service and version, valid for the configured days. */
+  private linkFor(to: string, serviceId: string, version: number): string {
+    const expiresAt = Math.floor(this.deps.now().getTime() / 1000) + this.deps.expiryDays * 24 * 60 * 60;
+    return this.sign({ to: to.toLowerCase(), serviceId, version, expiresAt });
+  }
+
+  register(server: Server, verifier?: EntraTokenVerifier): void {
+    const refuse = (reason: string, status: number) => this.deps.logger.warn('directory-link-refused', { reason, status });
     const send = (res: Response, status: number, html: string) => {
       res.writeHead(status, PAGE_HEADERS);
       res.end(html);
@@ -73,16 +132,18 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
     const claimsOf = (req: Request, res: Response): Claims | undefined => {
       const claims = this.verify(String(req.params?.token ?? ''));
       if (!claims) {
-        this.deps.logger.warn('directory-link-refused', { reason: 'bad-signature' });
+        refuse('bad-signature', 403);
         send(res, 403, message('This link is not valid', 'It was not made by Signpost, or it was changed. Nothing was changed.'));
         return undefined;
       }
-      if (claims.expiresAt * 1000 < this.deps.now().getTime()) {
+      if (this.expired(claims)) {
         send(res, 410, message('This link has expired', 'Links in Signpost emails work for a limited time. Nothing was changed.'));
         return undefined;
       }
       return claims;
     };
+    const outcomePage = (res: Response, outcome: UpkeepOutcome) =>
+      send(res, UPKEEP_STATUS[outcome.kind], message(outcome.kind === 'changed' ? 'Thank you' : 'Nothing was changed', outcome.notice));
 
     server.get(`${VERIFY_PATH}/:token`, async (req: Request, res: Response) => {
       const claims = claimsOf(req, res);
@@ -90,25 +151,92 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
       const stored = await this.deps.directory.current(claims.serviceId);
       if (!stored) return send(res, 404, message('This service is not in the directory', 'Nothing was changed.'));
       const stale = stored.version !== claims.version ? 'The entry has changed since this email was sent: this is how it stands now, and answering here changes nothing.' : undefined;
-      send(res, 200, requestPage(verificationRequestMessage(stored.service, claims.version, 1, this.deps.now().toISOString()), stale));
+      send(res, 200, requestPage(verificationRequestMessage(stored.service, claims.version, 1, this.deps.now().toISOString()), { notice: stale }));
     });
 
+    /**
+     * A page's answer waits for a code mailed to the link's address (ConfirmationCodes, as for
+     * referral links): the answer, with everything typed in the Change form, is kept until the
+     * code is entered, and only then acted on. Who may answer, and whether the email is still
+     * about the current version, is checked before a code is sent and again when it is used.
+     */
     server.post(`${VERIFY_PATH}/:token`, async (req: Request, res: Response) => {
       const claims = claimsOf(req, res);
       if (!claims) return;
+      const token = String(req.params.token);
+      const key = pendingKey(token);
       const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
-      const answer = answerSchema.safeParse(body);
-      if (!answer.success) return send(res, 400, message('Nothing was changed', 'Choose "Still correct" or "Save changes".'));
-      let request: UpkeepRequest = { verb: 'confirm' };
-      if (answer.data.answer === 'change') {
-        const edit = verificationEditSchema.safeParse(body);
-        if (!edit.success) return send(res, 400, message('Nothing was changed', edit.error.issues.map((issue) => issue.message).join('; ')));
-        request = { verb: 'change', edit: edit.data };
+      const person = maintainerAt(claims.to);
+      if (body.code !== undefined) {
+        const redeemed = await this.deps.codes.redeem(key, body.code);
+        if (!redeemed.ok) {
+          refuse(redeemed.reason, 403);
+          const words = CODE_REFUSALS[redeemed.reason];
+          // A wrong guess keeps the answer: the same page asks again.
+          if (redeemed.reason === 'code-wrong') return send(res, 403, codePage(buttonFor(undefined), token, CODE_MINUTES, words.heading));
+          // A code run out: the Change form again, as it was filled in, to ask for a new code.
+          const kept = (redeemed.expired?.request as UpkeepRequest | undefined) ?? undefined;
+          const stored = await this.deps.directory.current(claims.serviceId);
+          if (kept?.verb === 'change' && stored?.version === claims.version) {
+            const request = verificationRequestMessage(stored.service, claims.version, 1, this.deps.now().toISOString());
+            return send(res, 403, requestPage(request, { notice: 'That code has run out, so nothing was changed. Your changes are below: save them again for a new code.', typed: typedFrom(kept.edit) }));
+          }
+          return send(res, 403, message(words.heading, words.explanation));
+        }
+        return outcomePage(res, await this.deps.upkeep.act(person, claims.serviceId, claims.version, redeemed.action.request as UpkeepRequest, 'email'));
       }
-      const outcome = await this.deps.upkeep.act({ name: claims.to, email: claims.to }, claims.serviceId, claims.version, request, 'email');
-      const status = { changed: 200, refused: 403, stale: 409, invalid: 400, 'not-found': 404 }[outcome.kind];
-      send(res, status, message(outcome.kind === 'changed' ? 'Thank you' : 'Nothing was changed', outcome.notice));
+      const answer = parseAnswer(body, this.deps.now().toISOString().slice(0, 10));
+      const stored = await this.deps.directory.current(claims.serviceId);
+      if (!answer.ok) {
+        refuse('invalid-input', 400);
+        // The form again, as they filled it in, with every problem named.
+        if (!stored || stored.version !== claims.version) return send(res, 400, message('Nothing was changed', answer.problems.join('; ')));
+        const request = verificationRequestMessage(stored.service, claims.version, 1, this.deps.now().toISOString());
+        return send(res, 400, requestPage(request, { problems: answer.problems, typed: body }));
+      }
+      const refusal = await this.deps.upkeep.mayAnswer(person, claims.serviceId, claims.version, 'email');
+      if (refusal) return outcomePage(res, refusal);
+      const button = buttonFor(answer.request);
+      const asked = await this.deps.codes.ask({ key, to: claims.to, action: { request: answer.request }, button, about: `the entry for ${stored!.service.name}` });
+      if (!asked) {
+        refuse('codes-rate-limited', 429);
+        return send(res, 429, message('Too many codes asked for', 'Use the code Signpost has already emailed, or wait a few minutes. Nothing was changed.'));
+      }
+      send(res, 200, codePage(button, token, CODE_MINUTES));
     });
+
+    const gate = new ActionableMessageGate({ verifier, intake: this.deps.intake, perAddress: new RateLimiter(120, 60), refuse });
+    server.post(DIRECTORY_ACTION_PATH, async (req: Request, res: Response) => {
+      const token = await gate.admit(req, res);
+      if (!token) return;
+      const body = actionableBodySchema.safeParse(req.body);
+      if (!body.success) return gate.refused(res, 'invalid-body', 400, `The request was not understood: ${body.error.issues[0]?.message ?? 'invalid'}.`);
+      const claims = this.verify(body.data.link);
+      if (!claims) return gate.refused(res, 'forged-link', 400, 'This action does not come from a Signpost email.');
+      if (this.expired(claims)) return gate.refused(res, 'link-expired', 410, 'This email is too old to answer from; Signpost will ask again.');
+      if (claims.to !== token.signInName) return gate.refused(res, 'other-recipient', 403, 'This email was sent to someone else, so it cannot answer for you.');
+      const answer = parseAnswer(body.data, this.deps.now().toISOString().slice(0, 10));
+      if (!answer.ok) return gate.refused(res, 'invalid-input', 400, `Nothing was changed: ${answer.problems.join('; ')}.`);
+      // Only now is the token spent: a replay of it changes nothing, even two copies at once.
+      if (!(await gate.spend(token, res))) return;
+      const person = { ...maintainerAt(claims.to), name: token.name?.trim() || claims.to };
+      const outcome = await this.deps.upkeep.act(person, claims.serviceId, claims.version, answer.request, 'email');
+      const status = UPKEEP_STATUS[outcome.kind];
+      if (outcome.kind !== 'changed') refuse(`upkeep-${outcome.kind}`, status);
+      // Refused, gone or invalid: no card, so Outlook keeps the one shown (and what was typed in it).
+      if ((outcome.kind !== 'changed' && outcome.kind !== 'stale') || !outcome.service || !outcome.version) return answerActionable(res, status, outcome.notice);
+      // Answered: the card shows the entry as it is now. Stale: the entry now, with buttons for that version.
+      const now = verificationRequestMessage(outcome.service, outcome.version, 1, this.deps.now().toISOString());
+      const card = this.actionableCard({ ...now, verification: now.verification! }, this.linkFor(claims.to, outcome.service.id, outcome.version), {
+        notice: outcome.notice,
+        answered: outcome.kind === 'changed',
+      });
+      answerActionable(res, status, outcome.notice, card);
+    });
+  }
+
+  private expired(claims: Claims): boolean {
+    return claims.expiresAt * 1000 < this.deps.now().getTime();
   }
 
   private sign(claims: Claims): string {
@@ -120,31 +248,78 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
   }
 }
 
+const UPKEEP_STATUS: Record<UpkeepOutcome['kind'], number> = { changed: 200, refused: 403, stale: 409, invalid: 400, 'not-found': 404 };
+
+/** The link's pending answer is kept under its MAC: unique to the link, and no address in the key. */
+function pendingKey(token: string): string {
+  return `directory.${token.slice(-43)}`;
+}
+
+function maintainerAt(address: string): Maintainer {
+  return { name: address, email: address };
+}
+
+function buttonFor(request: UpkeepRequest | undefined): string {
+  return request ? (request.verb === 'confirm' ? 'Still correct' : 'Save changes') : 'your answer';
+}
+
+/** "Still correct", or "Change" with its form, each bad field named; a paused entry's date is checked here too, before any code is sent. */
+function parseAnswer(body: Record<string, unknown>, today: string): Answer {
+  const answer = answerSchema.safeParse(body);
+  if (!answer.success) return { ok: false, problems: answer.error.issues.map((issue) => issue.message) };
+  if (answer.data.answer === 'confirm') return { ok: true, request: { verb: 'confirm' } };
+  const edit = verificationEditSchema.safeParse(body);
+  if (!edit.success) return { ok: false, problems: edit.error.issues.map((issue) => issue.message) };
+  const problems = editProblems(edit.data, today);
+  return problems.length ? { ok: false, problems } : { ok: true, request: { verb: 'change', edit: edit.data } };
+}
+
+/** A kept change as the form's fields, to fill the form in again. */
+function typedFrom(edit: VerificationEdit): Record<string, string> {
+  return {
+    status: edit.status,
+    reopensOn: edit.reopensOn ?? '',
+    waitWeeks: edit.waitWeeks === null ? '' : String(edit.waitWeeks),
+    contactRoute: edit.contactRoute ?? '',
+    openingHours: edit.openingHours ?? '',
+    note: edit.note ?? '',
+  };
+}
+
 function message(heading: string, explanation: string): string {
   return page(heading, `<h1>${escapeHtml(heading)}</h1>\n<p>${escapeHtml(explanation)}</p>`);
 }
 
-function requestPage(request: StaffMessage, stale: string | undefined): string {
+/** The entry and the two answers; after a bad Change, the form as it was filled in, with the problems named. */
+function requestPage(request: StaffMessage, shown: { notice?: string; problems?: string[]; typed?: Record<string, unknown> } = {}): string {
   const { current } = request.verification!;
   const rows = currentValueLines(current);
-  const option = (value: string, label: string) => `<option value="${value}"${current.status === value ? ' selected' : ''}>${label}</option>`;
-  const field = (name: string, label: string, value: string | undefined, max: number) =>
-    `<label>${label}<br><input name="${name}" maxlength="${max}" value="${escapeHtml(value ?? '')}"></label><br>`;
+  const typed = (name: (typeof CHANGE_INPUT_IDS)[number], fallback: string | number | null | undefined): string =>
+    typeof shown.typed?.[name] === 'string' ? (shown.typed[name] as string) : fallback == null ? '' : String(fallback);
+  const status = typed('status', current.status);
+  const option = (value: string, label: string) => `<option value="${value}"${status === value ? ' selected' : ''}>${label}</option>`;
+  const field = (name: 'contactRoute' | 'openingHours' | 'note', label: string, max: number) =>
+    `<label>${label}<br><input name="${name}" maxlength="${max}" value="${escapeHtml(typed(name, current[name]))}"></label><br>`;
+  const problems = shown.problems?.length
+    ? `<div class="notice" role="alert"><p><strong>Nothing was changed yet. Please correct:</strong></p><ul>${shown.problems.map((problem) => `<li>${escapeHtml(problem)}</li>`).join('')}</ul></div>`
+    : '';
   return page(
     request.title,
     `<h1>${escapeHtml(request.title)}</h1>
-${stale ? `<p><strong>${escapeHtml(stale)}</strong></p>` : ''}
+${shown.notice ? `<p><strong>${escapeHtml(shown.notice)}</strong></p>` : ''}
 ${request.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
 <dl>${rows.map((row) => `<dt>${escapeHtml(row.label)}</dt><dd>${escapeHtml(row.value)}</dd>`).join('')}</dl>
+<p>Either answer asks for a code Signpost emails to you, so that only you can answer.</p>
 <form method="post"><input type="hidden" name="answer" value="confirm"><button type="submit">Still correct</button></form>
 <h2>Change</h2>
+${problems}
 <form method="post"><input type="hidden" name="answer" value="change">
 <label>Status<br><select name="status">${option('open', 'Open: taking referrals')}${option('paused', 'Paused until a date')}${option('closed', 'Closed')}</select></label><br>
-<label>Reopens on (when paused)<br><input type="date" name="reopensOn" value="${escapeHtml(current.reopensOn ?? '')}"></label><br>
-<label>Typical wait in weeks (empty if not published)<br><input type="number" name="waitWeeks" min="0" max="104" value="${current.waitWeeks ?? ''}"></label><br>
-${field('contactRoute', 'How to refer or get in touch', current.contactRoute, 500)}
-${field('openingHours', 'Opening hours', current.openingHours, 300)}
-${field('note', 'Note', current.note, 1000)}
+<label>Reopens on (when paused)<br><input type="date" name="reopensOn" value="${escapeHtml(typed('reopensOn', current.reopensOn))}"></label><br>
+<label>Typical wait in weeks (empty if not published)<br><input type="number" name="waitWeeks" min="0" max="104" value="${escapeHtml(typed('waitWeeks', current.waitWeeks))}"></label><br>
+${field('contactRoute', 'How to refer or get in touch', 500)}
+${field('openingHours', 'Opening hours', 300)}
+${field('note', 'Note', 1000)}
 <button type="submit">Save changes</button></form>`,
   );
 }

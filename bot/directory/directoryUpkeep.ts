@@ -75,7 +75,7 @@ export class DirectoryUpkeep {
       afterDays: this.deps.verifyAfterDays,
     });
     if (!decision.notices.length) return { queued: 0, next: decision.next };
-    const all = await this.deps.supervision.outboxFor(decision.notices, due.serviceId, due.id);
+    const all = await this.deps.supervision.outboxFor(decision.notices, due.serviceId, decision.key ?? due.id);
     const messages = teamsElseEmail(all);
     const at = now.toISOString();
     const event: AuditEvent = {
@@ -85,7 +85,7 @@ export class DirectoryUpkeep {
       action: 'directory.verification-requested',
       detail: { summary: decision.summary ?? '', serviceId: due.serviceId, recipients: messages.length },
     };
-    const recorded = await this.deps.outbox.record(`verify-${due.serviceId}-${due.anchor}-${due.attempt ?? 1}`, messages, event, at);
+    const recorded = await this.deps.outbox.record(decision.key ?? `verify-${due.serviceId}-${due.anchor}-${due.attempt ?? 1}`, messages, event, at);
     this.deps.logger.info('verification-requested', { serviceId: due.serviceId, attempt: due.attempt ?? 1, messages: messages.length });
     return { queued: recorded ? messages.length : 0, next: decision.next };
   }
@@ -120,14 +120,8 @@ export class DirectoryUpkeep {
   /** "Still correct" or "Change", from a Teams card or an email. `version` is the version the request showed. */
   async act(person: Maintainer, serviceId: string, version: number, request: UpkeepRequest, route: ChangeRoute): Promise<UpkeepOutcome> {
     const stored = await this.deps.directory.current(serviceId);
-    if (!stored) return { kind: 'not-found', notice: 'That service is no longer in the directory. Nothing changed.' };
-    if (!this.mayMaintain(person, stored.service)) {
-      this.deps.logger.warn('directory-change-refused', { serviceId, route });
-      return { kind: 'refused', notice: `Only the maintainers of ${stored.service.name} (or a Signpost admin) can confirm or change its entry. Nothing changed.`, ...stored };
-    }
-    if (stored.version !== version) {
-      return { kind: 'stale', notice: 'The entry has changed since this request was sent. Nothing changed: here it is as it stands now.', ...stored };
-    }
+    const refusal = this.refusal(person, serviceId, version, route, stored);
+    if (refusal || !stored) return refusal!;
     const now = this.deps.now();
     const today = now.toISOString().slice(0, 10);
     if (request.verb === 'change') {
@@ -155,6 +149,27 @@ export class DirectoryUpkeep {
         ? `Thank you: the entry for ${outcome.service.name} is confirmed as correct today.`
         : `Thank you: the entry for ${outcome.service.name} is updated. ${state} Matching uses it from now on.`;
     return { kind: 'changed', service: outcome.service, version: outcome.version, notice };
+  }
+
+  /**
+   * Why this person cannot answer a request about this version now (gone, not a maintainer,
+   * stale), or undefined when they can: asked before an email answer waits for its code, and
+   * again when it acts.
+   */
+  async mayAnswer(person: Maintainer, serviceId: string, version: number, route: ChangeRoute): Promise<UpkeepOutcome | undefined> {
+    return this.refusal(person, serviceId, version, route, await this.deps.directory.current(serviceId));
+  }
+
+  private refusal(person: Maintainer, serviceId: string, version: number, route: ChangeRoute, stored: { service: DirectoryService; version: number } | undefined): UpkeepOutcome | undefined {
+    if (!stored) return { kind: 'not-found', notice: 'That service is no longer in the directory. Nothing changed.' };
+    if (!this.mayMaintain(person, stored.service)) {
+      this.deps.logger.warn('directory-change-refused', { serviceId, route });
+      return { kind: 'refused', notice: `Only the maintainers of ${stored.service.name} (or a Signpost admin) can confirm or change its entry. Nothing changed.`, ...stored };
+    }
+    if (stored.version !== version) {
+      return { kind: 'stale', notice: 'The entry has changed since this request was sent. Nothing changed: here it is as it stands now.', ...stored };
+    }
+    return undefined;
   }
 
   private mayMaintain(person: Maintainer, service: DirectoryService): boolean {

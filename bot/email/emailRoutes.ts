@@ -4,19 +4,19 @@ import type { Referral } from '../../domain/referral/referral';
 import { STATUS_LABELS } from '../../domain/referral/lifecycle';
 import { contactRows } from '../../cards/serviceReferralCard';
 import { ACTION_FORMS, actionableCard, EmailActionTarget } from '../../cards/emailActions';
-import { randomInt } from 'node:crypto';
-import type { Mailer } from '../notifications/mailer';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import type { EmailIntakeRepository } from '../../storage/emailIntakeRepository';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
-import { EntraTokenVerifier, TokenRefusedError, VerifiedEntraToken } from '../auth/entraToken';
+import type { EntraTokenVerifier } from '../auth/entraToken';
+import { ActionableMessageGate, answerActionable, MAX_BODY_BYTES } from './actionableMessages';
 import type { Logger } from '../app/log';
 import type { ActionOutcome, ActingPerson, ReferralActions } from '../referrals/referralActions';
 import { ACTION_PATH, EmailActions, emailPerson, LINK_PATH } from './emailActions';
 import { actionableBodySchema, EmailRequest, emailVerbSchema, requestedAction } from './emailInputs';
 import type { LinkSigner } from './linkSigner';
-import { actionForms, caseSection, codePage, confirmationCodeEmail, contactSection, page, PAGE_HEADERS, questionSection, refusalPage, STYLESHEET, STYLESHEET_PATH } from './pages';
+import { actionForms, caseSection, codePage, contactSection, page, PAGE_HEADERS, questionSection, refusalPage, STYLESHEET, STYLESHEET_PATH } from './pages';
 import { RateLimiter } from './rateLimit';
+import { CODE_MINUTES, CODE_REFUSALS, ConfirmationCodes } from './confirmationCodes';
 
 /**
  * The email surface's HTTP side: the pages behind signed links (GET shows, a confirming POST
@@ -34,17 +34,11 @@ export interface EmailRouteDependencies {
   intake: EmailIntakeRepository;
   /** Undefined when no Actionable Messages audience is configured: the endpoint then says so (503). */
   verifier?: EntraTokenVerifier;
-  /** Sends the confirmation codes. */
-  mailer: Mailer;
+  /** Holds link pages' actions until the code mailed to the link's recipient is entered. */
+  codes: ConfirmationCodes;
   logger: Logger;
   now: () => Date;
 }
-
-const CODE_MINUTES = 15;
-const MAX_CODE_ATTEMPTS = 5;
-
-/** A form or an Action.Http body is a few hundred bytes; anything much larger is not ours. */
-const MAX_BODY_BYTES = 16 * 1024;
 
 const STANDING_WORDS: Record<Exclude<LinkStanding, 'usable'>, { status: number; heading: string; explanation: string }> = {
   expired: { status: 410, heading: 'This link has expired', explanation: 'Links in Signpost emails work for a limited time. Nothing was changed.' },
@@ -57,9 +51,8 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
   // Per client address (generous: a proxy in front of Signpost makes many people one address) and per link.
   const perAddress = new RateLimiter(120, 60);
   const perLink = new RateLimiter(20, 10);
-  // Each code is an email to the recipient: a few per link, then one every five minutes.
-  const codesPerLink = new RateLimiter(3, 0.2);
   const refuse = (reason: string, status: number) => deps.logger.warn('email-action-refused', { reason, status });
+  const gate = new ActionableMessageGate({ verifier: deps.verifier, intake: deps.intake, perAddress, refuse });
 
   const sendPage = (res: Response, status: number, html: string) => {
     res.writeHead(status, PAGE_HEADERS);
@@ -147,9 +140,9 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
   /**
    * A link page's POST. Holding a link is not proof of being its recipient (emails get
    * forwarded), so an action asked for on the page waits for a one-time code mailed to the
-   * address the link was made for: the same page takes the code, and only then does Signpost
-   * act, on exactly the action that was asked for. A forwarded link therefore acts for nobody
-   * but its recipient. Codes last CODE_MINUTES and allow MAX_CODE_ATTEMPTS guesses.
+   * address the link was made for (ConfirmationCodes): the same page takes the code, and only
+   * then does Signpost act, on exactly the action that was asked for. A forwarded link
+   * therefore acts for nobody but its recipient.
    */
   server.post(`${LINK_PATH}/:token`, async (req: Request, res: Response) => {
     const link = admitLink(req, res);
@@ -169,34 +162,21 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     const { referral, standing } = await linkState(link);
     if (!mayProceed(verb.data, standing) || !referral) return sendStanding(res, standing, referral);
 
-    if (!codesPerLink.take(link.id)) {
+    const button = ACTION_FORMS[verb.data].button;
+    if (!(await deps.codes.ask({ key: link.id, to: link.to, action: { verb: verb.data, requested: parsed.requested }, button, about: `referral ${referral.reference}` }))) {
       refuse('codes-rate-limited', 429);
       return sendPage(res, 429, refusalPage('Too many codes asked for', 'Use the code Signpost has already emailed, or wait a few minutes. Nothing was changed.'));
     }
-    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    const expiresAt = new Date(deps.now().getTime() + CODE_MINUTES * 60_000);
-    await deps.intake.savePending(link.id, { digest: deps.signer.codeDigest(link.id, code), action: { verb: verb.data, requested: parsed.requested }, expiresAt: expiresAt.toISOString(), attempts: 0 });
-    await deps.mailer.send({ to: link.to, ...confirmationCodeEmail(code, ACTION_FORMS[verb.data].button, referral.reference, CODE_MINUTES), messageId: `code-${link.id}-${expiresAt.getTime()}` });
-    sendPage(res, 200, codePage(ACTION_FORMS[verb.data].button, String(req.params.token), CODE_MINUTES));
+    sendPage(res, 200, codePage(button, String(req.params.token), CODE_MINUTES));
   });
 
   async function confirmWithCode(res: Response, link: EmailLink, given: unknown): Promise<void> {
-    const code = typeof given === 'string' ? given.replace(/\s+/g, '') : '';
-    const found = await deps.intake.pending(link.id);
-    const wrong = (reason: string, heading: string, explanation: string) => {
-      refuse(reason, 403);
-      sendPage(res, 403, refusalPage(heading, explanation));
-    };
-    if (!found || Date.parse(found.pending.expiresAt) <= deps.now().getTime() || found.pending.attempts >= MAX_CODE_ATTEMPTS) {
-      return wrong('code-expired', 'That code has expired', 'Open the link from the email again and ask for a new code. Nothing was changed.');
+    const redeemed = await deps.codes.redeem(link.id, given);
+    if (!redeemed.ok) {
+      refuse(redeemed.reason, 403);
+      return sendPage(res, 403, refusalPage(CODE_REFUSALS[redeemed.reason].heading, CODE_REFUSALS[redeemed.reason].explanation));
     }
-    if (!/^\d{6}$/.test(code) || !deps.signer.codeMatches(link.id, code, found.pending.digest)) {
-      await deps.intake.countAttempt(link.id, found.pending, found.etag);
-      return wrong('code-wrong', 'That code is not right', 'Check the code in the email Signpost has just sent and try again. Nothing was changed.');
-    }
-    // Spent before acting: two confirmations at once act once.
-    if (!(await deps.intake.spend(link.id, found.etag))) return wrong('code-spent', 'That code has already been used', 'Nothing more was changed.');
-    const { verb, requested } = found.pending.action as { verb: EmailVerb; requested: EmailRequest };
+    const { verb, requested } = redeemed.action as { verb: EmailVerb; requested: EmailRequest };
     const { referral, standing } = await linkState(link);
     if (!mayProceed(verb, standing) || !referral) return sendStanding(res, standing, referral);
     const person = emailPerson(link.to, 'email-link');
@@ -240,26 +220,10 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
   }
 
   server.post(ACTION_PATH, async (req: Request, res: Response) => {
-    const answer = (status: number, message: string, card?: Record<string, unknown>) => {
-      res.writeHead(status, { 'CARD-ACTION-STATUS': message, ...(card ? { 'CARD-UPDATE-IN-BODY': 'true', 'Content-Type': 'application/json' } : {}), 'Cache-Control': 'no-store' });
-      res.end(card ? JSON.stringify(card) : '');
-    };
-    const refused = (reason: string, status: number, message: string) => {
-      refuse(reason, status);
-      answer(status, message);
-    };
-    if (!perAddress.take(`ip:${req.socket.remoteAddress}`)) return refused('rate-limited', 429, 'Too many requests; please wait a minute.');
-    if (!deps.verifier) return refused('actionable-messages-off', 503, 'Signpost is not set up for Actionable Messages; use the links in the email.');
-    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return refused('oversized', 400, 'The request was too large.');
-
-    let token: VerifiedEntraToken;
-    try {
-      token = await deps.verifier.verify(req.header('authorization'));
-      if (!token.tokenId) throw new TokenRefusedError('malformed', 'The sign-in token has no id.');
-    } catch (error) {
-      if (!(error instanceof TokenRefusedError)) throw error;
-      return refused(`token-${error.code}`, error.httpStatus, error.message);
-    }
+    const answer = (status: number, message: string, card?: Record<string, unknown>) => answerActionable(res, status, message, card);
+    const refused = (reason: string, status: number, message: string) => gate.refused(res, reason, status, message);
+    const token = await gate.admit(req, res);
+    if (!token) return;
 
     const body = actionableBodySchema.safeParse(req.body);
     if (!body.success) return refused('invalid-body', 400, `The request was not understood: ${body.error.issues[0]?.message ?? 'invalid'}.`);
@@ -277,7 +241,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     if (parsed.requested.verb === 'read-question') return refused('unknown-verb', 400, 'That action is not offered by this email.');
     const requested = parsed.requested;
     // Only now is the token spent: a replay of it changes nothing, even two copies at once.
-    if (!(await deps.intake.firstUseOfToken(token.tokenId!, token.expiresAt))) return refused('token-replayed', 401, 'This sign-in token was already used.');
+    if (!(await gate.spend(token, res))) return;
 
     const person = emailPerson(link.to, 'actionable-message', token.name);
     const { referral, standing } = await linkState(link);

@@ -105,9 +105,9 @@ export function refusalPage(heading: string, explanation: string, now?: Array<{ 
   return page(heading, `<h1>${escapeHtml(heading)}</h1>\n<p>${escapeHtml(explanation)}</p>${now ? `\n<h2>Where the referral stands now</h2>\n${facts(now)}` : ''}`);
 }
 
-/** Asks for the code Signpost has just mailed to the link's recipient; posts back to the same link. */
-export function codePage(button: string, token: string, minutes: number): string {
-  return page('Enter your confirmation code', `<h1>Enter your confirmation code</h1>
+/** Asks for the code Signpost has just mailed to the link's recipient; posts back to the same link. `notice` says why it asks again. */
+export function codePage(button: string, token: string, minutes: number, notice?: string): string {
+  return page('Enter your confirmation code', `${notice ? `<p class="notice" role="status">${escapeHtml(notice)}</p>\n` : ''}<h1>Enter your confirmation code</h1>
 <p>To confirm <strong>${escapeHtml(button)}</strong>, enter the 6-digit code Signpost has just emailed to the address this link was sent to. It works for ${minutes} minutes.</p>
 <p>If this email was forwarded to you, the code went to its recipient: ask them to act instead.</p>
 <form method="post" action="${escapeHtml(token)}">
@@ -117,15 +117,15 @@ export function codePage(button: string, token: string, minutes: number): string
 </form>`);
 }
 
-/** The email with the code: no identifier, and what to do if it was not asked for. */
-export function confirmationCodeEmail(code: string, button: string, reference: string, minutes: number): RenderedEmail {
+/** The email with the code: no identifier, and what to do if it was not asked for. `about` is what it acts on ("referral SP-2026-000801"). */
+export function confirmationCodeEmail(code: string, button: string, about: string, minutes: number): RenderedEmail {
   const lines = [
-    `Your code to confirm "${button}" on referral ${reference} is ${code}.`,
+    `Your code to confirm "${button}" on ${about} is ${code}.`,
     `Enter it on the Signpost page where you asked. It works for ${minutes} minutes.`,
     'If you did not ask for this, ignore this email: nothing changes without the code.',
   ];
   return {
-    subject: `Signpost: your confirmation code for ${reference}`,
+    subject: `Signpost: your confirmation code for ${about}`,
     text: lines.join('\n\n'),
     html: `<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body style="font-family: Segoe UI, Arial, sans-serif">${lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('')}</body></html>`,
   };

@@ -45,6 +45,8 @@ export interface DispatcherOptions {
   baseDelayMs?: number;
   maxAttempts?: number;
   leaseMs?: number;
+  /** How many referrals' messages are sent side by side in a pass (8 unless set). */
+  concurrency?: number;
   /** Posts a referral's card to its service's channel (once); false when the service has none yet. */
   postReferral: (referralId: string) => Promise<boolean>;
   /** Writes a referral's clocks for the state it is in now. */
@@ -87,44 +89,66 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     return this.options.now?.() ?? new Date();
   }
 
+  /**
+   * Sends what is due. Messages about different referrals go side by side (a few at a time), so
+   * a referrer's news does not queue behind a burst of other cases' work; those about one
+   * referral go one after another, in the order they were queued, so nobody hears "closed"
+   * before "accepted".
+   */
   protected async pass(): Promise<DispatchCounts> {
     const counts: DispatchCounts = { sent: 0, retried: 0, failed: 0 };
+    const byReferral = new Map<string, OutboxEntry[]>();
+    for (const due of await this.options.outbox.due(this.now())) {
+      const group = byReferral.get(due.referralId) ?? [];
+      group.push(due);
+      byReferral.set(due.referralId, group);
+    }
+    const groups = [...byReferral.values()];
+    const lanes = Array.from({ length: Math.min(groups.length, this.options.concurrency ?? 8) }, async () => {
+      for (let group = groups.shift(); group; group = groups.shift()) {
+        for (const due of group) await this.dispatchOne(due, counts);
+      }
+    });
+    // Every lane finishes before the pass does (passes never overlap); then the first failure, if any, is the pass's.
+    const failure = (await Promise.allSettled(lanes)).find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
+    if (failure) throw failure.reason;
+    return counts;
+  }
+
+  private async dispatchOne(due: OutboxEntry, counts: DispatchCounts): Promise<void> {
     const { outbox } = this.options;
-    for (const due of await outbox.due(this.now())) {
-      const claimed = await outbox.claim(due, new Date(this.now().getTime() + (this.options.leaseMs ?? 60_000)));
-      if (!claimed) continue; // another sender has it
-      try {
-        await this.deliver(claimed);
-        await outbox.settle(claimed, { state: 'sent' });
+    const claimed = await outbox.claim(due, new Date(this.now().getTime() + (this.options.leaseMs ?? 60_000)));
+    if (!claimed) return; // another sender has it
+    try {
+      await this.deliver(claimed);
+      await outbox.settle(claimed, { state: 'sent' });
+      counts.sent += 1;
+    } catch (thrown) {
+      const error = thrown instanceof DeliveryError ? thrown : new DeliveryError('transient', (thrown as Error)?.name ?? 'failed', undefined, { cause: thrown });
+      const reason = `${error.code}: ${error.message}`;
+      if (claimed.channel === 'teams' && error.code === 'unreachable' && (await this.fallBackToEmail(claimed))) {
+        // Not a failure: the message goes by email instead (its own entry, counted if that fails).
+        await outbox.settle(claimed, { state: 'sent' }, `${reason}; Teams cannot reach them, so it goes by email instead`);
         counts.sent += 1;
-      } catch (thrown) {
-        const error = thrown instanceof DeliveryError ? thrown : new DeliveryError('transient', (thrown as Error)?.name ?? 'failed', undefined, { cause: thrown });
-        const reason = `${error.code}: ${error.message}`;
-        if (claimed.channel === 'teams' && error.code === 'unreachable' && (await this.fallBackToEmail(claimed))) {
-          // Not a failure: the message goes by email instead (its own entry, counted if that fails).
-          await outbox.settle(claimed, { state: 'sent' }, `${reason}; Teams cannot reach them, so it goes by email instead`);
-          counts.sent += 1;
-        } else if (claimed.channel === 'signpost') {
-          // Signpost's own work after a change (a referral's clocks, its count in the report) is
-          // never given up: storage failing now will answer later, and without the clocks nobody
-          // would be reminded of the case. Retried at most every 5 minutes.
-          const delay = Math.min(5 * 60_000, (this.options.baseDelayMs ?? 2_000) * 2 ** Math.min(claimed.attempts - 1, 20));
-          await outbox.settle(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
-          if (claimed.attempts >= (this.options.maxAttempts ?? 8)) this.options.logger.error('signpost-work-not-done', { key: claimed.key, attempts: claimed.attempts });
-          counts.retried += 1;
-        } else if (error.code === 'rejected' || error.code === 'unreachable' || claimed.attempts >= (this.options.maxAttempts ?? 8)) {
-          const why = error.code === 'unreachable' && claimed.channel === 'teams' ? `${reason}; Teams cannot reach them and there is no email address to use instead` : reason;
-          await outbox.settle(claimed, { state: 'failed' }, why);
-          this.options.logger.error('notification-failed', { key: claimed.key, channel: claimed.channel, code: error.code, status: error.status });
-          counts.failed += 1;
-        } else {
-          const delay = (this.options.baseDelayMs ?? 2_000) * 2 ** (claimed.attempts - 1);
-          await outbox.settle(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
-          counts.retried += 1;
-        }
+      } else if (claimed.channel === 'signpost') {
+        // Signpost's own work after a change (a referral's clocks, its count in the report) is
+        // never given up: storage failing now will answer later, and without the clocks nobody
+        // would be reminded of the case. Retried at most every 5 minutes.
+        const delay = Math.min(5 * 60_000, (this.options.baseDelayMs ?? 2_000) * 2 ** Math.min(claimed.attempts - 1, 20));
+        await outbox.settle(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
+        if (claimed.attempts >= (this.options.maxAttempts ?? 8)) this.options.logger.error('signpost-work-not-done', { key: claimed.key, attempts: claimed.attempts });
+        counts.retried += 1;
+      } else if (error.code === 'rejected' || error.code === 'unreachable' || claimed.attempts >= (this.options.maxAttempts ?? 8)) {
+        const why = error.code === 'unreachable' && claimed.channel === 'teams' ? `${reason}; Teams cannot reach them and there is no email address to use instead` : reason;
+        await outbox.settle(claimed, { state: 'failed' }, why);
+        this.options.logger.error('notification-failed', { key: claimed.key, channel: claimed.channel, code: error.code, status: error.status });
+        counts.failed += 1;
+      } else {
+        const delay = (this.options.baseDelayMs ?? 2_000) * 2 ** (claimed.attempts - 1);
+        await outbox.settle(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
+        counts.retried += 1;
       }
     }
-    return counts;
   }
 
   private async deliver(entry: OutboxEntry): Promise<void> {

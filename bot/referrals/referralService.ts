@@ -149,7 +149,6 @@ export class ReferralService {
 
     const now = this.deps.now();
     const at = now.toISOString();
-    const reference = await this.deps.references.forReferral(referralId, now);
     const referrerRecord = {
       teamsUserId: sender.teamsUserId,
       aadObjectId: sender.aadObjectId,
@@ -158,6 +157,9 @@ export class ReferralService {
       practice: referrer.practice,
       role: referrer.role,
     };
+    // The reference, and the referrer's own details (what they typed on step 1, kept to prefill
+    // next time): neither needs the other, so the referrer waits for one round trip, not two.
+    const [reference] = await Promise.all([this.deps.references.forReferral(referralId, now), this.rememberReferrer(referrerRecord, sender.conversation, at)]);
     const { dateOfBirth: _identifier, ...factsWithoutIdentifiers } = factsFromDraft(draft);
     const referral: Referral = {
       id: referralId,
@@ -203,8 +205,6 @@ export class ReferralService {
       createdAt: at,
       updatedAt: at,
     };
-    // The referrer's own details (what they typed on step 1, kept to prefill next time).
-    await this.rememberReferrer(referrerRecord, sender.conversation, at);
     const event = {
       referralId,
       at,

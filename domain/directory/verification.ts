@@ -7,8 +7,9 @@ import type { WorkingCalendar } from '../supervision/workingCalendar';
 /**
  * Keeping the directory current: each service's maintainers are asked to confirm its entry
  * before it goes stale (by default 60 days after it was last checked, in working hours). An
- * unanswered request is repeated after 5 working days, then goes to Signpost's admins. A
- * service with no maintainers is looked at again every 5 working days until it has one. Like
+ * unanswered request is repeated after 5 working days, then goes to Signpost's admins. When a
+ * service with no maintainers falls due, Signpost's admins are told (nobody else can be asked),
+ * and told again every 5 working days until it has one, who is then asked. Like
  * the supervision clocks, a request timer is a question asked when it comes due: if the entry
  * was checked meanwhile (its lastVerified moved on), it sends nothing.
  */
@@ -43,6 +44,8 @@ export interface VerificationDecision {
   notices: Notice[];
   next: Timer[];
   summary?: string;
+  /** Names a notice that comes round more than once on the same timer (the outbox sends each key once). */
+  key?: string;
 }
 
 /**
@@ -61,10 +64,16 @@ export function evaluateVerificationTimer(
   const attempt = due.attempt ?? 1;
   const maintainers = service.maintainers ?? [];
   const later = context.calendar.addWorkingDays(new Date(Math.max(context.now.getTime(), Date.parse(due.dueAt))), VERIFICATION_REPEAT_WORKING_DAYS);
-  // Nobody to ask yet: look again later, so a maintainer added meanwhile is asked within 5 working
-  // days. (Not the admins: on a first start every 2019 entry is overdue, and the "possibly out of
-  // date" mark already tells referrers.)
-  if (!maintainers.length) return { notices: [], next: [requestTimer(service.id, service.lastVerified, 1, later)] };
+  // Nobody to ask: the admins are told, and told again each time the timer comes round (every 5
+  // working days), until a maintainer is added, who is then asked in their place.
+  if (!maintainers.length) {
+    return {
+      notices: [{ audience: { to: 'admins' }, message: unmaintainedEntryMessage(service, context.now.toISOString()) }],
+      next: [requestTimer(service.id, service.lastVerified, 1, later)],
+      summary: `Signpost's admins told that ${service.name} has no maintainers`,
+      key: `unmaintained-${service.id}-${service.lastVerified}-${due.dueAt}`,
+    };
+  }
   const toAdmins = attempt === 3;
   const message = verificationRequestMessage(service, version, attempt, context.now.toISOString());
   const notices: Notice[] = toAdmins
@@ -73,6 +82,21 @@ export function evaluateVerificationTimer(
   const next = attempt < 3 ? [requestTimer(service.id, service.lastVerified, (attempt + 1) as 2 | 3, later)] : [];
   const who = toAdmins ? "Signpost's admins" : `${maintainers.length} maintainer${maintainers.length === 1 ? '' : 's'}`;
   return { notices, next, summary: `Request ${attempt} to confirm the entry for ${service.name} sent to ${who}` };
+}
+
+/** The admins' notice about a service nobody maintains: nobody confirms its entry until someone is added. */
+export function unmaintainedEntryMessage(service: DirectoryService, at: string): StaffMessage {
+  return {
+    kind: 'unmaintained-entry',
+    title: `${service.name} has no maintainers`,
+    lines: [
+      `${service.name} has no maintainers; its entry was last checked on ${longDate(service.lastVerified)}.`,
+      'Nobody is asked to confirm it until someone maintains it, and matches show it as possibly out of date once it is 90 days old.',
+      'Add one with `@Signpost maintainers add <email>` in its channel.',
+    ],
+    serviceName: service.name,
+    at,
+  };
 }
 
 export function verificationRequestMessage(service: DirectoryService, version: number, attempt: number, at: string): StaffMessage {

@@ -15,7 +15,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A message for staff (not the referrer): reminders, escalation alerts and answers, digests. */
 export interface StaffMessage {
-  kind: 'reminder' | 'escalation-alert' | 'escalation-answer' | 'caseload-digest' | 'verification-request' | 'referrer-question';
+  kind: 'reminder' | 'escalation-alert' | 'escalation-answer' | 'caseload-digest' | 'verification-request' | 'unmaintained-entry' | 'referrer-question';
   title: string;
   lines: string[];
   serviceName: string;

@@ -10,6 +10,8 @@ import type { TableConnection } from '../../storage/tables';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import { testTables } from '../support/azurite';
 import { createWorld, pendingTimers, ReferralWorld, supervisionFor } from '../support/referralHarness';
+import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
+import { staffMessageCard } from '../../cards/staffMessageCard';
 
 /**
  * Requests to confirm directory entries, end to end on Azurite under sinon's clock (Date only):
@@ -126,15 +128,33 @@ describe('Directory verification requests (timers on Azurite, sinon clock)', () 
     expect((await sailTimers()).map((timer) => [timer.anchor, timer.attempt, timer.dueAt])).to.deep.equal([['2026-12-01', 1, '2027-02-01T09:00:00.000Z']]);
   });
 
-  it('asks nobody about a service with no maintainers until one is added, then asks them', async () => {
+  it('tells the admins about a service with no maintainers, again every 5 working days, until one is added, who is then asked @safety', async () => {
+    const unmaintained = async () =>
+      ((await world.outbox.due(FAR_FUTURE, 500)) as Array<OutboxEntry & { payload: StaffPayload }>).filter((entry) => entry.payload.message?.kind === 'unmaintained-entry');
     await world.directory.change('sail', undefined, ({ maintainers: _none, ...sail }) => sail, { route: 'cli', by: { name: 'test' }, at: new Date().toISOString() });
     await sweepAt(FIRST_WORKING_MOMENT);
+    await sweepAt(FIRST_WORKING_MOMENT); // a second sweep at the same moment tells nobody twice
     expect(await requests()).to.deep.equal([]);
+    const told = await unmaintained();
+    expect(told.map((entry) => [entry.channel, emailOf(entry)])).to.deep.equal([['email', ADMIN]]);
+    expect(told[0].payload.message.lines[0]).to.equal('Safe and Independent Living (SAIL) signposting programme has no maintainers; its entry was last checked on 26 October 2026.');
+    // In Teams, a valid card that says how to add a maintainer.
+    const card = staffMessageCard(told[0].payload.message);
+    expectValidTeamsCard(card);
+    expect(cardText(card)).to.contain('A directory entry nobody maintains').and.contain('maintainers add');
     const [later] = await sailTimers();
     expect(later).to.deep.include({ attempt: 1, dueAt: supervision.calendar.addWorkingDays(new Date(FIRST_WORKING_MOMENT), 5).toISOString() });
 
-    await world.directory.change('sail', undefined, (sail) => ({ ...sail, maintainers: [HELEN] }), { route: 'teams', by: { name: 'test' }, at: new Date().toISOString() });
+    // Not before the 5 working days are up; then once more.
+    await sweepAt(new Date(Date.parse(later.dueAt) - 60_000).toISOString());
+    expect(await unmaintained()).to.have.length(1);
     await sweepAt(later.dueAt);
+    expect((await unmaintained()).map(emailOf)).to.deep.equal([ADMIN, ADMIN]);
+
+    const [third] = await sailTimers();
+    await world.directory.change('sail', undefined, (sail) => ({ ...sail, maintainers: [HELEN] }), { route: 'teams', by: { name: 'test' }, at: new Date().toISOString() });
+    await sweepAt(third.dueAt);
     expect((await requests()).map(emailOf)).to.deep.equal([HELEN]);
+    expect(await unmaintained()).to.have.length(2);
   });
 });
