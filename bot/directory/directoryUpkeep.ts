@@ -97,11 +97,12 @@ export class DirectoryUpkeep {
   async requestNow(serviceId: string, askedBy: { id: string; name: string }): Promise<RequestedNow> {
     const current = await this.deps.directory.current(serviceId);
     if (!current) return { kind: 'not-found' };
+    // Nobody to ask; the admins hear about unmaintained entries from the standing clock, not from here.
+    if (!current.service.maintainers?.length) return { kind: 'no-maintainers', service: current.service };
     const now = this.deps.now();
     const at = now.toISOString();
     const asked: Timer = { id: `directory-verification:${serviceId}:asked:${at}`, kind: 'directory-verification', dueAt: at, serviceId, anchor: current.service.lastVerified, attempt: 1 };
     const decision = evaluateVerificationTimer(asked, current.service, current.version, { now, calendar: this.deps.supervision.calendar });
-    if (!decision.notices.length) return { kind: 'no-maintainers', service: current.service };
     const messages = teamsElseEmail(await this.deps.supervision.outboxFor(decision.notices, serviceId, asked.id));
     const event: AuditEvent = {
       referralId: null,

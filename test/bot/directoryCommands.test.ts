@@ -46,7 +46,8 @@ describe("Link workers keep their service's entry true from its channel (real se
     folder = mkdtempSync(path.join(tmpdir(), 'signpost-upkeep-'));
     connector = await FakeConnector.start();
     connector.members = [KWAME, GRACE];
-    bot = await startSignpost({ env: { PATH: process.env.PATH, SIGNPOST_ADMINS: ADMIN.id }, port: 0, host: '127.0.0.1', dataDir: folder, logger: createLogger('error', () => undefined) });
+    // No entry falls due by the clock here (the admins would be told of each unmaintained one): only verify asks.
+    bot = await startSignpost({ env: { PATH: process.env.PATH, SIGNPOST_ADMINS: ADMIN.id, SIGNPOST_DIRECTORY_VERIFY_AFTER_DAYS: '3650' }, port: 0, host: '127.0.0.1', dataDir: folder, logger: createLogger('error', () => undefined) });
     expect(await say('link sail', KWAME)).to.contain('now receives referrals');
   });
   after(async () => {
@@ -127,6 +128,7 @@ describe("Link workers keep their service's entry true from its channel (real se
 
   it('verify: says who has to be asked when nobody maintains the entry, and refuses those who may not manage maintainers', async () => {
     const asked = sinon.spy(bot.signpost.directoryUpkeep, 'requestNow');
+    const recorded = sinon.spy(bot.signpost.store.outbox, 'record');
     try {
       expect((await sail()).service.maintainers).to.equal(undefined);
       expect(await say('verify', KWAME)).to.contain('has no maintainers, so there is nobody to ask').and.contain('**maintainers add**').and.contain('Nothing was sent');
@@ -141,8 +143,11 @@ describe("Link workers keep their service's entry true from its channel (real se
       expect(elsewhere).to.contain('not linked');
       expect(asked.callCount).to.equal(1);
       expect(await requestEmailsTo(folder)).to.deep.equal([]);
+      // Nothing was queued for anyone (the admins hear of unmaintained entries from the standing clock).
+      expect(recorded.getCalls().map((call) => call.args[0]).filter((partition) => partition.startsWith('verify-'))).to.deep.equal([]);
     } finally {
       asked.restore();
+      recorded.restore();
     }
   });
 
