@@ -30,8 +30,8 @@ export interface ServiceChannelDependencies {
   roster: LinkWorkerRoster;
   logger: Logger;
   now: () => Date;
-  /** After a channel is linked (e.g. to start the service's caseload digests). */
-  linked?: (serviceId: string) => Promise<void>;
+  /** After a channel is linked (e.g. to start the service's caseload digests); what it returns is added to the reply. */
+  linked?: (serviceId: string, linkedBy: { id: string; name?: string }) => Promise<string | void>;
 }
 
 /** Where a message was said: a team's channel. */
@@ -73,11 +73,12 @@ export class ServiceChannels {
       return `${service.name} is already linked to another channel (linked by ${escapeCardText(result.existing.linkedBy.name ?? 'a colleague')}). Unlink it there first, so referrals go to one place.`;
     }
     this.deps.logger.info('channel-linked', { serviceId: service.id });
-    await this.deps.linked?.(service.id);
+    const added = await this.deps.linked?.(service.id, by);
     const posted = await this.postWaitingReferrals(service.id);
     return (
       `This channel now receives referrals for **${service.name}**. The members of this team are its link workers.` +
-      (posted ? ` ${posted} referral${posted === 1 ? '' : 's'} waiting for the service ${posted === 1 ? 'has' : 'have'} been posted here.` : '')
+      (posted ? ` ${posted} referral${posted === 1 ? '' : 's'} waiting for the service ${posted === 1 ? 'has' : 'have'} been posted here.` : '') +
+      (added ? ` ${added}` : '')
     );
   }
 
