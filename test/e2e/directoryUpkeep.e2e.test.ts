@@ -64,10 +64,12 @@ describe('Directory upkeep in the Agents Playground (headless Chromium)', functi
     expect(await (await page.card('Referral sent')).text()).to.contain('about 3 weeks');
   });
 
-  it("the channel card's \"Waiting for an activity\" update tells the referrer the new wait", async () => {
+  it("the channel card shows the new wait, and its \"Waiting for an activity\" update tells the referrer", async () => {
     const page = suite.browser!;
     await page.openChannel('SAIL link workers', 'Referrals');
     const posted = await page.card(`Referral to ${SAIL}`);
+    // The card quotes the service's wait as the entry says it now.
+    expect(await posted.text()).to.contain('Typical wait now').and.contain('about 3 weeks');
     await posted.press('Accept');
     await page.card('Accepted by');
     // Her click's answer (her view, as owner) and the shared card the outbox sends race to replace the post.
