@@ -223,13 +223,23 @@ export async function run(): Promise<TurnsBenchResult> {
       const accepts = (await signpost.signpost.store.referrals.audit(referralId)).filter((event) => event.action === 'referral.accept');
       if (referral.owner && accepts.length === 1) acceptedWithOneOwner += 1;
     }
-    // Storage requests of one Send and one Accept, alone (the dispatcher may add a few of its own).
+    // Storage requests of one Send and one Accept, alone: the outbox drained first and its
+    // dispatcher paused meanwhile, so what it does after the reply is not counted as the turn's.
     const traced = (what: string, from: number) => TRACE_STORAGE && process.stderr.write(`${what}:\n  ${trace.slice(from).join('\n  ')}\n`);
+    const { dispatcher } = signpost.signpost;
+    const alone = async <T>(count: () => Promise<T>): Promise<T> => {
+      await dispatcher.caughtUp();
+      await dispatcher.stop();
+      try {
+        return await count();
+      } finally {
+        dispatcher.start(5_000);
+      }
+    };
     let from = trace.length;
-    const loneSend = await countedSend(signpost.url, connector, () => storageRequests, () => (from = trace.length));
+    const loneSend = await alone(() => countedSend(signpost.url, connector, () => storageRequests, () => (from = trace.length)));
     traced('storage requests of a Send', from);
-    from = trace.length;
-    const loneAccept = await countedAccept(signpost.url, connector, signpost.signpost.store, () => storageRequests, () => (from = trace.length));
+    const loneAccept = await alone(() => countedAccept(signpost.url, connector, signpost.signpost.store, () => storageRequests, () => (from = trace.length)));
     traced('storage requests of an Accept', from);
 
     // Optional soak: memory over many turns of every kind (whole referrals and `help`), measured
@@ -347,7 +357,6 @@ async function countedAccept(
   requests: () => number,
   starting: () => void,
 ): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, 1500)); // the lone referral's channel post goes out first
   const waiting = (await store.queue.list('sail')).find((entry) => entry.status === 'submitted');
   if (!waiting) return 0;
   const version = (await store.referrals.get(waiting.referralId))!.referral.version;

@@ -63,6 +63,8 @@ function wellbeingLine(referral: Referral): string | undefined {
 /** What the card needs besides the referral: who can be assigned, where it can go, what just happened. */
 export interface ServiceCardContext {
   serviceName: string;
+  /** The service's typical wait as its directory entry says now ("about 3 weeks"): what link workers tell the person. */
+  serviceWait?: string;
   /** The service's link workers (the channel's team), for Assign. */
   members: Person[];
   /** Other services the person matched, for Redirect. */
@@ -211,7 +213,7 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     }),
     status: STATUS_LABELS[referral.status],
     nearMiss: referral.match.chosenWasNearMiss,
-    facts: escapedRows(rows),
+    facts: escapedRows(context.serviceWait ? [...rows, { label: 'Typical wait now', value: context.serviceWait }] : rows),
     whatMatters: escapeCardText(referral.whatMatters),
     reasons: referral.match.reasons.map(escapeCardText),
   });

@@ -33,6 +33,7 @@ export const CHANNEL_COMMANDS: CommandHelp[] = [
     command: 'maintainers',
     description: "Who is asked to confirm the service's directory entry. Team owners: maintainers add [email], maintainers remove [email].",
   },
+  { command: 'verify', description: 'Team owners: ask the maintainers to confirm the directory entry now, e.g. after hearing it is wrong.' },
   { command: 'help', description: 'Show this card.' },
 ];
 

@@ -17,6 +17,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nSignpost is running. Open the Agents Playground: ${playground.url}\n` +
       'You are Amira Patel, a practice receptionist: say "help" or "refer" in the personal chat.\n' +
+      'Directory upkeep: in SAIL link workers - Referrals, post "@Signpost link sail" (in local mode that makes you a maintainer\n' +
+      'of its entry), then "@Signpost verify": the request to confirm the entry arrives in your personal chat (README: "Try directory upkeep").\n' +
       `The Signpost tab (caseloads, dashboards, the borough report) is at ${bot.url}/tab: choose a playground person there.\n` +
       'The playground logs to devTools/. Press Ctrl+C to stop.\n\n',
   );

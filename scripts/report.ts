@@ -12,7 +12,8 @@ import { TableConnection } from '../storage/tables';
 /**
  * `npm run --silent report -- rebuild [year]`: recomputes the borough report's running totals
  * for a year (default this year) from the referrals and their audit trails, says which rows
- * differed from the stored totals, and writes the recomputed ones. Uses
+ * differed from the stored totals, and writes the recomputed ones (in the partition-per-month
+ * layout, deleting any rows of the first, per-year layout: see the README). Uses
  * SIGNPOST_STORAGE_CONNECTION_STRING, or the embedded store under the data folder (stop Signpost
  * first: the embedded store is one process's at a time). Exit 0 when nothing differed, 3 when
  * something did (and was corrected).

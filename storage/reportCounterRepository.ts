@@ -6,16 +6,19 @@ import { asciiJson, Chunked, fromChunks, toChunks } from './chunkedJson';
 import { isAlreadyExists } from './referralEntities';
 
 /**
- * The borough report's running totals (`reportcounters`). One partition per year in which
- * referrals were made, holding per month:
- *   - the month's totals row (`t|YYYY-MM`): the counters of every service and practice that
- *     month, the sums the report shows (chunked JSON, as a referral record is);
- *   - a contribution row per referral (`r|YYYY-MM|<referral id>`): what that referral has added,
- *     at which version, with its history so the next change is folded in without rereading it.
+ * The borough report's running totals (`reportcounters`). One partition per month in which
+ * referrals were made (`YYYY-MM`), holding:
+ *   - the month's totals row (`t`): the counters of every service and practice that month, the
+ *     sums the report shows (chunked JSON, as a referral record is);
+ *   - a contribution row per referral (`r|<referral id>`): what that referral has added, at which
+ *     version, with its history so the next change is folded in without rereading it.
  * A referral's contribution and its month's totals change in one entity-group transaction, with
  * eTags: applying the same version twice adds nothing, and two changes at once cannot both count.
- * A year's report is one range query for 12 totals rows, however many referrals there are. A
- * month's totals row holds up to about 2,000 service and practice pairs (1 MiB per row).
+ * A year's report is 12 point reads of totals rows, made together, however many referrals there
+ * are. A month's totals row holds up to about 2,000 service and practice pairs (1 MiB per row).
+ *
+ * Per month rather than per year because a partition's size is what a write pays on Azurite (it
+ * scans the partition for the row), and a range query there scans the whole table.
  */
 
 export interface Contribution {
@@ -40,12 +43,33 @@ export interface MonthTotals {
 type BodyEntity = { partitionKey: string; rowKey: string; body: string };
 type TotalsEntity = Chunked & { partitionKey: string; rowKey: string } & Record<string, unknown>;
 
-const partitionOf = (month: string) => month.slice(0, 4);
-const totalsRow = (month: string) => `t|${month}`;
-const contributionRow = (month: string, referralId: string) => `r|${month}|${referralId}`;
+const partitionOf = (month: string) => month;
+const TOTALS_ROW = 't';
+const contributionRow = (referralId: string) => `r|${referralId}`;
+
+/**
+ * The first layout (until the report's storage went per month): a partition per year, rows
+ * `t|YYYY-MM` and `r|YYYY-MM|<referral id>`. Nothing writes it any more; a year still holding it
+ * is refused until `npm run report -- rebuild` has rewritten it, which also removes these rows.
+ */
+const legacy = {
+  partitionOf: (month: string) => month.slice(0, 4),
+  totalsRow: (month: string) => `t|${month}`,
+  contributionsFrom: (month: string) => `r|${month}|`,
+  contributionsTo: (month: string) => `r|${month}}`,
+};
+
+export class ReportCountersNeedRebuild extends Error {
+  override readonly name = 'ReportCountersNeedRebuild';
+  constructor(readonly year: string) {
+    super(`The ${year} report counters are stored in an earlier layout: run npm run --silent report -- rebuild ${year}.`);
+  }
+}
 
 export class ReportCounterRepository {
   private readonly client: Promise<TableClient>;
+  /** Years seen free of the first layout's rows; nothing writes that layout, so they stay free. */
+  private readonly currentYears = new Set<string>();
 
   constructor(tables: TableConnection, options: { tablePrefix?: string } = {}) {
     this.client = tables.table(`${options.tablePrefix ?? ''}reportcounters`);
@@ -53,7 +77,7 @@ export class ReportCounterRepository {
 
   async contribution(month: string, referralId: string): Promise<{ contribution: Contribution; etag: string } | undefined> {
     try {
-      const entity = await (await this.client).getEntity<BodyEntity>(partitionOf(month), contributionRow(month, referralId));
+      const entity = await (await this.client).getEntity<BodyEntity>(partitionOf(month), contributionRow(referralId));
       return { contribution: JSON.parse(entity.body) as Contribution, etag: entity.etag };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -64,7 +88,7 @@ export class ReportCounterRepository {
   /** A month's totals as stored now, with the eTag to write them back; none yet is empty. */
   async totals(month: string): Promise<MonthTotals> {
     try {
-      const entity = await (await this.client).getEntity<TotalsEntity>(partitionOf(month), totalsRow(month));
+      const entity = await (await this.client).getEntity<TotalsEntity>(partitionOf(month), TOTALS_ROW);
       return { rows: JSON.parse(fromChunks(entity)) as MonthTotals['rows'], etag: entity.etag };
     } catch (error) {
       if (statusOf(error) === 404) return { rows: [] };
@@ -79,7 +103,7 @@ export class ReportCounterRepository {
    */
   async apply(month: string, contribution: Contribution, before: string | undefined, totals: MonthTotals): Promise<void> {
     const client = await this.client;
-    const contributionEntity: BodyEntity = { partitionKey: partitionOf(month), rowKey: contributionRow(month, contribution.referralId), body: JSON.stringify(contribution) };
+    const contributionEntity: BodyEntity = { partitionKey: partitionOf(month), rowKey: contributionRow(contribution.referralId), body: JSON.stringify(contribution) };
     const totalsEntity = this.totalsEntity(month, totals.rows);
     const actions: TransactionAction[] = [
       before ? ['update', contributionEntity, 'Replace', { etag: before }] : ['create', contributionEntity],
@@ -93,45 +117,60 @@ export class ReportCounterRepository {
     }
   }
 
-  /** The totals of these months: what a report reads, one range query per year for its months' totals rows. */
+  /**
+   * The totals of these months: what a report reads, a point read per month, all at once. The
+   * first time a year is asked for, it is also checked for rows of the first layout, which would
+   * make its numbers wrong until rebuilt (ReportCountersNeedRebuild).
+   */
   async rows(months: string[]): Promise<MonthTotals['rows']> {
-    const client = await this.client;
-    const wanted = new Set(months.map(totalsRow));
-    const years = [...new Set(months.map(partitionOf))];
-    const perYear = await Promise.all(
-      years.map(async (year) => {
-        const found: MonthTotals['rows'] = [];
-        for await (const entity of client.listEntities<TotalsEntity>({ queryOptions: { filter: odata`PartitionKey eq ${year} and RowKey ge ${'t|'} and RowKey lt ${'t}'}` } })) {
-          if (wanted.has(entity.rowKey)) found.push(...(JSON.parse(fromChunks(entity)) as MonthTotals['rows']));
-        }
-        return found;
-      }),
-    );
-    return perYear.flat();
+    const [perMonth] = await Promise.all([Promise.all(months.map(async (month) => (await this.totals(month)).rows)), this.refuseFirstLayout(months)]);
+    return perMonth.flat();
   }
 
-  /** Removes a month's rows (a rebuild writes them again). */
+  /**
+   * What is stored for these months, in whichever layout holds each (a rebuild compares with
+   * it): a month still in the first layout is read from there.
+   */
+  async storedRows(months: string[]): Promise<MonthTotals['rows']> {
+    const client = await this.client;
+    const perMonth = await Promise.all(
+      months.map(async (month) => {
+        try {
+          const entity = await client.getEntity<TotalsEntity>(legacy.partitionOf(month), legacy.totalsRow(month));
+          return JSON.parse(fromChunks(entity)) as MonthTotals['rows'];
+        } catch (error) {
+          if (statusOf(error) === 404) return (await this.totals(month)).rows;
+          throw error;
+        }
+      }),
+    );
+    return perMonth.flat();
+  }
+
+  private async refuseFirstLayout(months: string[]): Promise<void> {
+    const client = await this.client;
+    const unchecked = months.filter((month) => !this.currentYears.has(legacy.partitionOf(month)));
+    const found = await Promise.all(unchecked.map(async (month) => ((await exists(client, legacy.partitionOf(month), legacy.totalsRow(month))) ? month : undefined)));
+    const stale = found.find((month) => month !== undefined);
+    if (stale) throw new ReportCountersNeedRebuild(legacy.partitionOf(stale));
+    for (const month of unchecked) this.currentYears.add(legacy.partitionOf(month));
+  }
+
+  /** Removes a month's rows, in this layout and the first one (a rebuild writes them again). */
   async clearMonth(month: string): Promise<void> {
     const client = await this.client;
-    const keys: string[] = [];
-    const partitionKey = partitionOf(month);
-    const contributions = `r|${month}|`;
-    for await (const entity of client.listEntities<BodyEntity>({
-      queryOptions: { filter: odata`PartitionKey eq ${partitionKey} and RowKey ge ${contributions} and RowKey lt ${`r|${month}}`}`, select: ['RowKey'] },
-    })) {
-      keys.push(entity.rowKey!);
-    }
-    if ((await this.totals(month)).etag) keys.push(totalsRow(month));
-    for (let start = 0; start < keys.length; start += 100) {
-      await client.submitTransaction(keys.slice(start, start + 100).map((rowKey): TransactionAction => ['delete', { partitionKey, rowKey }]));
-    }
+    const inMonth = await rowKeysIn(client, partitionOf(month));
+    const inFirstLayout = await rowKeysIn(client, legacy.partitionOf(month), legacy.contributionsFrom(month), legacy.contributionsTo(month));
+    if (await exists(client, legacy.partitionOf(month), legacy.totalsRow(month))) inFirstLayout.push(legacy.totalsRow(month));
+    await deleteRows(client, partitionOf(month), inMonth);
+    await deleteRows(client, legacy.partitionOf(month), inFirstLayout);
   }
 
   /** Writes a month's contributions and totals as they are, in batches (a rebuild, or a benchmark's seed). */
   async writeMonth(month: string, contributions: Contribution[], totals: MonthTotals['rows']): Promise<void> {
     const client = await this.client;
     const entities: Array<BodyEntity | TotalsEntity> = [
-      ...contributions.map((contribution) => ({ partitionKey: partitionOf(month), rowKey: contributionRow(month, contribution.referralId), body: JSON.stringify(contribution) })),
+      ...contributions.map((contribution) => ({ partitionKey: partitionOf(month), rowKey: contributionRow(contribution.referralId), body: JSON.stringify(contribution) })),
       this.totalsEntity(month, totals),
     ];
     for (let start = 0; start < entities.length; start += 100) {
@@ -140,6 +179,30 @@ export class ReportCounterRepository {
   }
 
   private totalsEntity(month: string, rows: MonthTotals['rows']): TotalsEntity {
-    return { partitionKey: partitionOf(month), rowKey: totalsRow(month), ...toChunks(asciiJson(rows)) };
+    return { partitionKey: partitionOf(month), rowKey: TOTALS_ROW, ...toChunks(asciiJson(rows)) };
+  }
+}
+
+async function exists(client: TableClient, partitionKey: string, rowKey: string): Promise<boolean> {
+  try {
+    await client.getEntity(partitionKey, rowKey, { queryOptions: { select: ['RowKey'] } });
+    return true;
+  } catch (error) {
+    if (statusOf(error) === 404) return false;
+    throw error;
+  }
+}
+
+/** The row keys of a partition, or of its rows from `from` (inclusive) to `to` (exclusive). */
+async function rowKeysIn(client: TableClient, partitionKey: string, from?: string, to?: string): Promise<string[]> {
+  const filter = from !== undefined && to !== undefined ? odata`PartitionKey eq ${partitionKey} and RowKey ge ${from} and RowKey lt ${to}` : odata`PartitionKey eq ${partitionKey}`;
+  const keys: string[] = [];
+  for await (const entity of client.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) keys.push(entity.rowKey!);
+  return keys;
+}
+
+async function deleteRows(client: TableClient, partitionKey: string, rowKeys: string[]): Promise<void> {
+  for (let start = 0; start < rowKeys.length; start += 100) {
+    await client.submitTransaction(rowKeys.slice(start, start + 100).map((rowKey): TransactionAction => ['delete', { partitionKey, rowKey }]));
   }
 }

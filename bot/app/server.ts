@@ -17,6 +17,7 @@ import { answerFailedInvoke } from '../teams/invokeResponses';
 import { refuse, ServiceUrlRefresher } from '../teams/admission';
 import { mountTab } from '../tab/tabRoutes';
 import { TabAccess } from '../tab/tabAccess';
+import { playgroundPeople } from '../tab/tabPeople';
 import { EntraTokenVerifier } from '../auth/entraToken';
 import { registerEmailRoutes } from '../email/emailRoutes';
 import { ACTIONABLE_MESSAGES_APP_ID } from '../email/emailActions';
@@ -89,7 +90,8 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     await tables.table('botstate');
     // The server owns HTTP, so it owns the adapter that processes requests.
     const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth));
-    const signpost = createSignpost({ config, tables, adapter, logger, now: options.now });
+    // Local mode's people are the playground's: the one who links a channel can try `verify` there.
+    const signpost = createSignpost({ config, tables, adapter, logger, now: options.now, ...(config.localMode ? { playgroundPeople: playgroundPeople() } : {}) });
     const { bot, dispatcher, scheduler, supervision, mailer, conversationState } = signpost;
     if (await signpost.store.directory.seedIfEmpty(southwarkDirectory())) {
       logger.info('directory-seeded', { services: (await signpost.store.directory.list()).length });

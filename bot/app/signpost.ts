@@ -73,6 +73,11 @@ export interface SignpostParts {
   /** Replaces the Teams messenger (tests that run on a TestAdapter). */
   messenger?: Messenger;
   mailer?: Mailer;
+  /**
+   * Local mode's made-up people (the Agents Playground's): whoever of them links a service's
+   * channel also maintains its directory entry, so `npm run dev` can show `verify`. Never with real Teams.
+   */
+  playgroundPeople?: Array<{ id: string; name: string; email?: string }>;
 }
 
 export type Signpost = ReturnType<typeof createSignpost>;
@@ -123,7 +128,11 @@ export function createSignpost(parts: SignpostParts) {
     roster,
     logger,
     now,
-    linked: (serviceId) => supervision.scheduleDigest(serviceId),
+    linked: async (serviceId, linkedBy) => {
+      await supervision.scheduleDigest(serviceId);
+      const demo = parts.playgroundPeople?.find((person) => person.id === linkedBy.id);
+      if (demo?.email) return directoryCommands.linkerMaintains(serviceId, { id: demo.id, name: demo.name, email: demo.email });
+    },
   });
   const personData = new PersonData({
     referrals: store.referrals,
@@ -209,6 +218,7 @@ export function createSignpost(parts: SignpostParts) {
     logger,
     now,
   });
+  const directoryCommands = new DirectoryCommands({ ...store, roster, supervision, upkeep: directoryUpkeep, logger, now });
   const scheduler = new SupervisionScheduler({ timers: store.timers, referrals: store.referrals, queue: store.queue, outbox: store.outbox, supervision, logger, now, notificationsQueued, retention: personData, directoryUpkeep });
   const supervisorCommands = new SupervisorCommands({ ...store, roster, supervision, logger, now });
   const adminStatus = new AdminStatus({ ...store, now });
@@ -225,7 +235,7 @@ export function createSignpost(parts: SignpostParts) {
     adminStatus,
     admins: config.admins,
     supervisorCommands,
-    directoryCommands: new DirectoryCommands({ ...store, roster, supervision, logger, now }),
+    directoryCommands,
     intakeCommands: new IntakeCommands({ directory: store.directory, intake: store.intake, channelLinks: store.channelLinks, admins: config.admins, logger, now }),
     contacts: store.contacts,
     directory: store.directory,

@@ -3,6 +3,7 @@ import { isOpenStatus } from '../../domain/referral/lifecycle';
 import { formatShortTime } from '../../domain/format';
 import { escapeCardText } from '../../domain/text';
 import { activityChoice, ServiceCardContext, serviceReferralCard } from '../../cards/serviceReferralCard';
+import { serviceWait } from '../../cards/serviceCard';
 import type { Activity } from '../../domain/directory/activities';
 import { activitiesNear, Nearness, runningActivitiesByName } from '../../domain/directory/activitySearch';
 import type { DirectoryService } from '../../domain/directory/schema';
@@ -30,8 +31,8 @@ export interface ServiceChannelDependencies {
   roster: LinkWorkerRoster;
   logger: Logger;
   now: () => Date;
-  /** After a channel is linked (e.g. to start the service's caseload digests). */
-  linked?: (serviceId: string) => Promise<void>;
+  /** After a channel is linked (e.g. to start the service's caseload digests); what it returns is added to the reply. */
+  linked?: (serviceId: string, linkedBy: { id: string; name?: string }) => Promise<string | void>;
 }
 
 /** Where a message was said: a team's channel. */
@@ -45,7 +46,17 @@ export interface ChannelPlace {
  * said to Signpost in the channel), posting that service's referrals into it, and the
  * referral card its link workers see. Knows no chat SDK: it posts through the Messenger.
  */
+/** How long a card's history, read for one version of a referral, serves other cards of that version. */
+const HISTORY_REUSE_MS = 2_000;
+
 export class ServiceChannels {
+  /**
+   * A click's answer and the shared card refreshed behind it draw the same history a moment
+   * apart: one read of the audit trail serves both. Keyed by version, kept for two seconds, so
+   * an event added since (contact details shown) appears at the next card drawn after that.
+   */
+  private readonly recentHistory = new Map<string, { until: number; history: Promise<string[]> }>();
+
   constructor(private readonly deps: ServiceChannelDependencies) {}
 
   async link(where: ChannelPlace | undefined, conversation: ConversationRef, by: { id: string; name?: string }, serviceId: string): Promise<string> {
@@ -73,11 +84,12 @@ export class ServiceChannels {
       return `${service.name} is already linked to another channel (linked by ${escapeCardText(result.existing.linkedBy.name ?? 'a colleague')}). Unlink it there first, so referrals go to one place.`;
     }
     this.deps.logger.info('channel-linked', { serviceId: service.id });
-    await this.deps.linked?.(service.id);
+    const added = await this.deps.linked?.(service.id, by);
     const posted = await this.postWaitingReferrals(service.id);
     return (
       `This channel now receives referrals for **${service.name}**. The members of this team are its link workers.` +
-      (posted ? ` ${posted} referral${posted === 1 ? '' : 's'} waiting for the service ${posted === 1 ? 'has' : 'have'} been posted here.` : '')
+      (posted ? ` ${posted} referral${posted === 1 ? '' : 's'} waiting for the service ${posted === 1 ? 'has' : 'have'} been posted here.` : '') +
+      (added ? ` ${added}` : '')
     );
   }
 
@@ -160,9 +172,9 @@ export class ServiceChannels {
    * "Show my actions" button instead.
    */
   async cardFor(referral: Referral, options: { notice?: string; showContactDetails?: boolean; viewer?: ServiceCardContext['viewer'] } = {}): Promise<Card> {
-    const [services, audit, members, activities] = await Promise.all([
+    const [services, history, members, activities] = await Promise.all([
       this.deps.directory.list(),
-      this.deps.referrals.audit(referral.id),
+      this.history(referral),
       this.members(referral.serviceId),
       this.deps.activities.list(),
     ]);
@@ -170,13 +182,12 @@ export class ServiceChannels {
     const redirectServices = [...referral.match.eligibleServiceIds, ...referral.match.nearMissServiceIds]
       .filter((id) => id !== referral.serviceId)
       .map((id) => ({ id, name: nameOf(id) }));
-    const history = audit
-      .filter((event) => typeof event.detail.summary === 'string')
-      .slice(-6)
-      .map((event) => `${formatShortTime(event.at)}: ${event.detail.summary}`);
     const ownerFirst = [...members].sort((a, b) => Number(b.id === referral.owner?.id) - Number(a.id === referral.owner?.id));
+    const service = services.find((candidate) => candidate.id === referral.serviceId);
     return serviceReferralCard(referral, {
       serviceName: nameOf(referral.serviceId),
+      // Kept current by the service's link workers (`wait 6 weeks`) and maintainers: the card redrawn shows the new wait.
+      serviceWait: service ? serviceWait(service) : undefined,
       members,
       redirectServices,
       activityChoices: offeredActivities(activities, activityNearness(referral, services.find((service) => service.id === referral.serviceId))).map(activityChoice),
@@ -187,6 +198,25 @@ export class ServiceChannels {
       refreshUserIds: ownerFirst.slice(0, MAX_REFRESH_USERS).map((member) => member.id),
       manualRefresh: members.length > MAX_REFRESH_USERS,
     });
+  }
+
+  /** The card's last six history lines: who did what, when. */
+  private history(referral: Referral): Promise<string[]> {
+    const now = Date.now();
+    for (const [key, kept] of this.recentHistory) if (kept.until <= now) this.recentHistory.delete(key);
+    const key = `${referral.id}:${referral.version}`;
+    const kept = this.recentHistory.get(key);
+    if (kept) return kept.history;
+    const history = this.deps.referrals.audit(referral.id).then((audit) =>
+      audit
+        .filter((event) => typeof event.detail.summary === 'string')
+        .slice(-6)
+        .map((event) => `${formatShortTime(event.at)}: ${event.detail.summary}`),
+    );
+    this.recentHistory.set(key, { until: now + HISTORY_REUSE_MS, history });
+    // A failed read is not kept: the next card asks again.
+    history.catch(() => this.recentHistory.delete(key));
+    return history;
   }
 
   /** The team's members for the card's Assign list; a card without the list beats no card. */

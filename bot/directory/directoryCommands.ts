@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { escapeCardText } from '../../domain/text';
-import { isoDate, longDate } from '../../domain/directory/schema';
+import { isoDate, longDate, type DirectoryService } from '../../domain/directory/schema';
 import type { DirectoryRepository, ServiceChange } from '../../storage/directoryRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { Logger } from '../app/log';
@@ -8,19 +8,22 @@ import type { ChannelPlace } from '../channels/serviceChannels';
 import type { LinkWorkerRoster } from '../channels/roster';
 import { mayManageService, Speaker } from '../supervision/supervisorCommands';
 import type { Supervision } from '../supervision/supervision';
+import type { DirectoryUpkeep } from './directoryUpkeep';
 
 /**
  * What a service's link workers say in its channel to keep its directory entry true:
  * `wait 6 weeks`, `pause until 2027-02-01`, `reopen`; and `maintainers` (add or remove who is
  * asked to confirm the entry; the same people who may manage supervisors). Each is a new
  * version of the entry (route `teams`), checked by the directory's schema, seen by matching at once.
+ * `verify` asks the maintainers to confirm the entry now (also `verify <service id>` for admins in a chat).
  */
 
 export type DirectoryCommand =
   | { name: 'wait'; weeks?: string }
   | { name: 'pause'; until?: string }
   | { name: 'reopen' }
-  | { name: 'maintainers'; change?: 'add' | 'remove'; email?: string };
+  | { name: 'maintainers'; change?: 'add' | 'remove'; email?: string }
+  | { name: 'verify'; serviceId?: string };
 
 /** Whole weeks a service could plausibly quote; a typo of 600 is refused rather than published. */
 const weeks = z.coerce.number().int('whole weeks').min(0).max(104, 'at most 104 weeks');
@@ -31,6 +34,7 @@ export interface DirectoryCommandDependencies {
   directory: DirectoryRepository;
   roster: LinkWorkerRoster;
   supervision: Supervision;
+  upkeep: Pick<DirectoryUpkeep, 'requestNow'>;
   logger: Logger;
   now: () => Date;
 }
@@ -39,6 +43,7 @@ export class DirectoryCommands {
   constructor(private readonly deps: DirectoryCommandDependencies) {}
 
   async handle(where: ChannelPlace | undefined, who: Speaker, command: DirectoryCommand): Promise<string> {
+    if (command.name === 'verify') return this.verify(where, who, command.serviceId);
     if (!where) return `Say **${command.name}** in the channel of the service it is about.`;
     const link = await this.deps.channelLinks.forChannel(where.channelId);
     if (!link) return 'This channel is not linked to a service yet. Say **link** and a service id first, for example **link sail**.';
@@ -51,12 +56,7 @@ export class DirectoryCommands {
       }
       const address = email.safeParse(command.email ?? '');
       if (!address.success) return `Say the maintainer's email address, for example **maintainers ${command.change} helen.price@example.org**. Nothing changed.`;
-      const outcome = await this.change(who, serviceId, (service) => {
-        const current = service.maintainers ?? [];
-        const maintainers = command.change === 'add' ? [...new Set([...current, address.data])] : current.filter((entry) => entry !== address.data);
-        const { maintainers: _old, ...rest } = service;
-        return maintainers.length ? { ...rest, maintainers } : rest;
-      });
+      const outcome = await this.change(who, serviceId, (service) => withMaintainer(service, command.change!, address.data));
       if (!outcome.ok) return this.refusal(outcome);
       if (!outcome.changed.length) {
         return command.change === 'add' ? `${address.data} is already a maintainer. Nothing changed.` : `${address.data} is not a maintainer. Nothing changed.`;
@@ -96,6 +96,52 @@ export class DirectoryCommands {
     return `${outcome.service.name} is open to referrals again and is offered as a match from now on.`;
   }
 
+  /**
+   * Local mode only (`npm run dev`): the playground person who links a service's channel also
+   * maintains its entry, so **verify** there has someone to ask. What the link's reply adds.
+   */
+  async linkerMaintains(serviceId: string, linker: { id: string; name: string; email: string }): Promise<string | undefined> {
+    const outcome = await this.change(linker, serviceId, (service) => withMaintainer(service, 'add', linker.email));
+    if (!outcome.ok) return undefined;
+    return `Local mode: you (${linker.name}) maintain its directory entry too, so **verify** here sends you a request to confirm it.`;
+  }
+
+  /**
+   * `verify`: the same people who may change the maintainers ask them to confirm the entry now,
+   * say after hearing it is wrong. In a chat, Signpost admins name the service.
+   */
+  private async verify(where: ChannelPlace | undefined, who: Speaker, named: string | undefined): Promise<string> {
+    if (!where) {
+      if (!this.deps.supervision.isAdmin({ teamsUserId: who.id, aadObjectId: who.aadObjectId, email: who.email })) {
+        return "Say **verify** in the channel of the service whose entry should be confirmed. In a chat with me, **verify** and a service id is for Signpost admins.";
+      }
+      if (!named) return 'Say which service, for example **verify sail**. Nothing was sent.';
+      return this.askNow(named, who);
+    }
+    const link = await this.deps.channelLinks.forChannel(where.channelId);
+    if (!link) return 'This channel is not linked to a service yet. Say **link** and a service id first, for example **link sail**.';
+    if (named && named !== link.serviceId) {
+      return `This channel serves ${link.serviceId}: say **verify** in the channel of ${escapeCardText(named)}. Nothing was sent.`;
+    }
+    if (!mayManageService(who, link.linkedBy.id, this.deps.supervision)) {
+      return "Only the team's owners (or whoever linked this channel, or a Signpost admin) can ask for the entry to be confirmed. Nothing was sent.";
+    }
+    return this.askNow(link.serviceId, who);
+  }
+
+  private async askNow(serviceId: string, who: Speaker): Promise<string> {
+    const outcome = await this.deps.upkeep.requestNow(serviceId, { id: who.id, name: who.name ?? 'A team owner' });
+    if (outcome.kind === 'not-found') return `There is no service "${escapeCardText(serviceId)}" in the directory. Nothing was sent.`;
+    if (outcome.kind === 'no-maintainers') {
+      return `${outcome.service.name} has no maintainers, so there is nobody to ask. A team owner adds one in its channel with **maintainers add** [email]. Nothing was sent.`;
+    }
+    return [
+      `Asked the maintainers of ${outcome.service.name} to confirm its entry now (last checked on ${longDate(outcome.service.lastVerified)}):`,
+      ...outcome.asked.map(({ email: address, by }) => `- ${address}, ${by === 'teams' ? 'in Teams' : 'by email'}`),
+      'What they answer changes the entry, and matching uses it at once.',
+    ].join('\n');
+  }
+
   private async change(who: Speaker, serviceId: string, edit: Parameters<DirectoryRepository['change']>[2]): Promise<ServiceChange> {
     const outcome = await this.deps.directory.change(serviceId, undefined, edit, {
       route: 'teams',
@@ -124,4 +170,12 @@ export class DirectoryCommands {
   private today(): string {
     return this.deps.now().toISOString().slice(0, 10);
   }
+}
+
+/** The entry with this address added to or removed from its maintainers (none left: no list). */
+function withMaintainer(service: DirectoryService, change: 'add' | 'remove', address: string): Record<string, unknown> {
+  const current = service.maintainers ?? [];
+  const maintainers = change === 'add' ? [...new Set([...current, address])] : current.filter((entry) => entry !== address);
+  const { maintainers: _old, ...rest } = service;
+  return maintainers.length ? { ...rest, maintainers } : rest;
 }

@@ -49,6 +49,12 @@ export type UpkeepOutcome =
   | { kind: 'changed'; entry: VerifiableEntry; service?: DirectoryService; version: number; notice: string }
   | { kind: 'refused' | 'stale' | 'invalid' | 'not-found'; notice: string; entry?: VerifiableEntry; service?: DirectoryService; version?: number };
 
+/** What `verify` did: asked each maintainer, in Teams where Signpost can reach them there, else by email. */
+export type RequestedNow =
+  | { kind: 'not-found' }
+  | { kind: 'no-maintainers'; service: DirectoryService }
+  | { kind: 'asked'; service: DirectoryService; asked: Array<{ email: string; by: 'teams' | 'email' }> };
+
 export interface DirectoryUpkeepDependencies {
   directory: DirectoryRepository;
   /** Without it, only services are kept current. */
@@ -128,6 +134,35 @@ export class DirectoryUpkeep {
     const recorded = await this.deps.outbox.record(key, messages, event, at);
     this.deps.logger.info('verification-requested', { entry: ref.kind, id: ref.id, attempt: due.attempt ?? 1, messages: messages.length });
     return { queued: recorded ? messages.length : 0, next: decision.next };
+  }
+
+  /**
+   * A request now, because a person asked for one (`verify`): to the maintainers at once, in or
+   * out of working hours, recorded with who asked. The standing clock carries on as it was.
+   * Services only: `verify` is said in a service's channel, and activities have none.
+   */
+  async requestNow(serviceId: string, askedBy: { id: string; name: string }): Promise<RequestedNow> {
+    const current = await this.deps.directory.current(serviceId);
+    if (!current) return { kind: 'not-found' };
+    // Nobody to ask; the admins hear about unmaintained entries from the standing clock, not from here.
+    if (!current.service.maintainers?.length) return { kind: 'no-maintainers', service: current.service };
+    const now = this.deps.now();
+    const at = now.toISOString();
+    const asked: Timer = { id: `directory-verification:${serviceId}:asked:${at}`, kind: 'directory-verification', dueAt: at, serviceId, anchor: current.service.lastVerified, attempt: 1 };
+    const decision = evaluateVerificationTimer(asked, { kind: 'service', service: current.service }, current.version, { now, calendar: this.deps.supervision.calendar });
+    const messages = teamsElseEmail(await this.deps.supervision.outboxFor(decision.notices, serviceId, asked.id));
+    const event: AuditEvent = {
+      referralId: null,
+      at,
+      actor: askedBy,
+      action: 'directory.verification-requested',
+      detail: { summary: `${decision.summary} (asked for by ${askedBy.name})`, serviceId, recipients: messages.length },
+    };
+    await this.deps.outbox.record(`verify-${serviceId}-asked-${at}`, messages, event, at);
+    this.deps.notificationsQueued?.();
+    this.deps.logger.info('verification-requested', { serviceId, asked: 'now', messages: messages.length });
+    const inTeams = new Set(messages.filter((message) => message.channel === 'teams').map((message) => (message.payload.recipient as { email?: string }).email));
+    return { kind: 'asked', service: current.service, asked: (current.service.maintainers ?? []).map((email) => ({ email, by: inTeams.has(email) ? 'teams' : 'email' })) };
   }
 
   /**

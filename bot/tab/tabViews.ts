@@ -4,7 +4,7 @@ import { caseState, CLOSE_REASONS, DECLINE_REASONS, isOpenStatus, permittedVerbs
 import { supervisionSettings } from '../../domain/supervision/policy';
 import { caseHistory, isOverdue, REMINDER_RULE_LABELS } from '../../domain/reports/caseHistory';
 import { serviceDashboard, ServiceDashboard } from '../../domain/reports/serviceDashboard';
-import { monthlyMade, publishedRow, ReportRow, reportCsv, sumRows } from '../../domain/reports/boroughReport';
+import { monthlyMade, publishedRows, ReportRow, reportCsv, sumRows } from '../../domain/reports/boroughReport';
 import { serviceReferralFacts } from '../../cards/serviceReferralCard';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
@@ -184,10 +184,11 @@ export class TabViews {
     if (!this.mayReadBoroughReport(user)) throw new TabRefusal(403, 'Only commissioners and Signpost admins can see the borough report.');
     const [counted, directory] = await Promise.all([this.deps.reportTotals.year(year), this.deps.directory.list()]);
     const summed = [...sumRows(counted).values()];
-    const rows = summed
-      .filter((row) => row.counters.made > 0 || row.counters.accepted > 0 || Object.keys(row.counters.declined).length > 0 || row.counters.redirected > 0)
-      .sort((a, b) => a.key.month.localeCompare(b.key.month) || a.key.serviceId.localeCompare(b.key.serviceId) || a.key.practice.localeCompare(b.key.practice))
-      .map((row) => publishedRow(row.key, row.counters));
+    const rows = publishedRows(
+      summed
+        .filter((row) => row.counters.made > 0 || row.counters.accepted > 0 || Object.keys(row.counters.declined).length > 0 || row.counters.redirected > 0)
+        .sort((a, b) => a.key.month.localeCompare(b.key.month) || a.key.serviceId.localeCompare(b.key.serviceId) || a.key.practice.localeCompare(b.key.practice)),
+    );
     const services = directory.map((service) => ({ id: service.id, name: service.name }));
     return { year, rows, services, monthlyMade: monthlyMade(summed, year), csv: reportCsv(rows, DECLINE_REASONS, CLOSE_REASONS) };
   }

@@ -43,7 +43,7 @@ export function parseCommand(text: string | undefined): ChatCommand {
     if (words[2] !== 'email') return { name: 'intake', serviceId };
     return words[3] === 'remove' ? { name: 'intake', serviceId, change: 'remove', email: words[4] } : { name: 'intake', serviceId, change: 'add', email: words[3] };
   }
-  // wait 6 weeks | pause until 2027-02-01 | reopen | maintainers [add|remove <email>]
+  // wait 6 weeks | pause until 2027-02-01 | reopen | maintainers [add|remove <email>] | verify [<service id>]
   if (first === 'wait') return { name: 'wait', weeks: words[1] };
   if (first === 'pause') return { name: 'pause', until: words[1] === 'until' ? words[2] : words[1] };
   if (first === 'reopen') return { name: 'reopen' };
@@ -51,5 +51,6 @@ export function parseCommand(text: string | undefined): ChatCommand {
     const change = words[1] === 'add' || words[1] === 'remove' ? words[1] : undefined;
     return { name: 'maintainers', change, email: words[2] };
   }
+  if (first === 'verify') return { name: 'verify', serviceId: words[1] };
   return { name: 'unknown' };
 }

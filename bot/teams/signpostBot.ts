@@ -319,6 +319,7 @@ export class SignpostBot extends TeamsActivityHandler {
       case 'pause':
       case 'reopen':
       case 'maintainers':
+      case 'verify':
         await context.sendActivity(await this.deps.directoryCommands.handle(channelOf(context), await speakerOf(context), command));
         return;
       case 'intake': {

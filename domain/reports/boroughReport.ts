@@ -18,7 +18,9 @@ import { CaseHistory, roundedDays } from './caseHistory';
  * Outcomes 2018;16:239).
  *
  * Disclosure control: counts from 1 to 4 are shown as "<5", and a median or mean over fewer than
- * 5 referrals is not shown, as in published NHS statistics; the report never names anyone.
+ * 5 referrals is not shown, as in published NHS statistics; the report never names anyone. Where
+ * a total is shown beside its parts, a single "<5" part could be worked out by subtraction, so
+ * the next-smallest part is hidden too ("*", secondary suppression): see publishedRows.
  */
 
 export const SWEMWBS_MINIMAL_IMPORTANT_CHANGE = 3;
@@ -146,6 +148,27 @@ export function histogramMedian(histogram: Record<string, number>): number | und
   return total % 2 ? valueAt(middle) : (valueAt(middle - 1) + valueAt(middle)) / 2;
 }
 
+/** In place of a count hidden so that a "<5" beside it cannot be worked out from a total. */
+export const HIDDEN = '*';
+
+/**
+ * Secondary suppression of parts shown beside their total: when the total is shown (0, or 5
+ * and over) and exactly one part is suppressed (1 to 4), subtracting the others from the total
+ * would give it away, so the smallest other non-zero part is hidden as well. Returns that
+ * part's index, or undefined when nothing more needs hiding. (With the total shown and one
+ * part under 5, the total is at least 5, so another non-zero part exists.)
+ */
+export function partToHide(total: number, parts: number[]): number | undefined {
+  if (total > 0 && total < SMALL_NUMBER) return undefined;
+  const suppressed = parts.filter((part) => part > 0 && part < SMALL_NUMBER);
+  if (suppressed.length !== 1) return undefined;
+  let smallest: number | undefined;
+  parts.forEach((part, index) => {
+    if (part >= SMALL_NUMBER && (smallest === undefined || part < parts[smallest])) smallest = index;
+  });
+  return smallest;
+}
+
 /** A count as published: 1 to 4 are "<5". */
 export function publishedCount(count: number): string {
   return count > 0 && count < SMALL_NUMBER ? '<5' : String(count);
@@ -183,7 +206,12 @@ export function publishedRow(key: RowKey, counters: ReportCounters): ReportRow {
   };
   const enough = (n: number) => n >= SMALL_NUMBER;
   const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
-  const published = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).map(([reason, count]) => [reason, publishedCount(count)]));
+  // Reasons beside their total (declined, closed): one "<5" reason hides the next-smallest too.
+  const published = (counts: Record<string, number>) => {
+    const entries = Object.entries(counts);
+    const hidden = partToHide(total(counts), entries.map(([, count]) => count));
+    return Object.fromEntries(entries.map(([reason, count], index) => [reason, index === hidden ? HIDDEN : publishedCount(count)]));
+  };
   return {
     ...key,
     made: publishedCount(counters.made),
@@ -203,6 +231,26 @@ export function publishedRow(key: RowKey, counters: ReportCounters): ReportRow {
     ) as Record<Ons4Measure, string>,
     ons4N: publishedCount(counters.ons4.n),
   };
+}
+
+/**
+ * The rows as a commissioner sees them (publishedRow), with secondary suppression across rows
+ * too: each month's referrals made are shown as a total (the chart, monthlyMade), so within a
+ * month one row's "<5" made hides the next-smallest made of that month.
+ */
+export function publishedRows(rows: Array<{ key: RowKey; counters: ReportCounters }>): ReportRow[] {
+  const published = rows.map((row) => publishedRow(row.key, row.counters));
+  const byMonth = new Map<string, number[]>();
+  rows.forEach((row, index) => {
+    if (!byMonth.has(row.key.month)) byMonth.set(row.key.month, []);
+    byMonth.get(row.key.month)!.push(index);
+  });
+  for (const indexes of byMonth.values()) {
+    const made = indexes.map((index) => rows[index].counters.made);
+    const hidden = partToHide(made.reduce((sum, count) => sum + count, 0), made);
+    if (hidden !== undefined) published[indexes[hidden]].made = HIDDEN;
+  }
+  return published;
 }
 
 /** Sums contributions into rows, for a set of referrals (a rebuild, or a report straight from records). */

@@ -264,7 +264,7 @@ export async function report(context: Context, year: number): Promise<void> {
     context.announce('The report has been downloaded as CSV.');
   });
   context.main.append(
-    h('p', {}, 'Counts from 1 to 4 are shown as "<5", and averages over fewer than 5 referrals are left blank, so nobody can be identified.'),
+    h('p', {}, 'Counts from 1 to 4 are shown as "<5", and averages over fewer than 5 referrals are left blank, so nobody can be identified. "*" hides a count that would let a "<5" be worked out from a total.'),
     h('p', {}, h('a', { href: `#/report/${year - 1}` }, `Previous year (${year - 1})`), ' ', download),
     h('h2', {}, 'Referrals made each month'),
     barChart(`Referrals made each month of ${year}`, data.monthlyMade.map((entry) => ({ label: entry.month, value: entry.value, shown: entry.made }))),

@@ -5,7 +5,7 @@ import { WorkingCalendar } from '../../domain/supervision/workingCalendar';
 import { DEFAULT_SUPERVISION } from '../../domain/supervision/policy';
 import { brokenRules, caseHistory, isOverdue, median } from '../../domain/reports/caseHistory';
 import { serviceDashboard } from '../../domain/reports/serviceDashboard';
-import { addCounters, contributions, emptyCounters, histogramMedian, monthlyMade, publishedCount, publishedRow, reportCsv, sumRows } from '../../domain/reports/boroughReport';
+import { addCounters, contributions, emptyCounters, HIDDEN, histogramMedian, monthlyMade, partToHide, publishedCount, publishedRow, publishedRows, reportCsv, ReportCounters, sumRows } from '../../domain/reports/boroughReport';
 import { sampleReferral } from '../support/fixtures';
 
 // Monday 2 November 2026, London (GMT): working hours 09:00-17:00, Monday to Friday.
@@ -158,6 +158,36 @@ describe('Report arithmetic', () => {
       );
       const row = publishedRow(few.values().next().value!.key, few.values().next().value!.counters);
       expect(row).to.include({ made: '<5', accepted: '<5', closed: '<5', medianDaysToAccept: '', swemwbsMeanChange: '', swemwbsN: '<5', swemwbsImprovedShare: '' });
+    });
+
+    it('hides the next-smallest part beside a shown total when one part is "<5", so it cannot be worked out by subtraction', () => {
+      expect(partToHide(7, [5, 2])).to.equal(0);
+      expect(partToHide(7, [0, 2, 5])).to.equal(2);
+      expect(partToHide(21, [9, 1, 6, 5])).to.equal(3); // the smallest of the others, not the first
+      expect(partToHide(12, [6, 2, 4])).to.equal(undefined); // two "<5": the total gives only their sum
+      expect(partToHide(3, [2, 1])).to.equal(undefined); // the total is "<5" itself
+      expect(partToHide(10, [10, 0])).to.equal(undefined);
+      expect(partToHide(0, [])).to.equal(undefined);
+    });
+
+    it('applies it to the reasons beside a row’s declined and closed, and to the rows beside a month’s referrals made', () => {
+      const counters = (made: number, extra: Partial<ReportCounters> = {}): ReportCounters => ({ ...emptyCounters(), made, ...extra });
+      const row = publishedRow({ month: '2026-11', serviceId: 'sail', practice: 'P' }, counters(9, { declined: { 'no-capacity': 5, 'not-eligible': 2 }, closed: { completed: 6, moved: 7 } }));
+      expect(row.declined).to.equal('7');
+      expect(row.declinedByReason).to.deep.equal({ 'no-capacity': HIDDEN, 'not-eligible': '<5' });
+      expect(row.closedByReason).to.deep.equal({ completed: '6', moved: '7' });
+
+      const rows = publishedRows([
+        { key: { month: '2026-10', serviceId: 'sail', practice: 'A' }, counters: counters(9) },
+        { key: { month: '2026-10', serviceId: 'sail', practice: 'B' }, counters: counters(2) },
+        { key: { month: '2026-10', serviceId: 'sail', practice: 'C' }, counters: counters(6) },
+        { key: { month: '2026-11', serviceId: 'sail', practice: 'A' }, counters: counters(3) },
+        { key: { month: '2026-11', serviceId: 'sail', practice: 'B' }, counters: counters(4) },
+        { key: { month: '2026-12', serviceId: 'sail', practice: 'A' }, counters: counters(8) },
+      ]);
+      // October's total (17) is shown in the chart: B's "<5" would be 17 - 9 - 6, so C is hidden.
+      expect(rows.map((published) => published.made)).to.deep.equal(['9', '<5', HIDDEN, '<5', '<5', '8']);
+      expect(reportCsv(rows, ['no-capacity'], ['completed']).split('\r\n')[3]).to.match(/^2026-10,sail,C,\*,/);
     });
 
     it('reports the SWEMWBS mean change and the share improving by the minimal important difference', () => {

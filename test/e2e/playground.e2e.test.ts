@@ -1,10 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { startSignpost, RunningSignpost } from '../../bot/app/server';
-import { createLogger } from '../../bot/app/log';
-import { CardOnPage, needChromium, Playground, PlaygroundBrowser } from '../support/playground';
+import { PlaygroundBrowser, playgroundSuite, referJaneUntilMatches } from '../support/playground';
 
 /**
  * End to end in the Microsoft 365 Agents Playground: the real bot server on its embedded
@@ -12,91 +7,26 @@ import { CardOnPage, needChromium, Playground, PlaygroundBrowser } from '../supp
  */
 describe('End to end in the Agents Playground (headless Chromium)', function () {
   this.timeout(180_000);
-  let folder: string;
-  let bot: RunningSignpost;
-  let playground: Playground;
-  let browser: PlaygroundBrowser | undefined;
-
-  before(async function () {
-    needChromium(this);
-    folder = mkdtempSync(path.join(tmpdir(), 'signpost-e2e-'));
-    bot = await startSignpost({
-      env: { PATH: process.env.PATH },
-      port: 0,
-      host: '127.0.0.1',
-      dataDir: path.join(folder, 'data'),
-      logger: createLogger('error', () => undefined),
-    });
-    playground = await Playground.start({ botEndpoint: `${bot.url}/api/messages`, logDir: path.join(folder, 'devTools') });
-  });
-
-  after(async () => {
-    await browser?.close();
-    await playground?.stop();
-    await bot?.stop();
-    if (folder) rmSync(folder, { recursive: true, force: true });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && browser) {
-      const file = path.join(tmpdir(), `signpost-e2e-${Date.now()}.png`);
-      await browser.screenshot(file);
-      console.error(`screenshot of the failure: ${file}`);
-    }
-  });
+  const suite = playgroundSuite();
 
   it('answers "help" in the personal chat with the welcome card', async () => {
-    browser = await PlaygroundBrowser.open(playground.url);
-    await browser.openPersonalChat();
-    const welcome = await browser.sendAndWaitForCard('help', 'What you can say');
+    suite.browser = await PlaygroundBrowser.open(suite.world.playground.url);
+    await suite.browser.openPersonalChat();
+    const welcome = await suite.browser.sendAndWaitForCard('help', 'What you can say');
     const text = await welcome.text();
     expect(text).to.contain('Signpost').and.contain('refer').and.contain('Hello Amira');
   });
 
   it('links the SAIL team\'s Referrals channel to the SAIL service', async () => {
-    const page = browser!;
+    const page = suite.browser!;
     await page.openChannel('SAIL link workers', 'Referrals');
     await page.postToBot('Signpost', 'link sail');
     await page.waitForText('This channel now receives referrals for');
   });
 
   it('completes a referral as a receptionist would, and it appears in the service\'s channel', async () => {
-    const page = browser!;
-    await page.openPersonalChat();
-    await page.send('refer');
-
-    const referrer = await page.card('About you, the referrer');
-    await referrer.fill('GP practice or team', 'Lordship Lane Surgery');
-    await referrer.fill('Your role', 'Receptionist');
-    await referrer.press('Next');
-
-    const consent = await page.card('How was consent given');
-    await consent.choose('Does the person agree to be referred', 'Yes, they agree', 0);
-    await consent.choose('Does the person agree to their details', 'Yes, they agree', 1);
-    await consent.choose('How was consent given?', 'Verbally (in person or by phone)');
-    await consent.press('Next');
-
-    const safety = await page.card('Safety check');
-    await safety.choose('Is the person in crisis', 'No');
-    await safety.press('Next');
-
-    const person = await page.card('Only what the service needs');
-    await person.fill('First name', 'Jane');
-    await person.fill('Last name', 'Example');
-    await fillDate(person, 'Date of birth', '1950-03-14');
-    await person.fill('NHS number', '943 476 5919');
-    await person.fill('Postcode', 'se5 8au');
-    await person.choose('Borough where they live', 'Southwark');
-    await person.fill('Phone number', '020 7946 0000');
-    await person.choose('How they prefer to be contacted', 'Phone call');
-    await person.press('Next');
-
-    const needs = await page.card('What the person needs');
-    await needs.tick('They are socially isolated or lonely');
-    await needs.fill('What matters to the person', 'Company at lunchtime; getting back to the allotment');
-    await needs.press('Next');
-
-    const matches = await page.card('Matching services');
+    const page = suite.browser!;
+    const matches = await referJaneUntilMatches(page);
     expect(await matches.text()).to.contain('Safe and Independent Living (SAIL)').and.contain('Wait: about 6 weeks');
     await matches.press('Next');
 
@@ -111,7 +41,7 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     // Finished steps' cards were replaced, so no stale buttons are left in the chat.
     expect(await page.page.locator('.ac-adaptiveCard').filter({ hasText: 'How was consent given' }).count()).to.equal(0);
 
-    const queue = await bot.signpost.store.queue.list('sail');
+    const queue = await suite.world.bot.signpost.store.queue.list('sail');
     expect(queue).to.have.length(1);
     expect(queue[0].reference).to.match(/SP-\d{4}-000001/);
 
@@ -130,7 +60,7 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     await posted.press('Accept');
     const accepted = await page.card('Accepted by');
     expect(await accepted.text()).to.contain('Owner').and.contain('Amira Patel');
-    const stored = await bot.signpost.store.referrals.get(queue[0].referralId);
+    const stored = await suite.world.bot.signpost.store.referrals.get(queue[0].referralId);
     expect(stored?.referral.status).to.equal('accepted');
 
     // The referrer hears about it in their personal chat, without asking.
@@ -141,7 +71,7 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
   });
 
   it('adds a supervisor in the channel, escalates from the card, and the supervisor acknowledges in their chat', async () => {
-    const page = browser!;
+    const page = suite.browser!;
     await page.openChannel('SAIL link workers', 'Referrals');
     // Amira linked the channel in this playground, so she may name supervisors; she is also the one who is alerted.
     await page.postToBot('Signpost', 'supervisors add amira.patel@lordship-lane-surgery.example clinical');
@@ -163,8 +93,8 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     expect(await answered.text()).to.contain('Escalation acknowledged by Amira Patel');
     // She escalated too, so the answer also reaches her as the link worker.
     expect(await (await page.card('Your escalation was answered')).text()).to.contain('Escalation acknowledged by Amira Patel');
-    const [entry] = await bot.signpost.store.queue.list('sail');
-    const stored = await bot.signpost.store.referrals.get(entry.referralId);
+    const [entry] = await suite.world.bot.signpost.store.queue.list('sail');
+    const stored = await suite.world.bot.signpost.store.referrals.get(entry.referralId);
     expect(stored?.referral.escalations?.[0].acknowledged?.by.name).to.equal('Amira Patel');
   });
 
@@ -173,14 +103,14 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
   // the post is what another member sees; the answer to Amira's own click is her view as owner.
   // test/bot/cardViews.test.ts covers the refresh invokes themselves, for every status and role.
   it('shows the channel card as another member sees it, and as its owner sees it', async () => {
-    const page = browser!;
+    const page = suite.browser!;
     await page.openChannel('SAIL link workers', 'Referrals');
-    const [entry] = await bot.signpost.store.queue.list('sail');
-    const link = (await bot.signpost.store.channelLinks.forService('sail'))!;
+    const [entry] = await suite.world.bot.signpost.store.queue.list('sail');
+    const link = (await suite.world.bot.signpost.store.channelLinks.forService('sail'))!;
     const kwame = { id: '29:kwame-mensah', name: 'Kwame Mensah', identifiedBy: 'teams' as const, teamsChannel: { teamId: link.teamId, channelId: link.channelId } };
     const assignTo = async (assigneeId: string) => {
-      const { version } = (await bot.signpost.store.referrals.get(entry.referralId))!.referral;
-      expect((await bot.signpost.actions.act(kwame, entry.referralId, version, { verb: 'assign', assigneeId })).kind).to.equal('changed');
+      const { version } = (await suite.world.bot.signpost.store.referrals.get(entry.referralId))!.referral;
+      expect((await suite.world.bot.signpost.actions.act(kwame, entry.referralId, version, { verb: 'assign', assigneeId })).kind).to.equal('changed');
     };
 
     // Kwame takes the case on his own card: the post is replaced with the shared card, and Amira is another member.
@@ -199,7 +129,7 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
   });
 
   it('refer in the group chat opens the form in the referrer\'s own chat; the group sees only a one-line note', async () => {
-    const page = browser!;
+    const page = suite.browser!;
     await page.openGroupChat('Lordship Lane Surgery front desk');
     await page.mentionBot('Signpost', 'refer');
     await page.waitForText("opened the referral form in your chat with Signpost");
@@ -212,8 +142,3 @@ describe('End to end in the Agents Playground (headless Chromium)', function () 
     await page.waitForText('Referral cancelled');
   });
 });
-
-/** Input.Date renders as a date field; typing the ISO date works for the native and Fluent pickers. */
-async function fillDate(card: CardOnPage, label: string, isoDate: string): Promise<void> {
-  await card.fill(label, isoDate);
-}

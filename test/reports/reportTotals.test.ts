@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
 import { ReferralRepository } from '../../storage/referralRepository';
-import { ReportCounterRepository } from '../../storage/reportCounterRepository';
+import { ReportCounterRepository, ReportCountersNeedRebuild } from '../../storage/reportCounterRepository';
+import { asciiJson, toChunks } from '../../storage/chunkedJson';
 import { isReportCountPayload, ReportCountPayload, reportCountMessage, ReportTotals } from '../../bot/reports/reportTotals';
 import { createLogger } from '../../bot/app/log';
 import { applyTransition, ReferralAction } from '../../domain/referral/actions';
@@ -131,5 +132,31 @@ describe('Borough report totals', () => {
     const { differing } = await totals.rebuild(2026);
     expect(differing).to.have.length(1);
     expect((await totals.rebuild(2026)).differing).to.deep.equal([]);
+  });
+
+  it('refuses a year still in the first layout (a partition per year) until a rebuild rewrites it and removes those rows', async () => {
+    const counters = new ReportCounterRepository(tables, { tablePrefix: world.names.referralPrefix });
+    const upgraded = new ReportTotals({ counters, referrals: world.referrals, calendar, logger: createLogger('warn', () => undefined) });
+    const truth = await totals.year(2026);
+    const april = truth.filter((row) => row.key.month === '2026-04');
+    expect(april).to.not.deep.equal([]);
+    // As the first layout left them: the year's partition, a totals row and contribution rows per month.
+    const client = await tables.table(`${world.names.referralPrefix}reportcounters`);
+    await client.upsertEntity({ partitionKey: '2026', rowKey: 't|2026-04', ...toChunks(asciiJson(april)) }, 'Replace');
+    await client.upsertEntity({ partitionKey: '2026', rowKey: `r|2026-04|${randomUUID()}`, body: '{}' }, 'Replace');
+
+    const refusal = await upgraded.year(2026).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).to.be.instanceOf(ReportCountersNeedRebuild);
+    expect((refusal as Error).message).to.equal('The 2026 report counters are stored in an earlier layout: run npm run --silent report -- rebuild 2026.');
+
+    // The rebuild compares with what the first layout held, which was right, and removes it.
+    expect((await upgraded.rebuild(2026)).differing).to.deep.equal([]);
+    const left: string[] = [];
+    for await (const entity of client.listEntities({ queryOptions: { filter: "PartitionKey eq '2026'" } })) left.push(entity.rowKey!);
+    expect(left).to.deep.equal([]);
+    expect(sumRows(await upgraded.year(2026))).to.deep.equal(sumRows(truth));
   });
 });

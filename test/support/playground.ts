@@ -1,7 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
+import { startSignpost, RunningSignpost } from '../../bot/app/server';
+import { createLogger } from '../../bot/app/log';
+import { Playground } from '../../scripts/playground';
 
-export { Playground } from '../../scripts/playground';
+export { Playground };
 
 /**
  * A headless Chromium page driving the Agents Playground like a person would. Everything
@@ -161,4 +166,101 @@ export class CardOnPage {
   async press(button: string): Promise<void> {
     await this.locator.getByRole('button', { name: button, exact: true }).click();
   }
+}
+
+/**
+ * What `npm run dev` starts, in a temporary folder: Signpost on its embedded default (local
+ * mode, real Azurite) and the Agents Playground pointed at it. One per browser test file.
+ */
+export class PlaygroundWorld {
+  private constructor(readonly folder: string, readonly bot: RunningSignpost, readonly playground: Playground) {}
+
+  static async start(): Promise<PlaygroundWorld> {
+    const folder = mkdtempSync(path.join(tmpdir(), 'signpost-e2e-'));
+    const bot = await startSignpost({
+      env: { PATH: process.env.PATH },
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: path.join(folder, 'data'),
+      logger: createLogger('error', () => undefined),
+    });
+    try {
+      return new PlaygroundWorld(folder, bot, await Playground.start({ botEndpoint: `${bot.url}/api/messages`, logDir: path.join(folder, 'devTools') }));
+    } catch (error) {
+      await bot.stop();
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.playground.stop();
+    await this.bot.stop();
+    rmSync(this.folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A browser test file's hooks: a PlaygroundWorld before its tests (skipped without Chromium), a
+ * screenshot of the page when a test fails, everything stopped after. Tests open `browser` themselves.
+ */
+export function playgroundSuite(): { world: PlaygroundWorld; browser?: PlaygroundBrowser } {
+  const suite = {} as { world: PlaygroundWorld; browser?: PlaygroundBrowser };
+  before(async function () {
+    needChromium(this);
+    suite.world = await PlaygroundWorld.start();
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.world?.stop();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || !suite.browser) return;
+    const file = path.join(tmpdir(), `signpost-e2e-${Date.now()}.png`);
+    await suite.browser.screenshot(file);
+    console.error(`screenshot of the failure: ${file}`);
+  });
+  return suite;
+}
+
+/**
+ * `refer` in the personal chat, and the form's steps as a receptionist fills them for Jane
+ * Example (made up: an isolated Southwark resident of 76), up to the card of matching services.
+ */
+export async function referJaneUntilMatches(page: PlaygroundBrowser): Promise<CardOnPage> {
+  await page.openPersonalChat();
+  await page.send('refer');
+
+  const referrer = await page.card('About you, the referrer');
+  await referrer.fill('GP practice or team', 'Lordship Lane Surgery');
+  await referrer.fill('Your role', 'Receptionist');
+  await referrer.press('Next');
+
+  const consent = await page.card('How was consent given');
+  await consent.choose('Does the person agree to be referred', 'Yes, they agree', 0);
+  await consent.choose('Does the person agree to their details', 'Yes, they agree', 1);
+  await consent.choose('How was consent given?', 'Verbally (in person or by phone)');
+  await consent.press('Next');
+
+  const safety = await page.card('Safety check');
+  await safety.choose('Is the person in crisis', 'No');
+  await safety.press('Next');
+
+  const person = await page.card('Only what the service needs');
+  await person.fill('First name', 'Jane');
+  await person.fill('Last name', 'Example');
+  // Input.Date renders as a date field; typing the ISO date works for the native and Fluent pickers.
+  await person.fill('Date of birth', '1950-03-14');
+  await person.fill('NHS number', '943 476 5919');
+  await person.fill('Postcode', 'se5 8au');
+  await person.choose('Borough where they live', 'Southwark');
+  await person.fill('Phone number', '020 7946 0000');
+  await person.choose('How they prefer to be contacted', 'Phone call');
+  await person.press('Next');
+
+  const needs = await page.card('What the person needs');
+  await needs.tick('They are socially isolated or lonely');
+  await needs.fill('What matters to the person', 'Company at lunchtime; getting back to the allotment');
+  await needs.press('Next');
+
+  return page.card('Matching services');
 }

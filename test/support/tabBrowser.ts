@@ -21,6 +21,33 @@ export interface AxeViolation {
   nodes: Array<{ target: string[] }>;
 }
 
+/**
+ * A stand-in for the Teams host page: it frames the tab and answers the teams-js messages the
+ * tab sends (initialize, getContext, then getAuthToken with `token`), recording what was asked
+ * in `window.asked`. Serve it from the tab's origin (a routed page), since teams-js only listens
+ * to hosts it trusts.
+ */
+export function teamsHostPage(tabUrl: string, token: string, tenantId: string): string {
+  return `<!doctype html><html lang="en"><head><title>Teams (stand-in)</title></head><body>
+<iframe id="tab" title="Signpost" src="${tabUrl}" width="1200" height="850"></iframe>
+<script>
+  window.asked = [];
+  const frame = document.getElementById('tab');
+  window.addEventListener('message', (event) => {
+    const message = event.data;
+    if (event.source !== frame.contentWindow || !message || typeof message.func !== 'string') return;
+    window.asked.push(message.func);
+    const answers = {
+      initialize: ['content', 'web', '', '2.0.0'],
+      getContext: [{ locale: 'en-gb', frameContext: 'content', entityId: 'signpost', tid: ${JSON.stringify(tenantId)}, hostClientType: 'web' }],
+      'authentication.getAuthToken': [true, ${JSON.stringify(token)}],
+    };
+    const args = answers[message.func] ?? [];
+    frame.contentWindow.postMessage({ id: message.id, uuid: message.uuid, uuidAsString: message.uuidAsString, args }, '*');
+  });
+</script></body></html>`;
+}
+
 /** axe-core's WCAG 2.2 A and AA violations on the page (or a framed tab) as it is now, described one per line. */
 export async function accessibilityViolations(page: Page | Frame): Promise<string[]> {
   await page.evaluate(AXE_SOURCE);
