@@ -70,7 +70,7 @@ const answerSchema = z.object({ answer: z.enum(['confirm', 'change'], { errorMap
 const actionableBodySchema = z
   .object({ link: z.string().min(1).max(2_048), answer: z.string().max(20) })
   .catchall(z.string().max(4_000))
-  .refine((body) => Object.keys(body).length <= 16 && Object.keys(body).every((name) => /^[A-Za-z]{1,40}$/.test(name)), 'the form\'s fields were not understood');
+  .refine((body) => Object.keys(body).length <= 16 && Object.keys(body).every((name) => /^[A-Za-z]{1,40}$/.test(name)), 'it has fields no form has');
 
 export interface DirectoryEmailDependencies {
   signer: LinkSigner;
