@@ -27,8 +27,12 @@ const REFERRALS_PER_USER = Number(process.env.BENCH_REFERRALS_PER_USER ?? 3);
 const SOAK_TURNS = Number(process.env.BENCH_TURNS_SOAK ?? 0);
 /** BENCH_TRACE_STORAGE=1 prints the storage requests of the lone Send and Accept, to see what a turn asks of storage. */
 const TRACE_STORAGE = process.env.BENCH_TRACE_STORAGE === '1';
-/** BENCH_PROFILE=file.cpuprofile writes a CPU profile of this process over the referrals on Signpost (open it in Chrome DevTools). */
+/**
+ * BENCH_PROFILE=file.cpuprofile writes a CPU profile of this process over the referrals on
+ * Signpost (BENCH_PROFILE_PHASE=accepts: over the Accepts), to open in Chrome DevTools.
+ */
 const PROFILE_FILE = process.env.BENCH_PROFILE;
+const PROFILE_PHASE = process.env.BENCH_PROFILE_PHASE === 'accepts' ? 'accepts' : 'referrals';
 const CHANNEL = { team: '19:bench-team@thread.tacv2', channel: '19:bench-referrals@thread.tacv2' };
 
 /** Answers for each referral step, as a receptionist types them. */
@@ -156,7 +160,7 @@ export async function run(): Promise<TurnsBenchResult> {
 
     // 2. Whole referrals on Signpost; the bare bot gets as many card submits.
     const sends: number[] = [];
-    const profile = PROFILE_FILE ? await startProfile() : undefined;
+    let profile = PROFILE_FILE && PROFILE_PHASE === 'referrals' ? await startProfile() : undefined;
     const references = new Set<string>();
     const signpostCardStep = await load(USERS * REFERRALS_PER_USER * STEPS.length, async (record) => {
       await Promise.all(Array.from({ length: USERS }, async (_, index) => {
@@ -172,23 +176,27 @@ export async function run(): Promise<TurnsBenchResult> {
     });
     progress('referrals on Signpost');
     if (profile) writeFileSync(PROFILE_FILE!, JSON.stringify(await profile.stop()));
+    profile = undefined;
     const bareCardStep = await load(USERS * REFERRALS_PER_USER * STEPS.length, async (record) => {
       await Promise.all(Array.from({ length: USERS }, async (_, index) => {
         for (let count = 0; count < REFERRALS_PER_USER * STEPS.length; count += 1) record(await turn(bare.url, activityFrom(connector, { ...user(index, 'bare-card'), text: '', value: { step: 'x', again: true } })));
       }));
     });
 
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // the referrals' channel posts go out
+    await signpost.signpost.dispatcher.caughtUp(); // the referrals' cards are in the channel, as link workers see them
     const queue = await signpost.signpost.store.queue.list('sail');
+    // The versions the cards show, read before the clicks so the load generator's reads do not compete with them.
+    const shown = new Map((await Promise.all(queue.map((entry) => signpost.signpost.store.referrals.get(entry.referralId)))).map((stored) => [stored!.referral.id, stored!.referral]));
 
     // 3. Concurrent Accepts: 20 link workers at once, each on referrals of their own (worker i takes i, i + 20, ...).
     const accepted: Array<{ acceptedAt: number; referralId: string; reference: string; referrerChat: string }> = [];
     const workers = connector.members.length;
+    if (PROFILE_FILE && PROFILE_PHASE === 'accepts') profile = await startProfile();
     const signpostAccept = await load(queue.length, async (record) => {
       await Promise.all(connector.members.map(async (worker, workerIndex) => {
         for (let index = workerIndex; index < queue.length; index += workers) {
           const entry = queue[index];
-          const stored = (await signpost.signpost.store.referrals.get(entry.referralId))!.referral;
+          const stored = shown.get(entry.referralId)!;
           const invoke = channelActivity(connector, {
             type: 'invoke', name: 'adaptiveCard/action', from: worker,
             value: { action: { type: 'Action.Execute', verb: 'accept', data: { referralId: entry.referralId, version: stored.version } } },
@@ -205,6 +213,7 @@ export async function run(): Promise<TurnsBenchResult> {
       }));
     });
     progress('accepts on Signpost');
+    if (profile) writeFileSync(PROFILE_FILE!, JSON.stringify(await profile.stop()));
     // 4. How long the referrer waits for the news of that referral.
     const waits = await Promise.all(
       accepted.map(async ({ acceptedAt, reference, referrerChat }) => {

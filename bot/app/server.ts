@@ -149,6 +149,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
         return;
       }
       inFlight += 1;
+      signpost.foreground.begin();
       try {
         // Every line logged during this turn, in any layer, carries the activity's id (Teams' own, not person data).
         const activityId = typeof req.body?.id === 'string' ? req.body.id.slice(0, 120) : undefined;
@@ -160,6 +161,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
         );
       } finally {
         inFlight -= 1;
+        signpost.foreground.end();
         if (inFlight === 0) drained?.();
       }
     });

@@ -1,3 +1,4 @@
+import { ForegroundTurns } from './foregroundTurns';
 import { BotAdapter, CloudAdapter, ConfigurationBotFrameworkAuthentication, ConversationState, PrivateConversationState, UserState } from 'botbuilder';
 import { TableConnection } from '../../storage/tables';
 import { TableStateStore } from '../../storage/tableStateStore';
@@ -154,7 +155,10 @@ export function createSignpost(parts: SignpostParts) {
   });
   // Every stored change carries the message that counts it for the borough report.
   store.referrals.queueWithEveryChange((referral, event) => [reportCountMessage(referral, event)]);
+  // Turns being answered now (counted by the server): background work lets them go first.
+  const foreground = new ForegroundTurns();
   const dispatcher = new NotificationDispatcher({
+    foreground,
     messenger,
     referrals: store.referrals,
     outbox: store.outbox,
@@ -194,7 +198,7 @@ export function createSignpost(parts: SignpostParts) {
     channelLinks: store.channelLinks,
     notificationsQueued,
   });
-  const actions = new ReferralActions({ ...store, channels, roster, supervision, logger, now, notificationsQueued, intakeAddresses });
+  const actions = new ReferralActions({ ...store, channels, roster, supervision, logger, now, notificationsQueued, intakeAddresses, foreground });
   const signer = new LinkSigner(linkSecret(config.email.linkSecret, config.dataDir));
   const emailActions: EmailActions = new EmailActions({
     signer,
@@ -245,5 +249,5 @@ export function createSignpost(parts: SignpostParts) {
     now,
   });
 
-  return { config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, reportTotals, tabViews, bot, logger, now, personData, directoryUpkeep, directoryEmail, confirmationCodes };
+  return { foreground, config, tables, store, stateStore, conversationState, messenger, mailer, supervision, dispatcher, scheduler, channels, referralService, actions, emailActions, signer, adminStatus, reportTotals, tabViews, bot, logger, now, personData, directoryUpkeep, directoryEmail, confirmationCodes };
 }

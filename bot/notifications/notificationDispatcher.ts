@@ -10,6 +10,7 @@ import type { ContactRepository } from '../../storage/contactRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { Logger } from '../app/log';
 import { PollingLoop } from '../app/pollingLoop';
+import type { ForegroundTurns } from '../app/foregroundTurns';
 import { isClocksPayload, isStaffPayload, StaffPayload } from '../supervision/supervision';
 import { isChannelPostPayload, isChannelRefreshPayload } from '../channels/serviceChannels';
 import type { Mailer } from './mailer';
@@ -47,6 +48,10 @@ export interface DispatcherOptions {
   leaseMs?: number;
   /** How many referrals' messages are sent side by side in a pass (8 unless set). */
   concurrency?: number;
+  /** How many due messages a pass reads at a time (50 unless set). */
+  batchSize?: number;
+  /** Turns being answered now: each batch waits briefly for a quiet moment, so people's turns come first. */
+  foreground?: ForegroundTurns;
   /** Posts a referral's card to its service's channel (once); false when the service has none yet. */
   postReferral: (referralId: string) => Promise<boolean>;
   /** Writes a referral's clocks for the state it is in now. */
@@ -74,6 +79,12 @@ function isIntakePayload(payload: Record<string, unknown>): payload is IntakePay
   return payload.kind === 'intake';
 }
 
+/** How long a batch lets turns being answered go first. */
+const FOREGROUND_FIRST_MS = 100;
+
+/** At most this many batches in one pass (1,000 messages at the default batch size). */
+const MAX_ROUNDS_PER_PASS = 20;
+
 export interface DispatchCounts {
   sent: number;
   retried: number;
@@ -97,22 +108,35 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
    */
   protected async pass(): Promise<DispatchCounts> {
     const counts: DispatchCounts = { sent: 0, retried: 0, failed: 0 };
+    const batchSize = this.options.batchSize ?? 50;
+    // A full batch means more may be waiting: look again at once rather than at the next poll
+    // (a burst of changes would otherwise leave all but the first batch for seconds). Bounded, so
+    // a pass always ends; what is left is taken by the next one.
+    for (let round = 0; round < MAX_ROUNDS_PER_PASS; round += 1) {
+      await this.options.foreground?.quiet(FOREGROUND_FIRST_MS);
+      const due = await this.options.outbox.due(this.now(), batchSize);
+      await this.sendSideBySide(due, counts);
+      if (due.length < batchSize) break;
+    }
+    return counts;
+  }
+
+  private async sendSideBySide(due: OutboxEntry[], counts: DispatchCounts): Promise<void> {
     const byReferral = new Map<string, OutboxEntry[]>();
-    for (const due of await this.options.outbox.due(this.now())) {
-      const group = byReferral.get(due.referralId) ?? [];
-      group.push(due);
-      byReferral.set(due.referralId, group);
+    for (const entry of due) {
+      const group = byReferral.get(entry.referralId) ?? [];
+      group.push(entry);
+      byReferral.set(entry.referralId, group);
     }
     const groups = [...byReferral.values()];
     const lanes = Array.from({ length: Math.min(groups.length, this.options.concurrency ?? 8) }, async () => {
       for (let group = groups.shift(); group; group = groups.shift()) {
-        for (const due of group) await this.dispatchOne(due, counts);
+        for (const entry of group) await this.dispatchOne(entry, counts);
       }
     });
     // Every lane finishes before the pass does (passes never overlap); then the first failure, if any, is the pass's.
     const failure = (await Promise.allSettled(lanes)).find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
     if (failure) throw failure.reason;
-    return counts;
   }
 
   private async dispatchOne(due: OutboxEntry, counts: DispatchCounts): Promise<void> {

@@ -1,4 +1,5 @@
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
+import type { ForegroundTurns } from '../app/foregroundTurns';
 import { applyTransition, AppliedAction, isEscalationAnswer, ReferralAction } from '../../domain/referral/actions';
 import { Actor, caseState, GuardedVerb, IdentifiedBy, mayAct, permittedVerbs, Person, ProgressStatus } from '../../domain/referral/lifecycle';
 import { categoryWords, isRunning } from '../../domain/directory/activities';
@@ -68,6 +69,9 @@ export type ReferrerUpdateView = { kind: 'not-found' | 'refused'; notice: string
 /** Which shared card a view is for: each shows the actions of some roles only. */
 export type SharedCard = 'channel-card' | 'escalation-alert' | 'referrer-update' | 'any';
 
+/** How long the shared card's redraw lets the turns being answered go first. */
+const FOREGROUND_FIRST_MS = 100;
+
 const ROLES_SHOWN: Record<SharedCard, Array<'link-worker' | 'supervisor'>> = {
   // The channel card offers link workers' actions; answering an escalation is the alert's.
   'channel-card': ['link-worker'],
@@ -78,6 +82,8 @@ const ROLES_SHOWN: Record<SharedCard, Array<'link-worker' | 'supervisor'>> = {
 };
 
 export interface ReferralActionDependencies {
+  /** Turns being answered now: the shared card redrawn behind a click lets them go first. */
+  foreground?: ForegroundTurns;
   referrals: ReferralRepository;
   /** Sent updates stay in the outbox: a referrer's card is refreshed from what it said. */
   outbox: OutboxRepository;
@@ -296,7 +302,10 @@ export class ReferralActions {
     // Behind the reply: the change is stored and announced; the shared card catching up a moment
     // later costs the clicker nothing (a failure is logged, and the next click refreshes it).
     // A question changes nothing the channel's card shows.
-    if (action.verb !== 'ask-question') void this.refreshChannelCard(saved.referral, before.channelPost ?? saved.referral.channelPost, isEscalationAnswer(action) ? `${summary}.` : notice);
+    if (action.verb !== 'ask-question') {
+      const post = before.channelPost ?? saved.referral.channelPost;
+      void (this.deps.foreground?.quiet(FOREGROUND_FIRST_MS) ?? Promise.resolve()).then(() => this.refreshChannelCard(saved.referral, post, isEscalationAnswer(action) ? `${summary}.` : notice));
+    }
     return { kind: 'changed', referral: saved.referral, notice, escalation: applied.escalation };
   }
 

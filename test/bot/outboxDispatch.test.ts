@@ -56,6 +56,7 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
     } as unknown as DispatcherOptions);
   }
 
+  const FAR_FUTURE = new Date('2030-01-01T00:00:00Z');
   const at = (second: number) => new Date(Date.UTC(2026, 10, 25, 9, 0, second)).toISOString();
 
   it('sends messages about different referrals side by side, and one referral\'s in the order queued', async () => {
@@ -101,6 +102,13 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
     await dispatcher({ concurrency: 1 }).runOnce();
     expect(log[0]).to.equal(`refresh ${news}`);
     expect(log.slice(1)).to.deep.equal(busy.map((id) => `clocks ${id}`));
+  });
+
+  it('takes a burst larger than one batch in the same pass, not at the next poll', async () => {
+    const ids = Array.from({ length: 12 }, () => randomUUID());
+    for (const [index, id] of ids.entries()) await outbox.record(id, [clocksMessage({ id, version: 1 })], undefined, at(index));
+    expect(await dispatcher({ batchSize: 5 }).runOnce()).to.deep.equal({ sent: 12, retried: 0, failed: 0 });
+    expect(await outbox.due(FAR_FUTURE)).to.deep.equal([]);
   });
 
   it('does not read a message waiting for its retry until it is due', async () => {
