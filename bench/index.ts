@@ -11,11 +11,18 @@ import * as turns from './turns.bench';
  */
 const benches: Array<{ run: () => Promise<{ name: string }> }> = [cards, matcher, search, turns, supervision, report];
 
+/** key=value pairs; a nested group's values as group.key=value. */
+function readable(numbers: Record<string, unknown>, prefix = ''): string {
+  return Object.entries(numbers)
+    .map(([key, value]) => (value && typeof value === 'object' && !Array.isArray(value) ? readable(value as Record<string, unknown>, `${prefix}${key}.`) : `${prefix}${key}=${value}`))
+    .join(' ');
+}
+
 async function main(): Promise<void> {
   for (const bench of benches) {
     const result = await bench.run();
     const { name, ...numbers } = result as { name: string } & Record<string, unknown>;
-    process.stdout.write(`${name}: ${Object.entries(numbers).map(([key, value]) => `${key}=${value}`).join(' ')}\n`);
+    process.stdout.write(`${name}: ${readable(numbers)}\n`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   }
 }

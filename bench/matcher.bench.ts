@@ -31,13 +31,15 @@ export function syntheticDirectory(size: number): DirectoryService[] {
       if (rule.rule === 'livesIn') return { ...rule, boroughs: [boroughs[index % 4]] };
       return rule;
     }) ?? null;
+    const { reopensOn: _templateReopens, ...fromTemplate } = template;
     services.push({
-      ...template,
+      ...fromTemplate,
       id: `${template.id}-${index}`,
       name: `${template.name} #${index}`,
       eligibility,
       waitingTimeWeeks: index % 3 === 0 ? { value: null, note: 'not published' } : { value: index % 12 },
-      status: index % 7 === 0 ? 'paused' : 'open',
+      // Paused ones say when they reopen, as the directory's schema asks.
+      ...(index % 7 === 0 ? { status: 'paused' as const, reopensOn: '2027-03-01' } : { status: 'open' as const }),
     });
   }
   return parseDirectory({ version: 1, services });
