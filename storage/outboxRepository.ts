@@ -14,6 +14,8 @@ import { auditEntity, isAlreadyExists } from './referralEntities';
 
 /** An index row older than this whose outbox row does not exist belongs to a change that failed. */
 const DANGLING_INDEX_MS = 10 * 60 * 1000;
+/** At most this many outbox rows are read at once. */
+const READ_SLICE = 50;
 
 /** A notification written with the change it reports, sent later by the dispatcher. */
 export interface OutboxMessage {
@@ -86,16 +88,7 @@ export class OutboxRepository {
     const candidates = (await this.indexRows('pending'))
       .filter((row) => !row.nextAttemptAt || row.nextAttemptAt <= iso)
       .sort((a, b) => sendingOrder(a) - sendingOrder(b) || a.createdAt.localeCompare(b.createdAt) || a.rowKey.localeCompare(b.rowKey));
-    const due: OutboxEntry[] = [];
-    // In slices a little larger than what is still wanted: some rows turn out to be in flight or done.
-    for (let start = 0; start < candidates.length && due.length < limit; ) {
-      const slice = candidates.slice(start, start + Math.min(50, limit - due.length + 5));
-      start += slice.length;
-      for (const entry of await Promise.all(slice.map((row) => this.entryFor('pending', row)))) {
-        if (entry && (entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso && due.length < limit) due.push(entry);
-      }
-    }
-    return due;
+    return this.entriesOf('pending', candidates, (entry) => (entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso, limit);
   }
 
   /**
@@ -195,8 +188,24 @@ export class OutboxRepository {
 
   /** The entries an index partition lists, mending rows that no longer match their entry. */
   private async indexedOutbox(partition: 'pending' | 'failed'): Promise<OutboxEntry[]> {
-    const entries = await Promise.all((await this.indexRows(partition)).map((row) => this.entryFor(partition, row)));
-    return entries.filter((entry): entry is OutboxEntry => entry !== undefined);
+    return this.entriesOf(partition, await this.indexRows(partition), () => true);
+  }
+
+  /**
+   * The entries these index rows list that `wanted` keeps, up to `limit`: read side by side a
+   * slice at a time (never hundreds of requests at once), each slice a little larger than what is
+   * still wanted, since some rows turn out to be in flight or done.
+   */
+  private async entriesOf(partition: 'pending' | 'failed', rows: OutboxIndexEntity[], wanted: (entry: OutboxEntry) => boolean, limit = Number.POSITIVE_INFINITY): Promise<OutboxEntry[]> {
+    const found: OutboxEntry[] = [];
+    for (let start = 0; start < rows.length && found.length < limit; ) {
+      const slice = rows.slice(start, start + Math.min(READ_SLICE, limit - found.length + 5));
+      start += slice.length;
+      for (const entry of await Promise.all(slice.map((row) => this.entryFor(partition, row)))) {
+        if (entry && wanted(entry) && found.length < limit) found.push(entry);
+      }
+    }
+    return found;
   }
 
   private async indexRows(partition: 'pending' | 'failed'): Promise<Array<OutboxIndexEntity & { timestamp?: string }>> {

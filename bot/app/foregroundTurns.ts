@@ -4,6 +4,9 @@
  * a burst of clicks the CPU goes to the people waiting for an answer first. Never longer than
  * asked: under constant load the background work still goes on.
  */
+/** How long background work lets the turns being answered go first, unless it asks otherwise. */
+const FOREGROUND_FIRST_MS = 100;
+
 export class ForegroundTurns {
   private active = 0;
   private waiting = new Set<() => void>();
@@ -21,7 +24,7 @@ export class ForegroundTurns {
   }
 
   /** Resolves once no turn is being answered, or after maxWaitMs, whichever comes first. */
-  quiet(maxWaitMs: number): Promise<void> {
+  quiet(maxWaitMs = FOREGROUND_FIRST_MS): Promise<void> {
     if (this.active === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const go = () => {

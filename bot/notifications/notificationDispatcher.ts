@@ -79,9 +79,6 @@ function isIntakePayload(payload: Record<string, unknown>): payload is IntakePay
   return payload.kind === 'intake';
 }
 
-/** How long a batch lets turns being answered go first. */
-const FOREGROUND_FIRST_MS = 100;
-
 /** At most this many batches in one pass (1,000 messages at the default batch size). */
 const MAX_ROUNDS_PER_PASS = 20;
 
@@ -113,7 +110,7 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     // (a burst of changes would otherwise leave all but the first batch for seconds). Bounded, so
     // a pass always ends; what is left is taken by the next one.
     for (let round = 0; round < MAX_ROUNDS_PER_PASS; round += 1) {
-      await this.options.foreground?.quiet(FOREGROUND_FIRST_MS);
+      await this.options.foreground?.quiet();
       const due = await this.options.outbox.due(this.now(), batchSize);
       await this.sendSideBySide(due, counts);
       if (due.length < batchSize) break;

@@ -69,9 +69,6 @@ export type ReferrerUpdateView = { kind: 'not-found' | 'refused'; notice: string
 /** Which shared card a view is for: each shows the actions of some roles only. */
 export type SharedCard = 'channel-card' | 'escalation-alert' | 'referrer-update' | 'any';
 
-/** How long the shared card's redraw lets the turns being answered go first. */
-const FOREGROUND_FIRST_MS = 100;
-
 const ROLES_SHOWN: Record<SharedCard, Array<'link-worker' | 'supervisor'>> = {
   // The channel card offers link workers' actions; answering an escalation is the alert's.
   'channel-card': ['link-worker'],
@@ -304,7 +301,7 @@ export class ReferralActions {
     // A question changes nothing the channel's card shows.
     if (action.verb !== 'ask-question') {
       const post = before.channelPost ?? saved.referral.channelPost;
-      void (this.deps.foreground?.quiet(FOREGROUND_FIRST_MS) ?? Promise.resolve()).then(() => this.refreshChannelCard(saved.referral, post, isEscalationAnswer(action) ? `${summary}.` : notice));
+      void (this.deps.foreground?.quiet() ?? Promise.resolve()).then(() => this.refreshChannelCard(saved.referral, post, isEscalationAnswer(action) ? `${summary}.` : notice));
     }
     return { kind: 'changed', referral: saved.referral, notice, escalation: applied.escalation };
   }

@@ -15,7 +15,7 @@ import type { ActivityRepository } from '../../storage/activityRepository';
 import { referralUpdateCard, UPDATE_REFRESH_VERB } from '../../cards/referralUpdateCard';
 import { standingSince } from '../../domain/notifications/referralUpdate';
 import { questionText } from '../email/emailInputs';
-import type { ActingPerson, ActionOutcome, ReferralActions, ReferralView, RequestedAction } from '../referrals/referralActions';
+import type { ActingPerson, ActionOutcome, ReferralActions, ReferralView, ReferrerUpdateView, RequestedAction } from '../referrals/referralActions';
 import type { ServiceChannels } from '../channels/serviceChannels';
 import { upkeepRequestFrom, type DirectoryUpkeep } from '../directory/directoryUpkeep';
 import { CHANGE_VERB, CONFIRM_VERB, verificationRequestCard } from '../../cards/verificationCard';
@@ -239,10 +239,7 @@ export class TeamsCardActions {
     if (!ids.success) return messageAnswer('This card is not a Signpost referral update, so nothing changed.');
     const view = await this.deps.actions.referrerUpdateView(this.person(context), ids.data.referralId, ids.data.version);
     if (view.kind !== 'view') return messageAnswer(view.notice);
-    const serviceName = (await this.deps.directory.get(view.referral.serviceId))?.name ?? view.referral.serviceId;
-    return cardAnswer(
-      referralUpdateCard(view.update, { now: standingSince(view.update, view.referral, serviceName), refreshUserIds: [context.activity.from.id], canAsk: view.verbs.includes('ask-question') }),
-    );
+    return cardAnswer(await this.updateCard(view, context.activity.from.id, { canAsk: view.verbs.includes('ask-question') }));
   }
 
   /**
@@ -259,10 +256,17 @@ export class TeamsCardActions {
     if (outcome.kind === 'refused' || outcome.kind === 'contact-details') return errorAnswer(403, outcome.kind === 'refused' ? outcome.notice : 'Nothing was sent.');
     const view = parsed.data.version ? await this.deps.actions.referrerUpdateView(person, parsed.data.referralId, parsed.data.version) : undefined;
     if (view?.kind !== 'view') return messageAnswer(outcome.notice);
-    const serviceName = (await this.deps.directory.get(view.referral.serviceId))?.name ?? view.referral.serviceId;
-    return cardAnswer(
-      referralUpdateCard(view.update, { notice: outcome.notice, now: standingSince(view.update, view.referral, serviceName), refreshUserIds: [person.id], canAsk: true }),
-    );
+    return cardAnswer(await this.updateCard(view, person.id, { notice: outcome.notice, canAsk: true }));
+  }
+
+  /** A referrer's update card as it was sent, with where the referral stands now, refreshed for them alone. */
+  private async updateCard(view: Extract<ReferrerUpdateView, { kind: 'view' }>, viewerId: string, options: { notice?: string; canAsk: boolean }): Promise<Record<string, unknown>> {
+    const now = standingSince(view.update, view.referral, await this.serviceName(view.referral.serviceId));
+    return referralUpdateCard(view.update, { ...options, now, refreshUserIds: [viewerId] });
+  }
+
+  private async serviceName(serviceId: string): Promise<string> {
+    return (await this.deps.directory.get(serviceId))?.name ?? serviceId;
   }
 
   /** Acknowledge, Take over or Advice given on an escalation alert in a supervisor's chat. */
@@ -339,7 +343,7 @@ export class TeamsCardActions {
   }
 
   private async alertCard(referral: Referral, escalation: Escalation, notice: string | undefined, viewerId: string): Promise<Record<string, unknown>> {
-    const serviceName = (await this.deps.directory.get(referral.serviceId))?.name ?? referral.serviceId;
+    const serviceName = await this.serviceName(referral.serviceId);
     const message = escalationAlert(referral, escalation, serviceName, this.deps.now().toISOString(), this.deps.supervision.calendar.hours.timeZone);
     const answer = isAwaitingAnswer(escalation) ? undefined : answerLine(escalation);
     return staffMessageCard(message, { answer, resolved: Boolean(escalation.resolution), notice, refreshUserIds: [viewerId] });

@@ -9,7 +9,7 @@ import { ReferrerRepository } from '../../storage/referrerRepository';
 import { channelActivity, FakeConnector, postActivity } from '../support/connector';
 import { sampleReferral, FIXTURE_TIME } from '../support/fixtures';
 import { TestSmtpServer } from '../support/smtp';
-import { adaptiveCardProblems, cardText } from '../support/adaptiveCards';
+import { adaptiveCardProblems, cardElements, cardText } from '../support/adaptiveCards';
 import type { Referral } from '../../domain/referral/referral';
 
 const CHANNEL = '19:sail-referrals@thread.tacv2';
@@ -17,12 +17,6 @@ const TEAM = '19:sail-team@thread.tacv2';
 const KWAME = { id: '29:kwame', name: 'Kwame Mensah' };
 
 /** Every element of a card, depth first. */
-function elements(node: unknown): Array<Record<string, any>> {
-  if (Array.isArray(node)) return node.flatMap(elements);
-  if (!node || typeof node !== 'object') return [];
-  return [node as Record<string, any>, ...Object.values(node).flatMap(elements)];
-}
-
 describe('Choosing an activity on the referral card (real server, fake connector, SMTP on loopback)', () => {
   let folder: string;
   let connector: FakeConnector;
@@ -86,7 +80,7 @@ describe('Choosing an activity on the referral card (real server, fake connector
     const answer = await click('refresh', { referralId: value.id });
     const card = answer.value;
     expect(adaptiveCardProblems(card)).to.deep.equal([]);
-    const choiceSet = elements(card).find((element) => element.id === 'activityId')!;
+    const choiceSet = cardElements(card).find((element) => element.id === 'activityId')!;
     expect(choiceSet.type).to.equal('Input.ChoiceSet');
     expect(choiceSet['choices.data']).to.deep.equal({ type: 'Data.Query', dataset: 'activities' });
     // The person lives in SE5: the two sample activities there come first, then the rest of Southwark's.
@@ -95,7 +89,7 @@ describe('Choosing an activity on the referral card (real server, fake connector
     expect(titles.some((title: string) => title.includes('SE13'))).to.equal(false); // Lewisham: not SAIL's area
     expect(titles.every((title: string) => title.endsWith(', sample'))).to.equal(true);
     // Free text stays as the fallback.
-    expect(elements(card).some((element) => element.id === 'activity' && element.type === 'Input.Text')).to.equal(true);
+    expect(cardElements(card).some((element) => element.id === 'activity' && element.type === 'Input.Text')).to.equal(true);
   });
 
   it('answers the typeahead with matching activities, at most 15, and refuses other datasets', async () => {

@@ -27,19 +27,17 @@ export function expectValidTeamsCard(card: Record<string, unknown>): void {
   expect(adaptiveCardProblems(card)).to.deep.equal([]);
 }
 
+/** Every object in a card, depth first: its elements, actions, choices and their parts. */
+export function cardElements(node: unknown): Array<Record<string, any>> {
+  if (Array.isArray(node)) return node.flatMap(cardElements);
+  if (!node || typeof node !== 'object') return [];
+  return [node as Record<string, any>, ...Object.values(node).flatMap(cardElements)];
+}
+
 /** All text a person would see on the card, to assert on content. */
 export function cardText(card: unknown): string {
-  const parts: string[] = [];
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(visit);
-    else if (node && typeof node === 'object') {
-      const element = node as Record<string, unknown>;
-      for (const key of ['text', 'title', 'value', 'label', 'placeholder']) {
-        if (typeof element[key] === 'string') parts.push(element[key] as string);
-      }
-      Object.values(element).forEach(visit);
-    }
-  };
-  visit(card);
-  return parts.join('\n');
+  const keys = ['text', 'title', 'value', 'label', 'placeholder'];
+  return cardElements(card)
+    .flatMap((element) => keys.map((key) => element[key]).filter((value): value is string => typeof value === 'string'))
+    .join('\n');
 }

@@ -1,3 +1,4 @@
+import { cardElements } from './adaptiveCards';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import { Activity, ActivityTypes, TestAdapter } from 'botbuilder';
@@ -164,16 +165,8 @@ export function fill(card: Record<string, any>, inputs: Record<string, unknown>)
 
 /** The value an input currently shows on a card. */
 export function inputValue(card: Record<string, any>, id: string): unknown {
-  let found: unknown;
-  const visit = (node: any): void => {
-    if (Array.isArray(node)) node.forEach(visit);
-    else if (node && typeof node === 'object') {
-      if (typeof node.type === 'string' && node.type.startsWith('Input.') && node.id === id) found = node.value;
-      Object.values(node).forEach(visit);
-    }
-  };
-  visit(card);
-  return found;
+  // The last one, as before: a card shows each input once.
+  return cardElements(card).filter((node) => typeof node.type === 'string' && node.type.startsWith('Input.') && node.id === id).pop()?.value;
 }
 
 export const VALID = {
