@@ -4,7 +4,6 @@ import { addCounters, contributions, emptyCounters, ReportCounters, RowKey, rowK
 import type { WorkingCalendar } from '../../domain/supervision/workingCalendar';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import { Contribution, ReportCounterConflict, ReportCounterRepository } from '../../storage/reportCounterRepository';
-import type { Logger } from '../app/log';
 import type { OutboxMessage } from '../../storage/outboxRepository';
 
 /**
@@ -50,7 +49,6 @@ export class ReportTotals {
       counters: ReportCounterRepository;
       referrals: ReferralRepository;
       calendar: WorkingCalendar;
-      logger: Logger;
     },
   ) {}
 
