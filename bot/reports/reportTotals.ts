@@ -1,6 +1,6 @@
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
 import { CaseHistory, caseHistory, historyAfter } from '../../domain/reports/caseHistory';
-import { addCounters, contributions, emptyCounters, ReportCounters, RowKey, rowKeyText, sumRows } from '../../domain/reports/boroughReport';
+import { addCounters, contributions, emptyCounters, monthsOf, ReportCounters, RowKey, rowKeyText, sumRows } from '../../domain/reports/boroughReport';
 import type { WorkingCalendar } from '../../domain/supervision/workingCalendar';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import { Contribution, ReportCounterConflict, ReportCounterRepository } from '../../storage/reportCounterRepository';
@@ -127,10 +127,6 @@ export class ReportTotals {
 }
 
 const EMPTY = JSON.stringify(emptyCounters());
-
-export function monthsOf(year: number): string[] {
-  return Array.from({ length: 12 }, (_, index) => `${year}-${String(index + 1).padStart(2, '0')}`);
-}
 
 /** Per row: what to add to go from the old contribution to the new one. */
 function difference(before: Contribution['rows'], after: Contribution['rows']): Contribution['rows'] {
