@@ -7,7 +7,7 @@ import { ReportCounterRepository, Contribution } from '../storage/reportCounterR
 import { southwarkDirectory } from '../domain/directory/southwark';
 import { scoreSwemwbs } from '../domain/referral/outcomes';
 import type { CaseHistory } from '../domain/reports/caseHistory';
-import { contributions, sumRows } from '../domain/reports/boroughReport';
+import { contributions, monthsOf, sumRows } from '../domain/reports/boroughReport';
 import { createLogger } from '../bot/app/log';
 import { loadConfig } from '../bot/app/config';
 import { createSignpost } from '../bot/app/signpost';
@@ -85,10 +85,11 @@ export async function run(): Promise<ReportBenchResult> {
 
     // Each referral as the running totals hold it: its history and what it added.
     const byMonth = new Map<string, Contribution[]>();
+    const yearMonths = monthsOf(YEAR);
     for (let index = 0; index < total; index += 1) {
       // Computing 100,000 contributions takes a while: let storage's answers in meanwhile.
       if (index % 1000 === 0) await new Promise((resolve) => setImmediate(resolve));
-      const month = `${YEAR}-${String((index % 12) + 1).padStart(2, '0')}`;
+      const month = yearMonths[index % 12];
       const day = String((index % 27) + 1).padStart(2, '0');
       const routedAt = `${month}-${day}T10:00:00.000Z`;
       const plus = (hours: number) => new Date(Date.parse(routedAt) + hours * 3_600_000).toISOString();

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { loadConfig } from '../bot/app/config';
-import { createLogger } from '../bot/app/log';
 import { bankHolidays } from '../bot/supervision/bankHolidays';
 import { ReportTotals } from '../bot/reports/reportTotals';
 import { WorkingCalendar } from '../domain/supervision/workingCalendar';
@@ -38,7 +37,6 @@ async function main(argv: string[]): Promise<number> {
       counters: new ReportCounterRepository(tables),
       referrals: referralStorage(tables).referrals,
       calendar: new WorkingCalendar(config.supervision.workingHours, bankHolidays(config.supervision.holidays)),
-      logger: createLogger('warn'),
     });
     const { referrals, differing } = await totals.rebuild(year);
     process.stdout.write(`Rebuilt the ${year} report from ${referrals} referrals. `);

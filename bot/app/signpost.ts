@@ -151,7 +151,6 @@ export function createSignpost(parts: SignpostParts) {
     counters: new ReportCounterRepository(tables, { tablePrefix: names.referralPrefix }),
     referrals: store.referrals,
     calendar: supervision.calendar,
-    logger,
   });
   // Every stored change carries the message that counts it for the borough report.
   store.referrals.queueWithEveryChange((referral, event) => [reportCountMessage(referral, event)]);

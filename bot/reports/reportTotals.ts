@@ -1,10 +1,9 @@
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
 import { CaseHistory, caseHistory, historyAfter } from '../../domain/reports/caseHistory';
-import { addCounters, contributions, emptyCounters, ReportCounters, RowKey, rowKeyText, sumRows } from '../../domain/reports/boroughReport';
+import { addCounters, contributions, emptyCounters, monthsOf, ReportCounters, RowKey, rowKeyText, sumRows } from '../../domain/reports/boroughReport';
 import type { WorkingCalendar } from '../../domain/supervision/workingCalendar';
 import type { ReferralRepository } from '../../storage/referralRepository';
 import { Contribution, ReportCounterConflict, ReportCounterRepository } from '../../storage/reportCounterRepository';
-import type { Logger } from '../app/log';
 import type { OutboxMessage } from '../../storage/outboxRepository';
 
 /**
@@ -50,7 +49,6 @@ export class ReportTotals {
       counters: ReportCounterRepository;
       referrals: ReferralRepository;
       calendar: WorkingCalendar;
-      logger: Logger;
     },
   ) {}
 
@@ -129,10 +127,6 @@ export class ReportTotals {
 }
 
 const EMPTY = JSON.stringify(emptyCounters());
-
-export function monthsOf(year: number): string[] {
-  return Array.from({ length: 12 }, (_, index) => `${year}-${String(index + 1).padStart(2, '0')}`);
-}
 
 /** Per row: what to add to go from the old contribution to the new one. */
 function difference(before: Contribution['rows'], after: Contribution['rows']): Contribution['rows'] {

@@ -148,17 +148,11 @@ export function mountTab(server: Server, parts: TabRouteParts): void {
       return views.act(user, referralId.parse(req.params.referralId), version, action as RequestedAction);
     }),
   );
-  server.get(
-    '/api/tab/report',
-    api(async (user, req) => {
-      const { csv: _csv, ...report } = await views.boroughReport(user, reportQuery.parse(query(req)).year);
-      return report;
-    }),
-  );
+  server.get('/api/tab/report', api((user, req) => views.boroughReport(user, reportQuery.parse(query(req)).year)));
   server.get(
     '/api/tab/report.csv',
     api(
-      (user, req) => views.boroughReport(user, reportQuery.parse(query(req)).year),
+      (user, req) => views.boroughReportCsv(user, reportQuery.parse(query(req)).year),
       (res, report) => res.sendRaw(200, report.csv, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="signpost-borough-report-${report.year}.csv"` }),
     ),
   );

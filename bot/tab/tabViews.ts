@@ -180,7 +180,7 @@ export class TabViews {
    * The borough report for a year, rows by month x service x practice, small numbers suppressed.
    * Read from the running totals (12 partitions of counter rows), never from the referrals.
    */
-  async boroughReport(user: TabUser, year: number): Promise<{ year: number; rows: ReportRow[]; services: ServiceRef[]; monthlyMade: ReturnType<typeof monthlyMade>; csv: string }> {
+  async boroughReport(user: TabUser, year: number): Promise<{ year: number; rows: ReportRow[]; services: ServiceRef[]; monthlyMade: ReturnType<typeof monthlyMade> }> {
     if (!this.mayReadBoroughReport(user)) throw new TabRefusal(403, 'Only commissioners and Signpost admins can see the borough report.');
     const [counted, directory] = await Promise.all([this.deps.reportTotals.year(year), this.deps.directory.list()]);
     const summed = [...sumRows(counted).values()];
@@ -190,7 +190,13 @@ export class TabViews {
         .sort((a, b) => a.key.month.localeCompare(b.key.month) || a.key.serviceId.localeCompare(b.key.serviceId) || a.key.practice.localeCompare(b.key.practice)),
     );
     const services = directory.map((service) => ({ id: service.id, name: service.name }));
-    return { year, rows, services, monthlyMade: monthlyMade(summed, year), csv: reportCsv(rows, DECLINE_REASONS, CLOSE_REASONS) };
+    return { year, rows, services, monthlyMade: monthlyMade(summed, year) };
+  }
+
+  /** The borough report's rows as a CSV download, for the same people; written only when downloaded. */
+  async boroughReportCsv(user: TabUser, year: number): Promise<{ year: number; csv: string }> {
+    const { rows } = await this.boroughReport(user, year);
+    return { year, csv: reportCsv(rows, DECLINE_REASONS, CLOSE_REASONS) };
   }
 
   private summary(referral: Referral, names: Map<string, string>) {

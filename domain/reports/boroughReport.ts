@@ -271,12 +271,16 @@ export function sumRows(parts: Array<{ key: RowKey; counters: ReportCounters }>)
 export function monthlyMade(rows: Iterable<{ key: RowKey; counters: ReportCounters }>, year: number): Array<{ month: string; made: string; value: number }> {
   const made = new Map<string, number>();
   for (const { key, counters } of rows) made.set(key.month, (made.get(key.month) ?? 0) + counters.made);
-  return Array.from({ length: 12 }, (_, index) => {
-    const month = `${year}-${String(index + 1).padStart(2, '0')}`;
+  return monthsOf(year).map((month) => {
     const count = made.get(month) ?? 0;
     const shown = publishedCount(count);
     return { month, made: shown, value: shown === '<5' ? 0 : count };
   });
+}
+
+/** A year's months as the report keys them, YYYY-MM, January first. */
+export function monthsOf(year: number): string[] {
+  return Array.from({ length: 12 }, (_, index) => `${year}-${String(index + 1).padStart(2, '0')}`);
 }
 
 /** The CSV of published rows: one column per measure, reasons as columns of their own. */

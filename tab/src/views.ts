@@ -61,6 +61,11 @@ function table(caption: string, headers: string[], rows: Array<Array<Node | stri
   );
 }
 
+/** What happened to a referral, oldest first, each with its time. */
+function timelineList(entries: TimelineEntry[], label?: string): HTMLElement {
+  return h('ol', { class: 'timeline', 'aria-label': label }, entries.map((entry) => h('li', {}, h('time', { datetime: entry.at }, when(entry.at)), ` ${entry.what}`)));
+}
+
 export async function myReferrals(context: Context): Promise<void> {
   const { referrals } = await context.api.get<{ referrals: Array<Summary & { timeline: TimelineEntry[] }> }>('/api/tab/my-referrals');
   heading(context.main, 'My referrals');
@@ -78,7 +83,7 @@ export async function myReferrals(context: Context): Promise<void> {
           { class: 'card' },
           h('h2', {}, h('a', { href: `#/referral/${referral.id}` }, `${referral.reference} (${referral.initials})`)),
           h('p', {}, `${referral.service}: `, h('strong', {}, referral.statusLabel)),
-          h('ol', { class: 'timeline', 'aria-label': `Timeline of ${referral.reference}` }, referral.timeline.map((entry) => h('li', {}, h('time', { datetime: entry.at }, when(entry.at)), ` ${entry.what}`))),
+          timelineList(referral.timeline, `Timeline of ${referral.reference}`),
         ),
       ),
     ),
@@ -144,7 +149,7 @@ export async function referral(context: Context, referralId: string, notice?: st
   if (notice) context.main.append(h('p', { class: 'notice' }, notice));
   context.main.append(h('p', {}, `${data.service}: `, h('strong', {}, data.statusLabel)));
   if (data.view === 'referrer') {
-    context.main.append(h('h2', {}, 'Timeline'), h('ol', { class: 'timeline' }, data.timeline.map((entry) => h('li', {}, h('time', { datetime: entry.at }, when(entry.at)), ` ${entry.what}`))));
+    context.main.append(h('h2', {}, 'Timeline'), timelineList(data.timeline));
     return;
   }
   context.main.append(
@@ -155,7 +160,7 @@ export async function referral(context: Context, referralId: string, notice?: st
     h('ul', {}, data.reasons.map((reason) => h('li', {}, reason))),
   );
   if (data.may.length) context.main.append(h('h2', {}, 'Actions'), ...actionForms(context, data));
-  context.main.append(h('h2', {}, 'History'), h('ol', { class: 'timeline' }, data.history.map((entry) => h('li', {}, h('time', { datetime: entry.at }, when(entry.at)), ` ${entry.what}`))));
+  context.main.append(h('h2', {}, 'History'), timelineList(data.history));
 }
 
 /** One form per action this person may take, each posting through the application layer. */

@@ -6,7 +6,6 @@ import { ReferralRepository } from '../../storage/referralRepository';
 import { ReportCounterRepository, ReportCountersNeedRebuild } from '../../storage/reportCounterRepository';
 import { asciiJson, toChunks } from '../../storage/chunkedJson';
 import { isReportCountPayload, ReportCountPayload, reportCountMessage, ReportTotals } from '../../bot/reports/reportTotals';
-import { createLogger } from '../../bot/app/log';
 import { applyTransition, ReferralAction } from '../../domain/referral/actions';
 import type { Actor } from '../../domain/referral/lifecycle';
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
@@ -31,7 +30,6 @@ describe('Borough report totals', () => {
   let tables: TableConnection;
   let world: ReferralWorld;
   let totals: ReportTotals;
-  const logLines: string[] = [];
 
   before(async () => {
     ({ azurite, tables } = await testTables());
@@ -40,7 +38,6 @@ describe('Borough report totals', () => {
       counters: new ReportCounterRepository(tables, { tablePrefix: world.names.referralPrefix }),
       referrals: world.referrals,
       calendar,
-      logger: createLogger('warn', (line) => logLines.push(line)),
     });
     // As createSignpost wires it: every change carries its count, which the dispatcher carries out.
     world.referrals.queueWithEveryChange((referral, event) => [reportCountMessage(referral, event)]);
@@ -109,7 +106,9 @@ describe('Borough report totals', () => {
     await change(world.referrals, redirected.id, { verb: 'update', status: 'contacted' }, later(redirected, 3));
 
     await countQueued();
-    expect(logLines.filter((line) => line.includes('report-counters-failed'))).to.deep.equal([]);
+    // The running totals, before any rebuild, already count every referral made.
+    const running = [...sumRows(await totals.year(2026)).values()].reduce((sum, row) => sum + row.counters.made, 0);
+    expect(running).to.equal(24);
     const { referrals, differing } = await totals.rebuild(2026);
     expect(referrals).to.equal(24);
     // Rows are compared by value; a row the running totals never wrote counts as all zeros.
@@ -136,7 +135,7 @@ describe('Borough report totals', () => {
 
   it('refuses a year still in the first layout (a partition per year) until a rebuild rewrites it and removes those rows', async () => {
     const counters = new ReportCounterRepository(tables, { tablePrefix: world.names.referralPrefix });
-    const upgraded = new ReportTotals({ counters, referrals: world.referrals, calendar, logger: createLogger('warn', () => undefined) });
+    const upgraded = new ReportTotals({ counters, referrals: world.referrals, calendar });
     const truth = await totals.year(2026);
     const april = truth.filter((row) => row.key.month === '2026-04');
     expect(april).to.not.deep.equal([]);
