@@ -39,10 +39,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'export') return exportDirectory(rest);
   if (command === 'history' || command === 'history-activity') return rest[0] ? history(rest[0], command === 'history-activity') : usage();
   const file = rest.find((arg) => !arg.startsWith('--') && arg !== OPEN_REFERRAL_UK_FORMAT);
-  if (!['validate', 'import', 'validate-activities', 'import-activities'].includes(command ?? '') || !file) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  if (!['validate', 'import', 'validate-activities', 'import-activities'].includes(command ?? '') || !file) return usage();
   let loaded: Loaded;
   try {
     loaded = load(command!.endsWith('-activities') ? 'activities' : 'directory', JSON.parse(readFileSync(file, 'utf8')));
@@ -87,10 +84,7 @@ function storage(what = 'import'): TableConnection | undefined {
 
 async function exportDirectory(args: string[]): Promise<number> {
   const format = args[args.indexOf('--format') + 1];
-  if (!args.includes('--format') || format !== OPEN_REFERRAL_UK_FORMAT) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  if (!args.includes('--format') || format !== OPEN_REFERRAL_UK_FORMAT) return usage();
   const connectionString = process.env.SIGNPOST_STORAGE_CONNECTION_STRING;
   let directories;
   if (connectionString) {
@@ -112,7 +106,7 @@ function usage(): number {
 async function history(id: string, activityOnly: boolean): Promise<number> {
   const tables = storage('read the history');
   if (!tables) return 2;
-  const serviceVersions = activityOnly ? [] : (await new DirectoryRepository(tables).history(id)).map(({ serviceId, service, ...version }) => ({ ...version, id: serviceId, entry: service }));
+  const serviceVersions = activityOnly ? [] : await new DirectoryRepository(tables).history(id);
   const versions: Array<EntryVersion<object>> = serviceVersions.length ? serviceVersions : await new ActivityRepository(tables).history(id);
   if (!versions.length) {
     process.stderr.write(`No history for "${id}": there is no such ${activityOnly ? 'activity' : 'service or activity'}, or it has not changed since it was first imported.\n`);

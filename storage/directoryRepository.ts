@@ -1,6 +1,6 @@
 import type { TableConnection } from './tables';
 import { DirectoryService, DirectoryValidationError, parseDirectory } from '../domain/directory/schema';
-import { ChangeAuthor, ChangeRoute, EntryVersion, VersionedEntries } from './versionedEntries';
+import { ChangeAuthor, ChangeRoute, EntryChange, EntryVersion, VersionedEntries } from './versionedEntries';
 
 export { CHANGE_ROUTES, type ChangeAuthor, type ChangeRoute } from './versionedEntries';
 
@@ -9,15 +9,6 @@ export { CHANGE_ROUTES, type ChangeAuthor, type ChangeRoute } from './versionedE
  * the services' schema. The checked-in file seeds it on first start; an explicit import
  * (`npm run directory -- import`) replaces it. Every change is a new version with its history.
  */
-
-/** A version of a service, under the names its readers have always used. */
-export type ServiceVersion = Omit<EntryVersion<DirectoryService>, 'id' | 'entry'> & { serviceId: string; service: DirectoryService };
-
-export type ServiceChange =
-  | { ok: true; service: DirectoryService; version: number; changed: string[] }
-  | { ok: false; reason: 'unknown-service' }
-  | { ok: false; reason: 'stale'; version: number }
-  | { ok: false; reason: 'invalid'; problems: string[] };
 
 export const SERVICE_ENTRIES = {
   partition: 'service',
@@ -50,20 +41,18 @@ export class DirectoryRepository {
   }
 
   /** Changes one service against the version the person saw; the result must pass the import's schema (see VersionedEntries.change). */
-  async change(
+  change(
     id: string,
     expectedVersion: number | undefined,
     edit: (service: DirectoryService) => unknown,
     how: { route: ChangeRoute; by: ChangeAuthor; at: string; note?: string },
-  ): Promise<ServiceChange> {
-    const outcome = await this.entries.change(id, expectedVersion, edit, how);
-    if (outcome.ok) return { ok: true, service: outcome.entry, version: outcome.version, changed: outcome.changed };
-    return outcome.reason === 'unknown-entry' ? { ok: false, reason: 'unknown-service' } : outcome;
+  ): Promise<EntryChange<DirectoryService>> {
+    return this.entries.change(id, expectedVersion, edit, how);
   }
 
   /** Every version of a service, oldest first (the services imported before versions were kept start at their first change). */
-  async history(id: string): Promise<ServiceVersion[]> {
-    return (await this.entries.history(id)).map(({ id: serviceId, entry: service, ...version }: EntryVersion<DirectoryService>) => ({ serviceId, service, ...version }));
+  history(id: string): Promise<Array<EntryVersion<DirectoryService>>> {
+    return this.entries.history(id);
   }
 
   list(): Promise<DirectoryService[]> {

@@ -66,6 +66,8 @@ function commonFields(kind: 'service' | 'activity', entry: { id: string; name: s
     description: entry.description,
     ...(contact.website ? { url: contact.website } : {}),
     ...(contact.email ? { email: contact.email } : {}),
+    assured_date: entry.lastVerified,
+    organization,
   } as const;
 }
 
@@ -80,8 +82,6 @@ function serviceToOpenReferral(service: DirectoryService): Record<string, unknow
     // Open Referral UK's words for Signpost's: paused is "temporarily closed", closed is "inactive".
     status: status === 'open' ? 'active' : status === 'paused' ? 'temporarily closed' : 'inactive',
     ...(ageRule?.rule === 'minimumAge' ? { minimum_age: ageRule.age } : {}),
-    assured_date: lastVerified,
-    organization: organizationOf(organisation),
     service_areas: (areaCovered.value ?? []).map((borough) => ({ id: stableId(`service_area:service:${signpostId}:${borough}`), service_id: common.id, name: BOROUGH_NAMES[borough] })),
     funding: funding.value === null ? [] : [{ id: stableId(`funding:service:${signpostId}`), service_id: common.id, source: funding.value }],
     service_at_locations: address
@@ -98,8 +98,6 @@ function activityToOpenReferral(activity: Activity): Record<string, unknown> {
     ...common,
     // A stopped activity is kept (with its history), as Open Referral UK's "inactive".
     status: activity.stopped ? 'inactive' : 'active',
-    assured_date: activity.lastVerified,
-    organization: organizationOf(activity.organisation),
     // Times are local (Europe/London), as the activity publishes them.
     schedules: activity.sessions.map((session, index) => ({
       id: stableId(`schedule:activity:${activity.id}:${index}`),

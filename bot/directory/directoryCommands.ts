@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { escapeCardText } from '../../domain/text';
 import { isoDate, longDate, type DirectoryService } from '../../domain/directory/schema';
-import type { DirectoryRepository, ServiceChange } from '../../storage/directoryRepository';
+import type { DirectoryRepository } from '../../storage/directoryRepository';
+import type { EntryChange } from '../../storage/versionedEntries';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import type { Logger } from '../app/log';
 import type { ChannelPlace } from '../channels/serviceChannels';
@@ -62,8 +63,8 @@ export class DirectoryCommands {
         return command.change === 'add' ? `${address.data} is already a maintainer. Nothing changed.` : `${address.data} is not a maintainer. Nothing changed.`;
       }
       return command.change === 'add'
-        ? `${address.data} now maintains the entry for ${outcome.service.name}: Signpost asks them to confirm it before it goes out of date.`
-        : `${address.data} no longer maintains the entry for ${outcome.service.name}.`;
+        ? `${address.data} now maintains the entry for ${outcome.entry.name}: Signpost asks them to confirm it before it goes out of date.`
+        : `${address.data} no longer maintains the entry for ${outcome.entry.name}.`;
     }
 
     // wait, pause, reopen: the service's link workers, the members of this team.
@@ -80,7 +81,7 @@ export class DirectoryCommands {
         waitingTimeWeeks: { value: parsed.data, note: `Set by the service's link workers on ${longDate(this.today())}.` },
       }));
       if (!outcome.ok) return this.refusal(outcome);
-      return `The typical wait for ${outcome.service.name} is now about ${parsed.data} weeks. New matches and referrers' updates quote it from now on.`;
+      return `The typical wait for ${outcome.entry.name} is now about ${parsed.data} weeks. New matches and referrers' updates quote it from now on.`;
     }
     if (command.name === 'pause') {
       const date = isoDate.safeParse(command.until ?? '');
@@ -88,12 +89,12 @@ export class DirectoryCommands {
       if (date.data <= this.today()) return `${longDate(date.data)} is not in the future: say the date the service reopens. Nothing changed.`;
       const outcome = await this.change(who, serviceId, (service) => ({ ...service, status: 'paused', reopensOn: date.data }));
       if (!outcome.ok) return this.refusal(outcome);
-      return `${outcome.service.name} is paused until ${longDate(date.data)}: it is not offered as a match until then, and referrers see why. Say **reopen** when it takes referrals again.`;
+      return `${outcome.entry.name} is paused until ${longDate(date.data)}: it is not offered as a match until then, and referrers see why. Say **reopen** when it takes referrals again.`;
     }
     const outcome = await this.change(who, serviceId, ({ reopensOn: _until, ...service }) => ({ ...service, status: 'open' }));
     if (!outcome.ok) return this.refusal(outcome);
-    if (!outcome.changed.length) return `${outcome.service.name} is already open to referrals. Nothing changed.`;
-    return `${outcome.service.name} is open to referrals again and is offered as a match from now on.`;
+    if (!outcome.changed.length) return `${outcome.entry.name} is already open to referrals. Nothing changed.`;
+    return `${outcome.entry.name} is open to referrals again and is offered as a match from now on.`;
   }
 
   /**
@@ -142,7 +143,7 @@ export class DirectoryCommands {
     ].join('\n');
   }
 
-  private async change(who: Speaker, serviceId: string, edit: Parameters<DirectoryRepository['change']>[2]): Promise<ServiceChange> {
+  private async change(who: Speaker, serviceId: string, edit: Parameters<DirectoryRepository['change']>[2]): Promise<EntryChange<DirectoryService>> {
     const outcome = await this.deps.directory.change(serviceId, undefined, edit, {
       route: 'teams',
       by: { name: who.name ?? 'A link worker', ...(who.email ? { email: who.email } : {}) },
@@ -152,8 +153,8 @@ export class DirectoryCommands {
     return outcome;
   }
 
-  private refusal(outcome: Exclude<ServiceChange, { ok: true }>): string {
-    if (outcome.reason === 'unknown-service') return 'The service this channel serves is no longer in the directory. Nothing changed.';
+  private refusal(outcome: Exclude<EntryChange<DirectoryService>, { ok: true }>): string {
+    if (outcome.reason === 'unknown-entry') return 'The service this channel serves is no longer in the directory. Nothing changed.';
     if (outcome.reason === 'stale') return 'Someone changed the entry at the same moment. Nothing changed: please say it again.';
     return `The directory refused the change:\n${outcome.problems.map((problem) => `- ${escapeCardText(problem)}`).join('\n')}\nNothing changed.`;
   }

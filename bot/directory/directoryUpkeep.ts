@@ -20,7 +20,7 @@ import { applyActivityEdit, type ActivityEdit } from '../../domain/directory/act
 import { longDate, notTakingReferrals, type DirectoryService } from '../../domain/directory/schema';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import type { ActivityRepository } from '../../storage/activityRepository';
-import type { ChangeAuthor, ChangeRoute } from '../../storage/versionedEntries';
+import type { ChangeAuthor, ChangeRoute, EntryChange } from '../../storage/versionedEntries';
 import type { OutboxMessage, OutboxRepository } from '../../storage/outboxRepository';
 import type { TimerRepository } from '../../storage/timerRepository';
 import type { Logger } from '../app/log';
@@ -46,8 +46,8 @@ export interface Maintainer {
 export type UpkeepRequest = { verb: 'confirm' } | { verb: 'change'; edit: VerificationEdit } | { verb: 'change-activity'; edit: ActivityEdit };
 
 export type UpkeepOutcome =
-  | { kind: 'changed'; entry: VerifiableEntry; service?: DirectoryService; version: number; notice: string }
-  | { kind: 'refused' | 'stale' | 'invalid' | 'not-found'; notice: string; entry?: VerifiableEntry; service?: DirectoryService; version?: number };
+  | { kind: 'changed'; entry: VerifiableEntry; version: number; notice: string }
+  | { kind: 'refused' | 'stale' | 'invalid' | 'not-found'; notice: string; entry?: VerifiableEntry; version?: number };
 
 /** What `verify` did: asked each maintainer, in Teams where Signpost can reach them there, else by email. */
 export type RequestedNow =
@@ -69,11 +69,6 @@ export interface DirectoryUpkeepDependencies {
 }
 
 type StoredEntry = { entry: VerifiableEntry; version: number };
-type EntryChangeResult =
-  | { ok: true; entry: VerifiableEntry; version: number; changed: string[] }
-  | { ok: false; reason: 'unknown' }
-  | { ok: false; reason: 'stale' }
-  | { ok: false; reason: 'invalid'; problems: string[] };
 
 const SYSTEM = { id: 'signpost', name: 'Signpost' };
 
@@ -176,27 +171,26 @@ export class DirectoryUpkeep {
     const refusal = this.refusal(person, ref, version, route, stored);
     if (refusal || !stored) return refusal!;
     const name = entryName(stored.entry);
-    const shown = this.shown(stored);
     const now = this.deps.now();
     const today = now.toISOString().slice(0, 10);
     const formFor: EntryKind = request.verb === 'change' ? 'service' : request.verb === 'change-activity' ? 'activity' : ref.kind;
-    if (formFor !== ref.kind) return { kind: 'invalid', notice: `Nothing changed: that form is not for this ${ref.kind}.`, ...shown };
+    if (formFor !== ref.kind) return { kind: 'invalid', notice: `Nothing changed: that form is not for this ${ref.kind}.`, ...stored };
     if (request.verb === 'change') {
       const problems = editProblems(request.edit, today);
-      if (problems.length) return { kind: 'invalid', notice: `Nothing changed: ${problems.join('; ')}.`, ...shown };
+      if (problems.length) return { kind: 'invalid', notice: `Nothing changed: ${problems.join('; ')}.`, ...stored };
     }
     const how = { route, by: { name: person.name, ...(person.email ? { email: person.email } : {}) } satisfies ChangeAuthor, at: now.toISOString() };
     const outcome = await this.change(ref, version, request, today, `${person.name} on ${longDate(today)}`, how);
     if (!outcome.ok) {
-      if (outcome.reason === 'unknown') return { kind: 'not-found', notice: `That ${ref.kind} is no longer in the directory. Nothing changed.` };
-      const latest = this.shown((await this.current(ref)) ?? stored);
+      if (outcome.reason === 'unknown-entry') return { kind: 'not-found', notice: `That ${ref.kind} is no longer in the directory. Nothing changed.` };
+      const latest = (await this.current(ref)) ?? stored;
       if (outcome.reason === 'stale') return { kind: 'stale', notice: 'Someone changed the entry at the same moment. Nothing changed: here it is as it stands now.', ...latest };
       return { kind: 'invalid', notice: `Nothing changed: ${outcome.problems.join('; ')}.`, ...latest };
     }
     // The next request counts from today's check; the one pending finds the entry checked and sends nothing.
     await this.deps.timers.schedule([this.firstRequest(outcome.entry)]);
     this.deps.logger.info('directory-changed', { entry: ref.kind, id: ref.id, route, version: outcome.version, fields: outcome.changed.join(',') });
-    const changed = { ...this.shown(outcome), version: outcome.version };
+    const changed = { entry: outcome.entry, version: outcome.version };
     if (request.verb === 'confirm') return { kind: 'changed', ...changed, notice: `Thank you: the entry for ${name} is confirmed as correct today.` };
     const state =
       outcome.entry.kind === 'service'
@@ -208,23 +202,16 @@ export class DirectoryUpkeep {
   }
 
   /** The change written as a new version, through the entry's own repository (and so its schema). */
-  private async change(ref: EntryRef, version: number, request: UpkeepRequest, today: string, byline: string, how: { route: ChangeRoute; by: ChangeAuthor; at: string }): Promise<EntryChangeResult> {
+  private async change(ref: EntryRef, version: number, request: UpkeepRequest, today: string, byline: string, how: { route: ChangeRoute; by: ChangeAuthor; at: string }): Promise<EntryChange<VerifiableEntry>> {
     if (ref.kind === 'service') {
       const edit = request.verb === 'change' ? request.edit : undefined;
       const outcome = await this.deps.directory.change(ref.id, version, (service) => applyEdit(service, edit, today, byline), how);
-      if (outcome.ok) return { ok: true, entry: { kind: 'service', service: outcome.service }, version: outcome.version, changed: outcome.changed };
-      return outcome.reason === 'unknown-service' ? { ok: false, reason: 'unknown' } : outcome.reason === 'stale' ? { ok: false, reason: 'stale' } : outcome;
+      return outcome.ok ? { ...outcome, entry: { kind: 'service', service: outcome.entry } } : outcome;
     }
-    if (!this.deps.activities) return { ok: false, reason: 'unknown' };
+    if (!this.deps.activities) return { ok: false, reason: 'unknown-entry' };
     const edit = request.verb === 'change-activity' ? request.edit : undefined;
     const outcome = await this.deps.activities.change(ref.id, version, (activity) => applyActivityEdit(activity, edit, today), how);
-    if (outcome.ok) return { ok: true, entry: { kind: 'activity', activity: outcome.entry }, version: outcome.version, changed: outcome.changed };
-    return outcome.reason === 'unknown-entry' ? { ok: false, reason: 'unknown' } : outcome.reason === 'stale' ? { ok: false, reason: 'stale' } : outcome;
-  }
-
-  /** What an outcome carries to show the entry again: the entry, its version, and (for services, as before) the service. */
-  private shown(stored: StoredEntry): { entry: VerifiableEntry; service?: DirectoryService; version: number } {
-    return { entry: stored.entry, version: stored.version, ...(stored.entry.kind === 'service' ? { service: stored.entry.service } : {}) };
+    return outcome.ok ? { ...outcome, entry: { kind: 'activity', activity: outcome.entry } } : outcome;
   }
 
   /**
@@ -241,10 +228,10 @@ export class DirectoryUpkeep {
     if (!stored) return { kind: 'not-found', notice: `That ${ref.kind} is no longer in the directory. Nothing changed.` };
     if (!this.mayMaintain(person, stored.entry)) {
       this.deps.logger.warn('directory-change-refused', { entry: ref.kind, id: ref.id, route });
-      return { kind: 'refused', notice: `Only the maintainers of ${entryName(stored.entry)} (or a Signpost admin) can confirm or change its entry. Nothing changed.`, ...this.shown(stored) };
+      return { kind: 'refused', notice: `Only the maintainers of ${entryName(stored.entry)} (or a Signpost admin) can confirm or change its entry. Nothing changed.`, ...stored };
     }
     if (stored.version !== version) {
-      return { kind: 'stale', notice: 'The entry has changed since this request was sent. Nothing changed: here it is as it stands now.', ...this.shown(stored) };
+      return { kind: 'stale', notice: 'The entry has changed since this request was sent. Nothing changed: here it is as it stands now.', ...stored };
     }
     return undefined;
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BOROUGHS, parseEntries } from './schema';
+import { BOROUGHS, isoDate, parseEntries } from './schema';
 
 /**
  * The activities directory: what link workers connect people to (lunch clubs, walking groups,
@@ -76,7 +76,7 @@ export const activitySchema = z
       .strict(),
     /** Who is asked to confirm the entry is still right. */
     maintainers: z.array(z.object({ name: z.string().min(1).max(120), email: z.string().email() }).strict()).max(20),
-    lastVerified: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD'),
+    lastVerified: isoDate,
     /** Written for Signpost as an example, not a real group: shown as such wherever it appears. */
     illustrative: z.boolean(),
     /** Set by a maintainer when the activity no longer runs: kept (with its history) but no longer offered. Absent: running. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Activity, sessionWords, WEEKDAYS, Weekday } from './activities';
+import { optionalText, requiredText } from './formText';
 
 /**
  * Keeping an activity's entry current: what its maintainers may change when asked to confirm
@@ -74,21 +75,7 @@ export function parseSessionWords(text: string): { sessions: Activity['sessions'
   return problems.length ? { problems } : { sessions };
 }
 
-const requiredText = (label: string, max: number, missing: string) =>
-  z
-    .string({ required_error: `${label}: ${missing}`, invalid_type_error: `${label}: write it as text` })
-    .trim()
-    .min(1, `${label}: ${missing}`)
-    .max(max, `${label}: keep it under ${max} characters`);
-
-const optionalContact = <T extends z.ZodTypeAny>(label: string, max: number, check: (text: z.ZodString) => T) =>
-  z
-    .string({ invalid_type_error: `${label}: write it as text` })
-    .trim()
-    .max(max, `${label}: keep it under ${max} characters`)
-    .optional()
-    .transform((text) => (text ? text : undefined))
-    .pipe(check(z.string()).optional());
+const optionalContact = <T extends z.ZodTypeAny>(label: string, max: number, check: (text: z.ZodString) => T) => optionalText(label, max).pipe(check(z.string()).optional());
 
 /** The "Change" form for an activity, from a Teams card or the email's page: each problem names the field. */
 export const activityEditSchema = z.object({

@@ -1,4 +1,4 @@
-import { DEFAULT_VERIFICATION_MAX_AGE_DAYS, DirectoryService } from './schema';
+import { DirectoryService, isUnverified } from './schema';
 
 /**
  * Finding a service in the directory from a few typed words: its name, a need ("dementia",
@@ -124,7 +124,6 @@ class SearchIndex {
   readonly youngestAge: Int16Array;
   /** Each service's place when matches are otherwise equal (see byStanding), worked out once. */
   readonly standing: Int32Array;
-  readonly verifiedAt: Float64Array;
 
   constructor(readonly services: readonly DirectoryService[]) {
     this.youngestAge = new Int16Array(services.length).fill(-1);
@@ -133,7 +132,6 @@ class SearchIndex {
       .map((service, index) => ({ service, index }))
       .sort((a, b) => byStanding(a.service, b.service))
       .forEach(({ index }, place) => (this.standing[index] = place));
-    this.verifiedAt = Float64Array.from(services, (service) => Date.parse(`${service.lastVerified}T00:00:00Z`));
     const weights = new Map<string, number>();
     services.forEach((service, index) => {
       weights.clear();
@@ -265,16 +263,13 @@ export function searchDirectory(services: readonly DirectoryService[], query: Ex
   const found: number[] = [];
   for (let service = 0; service < count; service += 1) if (score[service] > 0 && !excluded[service]) found.push(service);
   found.sort((a, b) => matched[b] - matched[a] || score[b] - score[a] || index.standing[a] - index.standing[b]);
-  const oldestVerified = options.now.getTime() - (options.verificationMaxAgeDays ?? DEFAULT_VERIFICATION_MAX_AGE_DAYS) * DAY_MS;
   return found.slice(0, options.limit ?? found.length).map((service) => ({
     service: services[service],
     matchedWords: matched[service],
     score: score[service],
-    unverified: index.verifiedAt[service] < oldestVerified,
+    unverified: isUnverified(services[service], options.now, options.verificationMaxAgeDays),
   }));
 }
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Among equal matches: services that take referrals, open before paused, the shortest published wait, then name. */
 function byStanding(a: DirectoryService, b: DirectoryService): number {

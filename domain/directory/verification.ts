@@ -5,6 +5,7 @@ import type { ServiceVerificationRequest, StaffMessage, VerificationRequest } fr
 import type { Activity } from './activities';
 import { ActivityEdit, activityEditSchema, activityValueLines, activityValues } from './activityVerification';
 import type { WorkingCalendar } from '../supervision/workingCalendar';
+import { optionalText } from './formText';
 
 /**
  * Keeping the directory current: each entry's maintainers (a service's, or a community
@@ -231,14 +232,6 @@ export function currentValueLines(current: ServiceVerificationRequest['current']
     ...(current.note ? [{ label: 'Note', value: current.note }] : []),
   ];
 }
-
-const optionalText = (label: string, max: number) =>
-  z
-    .string({ invalid_type_error: `${label}: write it as text` })
-    .trim()
-    .max(max, `${label}: keep it under ${max} characters`)
-    .optional()
-    .transform((text) => (text ? text : undefined));
 
 /**
  * The "Change" form, from a Teams card or the email's page: each field's problem names the

@@ -50,8 +50,9 @@ describe('Activities directory', () => {
     delete file.activities[3].howToJoin;
     file.activities[4].id = file.activities[5].id;
     file.activities[6].lastVerified = 'last week';
+    file.activities[7].lastVerified = '2026-02-30';
     const problems = problemsOf(file);
-    const [a0, a1, a2, a3, , a5, a6] = file.activities.map((activity: { id: string }) => activity.id);
+    const [a0, a1, a2, a3, , a5, a6, a7] = file.activities.map((activity: { id: string }) => activity.id);
     expect(problems).to.include.members([
       `activity "${a5}": id: appears more than once`,
     ]);
@@ -60,6 +61,7 @@ describe('Activities directory', () => {
     expect(problems).to.include(`activity "${a2}": sessions.0.ends: must be after the start time`);
     expect(problems.some((problem) => problem.startsWith(`activity "${a3}": howToJoin:`))).to.equal(true);
     expect(problems).to.include(`activity "${a6}": lastVerified: a date as YYYY-MM-DD`);
+    expect(problems).to.include(`activity "${a7}": lastVerified: not a real date`);
   });
 
   it('refuses fields it does not know, so a typo is not silently dropped', () => {

@@ -52,7 +52,7 @@ describe('Directory versions and history (Azurite)', () => {
       [3, 'email', 'Helen Price'],
     ]);
     expect(history[1]).to.deep.include({ at, changed: ['status', 'reopensOn'], note: 'Staff shortage' });
-    expect(history[1].service.status).to.equal('paused');
+    expect(history[1].entry.status).to.equal('paused');
     expect(history[2].changed).to.have.members(['status', 'reopensOn', 'waitingTimeWeeks']);
     // Another service's history is its own.
     expect((await repository.history('champs')).map((v) => v.version)).to.deep.equal([1]);
@@ -65,7 +65,7 @@ describe('Directory versions and history (Azurite)', () => {
     expect(stale).to.deep.equal({ ok: false, reason: 'stale', version: 2 });
     expect((await repository.current('sail'))?.service.status).to.equal('open');
     expect((await repository.history('sail')).map((v) => v.version)).to.deep.equal([1, 2]);
-    expect(await repository.change('nonsense', 1, (s) => s, { route: 'teams', by: helen, at })).to.deep.equal({ ok: false, reason: 'unknown-service' });
+    expect(await repository.change('nonsense', 1, (s) => s, { route: 'teams', by: helen, at })).to.deep.equal({ ok: false, reason: 'unknown-entry' });
   });
 
   it('two changes racing on the same version: one lands, the other is refused as stale', async () => {
