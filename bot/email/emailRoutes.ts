@@ -14,7 +14,7 @@ import type { ActionOutcome, ActingPerson, ReferralActions } from '../referrals/
 import { ACTION_PATH, EmailActions, emailPerson, LINK_PATH } from './emailActions';
 import { actionableBodySchema, EmailRequest, emailVerbSchema, requestedAction } from './emailInputs';
 import type { LinkSigner } from './linkSigner';
-import { actionForms, caseSection, codePage, contactSection, page, PAGE_HEADERS, questionSection, refusalPage, STYLESHEET, STYLESHEET_PATH } from './pages';
+import { actionForms, caseSection, codePage, contactSection, page, questionSection, refusalPage, sendPage, STYLESHEET, STYLESHEET_PATH } from './pages';
 import { RateLimiter } from './rateLimit';
 import { CODE_MINUTES, CODE_REFUSALS, ConfirmationCodes } from './confirmationCodes';
 
@@ -53,11 +53,6 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
   const perLink = new RateLimiter(20, 10);
   const refuse = (reason: string, status: number) => deps.logger.warn('email-action-refused', { reason, status });
   const gate = new ActionableMessageGate({ verifier: deps.verifier, intake: deps.intake, perAddress, refuse });
-
-  const sendPage = (res: Response, status: number, html: string) => {
-    res.writeHead(status, PAGE_HEADERS);
-    res.end(html);
-  };
 
   // Bodies restify itself refuses (bad JSON, too large for the server) never reach a handler: logged here, by reason only.
   server.on('restifyError', (req: Request, _res: Response, error: { statusCode?: number; name?: string }, done: () => void) => {
