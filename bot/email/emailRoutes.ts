@@ -241,22 +241,19 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     const person = emailPerson(link.to, 'actionable-message', token.name);
     const { referral, standing } = await linkState(link);
     if (!referral) return refused('link-gone', 404, STANDING_WORDS.gone.heading);
-    if (!(await deps.emailActions.permitted(person, referral)).includes(GUARD_FOR[verb.data]) && standing === 'usable') {
+    if (standing === 'usable' && !(await deps.emailActions.permitted(person, referral)).includes(GUARD_FOR[verb.data])) {
       return refused('not-permitted', 403, 'You cannot take this action on this referral.');
     }
-    const refreshed = async (notice: string) => actionableCard(await deps.emailActions.referralCase(referral, notice), await deps.emailActions.referralTarget(link.to, referral, link), deps.emailActions.originator);
+    // The card that replaces the email's: the referral as it is now, with what its recipient may do now.
+    const refreshed = async (now: Referral, notice: string) =>
+      actionableCard(await deps.emailActions.referralCase(now, notice), await deps.emailActions.referralTarget(link.to, now, link), deps.emailActions.originator);
     if (standing !== 'usable') {
       refuse(`link-${standing}`, 200);
-      return answer(200, STANDING_WORDS[standing].heading, await refreshed(`${STANDING_WORDS[standing].heading}. Here it is now.`));
+      return answer(200, STANDING_WORDS[standing].heading, await refreshed(referral, `${STANDING_WORDS[standing].heading}. Here it is now.`));
     }
     const outcome = await deps.actions.act(person, link.referralId, link.escalationId ? undefined : link.version, requested, { linkId: link.id });
     if (outcome.kind === 'not-found' || outcome.kind === 'contact-details') return refused('link-gone', 404, STANDING_WORDS.gone.heading);
-    const card = actionableCard(
-      await deps.emailActions.referralCase(outcome.referral, outcome.notice),
-      await deps.emailActions.referralTarget(link.to, outcome.referral, link),
-      deps.emailActions.originator,
-    );
-    answer(outcome.kind === 'refused' ? 403 : 200, outcome.notice, card);
+    answer(outcome.kind === 'refused' ? 403 : 200, outcome.notice, await refreshed(outcome.referral, outcome.notice));
   });
 }
 
