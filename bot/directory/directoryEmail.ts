@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Request, Response, Server } from 'restify';
 import { escapeHtml, RenderedEmail } from '../../cards/email';
-import { embeddedCard } from '../../cards/emailActions';
+import { actionHttp, embeddedCard } from '../../cards/emailActions';
 import { verificationRequestCard } from '../../cards/verificationCard';
 import type { StaffMessage, VerificationRequest } from '../../domain/supervision/messages';
 import {
@@ -118,15 +118,7 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
     const url = `${this.deps.publicUrl() ?? ''}${DIRECTORY_ACTION_PATH}`;
     return verificationRequestCard(message, state, {
       originator: this.deps.originator,
-      answerAction: (answer, title, inputIds) => ({
-        type: 'Action.Http',
-        title,
-        method: 'POST',
-        url,
-        headers: [{ name: 'Content-Type', value: 'application/json' }],
-        // Outlook fills {{id.value}} with what was entered before it posts.
-        body: JSON.stringify({ link: token, answer, ...Object.fromEntries(inputIds.map((id) => [id, `{{${id}.value}}`])) }),
-      }),
+      answerAction: (answer, title, inputIds) => actionHttp(title, url, { link: token, answer }, inputIds),
     });
   }
 
