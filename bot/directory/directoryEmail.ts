@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Request, Response, Server } from 'restify';
-import { escapeHtml, RenderedEmail } from '../../cards/email';
+import { escapeHtml, factsTableHtml, RenderedEmail } from '../../cards/email';
 import { actionHttp, embeddedCard } from '../../cards/emailActions';
 import { verificationRequestCard } from '../../cards/verificationCard';
 import type { StaffMessage, VerificationRequest } from '../../domain/supervision/messages';
@@ -107,7 +107,7 @@ export class DirectoryEmail {
 <html><head><meta charset="utf-8">${embeddedCard(this.actionableCard({ ...message, verification }, token))}</head><body style="font-family: Segoe UI, Arial, sans-serif">
 <h2>${escapeHtml(message.title)}</h2>
 ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
-<table>${rows.map((row) => `<tr><th align="left">${escapeHtml(row.label)}</th><td>${escapeHtml(row.value)}</td></tr>`).join('')}</table>
+${factsTableHtml(rows)}
 <p><a href="${escapeHtml(link)}">Still correct, or change it</a> (the page asks for a code Signpost emails you, so a forwarded email cannot answer)</p>
 </body></html>`;
     return { subject: `Signpost: ${message.title}`, text, html };
