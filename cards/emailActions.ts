@@ -100,7 +100,7 @@ export interface EmailActionTarget {
 }
 
 /** The link for one action: the page, opened on that action's form. */
-export function actionLink(target: EmailActionTarget, verb: EmailVerb): string {
+function actionLink(target: EmailActionTarget, verb: EmailVerb): string {
   return `${target.pageUrl}?action=${encodeURIComponent(verb)}`;
 }
 

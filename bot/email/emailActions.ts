@@ -120,7 +120,7 @@ export class EmailActions {
 }
 
 /** An email about a referral: the facts, the Actionable Message card and the same actions as links. */
-export function caseEmail(shown: EmailCase, target: EmailActionTarget | undefined, originator: string): RenderedEmail {
+function caseEmail(shown: EmailCase, target: EmailActionTarget | undefined, originator: string): RenderedEmail {
   const facts = shown.facts.map((fact) => `${fact.label}: ${fact.value}`);
   const text = [shown.title, '', ...facts, '', ...shown.lines, '', ...actionLinksText(target)].join('\n');
   const html = `<!DOCTYPE html>

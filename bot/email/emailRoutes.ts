@@ -105,7 +105,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
   }
 
   /** The case and the actions its recipient may take now, on a fresh link (after a change, or for a stale one). */
-  async function casePage(person: ActingPerson, referral: Referral, target: EmailActionTarget | undefined, notice?: string, only?: EmailVerb): Promise<string> {
+  async function casePage(referral: Referral, target: EmailActionTarget | undefined, notice?: string, only?: EmailVerb): Promise<string> {
     const shown = await deps.emailActions.referralCase(referral, notice);
     const forms = actionForms(target, only);
     return page(shown.title, `${caseSection(shown)}\n${forms || '<p>There is nothing for you to do on this referral now.</p>'}`);
@@ -115,11 +115,10 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     const link = admitLink(req, res);
     if (!link) return;
     const { referral, standing } = await linkState(link);
-    const person = emailPerson(link.to, 'email-link');
     if (standing === 'stale' && referral) {
       // The email is out of date, but its recipient may still have something to do: show it as it is now.
       const fresh = await deps.emailActions.referralTarget(link.to, referral, link);
-      return sendPage(res, 200, await casePage(person, referral, fresh, `${STANDING_WORDS.stale.heading}. Here it is now.`));
+      return sendPage(res, 200, await casePage(referral, fresh, `${STANDING_WORDS.stale.heading}. Here it is now.`));
     }
     if (standing !== 'usable' || !referral) {
       const words = STANDING_WORDS[standing === 'usable' ? 'gone' : standing];
@@ -129,7 +128,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     // The fresh link offers what the table permits now; the email's own link keeps its once-only use.
     const current = target ? { ...target, token: String(req.params.token), verbs: target.verbs.filter((verb) => link.actions.includes(verb)) } : undefined;
     const only = emailVerbSchema.safeParse(new URLSearchParams(req.getQuery() ?? '').get('action'));
-    sendPage(res, 200, await casePage(person, referral, current, undefined, only.success ? only.data : undefined));
+    sendPage(res, 200, await casePage(referral, current, undefined, only.success ? only.data : undefined));
   });
 
   /**
@@ -177,7 +176,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     const person = emailPerson(link.to, 'email-link');
     if (requested.verb === 'read-question') return sendQuestion(res, person, link, requested.questionId);
     const outcome = await deps.actions.act(person, link.referralId, link.escalationId ? undefined : link.version, requested, verb === 'view-contact' ? {} : { linkId: link.id });
-    sendPage(res, outcomeStatus(outcome), await outcomePage(person, link, outcome));
+    sendPage(res, outcomeStatus(outcome), await outcomePage(link, outcome));
   }
 
   /** Seeing contact details or a question changes nothing, so a used link may still show them while the referral has not moved on. */
@@ -203,7 +202,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     sendPage(res, words.status, refusalPage(words.heading, words.explanation, await standingNow(referral)));
   }
 
-  async function outcomePage(person: ActingPerson, link: EmailLink, outcome: ActionOutcome): Promise<string> {
+  async function outcomePage(link: EmailLink, outcome: ActionOutcome): Promise<string> {
     if (outcome.kind === 'not-found') return refusalPage(STANDING_WORDS.gone.heading, outcome.notice);
     if (outcome.kind === 'contact-details') {
       const shown = await deps.emailActions.referralCase(outcome.referral);
@@ -211,7 +210,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     }
     if (outcome.kind === 'refused') refuse('refused-by-application', 403);
     const fresh = await deps.emailActions.referralTarget(link.to, outcome.referral, link);
-    return casePage(person, outcome.referral, fresh, outcome.notice);
+    return casePage(outcome.referral, fresh, outcome.notice);
   }
 
   server.post(ACTION_PATH, async (req: Request, res: Response) => {

@@ -12,7 +12,7 @@ import type { RenderedEmail } from '../../cards/email';
 
 export const STYLESHEET_PATH = '/email/signpost.css';
 
-export const PAGE_HEADERS: Record<string, string> = {
+const PAGE_HEADERS: Record<string, string> = {
   'Content-Type': 'text/html; charset=utf-8',
   'Content-Security-Policy': "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   // The link is the key: never send it on to another site, never keep the page in a cache.
