@@ -100,7 +100,7 @@ export interface EmailActionTarget {
 }
 
 /** The link for one action: the page, opened on that action's form. */
-export function actionLink(target: EmailActionTarget, verb: EmailVerb): string {
+function actionLink(target: EmailActionTarget, verb: EmailVerb): string {
   return `${target.pageUrl}?action=${encodeURIComponent(verb)}`;
 }
 
@@ -109,17 +109,22 @@ function required(input: ActionInput): { errorMessage?: string } {
   return input.required ? { errorMessage: input.choices ? `Choose: ${input.label.toLowerCase()}` : `Fill in: ${input.label.toLowerCase()}` } : {};
 }
 
-/** The Adaptive Card buttons for an email's actions: Action.Http to Signpost, carrying the link token that says who it was sent to. */
-export function actionableCardActions(target: EmailActionTarget | undefined): Array<Record<string, unknown>> {
-  const http = (verb: EmailVerb, title: string, inputs: ActionInput[]) => ({
+/** An Outlook Action.Http button posting `fields` and the card's inputs to Signpost as JSON. */
+export function actionHttp(title: string, url: string, fields: Record<string, string>, inputIds: readonly string[]): Record<string, unknown> {
+  return {
     type: 'Action.Http',
     title,
     method: 'POST',
-    url: target!.actionUrl,
+    url,
     headers: [{ name: 'Content-Type', value: 'application/json' }],
     // Outlook fills {{id.value}} with what was entered before it posts.
-    body: JSON.stringify({ link: target!.token, verb, ...Object.fromEntries(inputs.map((input) => [input.id, `{{${input.id}.value}}`])) }),
-  });
+    body: JSON.stringify({ ...fields, ...Object.fromEntries(inputIds.map((id) => [id, `{{${id}.value}}`])) }),
+  };
+}
+
+/** The Adaptive Card buttons for an email's actions: Action.Http to Signpost, carrying the link token that says who it was sent to. */
+export function actionableCardActions(target: EmailActionTarget | undefined): Array<Record<string, unknown>> {
+  const http = (verb: EmailVerb, title: string, inputs: ActionInput[]) => actionHttp(title, target!.actionUrl, { link: target!.token, verb }, inputs.map((input) => input.id));
   return (target?.verbs ?? []).map((verb) => {
     const form = ACTION_FORMS[verb];
     // Contact details must never land in the mailbox (a refreshed card replaces the email): they open on Signpost's page.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Request, Response, Server } from 'restify';
-import { escapeHtml, RenderedEmail } from '../../cards/email';
-import { embeddedCard } from '../../cards/emailActions';
+import { escapeHtml, factsTableHtml, RenderedEmail } from '../../cards/email';
+import { actionHttp, embeddedCard } from '../../cards/emailActions';
 import { verificationRequestCard } from '../../cards/verificationCard';
 import type { StaffMessage, VerificationRequest } from '../../domain/supervision/messages';
 import {
@@ -22,7 +22,7 @@ import type { Logger } from '../app/log';
 import { ActionableMessageGate, answerActionable } from '../email/actionableMessages';
 import { CODE_MINUTES, CODE_REFUSALS, ConfirmationCodes } from '../email/confirmationCodes';
 import type { LinkSigner } from '../email/linkSigner';
-import { codePage, page, PAGE_HEADERS } from '../email/pages';
+import { codePage, facts, page, refusalPage, sendPage } from '../email/pages';
 import { RateLimiter } from '../email/rateLimit';
 import { upkeepRequestFrom, type DirectoryUpkeep, type Maintainer, type UpkeepOutcome, type UpkeepRequest } from './directoryUpkeep';
 
@@ -107,7 +107,7 @@ export class DirectoryEmail {
 <html><head><meta charset="utf-8">${embeddedCard(this.actionableCard({ ...message, verification }, token))}</head><body style="font-family: Segoe UI, Arial, sans-serif">
 <h2>${escapeHtml(message.title)}</h2>
 ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
-<table>${rows.map((row) => `<tr><th align="left">${escapeHtml(row.label)}</th><td>${escapeHtml(row.value)}</td></tr>`).join('')}</table>
+${factsTableHtml(rows)}
 <p><a href="${escapeHtml(link)}">Still correct, or change it</a> (the page asks for a code Signpost emails you, so a forwarded email cannot answer)</p>
 </body></html>`;
     return { subject: `Signpost: ${message.title}`, text, html };
@@ -118,15 +118,7 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
     const url = `${this.deps.publicUrl() ?? ''}${DIRECTORY_ACTION_PATH}`;
     return verificationRequestCard(message, state, {
       originator: this.deps.originator,
-      answerAction: (answer, title, inputIds) => ({
-        type: 'Action.Http',
-        title,
-        method: 'POST',
-        url,
-        headers: [{ name: 'Content-Type', value: 'application/json' }],
-        // Outlook fills {{id.value}} with what was entered before it posts.
-        body: JSON.stringify({ link: token, answer, ...Object.fromEntries(inputIds.map((id) => [id, `{{${id}.value}}`])) }),
-      }),
+      answerAction: (answer, title, inputIds) => actionHttp(title, url, { link: token, answer }, inputIds),
     });
   }
 
@@ -138,33 +130,29 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
 
   register(server: Server, verifier?: EntraTokenVerifier): void {
     const refuse = (reason: string, status: number) => this.deps.logger.warn('directory-link-refused', { reason, status });
-    const send = (res: Response, status: number, html: string) => {
-      res.writeHead(status, PAGE_HEADERS);
-      res.end(html);
-    };
     const claimsOf = (req: Request, res: Response): Claims | undefined => {
       const claims = this.verify(String(req.params?.token ?? ''));
       if (!claims) {
         refuse('bad-signature', 403);
-        send(res, 403, message('This link is not valid', 'It was not made by Signpost, or it was changed. Nothing was changed.'));
+        sendPage(res, 403, refusalPage('This link is not valid', 'It was not made by Signpost, or it was changed. Nothing was changed.'));
         return undefined;
       }
       if (this.expired(claims)) {
-        send(res, 410, message('This link has expired', 'Links in Signpost emails work for a limited time. Nothing was changed.'));
+        sendPage(res, 410, refusalPage('This link has expired', 'Links in Signpost emails work for a limited time. Nothing was changed.'));
         return undefined;
       }
       return claims;
     };
     const outcomePage = (res: Response, outcome: UpkeepOutcome) =>
-      send(res, UPKEEP_STATUS[outcome.kind], message(outcome.kind === 'changed' ? 'Thank you' : 'Nothing was changed', outcome.notice));
+      sendPage(res, UPKEEP_STATUS[outcome.kind], refusalPage(outcome.kind === 'changed' ? 'Thank you' : 'Nothing was changed', outcome.notice));
 
     server.get(`${VERIFY_PATH}/:token`, async (req: Request, res: Response) => {
       const claims = claimsOf(req, res);
       if (!claims) return;
       const stored = await this.deps.upkeep.current({ kind: claims.entry, id: claims.serviceId });
-      if (!stored) return send(res, 404, message(`This ${claims.entry} is not in the directory`, 'Nothing was changed.'));
+      if (!stored) return sendPage(res, 404, refusalPage(`This ${claims.entry} is not in the directory`, 'Nothing was changed.'));
       const stale = stored.version !== claims.version ? 'The entry has changed since this email was sent: this is how it stands now, and answering here changes nothing.' : undefined;
-      send(res, 200, requestPage(requestMessageFor(stored.entry, claims.version, 1, this.deps.now().toISOString()), { notice: stale }));
+      sendPage(res, 200, requestPage(requestMessageFor(stored.entry, claims.version, 1, this.deps.now().toISOString()), { notice: stale }));
     });
 
     /**
@@ -193,12 +181,12 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
           refuse(redeemed.reason, 403);
           const words = CODE_REFUSALS[redeemed.reason];
           // A wrong guess keeps the answer: the same page asks again.
-          if (redeemed.reason === 'code-wrong') return send(res, 403, codePage(buttonFor(undefined), token, CODE_MINUTES, words.heading));
+          if (redeemed.reason === 'code-wrong') return sendPage(res, 403, codePage(buttonFor(undefined), token, CODE_MINUTES, words.heading));
           // A code run out: the Change form again, as it was filled in, to ask for a new code.
           const kept = redeemed.expired as PendingAnswer | undefined;
           const request = kept?.typed ? await formNow() : undefined;
-          if (request) return send(res, 403, requestPage(request, { notice: 'That code has run out, so nothing was changed. Your changes are below: save them again for a new code.', typed: kept!.typed }));
-          return send(res, 403, message(words.heading, words.explanation));
+          if (request) return sendPage(res, 403, requestPage(request, { notice: 'That code has run out, so nothing was changed. Your changes are below: save them again for a new code.', typed: kept!.typed }));
+          return sendPage(res, 403, refusalPage(words.heading, words.explanation));
         }
         return outcomePage(res, await this.deps.upkeep.act(person, about, claims.version, (redeemed.action as PendingAnswer).request, 'email'));
       }
@@ -207,8 +195,8 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
         refuse('invalid-input', 400);
         // The form again, as they filled it in, with every problem named.
         const request = await formNow();
-        if (!request) return send(res, 400, message('Nothing was changed', answer.problems.join('; ')));
-        return send(res, 400, requestPage(request, { problems: answer.problems, typed: typedFields(request.verification!, body) }));
+        if (!request) return sendPage(res, 400, refusalPage('Nothing was changed', answer.problems.join('; ')));
+        return sendPage(res, 400, requestPage(request, { problems: answer.problems, typed: typedFields(request.verification!, body) }));
       }
       const refusal = await this.deps.upkeep.mayAnswer(person, about, claims.version, 'email');
       if (refusal) return outcomePage(res, refusal);
@@ -222,9 +210,9 @@ ${message.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
       const asked = await this.deps.codes.ask({ key, to: claims.to, action: pending, button, about: `the entry for ${entryName(stored.entry)}` });
       if (!asked) {
         refuse('codes-rate-limited', 429);
-        return send(res, 429, message('Too many codes asked for', 'Use the code Signpost has already emailed, or wait a few minutes. Nothing was changed.'));
+        return sendPage(res, 429, refusalPage('Too many codes asked for', 'Use the code Signpost has already emailed, or wait a few minutes. Nothing was changed.'));
       }
-      send(res, 200, codePage(button, token, CODE_MINUTES));
+      sendPage(res, 200, codePage(button, token, CODE_MINUTES));
     });
 
     const gate = new ActionableMessageGate({ verifier, intake: this.deps.intake, perAddress: new RateLimiter(120, 60), refuse });
@@ -310,10 +298,6 @@ function typedFields(request: VerificationRequest, body: Record<string, unknown>
   return typed;
 }
 
-function message(heading: string, explanation: string): string {
-  return page(heading, `<h1>${escapeHtml(heading)}</h1>\n<p>${escapeHtml(explanation)}</p>`);
-}
-
 /** The entry and the two answers; after a bad Change, the form as it was filled in, with the problems named. */
 function requestPage(request: StaffMessage, shown: { notice?: string; problems?: string[]; typed?: Record<string, string> } = {}): string {
   const rows = requestValueLines(request.verification!);
@@ -325,7 +309,7 @@ function requestPage(request: StaffMessage, shown: { notice?: string; problems?:
     `<h1>${escapeHtml(request.title)}</h1>
 ${shown.notice ? `<p><strong>${escapeHtml(shown.notice)}</strong></p>` : ''}
 ${request.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
-<dl>${rows.map((row) => `<dt>${escapeHtml(row.label)}</dt><dd>${escapeHtml(row.value)}</dd>`).join('')}</dl>
+${facts(rows)}
 <p>Either answer asks for a code Signpost emails to you, so that only you can answer.</p>
 <form method="post"><input type="hidden" name="answer" value="confirm"><button type="submit">Still correct</button></form>
 <h2>Change</h2>

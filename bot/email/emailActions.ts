@@ -3,7 +3,7 @@ import { GuardedVerb, STATUS_LABELS } from '../../domain/referral/lifecycle';
 import { EmailLink, EmailVerb, ESCALATION_EMAIL_VERBS, linkExpiry, offeredNow, QUESTION_EMAIL_VERBS, REFERRAL_EMAIL_VERBS } from '../../domain/email/links';
 import type { StaffMessage } from '../../domain/supervision/messages';
 import { actionableCard, actionLinksHtml, actionLinksText, EmailActionTarget, EmailCase, embeddedCard } from '../../cards/emailActions';
-import { escapeHtml, RenderedEmail } from '../../cards/email';
+import { escapeHtml, factsTableHtml, RenderedEmail } from '../../cards/email';
 import { serviceReferralFacts } from '../../cards/serviceReferralCard';
 import { staffMessageEmail } from '../../cards/staffMessageCard';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
@@ -120,14 +120,14 @@ export class EmailActions {
 }
 
 /** An email about a referral: the facts, the Actionable Message card and the same actions as links. */
-export function caseEmail(shown: EmailCase, target: EmailActionTarget | undefined, originator: string): RenderedEmail {
+function caseEmail(shown: EmailCase, target: EmailActionTarget | undefined, originator: string): RenderedEmail {
   const facts = shown.facts.map((fact) => `${fact.label}: ${fact.value}`);
   const text = [shown.title, '', ...facts, '', ...shown.lines, '', ...actionLinksText(target)].join('\n');
   const html = `<!DOCTYPE html>
 <html><head><meta charset="utf-8">${embeddedCard(actionableCard(shown, target, originator))}</head>
 <body style="font-family: Segoe UI, Arial, sans-serif">
 <h2>${escapeHtml(shown.title)}</h2>
-<table>${shown.facts.map((fact) => `<tr><th align="left">${escapeHtml(fact.label)}</th><td>${escapeHtml(fact.value)}</td></tr>`).join('')}</table>
+${factsTableHtml(shown.facts)}
 ${shown.lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
 ${actionLinksHtml(target)}
 </body></html>`;

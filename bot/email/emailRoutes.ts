@@ -14,7 +14,7 @@ import type { ActionOutcome, ActingPerson, ReferralActions } from '../referrals/
 import { ACTION_PATH, EmailActions, emailPerson, LINK_PATH } from './emailActions';
 import { actionableBodySchema, EmailRequest, emailVerbSchema, requestedAction } from './emailInputs';
 import type { LinkSigner } from './linkSigner';
-import { actionForms, caseSection, codePage, contactSection, page, PAGE_HEADERS, questionSection, refusalPage, STYLESHEET, STYLESHEET_PATH } from './pages';
+import { actionForms, caseSection, codePage, contactSection, page, questionSection, refusalPage, sendPage, STYLESHEET, STYLESHEET_PATH } from './pages';
 import { RateLimiter } from './rateLimit';
 import { CODE_MINUTES, CODE_REFUSALS, ConfirmationCodes } from './confirmationCodes';
 
@@ -53,11 +53,6 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
   const perLink = new RateLimiter(20, 10);
   const refuse = (reason: string, status: number) => deps.logger.warn('email-action-refused', { reason, status });
   const gate = new ActionableMessageGate({ verifier: deps.verifier, intake: deps.intake, perAddress, refuse });
-
-  const sendPage = (res: Response, status: number, html: string) => {
-    res.writeHead(status, PAGE_HEADERS);
-    res.end(html);
-  };
 
   // Bodies restify itself refuses (bad JSON, too large for the server) never reach a handler: logged here, by reason only.
   server.on('restifyError', (req: Request, _res: Response, error: { statusCode?: number; name?: string }, done: () => void) => {
@@ -110,7 +105,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
   }
 
   /** The case and the actions its recipient may take now, on a fresh link (after a change, or for a stale one). */
-  async function casePage(person: ActingPerson, referral: Referral, target: EmailActionTarget | undefined, notice?: string, only?: EmailVerb): Promise<string> {
+  async function casePage(referral: Referral, target: EmailActionTarget | undefined, notice?: string, only?: EmailVerb): Promise<string> {
     const shown = await deps.emailActions.referralCase(referral, notice);
     const forms = actionForms(target, only);
     return page(shown.title, `${caseSection(shown)}\n${forms || '<p>There is nothing for you to do on this referral now.</p>'}`);
@@ -120,11 +115,10 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     const link = admitLink(req, res);
     if (!link) return;
     const { referral, standing } = await linkState(link);
-    const person = emailPerson(link.to, 'email-link');
     if (standing === 'stale' && referral) {
       // The email is out of date, but its recipient may still have something to do: show it as it is now.
       const fresh = await deps.emailActions.referralTarget(link.to, referral, link);
-      return sendPage(res, 200, await casePage(person, referral, fresh, `${STANDING_WORDS.stale.heading}. Here it is now.`));
+      return sendPage(res, 200, await casePage(referral, fresh, `${STANDING_WORDS.stale.heading}. Here it is now.`));
     }
     if (standing !== 'usable' || !referral) {
       const words = STANDING_WORDS[standing === 'usable' ? 'gone' : standing];
@@ -134,7 +128,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     // The fresh link offers what the table permits now; the email's own link keeps its once-only use.
     const current = target ? { ...target, token: String(req.params.token), verbs: target.verbs.filter((verb) => link.actions.includes(verb)) } : undefined;
     const only = emailVerbSchema.safeParse(new URLSearchParams(req.getQuery() ?? '').get('action'));
-    sendPage(res, 200, await casePage(person, referral, current, undefined, only.success ? only.data : undefined));
+    sendPage(res, 200, await casePage(referral, current, undefined, only.success ? only.data : undefined));
   });
 
   /**
@@ -182,7 +176,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     const person = emailPerson(link.to, 'email-link');
     if (requested.verb === 'read-question') return sendQuestion(res, person, link, requested.questionId);
     const outcome = await deps.actions.act(person, link.referralId, link.escalationId ? undefined : link.version, requested, verb === 'view-contact' ? {} : { linkId: link.id });
-    sendPage(res, outcomeStatus(outcome), await outcomePage(person, link, outcome));
+    sendPage(res, outcomeStatus(outcome), await outcomePage(link, outcome));
   }
 
   /** Seeing contact details or a question changes nothing, so a used link may still show them while the referral has not moved on. */
@@ -208,7 +202,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     sendPage(res, words.status, refusalPage(words.heading, words.explanation, await standingNow(referral)));
   }
 
-  async function outcomePage(person: ActingPerson, link: EmailLink, outcome: ActionOutcome): Promise<string> {
+  async function outcomePage(link: EmailLink, outcome: ActionOutcome): Promise<string> {
     if (outcome.kind === 'not-found') return refusalPage(STANDING_WORDS.gone.heading, outcome.notice);
     if (outcome.kind === 'contact-details') {
       const shown = await deps.emailActions.referralCase(outcome.referral);
@@ -216,7 +210,7 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     }
     if (outcome.kind === 'refused') refuse('refused-by-application', 403);
     const fresh = await deps.emailActions.referralTarget(link.to, outcome.referral, link);
-    return casePage(person, outcome.referral, fresh, outcome.notice);
+    return casePage(outcome.referral, fresh, outcome.notice);
   }
 
   server.post(ACTION_PATH, async (req: Request, res: Response) => {
@@ -246,22 +240,19 @@ export function registerEmailRoutes(server: Server, deps: EmailRouteDependencies
     const person = emailPerson(link.to, 'actionable-message', token.name);
     const { referral, standing } = await linkState(link);
     if (!referral) return refused('link-gone', 404, STANDING_WORDS.gone.heading);
-    if (!(await deps.emailActions.permitted(person, referral)).includes(GUARD_FOR[verb.data]) && standing === 'usable') {
+    if (standing === 'usable' && !(await deps.emailActions.permitted(person, referral)).includes(GUARD_FOR[verb.data])) {
       return refused('not-permitted', 403, 'You cannot take this action on this referral.');
     }
-    const refreshed = async (notice: string) => actionableCard(await deps.emailActions.referralCase(referral, notice), await deps.emailActions.referralTarget(link.to, referral, link), deps.emailActions.originator);
+    // The card that replaces the email's: the referral as it is now, with what its recipient may do now.
+    const refreshed = async (now: Referral, notice: string) =>
+      actionableCard(await deps.emailActions.referralCase(now, notice), await deps.emailActions.referralTarget(link.to, now, link), deps.emailActions.originator);
     if (standing !== 'usable') {
       refuse(`link-${standing}`, 200);
-      return answer(200, STANDING_WORDS[standing].heading, await refreshed(`${STANDING_WORDS[standing].heading}. Here it is now.`));
+      return answer(200, STANDING_WORDS[standing].heading, await refreshed(referral, `${STANDING_WORDS[standing].heading}. Here it is now.`));
     }
     const outcome = await deps.actions.act(person, link.referralId, link.escalationId ? undefined : link.version, requested, { linkId: link.id });
     if (outcome.kind === 'not-found' || outcome.kind === 'contact-details') return refused('link-gone', 404, STANDING_WORDS.gone.heading);
-    const card = actionableCard(
-      await deps.emailActions.referralCase(outcome.referral, outcome.notice),
-      await deps.emailActions.referralTarget(link.to, outcome.referral, link),
-      deps.emailActions.originator,
-    );
-    answer(outcome.kind === 'refused' ? 403 : 200, outcome.notice, card);
+    answer(outcome.kind === 'refused' ? 403 : 200, outcome.notice, await refreshed(outcome.referral, outcome.notice));
   });
 }
 

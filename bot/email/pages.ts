@@ -1,3 +1,4 @@
+import type { Response } from 'restify';
 import { escapeHtml } from '../../cards/email';
 import { ACTION_FORMS, ActionInput, EmailActionTarget, EmailCase } from '../../cards/emailActions';
 import type { EmailVerb } from '../../domain/email/links';
@@ -11,7 +12,7 @@ import type { RenderedEmail } from '../../cards/email';
 
 export const STYLESHEET_PATH = '/email/signpost.css';
 
-export const PAGE_HEADERS: Record<string, string> = {
+const PAGE_HEADERS: Record<string, string> = {
   'Content-Type': 'text/html; charset=utf-8',
   'Content-Security-Policy': "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   // The link is the key: never send it on to another site, never keep the page in a cache.
@@ -30,6 +31,12 @@ label{display:block;font-weight:600;margin-top:.5rem}select,textarea,input{width
 button{font:inherit;padding:.5rem 1rem;margin-top:.75rem;border-radius:4px;border:1px solid #235;background:#235;color:#fff}
 @media (max-width:30rem){dl{grid-template-columns:1fr}}`;
 
+/** Answers with one of these pages. */
+export function sendPage(res: Response, status: number, html: string): void {
+  res.writeHead(status, PAGE_HEADERS);
+  res.end(html);
+}
+
 export function page(title: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en-GB"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -39,7 +46,8 @@ ${body}
 </main></body></html>`;
 }
 
-function facts(rows: Array<{ label: string; value: string }>): string {
+/** Labelled values as a definition list. */
+export function facts(rows: Array<{ label: string; value: string }>): string {
   return `<dl>${rows.map((row) => `<dt>${escapeHtml(row.label)}</dt><dd>${escapeHtml(row.value)}</dd>`).join('')}</dl>`;
 }
 
@@ -100,7 +108,7 @@ export function questionSection(question: string): string {
 <blockquote>${escapeHtml(question).replace(/\n/g, '<br>')}</blockquote>`;
 }
 
-/** A page for a link that cannot act: why, and where the referral stands now (no identifiers). */
+/** A page that says what became of a link (why it cannot act, or that an answer was taken), and where the referral stands now (no identifiers). */
 export function refusalPage(heading: string, explanation: string, now?: Array<{ label: string; value: string }>): string {
   return page(heading, `<h1>${escapeHtml(heading)}</h1>\n<p>${escapeHtml(explanation)}</p>${now ? `\n<h2>Where the referral stands now</h2>\n${facts(now)}` : ''}`);
 }

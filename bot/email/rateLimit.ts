@@ -19,14 +19,13 @@ export class RateLimiter {
     const bucket = this.buckets.get(key) ?? { tokens: this.capacity, at: now };
     bucket.tokens = Math.min(this.capacity, bucket.tokens + ((now - bucket.at) / 60_000) * this.perMinute);
     bucket.at = now;
-    if (bucket.tokens < 1) {
-      this.buckets.set(key, bucket);
-      return false;
-    }
-    bucket.tokens -= 1;
-    // Forget the oldest keys first when too many are held: memory stays bounded.
-    if (!this.buckets.has(key) && this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+    const allowed = bucket.tokens >= 1;
+    if (allowed) bucket.tokens -= 1;
+    // Kept in order of last use, so when too many keys are held the least recently used is
+    // forgotten (a forgotten key starts full): a busy key is never the one dropped, and memory stays bounded.
+    this.buckets.delete(key);
+    if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
     this.buckets.set(key, bucket);
-    return true;
+    return allowed;
   }
 }

@@ -81,4 +81,13 @@ describe('Email links: signing, standing, inputs and rate limits', () => {
     expect(limiter.take('ip:1')).to.equal(true);
     expect(limiter.take('ip:1')).to.equal(false);
   });
+
+  it('when it holds too many keys, forgets the least recently used one, never a busy one', () => {
+    const limiter = new RateLimiter(1, 0, () => 0, 2);
+    expect([limiter.take('link:a'), limiter.take('link:b'), limiter.take('link:a')]).to.deep.equal([true, true, false]);
+    // A third key: 'b' was used longest ago, so it is forgotten; 'a' stays spent.
+    expect(limiter.take('link:c')).to.equal(true);
+    expect(limiter.take('link:a')).to.equal(false);
+    expect(limiter.take('link:b')).to.equal(true);
+  });
 });
