@@ -1,12 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startSignpost } from '../bot/app/server';
-import { createLogger } from '../bot/app/log';
 import { startAzurite } from '../storage/azurite';
-import { startBareBot } from './bareBot';
+import { BotProcess, startBotProcess } from './support/botProcess';
 import { activityFrom, LoopbackConnector, post } from './support/loopback';
 
 /**
@@ -16,8 +10,11 @@ import { activityFrom, LoopbackConnector, post } from './support/loopback';
  * how long the referrer waits for the update after an Accept. Storage is the embedded Azurite
  * (in memory) on loopback, so every storage request is a real HTTP round trip, counted.
  *
- * CPU per turn is this process's CPU over a load divided by its turns: it includes the load
- * generator, the same for both bots, so compare the two rather than read it absolutely.
+ * Each bot runs in a process of its own (support/botHost.ts), Azurite in another, and this
+ * process is the load generator and the Bot Connector stand-in. So `cpuMsPerTurn` is the bot's
+ * own CPU over a load divided by its turns (Signpost's includes its outbox dispatcher, not
+ * Azurite's work), `loadGeneratorCpuMsPerTurn` is this process's, and the RSS and heap figures
+ * are Signpost's process's, after a full GC in it.
  */
 
 const USERS = Number(process.env.BENCH_USERS ?? 20);
@@ -28,8 +25,8 @@ const SOAK_TURNS = Number(process.env.BENCH_TURNS_SOAK ?? 0);
 /** BENCH_TRACE_STORAGE=1 prints the storage requests of the lone Send and Accept, to see what a turn asks of storage. */
 const TRACE_STORAGE = process.env.BENCH_TRACE_STORAGE === '1';
 /**
- * BENCH_PROFILE=file.cpuprofile writes a CPU profile of this process over the referrals on
- * Signpost (BENCH_PROFILE_PHASE=accepts: over the Accepts), to open in Chrome DevTools.
+ * BENCH_PROFILE=file.cpuprofile writes a CPU profile of Signpost's process over the referrals
+ * (BENCH_PROFILE_PHASE=accepts: over the Accepts), to open in Chrome DevTools.
  */
 const PROFILE_FILE = process.env.BENCH_PROFILE;
 const PROFILE_PHASE = process.env.BENCH_PROFILE_PHASE === 'accepts' ? 'accepts' : 'referrals';
@@ -58,7 +55,16 @@ interface Latencies {
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** The bot's process's CPU over the load per turn. */
   cpuMsPerTurn: number;
+  /** This process's (load generator and Connector stand-in) CPU over the load per turn. */
+  loadGeneratorCpuMsPerTurn: number;
+}
+
+/** Who a turn is from and in which conversation. */
+interface Sender {
+  from: { id: string; name: string };
+  conversation: { id: string; conversationType: string };
 }
 
 export interface TurnsBenchResult {
@@ -82,8 +88,11 @@ export interface TurnsBenchResult {
   updatesMissing: number;
   uniqueReferences: number;
   acceptedWithOneOwner: number;
+  /** Signpost's process once started and at the end (after the soak, if any), after a full GC. */
   rssBeforeMiB: number;
   rssAfterMiB: number;
+  bareRssBeforeMiB: number;
+  bareRssAfterMiB: number;
   soakTurns: number;
   soakRssBeforeMiB: number;
   soakRssAfterMiB: number;
@@ -95,28 +104,15 @@ export interface TurnsBenchResult {
 
 export async function run(): Promise<TurnsBenchResult> {
   const started = performance.now();
-  const rssBefore = process.memoryUsage().rss;
   const connector = await LoopbackConnector.start();
   connector.members = Array.from({ length: USERS }, (_, index) => ({ id: `29:lw-${index}`, name: `Link Worker ${index}` }));
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'signpost-bench-'));
-  let storageRequests = 0;
-  const trace: string[] = [];
-  const bare = await startBareBot();
+  const bare = await startBotProcess({ kind: 'bare' });
   // In-memory Azurite, as in the issue's measurements: the embedded default's save-before-answer
   // would measure the disk, not Signpost.
   const azurite = await startAzurite();
-  const signpost = await startSignpost({
-    connectionString: azurite.connectionString,
-    env: { PATH: process.env.PATH, SIGNPOST_NOTIFY_POLL_MS: '5000' },
-    port: 0,
-    host: '127.0.0.1',
-    dataDir,
-    logger: createLogger('error'),
-    observeStorage: (request) => {
-      storageRequests += 1;
-      if (TRACE_STORAGE) trace.push(`${request.method} ${decodeURIComponent(new URL(request.url).pathname + new URL(request.url).search).slice(0, 160)}`);
-    },
-  });
+  const signpost = await startBotProcess({ kind: 'signpost', connectionString: azurite.connectionString, traceStorage: TRACE_STORAGE });
+  const bareMemoryBefore = await bare.request('usage', { gc: true });
+  const memoryBefore = await signpost.request('usage', { gc: true });
   let errors = 0;
   const turn = async (botUrl: string, activity: Record<string, any>): Promise<number> => {
     const begun = performance.now();
@@ -125,13 +121,14 @@ export async function run(): Promise<TurnsBenchResult> {
     return performance.now() - begun;
   };
   /** `refer` and the seven card steps, as a receptionist answers them; the reference Send gave. */
-  const wholeReferral = async (who: { from: { id: string; name: string }; conversation: { id: string; conversationType: string } }, record: (took: number, step: string) => void) => {
-    let card = lastCard(connector, who.conversation.id, await turn(signpost.url, activityFrom(connector, { ...who, text: 'refer' })));
+  const wholeReferral = async (who: Sender, record: (took: number, step: string) => void) => {
+    await turn(signpost.url, activityFrom(connector, { ...who, text: 'refer' }));
+    let card = lastCard(connector, who.conversation.id);
     for (const step of STEPS) {
-      const inputs = step === 'matches' ? { serviceId: inputValue(card, 'serviceId') } : step === 'summary' ? {} : ANSWERS[step];
-      const took = await turn(signpost.url, activityFrom(connector, { ...who, text: '', value: { ...submitData(card), ...inputs } }));
-      record(took, step);
-      card = lastCard(connector, who.conversation.id, took);
+      const submitted = await submitStep(signpost.url, connector, who, card, step);
+      if (!submitted.ok) errors += 1;
+      record(submitted.took, step);
+      card = submitted.card;
     }
     return /SP-\d{4}-\d{6}/.exec(JSON.stringify(card))?.[0];
   };
@@ -139,10 +136,10 @@ export async function run(): Promise<TurnsBenchResult> {
 
   try {
     // 1. `help`: the same load on both bots, one bot at a time.
-    const helpLoad = (botUrl: string, kind: string) =>
-      load(USERS * HELP_TURNS_PER_USER, async (record) => {
+    const helpLoad = (bot: BotProcess, kind: string) =>
+      load(bot, USERS * HELP_TURNS_PER_USER, async (record) => {
         await Promise.all(Array.from({ length: USERS }, async (_, index) => {
-          for (let count = 0; count < HELP_TURNS_PER_USER; count += 1) record(await turn(botUrl, activityFrom(connector, { ...user(index, kind), text: 'help' })));
+          for (let count = 0; count < HELP_TURNS_PER_USER; count += 1) record(await turn(bot.url, activityFrom(connector, { ...user(index, kind), text: 'help' })));
         }));
       });
     const progress = (what: string) => process.stderr.write(`turns: ${what} (${Math.round((performance.now() - started) / 1000)} s)\n`);
@@ -150,9 +147,9 @@ export async function run(): Promise<TurnsBenchResult> {
     for (const url of [bare.url, signpost.url]) {
       await Promise.all(Array.from({ length: USERS }, (_, index) => turn(url, activityFrom(connector, { ...user(index, 'warm-up'), text: 'help' }))));
     }
-    const bareHelp = await helpLoad(bare.url, 'bare-help');
+    const bareHelp = await helpLoad(bare, 'bare-help');
     progress('help on the bare bot');
-    const signpostHelp = await helpLoad(signpost.url, 'help');
+    const signpostHelp = await helpLoad(signpost, 'help');
     progress('help on Signpost');
 
     // The SAIL team's channel, linked as its link workers do.
@@ -160,9 +157,15 @@ export async function run(): Promise<TurnsBenchResult> {
 
     // 2. Whole referrals on Signpost; the bare bot gets as many card submits.
     const sends: number[] = [];
-    let profile = PROFILE_FILE && PROFILE_PHASE === 'referrals' ? await startProfile() : undefined;
+    const profiling = async (phase: typeof PROFILE_PHASE, body: () => Promise<Latencies>): Promise<Latencies> => {
+      if (!PROFILE_FILE || PROFILE_PHASE !== phase) return body();
+      await signpost.request('profileStart');
+      const measured = await body();
+      await signpost.request('profileStop', { file: PROFILE_FILE });
+      return measured;
+    };
     const references = new Set<string>();
-    const signpostCardStep = await load(USERS * REFERRALS_PER_USER * STEPS.length, async (record) => {
+    const signpostCardStep = await profiling('referrals', () => load(signpost, USERS * REFERRALS_PER_USER * STEPS.length, async (record) => {
       await Promise.all(Array.from({ length: USERS }, async (_, index) => {
         const who = user(index, 'referrer');
         for (let made = 0; made < REFERRALS_PER_USER; made += 1) {
@@ -173,26 +176,23 @@ export async function run(): Promise<TurnsBenchResult> {
           if (reference) references.add(reference);
         }
       }));
-    });
+    }));
     progress('referrals on Signpost');
-    if (profile) writeFileSync(PROFILE_FILE!, JSON.stringify(await profile.stop()));
-    profile = undefined;
-    const bareCardStep = await load(USERS * REFERRALS_PER_USER * STEPS.length, async (record) => {
+    const bareCardStep = await load(bare, USERS * REFERRALS_PER_USER * STEPS.length, async (record) => {
       await Promise.all(Array.from({ length: USERS }, async (_, index) => {
         for (let count = 0; count < REFERRALS_PER_USER * STEPS.length; count += 1) record(await turn(bare.url, activityFrom(connector, { ...user(index, 'bare-card'), text: '', value: { step: 'x', again: true } })));
       }));
     });
 
-    await signpost.signpost.dispatcher.caughtUp(); // the referrals' cards are in the channel, as link workers see them
-    const queue = await signpost.signpost.store.queue.list('sail');
+    await signpost.request('caughtUp'); // the referrals' cards are in the channel, as link workers see them
+    const queue = await signpost.request('queue', { serviceId: 'sail' });
     // The versions the cards show, read before the clicks so the load generator's reads do not compete with them.
-    const shown = new Map((await Promise.all(queue.map((entry) => signpost.signpost.store.referrals.get(entry.referralId)))).map((stored) => [stored!.referral.id, stored!.referral]));
+    const shown = new Map((await Promise.all(queue.map((entry) => signpost.request('referral', { id: entry.referralId })))).map((stored) => [stored!.referral.id, stored!.referral]));
 
     // 3. Concurrent Accepts: 20 link workers at once, each on referrals of their own (worker i takes i, i + 20, ...).
     const accepted: Array<{ acceptedAt: number; referralId: string; reference: string; referrerChat: string }> = [];
     const workers = connector.members.length;
-    if (PROFILE_FILE && PROFILE_PHASE === 'accepts') profile = await startProfile();
-    const signpostAccept = await load(queue.length, async (record) => {
+    const signpostAccept = await profiling('accepts', () => load(signpost, queue.length, async (record) => {
       await Promise.all(connector.members.map(async (worker, workerIndex) => {
         for (let index = workerIndex; index < queue.length; index += workers) {
           const entry = queue[index];
@@ -211,9 +211,8 @@ export async function run(): Promise<TurnsBenchResult> {
           accepted.push({ acceptedAt: performance.now(), referralId: entry.referralId, reference: stored.reference, referrerChat: String((stored.referrerConversation.conversation as { id: string }).id) });
         }
       }));
-    });
+    }));
     progress('accepts on Signpost');
-    if (profile) writeFileSync(PROFILE_FILE!, JSON.stringify(await profile.stop()));
     // 4. How long the referrer waits for the news of that referral.
     const waits = await Promise.all(
       accepted.map(async ({ acceptedAt, reference, referrerChat }) => {
@@ -228,38 +227,32 @@ export async function run(): Promise<TurnsBenchResult> {
     const updatesMissing = waits.filter(Number.isNaN).length;
     let acceptedWithOneOwner = 0;
     for (const { referralId } of accepted) {
-      const referral = (await signpost.signpost.store.referrals.get(referralId))!.referral;
-      const accepts = (await signpost.signpost.store.referrals.audit(referralId)).filter((event) => event.action === 'referral.accept');
+      const referral = (await signpost.request('referral', { id: referralId }))!.referral;
+      const accepts = (await signpost.request('audit', { id: referralId })).filter((event) => event.action === 'referral.accept');
       if (referral.owner && accepts.length === 1) acceptedWithOneOwner += 1;
     }
     // Storage requests of one Send and one Accept, alone: the outbox drained first and its
     // dispatcher paused meanwhile, so what it does after the reply is not counted as the turn's.
-    const traced = (what: string, from: number) => TRACE_STORAGE && process.stderr.write(`${what}:\n  ${trace.slice(from).join('\n  ')}\n`);
-    const { dispatcher } = signpost.signpost;
-    const alone = async <T>(count: () => Promise<T>): Promise<T> => {
-      await dispatcher.caughtUp();
-      await dispatcher.stop();
+    const alone = async (what: string, count: (storage: () => Promise<{ requests: number; traced: number }>) => Promise<{ requests: number; tracedFrom: number }>): Promise<number> => {
+      await signpost.request('caughtUp');
+      await signpost.request('pauseDispatcher');
       try {
-        return await count();
+        const { requests, tracedFrom } = await count(() => signpost.request('storageCount'));
+        if (TRACE_STORAGE) process.stderr.write(`${what}:\n  ${(await signpost.request('storageTrace', { from: tracedFrom })).join('\n  ')}\n`);
+        return requests;
       } finally {
-        dispatcher.start(5_000);
+        await signpost.request('resumeDispatcher', { intervalMs: 5_000 });
       }
     };
-    let from = trace.length;
-    const loneSend = await alone(() => countedSend(signpost.url, connector, () => storageRequests, () => (from = trace.length)));
-    traced('storage requests of a Send', from);
-    const loneAccept = await alone(() => countedAccept(signpost.url, connector, signpost.signpost.store, () => storageRequests, () => (from = trace.length)));
-    traced('storage requests of an Accept', from);
+    const loneSend = await alone('storage requests of a Send', (storage) => countedSend(signpost.url, connector, storage));
+    const loneAccept = await alone('storage requests of an Accept', (storage) => countedAccept(signpost, connector, storage));
 
     // Optional soak: memory over many turns of every kind (whole referrals and `help`), measured
     // after a full GC at the start, every tenth of the way and at the end.
     let soak = { turns: 0, before: 0, after: 0, maxRss: 0, heapBefore: 0, heapAfter: 0 };
     if (SOAK_TURNS > 0) {
-      const settled = () => {
-        global.gc?.();
-        return process.memoryUsage();
-      };
-      const start = settled();
+      const settled = () => signpost.request('usage', { gc: true });
+      const start = await settled();
       soak = { turns: 0, before: start.rss, after: 0, maxRss: start.rss, heapBefore: start.heapUsed, heapAfter: 0 };
       let nextSample = SOAK_TURNS / 10;
       while (soak.turns < SOAK_TURNS) {
@@ -272,17 +265,20 @@ export async function run(): Promise<TurnsBenchResult> {
         soak.turns += USERS * (STEPS.length + 3);
         connector.received.clear(); // the stand-in keeps nothing for long
         if (soak.turns >= nextSample) {
-          soak.maxRss = Math.max(soak.maxRss, settled().rss);
+          const sample = await settled();
+          soak.maxRss = Math.max(soak.maxRss, sample.rss);
           nextSample += SOAK_TURNS / 10;
-          progress(`soak ${soak.turns} turns, rss ${mib(process.memoryUsage().rss)} MiB`);
+          progress(`soak ${soak.turns} turns, Signpost's rss ${mib(sample.rss)} MiB`);
         }
       }
-      const end = settled();
+      const end = await settled();
       soak = { ...soak, after: end.rss, heapAfter: end.heapUsed };
     }
 
     const waitsSorted = waits.filter((wait) => !Number.isNaN(wait)).sort((a, b) => a - b);
-    const sendStats = summarise(sends, 0, 0);
+    const sendStats = summarise(sends, 0, 0, 0);
+    const memoryAfter = await signpost.request('usage', { gc: true });
+    const bareMemoryAfter = await bare.request('usage', { gc: true });
     return {
       name: 'turns',
       users: USERS,
@@ -303,8 +299,10 @@ export async function run(): Promise<TurnsBenchResult> {
       updatesMissing,
       uniqueReferences: references.size,
       acceptedWithOneOwner,
-      rssBeforeMiB: mib(rssBefore),
-      rssAfterMiB: mib(process.memoryUsage().rss),
+      rssBeforeMiB: mib(memoryBefore.rss),
+      rssAfterMiB: mib(memoryAfter.rss),
+      bareRssBeforeMiB: mib(bareMemoryBefore.rss),
+      bareRssAfterMiB: mib(bareMemoryAfter.rss),
       soakTurns: soak.turns,
       soakRssBeforeMiB: mib(soak.before),
       soakRssAfterMiB: mib(soak.after),
@@ -318,20 +316,24 @@ export async function run(): Promise<TurnsBenchResult> {
     await azurite.stop();
     await bare.stop();
     await connector.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-/** Runs a load, timing each turn it records; CPU over the load per turn. */
-async function load(turns: number, body: (record: (ms: number) => void) => Promise<void>): Promise<Latencies> {
+/** Runs a load, timing each turn it records; the bot's CPU and this process's over the load, per turn. */
+async function load(bot: BotProcess, turns: number, body: (record: (ms: number) => void) => Promise<void>): Promise<Latencies> {
   const times: number[] = [];
+  const botBefore = await bot.request('usage', {});
   const cpu = process.cpuUsage();
   const begun = performance.now();
   await body((ms) => times.push(ms));
-  return summarise(times, performance.now() - begun, (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1000 / Math.max(1, turns));
+  const elapsedMs = performance.now() - begun;
+  const ownCpu = process.cpuUsage(cpu);
+  const botCpuMicros = (await bot.request('usage', {})).cpuMicros - botBefore.cpuMicros;
+  const perTurn = (micros: number) => micros / 1000 / Math.max(1, turns);
+  return summarise(times, elapsedMs, perTurn(botCpuMicros), perTurn(ownCpu.user + ownCpu.system));
 }
 
-function summarise(times: number[], elapsedMs: number, cpuMsPerTurn: number): Latencies {
+function summarise(times: number[], elapsedMs: number, cpuMsPerTurn: number, loadGeneratorCpuMsPerTurn: number): Latencies {
   const sorted = [...times].sort((a, b) => a - b);
   return {
     turns: times.length,
@@ -339,43 +341,53 @@ function summarise(times: number[], elapsedMs: number, cpuMsPerTurn: number): La
     p50Ms: round(percentile(sorted, 0.5)),
     p99Ms: round(percentile(sorted, 0.99)),
     cpuMsPerTurn: round(cpuMsPerTurn),
+    loadGeneratorCpuMsPerTurn: round(loadGeneratorCpuMsPerTurn),
   };
 }
 
+/**
+ * One referral step: submits the card's answers as Teams does and finds the card that comes
+ * next. The only place that knows how a step is submitted (a message whose value is the card's
+ * data) and where the next card comes from (posted to the conversation through the Connector).
+ */
+async function submitStep(
+  botUrl: string,
+  connector: LoopbackConnector,
+  who: Sender,
+  card: Record<string, any>,
+  step: (typeof STEPS)[number],
+): Promise<{ ok: boolean; took: number; card: Record<string, any> }> {
+  const inputs = step === 'matches' ? { serviceId: inputValue(card, 'serviceId') } : step === 'summary' ? {} : ANSWERS[step];
+  const begun = performance.now();
+  const { status, body } = await post(botUrl, activityFrom(connector, { ...who, text: '', value: { ...submitData(card), ...inputs } }));
+  const took = performance.now() - begun;
+  return { ok: status === 200 && !/something went wrong/i.test(body), took, card: lastCard(connector, who.conversation.id) };
+}
+
+type StorageCount = () => Promise<{ requests: number; traced: number }>;
+
 /** One more referral, alone, counting the storage requests made until Send is answered. */
-async function countedSend(botUrl: string, connector: LoopbackConnector, requests: () => number, starting: () => void): Promise<number> {
-  const who = { from: { id: '29:lone', name: 'Lone Referrer' }, conversation: { id: 'a:lone', conversationType: 'personal' } };
+async function countedSend(botUrl: string, connector: LoopbackConnector, storage: StorageCount): Promise<{ requests: number; tracedFrom: number }> {
+  const who: Sender = { from: { id: '29:lone', name: 'Lone Referrer' }, conversation: { id: 'a:lone', conversationType: 'personal' } };
   await post(botUrl, activityFrom(connector, { ...who, text: 'refer' }));
-  let card = lastCard(connector, 'a:lone', 0);
-  for (const step of STEPS) {
-    const inputs = step === 'matches' ? { serviceId: inputValue(card, 'serviceId') } : step === 'summary' ? {} : ANSWERS[step];
-    const before = requests();
-    starting();
-    await post(botUrl, activityFrom(connector, { ...who, text: '', value: { ...submitData(card), ...inputs } }));
-    if (step === 'summary') return requests() - before;
-    card = lastCard(connector, 'a:lone', 0);
-  }
-  return 0;
+  let card = lastCard(connector, who.conversation.id);
+  for (const step of STEPS.slice(0, -1)) card = (await submitStep(botUrl, connector, who, card, step)).card;
+  const before = await storage();
+  await submitStep(botUrl, connector, who, card, 'summary');
+  return { requests: (await storage()).requests - before.requests, tracedFrom: before.traced };
 }
 
 /** One Accept, alone, counting its storage requests until it is answered. */
-async function countedAccept(
-  botUrl: string,
-  connector: LoopbackConnector,
-  store: { queue: { list(serviceId: string): Promise<Array<{ referralId: string; status: string }>> }; referrals: { get(id: string): Promise<{ referral: { version: number } } | undefined> } },
-  requests: () => number,
-  starting: () => void,
-): Promise<number> {
-  const waiting = (await store.queue.list('sail')).find((entry) => entry.status === 'submitted');
-  if (!waiting) return 0;
-  const version = (await store.referrals.get(waiting.referralId))!.referral.version;
-  const before = requests();
-  starting();
-  await post(botUrl, channelActivity(connector, {
+async function countedAccept(signpost: BotProcess, connector: LoopbackConnector, storage: StorageCount): Promise<{ requests: number; tracedFrom: number }> {
+  const waiting = (await signpost.request('queue', { serviceId: 'sail' })).find((entry) => entry.status === 'submitted');
+  if (!waiting) return { requests: 0, tracedFrom: 0 };
+  const version = (await signpost.request('referral', { id: waiting.referralId }))!.referral.version;
+  const before = await storage();
+  await post(signpost.url, channelActivity(connector, {
     type: 'invoke', name: 'adaptiveCard/action', from: connector.members[0],
     value: { action: { type: 'Action.Execute', verb: 'accept', data: { referralId: waiting.referralId, version } } },
   }));
-  return requests() - before;
+  return { requests: (await storage()).requests - before.requests, tracedFrom: before.traced };
 }
 
 function channelActivity(connector: LoopbackConnector, fields: Record<string, any>): Record<string, any> {
@@ -387,7 +399,7 @@ function channelActivity(connector: LoopbackConnector, fields: Record<string, an
 }
 
 /** The last card Signpost sent in a conversation. */
-function lastCard(connector: LoopbackConnector, conversationId: string, _took: number): Record<string, any> {
+function lastCard(connector: LoopbackConnector, conversationId: string): Record<string, any> {
   const replies = connector.received.get(conversationId) ?? [];
   for (let index = replies.length - 1; index >= 0; index -= 1) {
     const content = replies[index].activity.attachments?.[0]?.content;
@@ -425,19 +437,4 @@ function round(value: number): number {
 
 function mib(bytes: number): number {
   return round(bytes / 1024 / 1024);
-}
-
-/** Profiles this process's CPU until stop() (node:inspector, no dependency). */
-async function startProfile(): Promise<{ stop(): Promise<unknown> }> {
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return {
-    async stop() {
-      const { profile } = await session.post('Profiler.stop');
-      session.disconnect();
-      return profile;
-    },
-  };
 }

@@ -1,0 +1,27 @@
+import { expect } from 'chai';
+import { startBotProcess } from '../../bench/support/botProcess';
+import { activityFrom, LoopbackConnector, post } from '../../bench/support/loopback';
+
+/** The turn benchmark measures each bot in its own process; that process must answer and go away cleanly. */
+describe('A benchmarked bot in its own process', () => {
+  it('answers turns, reports its own CPU and memory to concurrent requests, refuses what it lacks, and exits on stop', async () => {
+    const connector = await LoopbackConnector.start();
+    const bare = await startBotProcess({ kind: 'bare' });
+    try {
+      expect(bare.pid).to.not.equal(process.pid);
+      const before = await bare.request('usage', {});
+      const turn = await post(bare.url, activityFrom(connector, { from: { id: '29:test', name: 'Test' }, text: 'hello' }));
+      expect(turn.status).to.equal(200);
+      const [after, settled] = await Promise.all([bare.request('usage', {}), bare.request('usage', { gc: true })]);
+      expect(after.cpuMicros).to.be.greaterThan(before.cpuMicros);
+      expect(settled.rss).to.be.greaterThan(0);
+      expect(settled.heapUsed).to.be.greaterThan(0);
+      const refused = await bare.request('caughtUp').then(() => undefined, (error: Error) => error);
+      expect(refused?.message).to.match(/no caughtUp here/);
+    } finally {
+      await bare.stop();
+      await connector.stop();
+    }
+    expect(() => process.kill(bare.pid, 0)).to.throw();
+  });
+});
