@@ -9,6 +9,12 @@ import { Dialog, DialogContext, DialogInstance, DialogTurnResult, DialogTurnStat
  *
  * Every card carries the step's id and a one-time token in its submit data, so a click on an
  * older card (another step, or this step before a restart of the form) changes nothing.
+ *
+ * The form advances in place: its buttons are Universal Actions (Action.Execute, verb
+ * FORM_STEP_VERB), and the answer to a click is the card that replaces the clicked one, so the
+ * chat keeps one form card rather than a trail of spent ones, and a step costs no call to the
+ * Bot Connector. Cards sent before forms advanced in place (Action.Submit, a message with a
+ * value) are still understood, and answered as before, with a new card.
  */
 
 export type FieldErrors = Record<string, string>;
@@ -41,6 +47,13 @@ interface CardStepState {
   activityId?: string;
 }
 
+/** The verb of every form card's buttons. */
+export const FORM_STEP_VERB = 'formStep';
+
+/** How a click on a form card is answered: the card that replaces it, or a sentence beside it. */
+export type FormAnswer = { card: Record<string, unknown> } | { notice: string };
+const FORM_ANSWER = Symbol('formAnswer');
+
 const STATE_KEY = 'cardStep';
 const CONTROL_FIELDS = new Set(['step', 'token', 'action', 'navigate']);
 
@@ -68,22 +81,18 @@ export class CardStepPrompt<T> extends Dialog<CardStepOptions> {
 
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const activity = dc.context.activity;
-    if (activity.type !== ActivityTypes.Message) return Dialog.EndOfTurn;
+    if (activity.type !== ActivityTypes.Message && !answeringFormClick(dc.context)) return Dialog.EndOfTurn;
     const state = dc.activeDialog!.state[STATE_KEY] as CardStepState;
-    const submitted = asRecord(activity.value);
+    const submitted = formSubmission(dc.context);
 
     if (!submitted) {
       // Free text where a card is expected: explain rather than fail.
-      await dc.context.sendActivity(
-        'Please use the card above to continue, or say **cancel** to stop this referral. Nothing has been sent yet.',
-      );
+      await tellFormClick(dc.context, 'Please use the card above to continue, or say **cancel** to stop this referral. Nothing has been sent yet.');
       return Dialog.EndOfTurn;
     }
 
     if (submitted.step !== this.id || submitted.token !== state.token) {
-      await dc.context.sendActivity(
-        'That card is from an earlier step, so I ignored it. Please use the most recent card.',
-      );
+      await tellFormClick(dc.context, 'That card is from an earlier step, so I ignored it. Please use the most recent card.');
       return Dialog.EndOfTurn;
     }
 
@@ -113,24 +122,19 @@ export class CardStepPrompt<T> extends Dialog<CardStepOptions> {
 
   private async sendCard(context: TurnContext, state: CardStepState, errors: FieldErrors): Promise<void> {
     const card = this.step.card({ step: this.id, token: state.token, data: state.data, values: state.values, errors });
-    const summary = Object.keys(errors).length
-      ? `Please check ${Object.keys(errors).length === 1 ? 'the highlighted field' : 'the highlighted fields'}.`
-      : undefined;
-    const sent = await context.sendActivity({
-      type: ActivityTypes.Message,
-      text: summary,
-      attachments: [CardFactory.adaptiveCard(card)],
-    });
-    state.activityId = sent?.id;
+    const count = Object.keys(errors).length;
+    const shown = count ? withNotice(card, `Please check ${count === 1 ? 'the highlighted field' : `the ${count} highlighted fields`}.`) : card;
+    state.activityId = await showFormCard(context, shown);
   }
 
   /**
    * Replaces a finished step's card with a one-line note, so the chat does not keep buttons
-   * that no longer do anything. Best effort: a client that cannot update keeps the old card,
-   * whose clicks are ignored anyway (its token is spent).
+   * that no longer do anything. Only for a card clicked as a message (Action.Submit): a card
+   * clicked as a Universal Action is replaced by the answer itself. Best effort: a client that
+   * cannot update keeps the old card, whose clicks are ignored anyway (its token is spent).
    */
   private async retireCard(context: TurnContext, state: CardStepState): Promise<void> {
-    if (!state.activityId) return;
+    if (!state.activityId || answeringFormClick(context)) return;
     try {
       await context.updateActivity({
         id: state.activityId,
@@ -147,6 +151,55 @@ export class CardStepPrompt<T> extends Dialog<CardStepOptions> {
       // Not every channel can update a message; the old card's clicks are ignored.
     }
   }
+}
+
+/** True while answering a click on a form card (Action.Execute), whose answer replaces that card. */
+export function answeringFormClick(context: TurnContext): boolean {
+  const { activity } = context;
+  return activity.type === ActivityTypes.Invoke && activity.name === 'adaptiveCard/action' && asRecord(asRecord(activity.value)?.action)?.verb === FORM_STEP_VERB;
+}
+
+/** What a form card's click carried: its data and inputs (Action.Execute), or a message's value (Action.Submit). */
+export function formSubmission(context: TurnContext): Record<string, unknown> | undefined {
+  return answeringFormClick(context) ? asRecord(asRecord(asRecord(context.activity.value)?.action)?.data) : asRecord(context.activity.value);
+}
+
+/**
+ * Shows a form card. In answer to a click on the form, the first card shown replaces the
+ * clicked one; otherwise, and for any later card, it is sent as a message. Returns the id of
+ * the message that shows it, where known.
+ */
+export async function showFormCard(context: TurnContext, card: Record<string, unknown>): Promise<string | undefined> {
+  if (answeringFormClick(context) && !context.turnState.get(FORM_ANSWER)) {
+    context.turnState.set(FORM_ANSWER, { card } satisfies FormAnswer);
+    return context.activity.replyToId;
+  }
+  return (await context.sendActivity({ type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(card)] }))?.id;
+}
+
+/** Tells the person something about their click: beside the clicked card (which stays as it is), or as a message. */
+export async function tellFormClick(context: TurnContext, text: string): Promise<void> {
+  if (answeringFormClick(context) && !context.turnState.get(FORM_ANSWER)) {
+    context.turnState.set(FORM_ANSWER, { notice: text } satisfies FormAnswer);
+    return;
+  }
+  await context.sendActivity(text);
+}
+
+/** How this turn answers the click on a form card, once the form has had its say. */
+export function formAnswer(context: TurnContext): FormAnswer | undefined {
+  return context.turnState.get(FORM_ANSWER);
+}
+
+/** A one-line card, to replace a form card whose form has ended. */
+export function formNoticeCard(text: string): Record<string, unknown> {
+  return { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text, wrap: true }] };
+}
+
+/** The card with a sentence at its top, in the colour of a warning: what to fix before it can go on. */
+function withNotice(card: Record<string, unknown>, text: string): Record<string, unknown> {
+  const body = Array.isArray(card.body) ? card.body : [];
+  return { ...card, body: [{ type: 'TextBlock', text, wrap: true, weight: 'Bolder', color: 'Attention' }, ...body] };
 }
 
 export function isNavigation(result: unknown): result is CardStepNavigation {

@@ -16,9 +16,9 @@ import {
   TurnContext,
   UserState,
 } from 'botbuilder';
-import { DialogSet, DialogState } from 'botbuilder-dialogs';
+import { DialogContext, DialogSet, DialogState } from 'botbuilder-dialogs';
 import { welcomeCard } from '../../cards/welcome';
-import { isCancelText } from '../../dialogs/cardStepPrompt';
+import { FORM_STEP_VERB, formAnswer, formNoticeCard, formSubmission, isCancelText, showFormCard, tellFormClick } from '../../dialogs/cardStepPrompt';
 import { draftInProgress, REFERRAL_DIALOG, ReferralDialog, ReferralStart } from '../../dialogs/referral/referralDialog';
 import type { ReferralService } from '../referrals/referralService';
 import type { ServiceChannels } from '../channels/serviceChannels';
@@ -37,7 +37,7 @@ import type { ContactRepository } from '../../storage/contactRepository';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { actionAnswer, isReferAction, REFER_TO_SERVICE_VERB, referToServiceTarget, searchAnswer } from './messageExtension';
 import { inPersonalChat } from './personalChat';
-import { errorAnswer, messageAnswer } from './invokeResponses';
+import { cardAnswer, errorAnswer, messageAnswer } from './invokeResponses';
 
 export interface SignpostBotDependencies {
   conversationState: ConversationState;
@@ -64,6 +64,10 @@ export interface SignpostBotDependencies {
   logger: Logger;
   now: () => Date;
 }
+
+/** Said about a click on a form card whose form is no longer in progress. */
+const FORM_NOT_IN_PROGRESS =
+  'That card belongs to a referral that has already been sent, was cancelled, or was started by someone else, so nothing has changed. Say **refer** to start a new one.';
 
 /** Where a referral form went when asked for outside the referrer's 1:1 chat. */
 type PrivateForm = 'started' | 'resumed' | 'unreachable';
@@ -101,8 +105,44 @@ export class SignpostBot extends TeamsActivityHandler {
     context: TurnContext,
     invokeValue: AdaptiveCardInvokeValue,
   ): Promise<AdaptiveCardInvokeResponse> {
+    if (invokeValue?.action?.verb === FORM_STEP_VERB) return this.continueFormFromCard(context);
     if (invokeValue?.action?.verb === REFER_TO_SERVICE_VERB) return this.referFromServiceCard(context, invokeValue.action.data);
     return this.deps.cardActions.handle(context, invokeValue);
+  }
+
+  /**
+   * A click on the referral form's card: the form takes its next step, and the answer is the
+   * card that replaces the clicked one (or a sentence beside it when the click changes nothing).
+   */
+  private async continueFormFromCard(context: TurnContext): Promise<AdaptiveCardInvokeResponse> {
+    const dc = await this.dialogs.createContext(context);
+    const type = conversationType(context);
+    if (dc.activeDialog && type === 'groupChat') {
+      // A form begun in this chat before forms moved to private chats is never carried on in front of the group.
+      await dc.cancelAllDialogs();
+    }
+    if (formSubmission(context)?.action === 'cancel') {
+      this.deps.logger.info('card-click', { verb: FORM_STEP_VERB, action: 'cancel', conversationType: type, dialogActive: Boolean(dc.activeDialog) });
+      if (dc.activeDialog) await showFormCard(context, formNoticeCard(await this.cancelForm(dc)));
+      else await tellFormClick(context, FORM_NOT_IN_PROGRESS);
+    } else if (dc.activeDialog) {
+      await dc.continueDialog();
+    } else {
+      await tellFormClick(context, FORM_NOT_IN_PROGRESS);
+    }
+    const answer = formAnswer(context);
+    if (!answer) return messageAnswer('Done.');
+    return 'card' in answer ? cardAnswer(answer.card) : messageAnswer(answer.notice);
+  }
+
+  /** Ends the referral form in progress; what to tell the referrer. */
+  private async cancelForm(dc: DialogContext): Promise<string> {
+    // A referral already stored (Send went through, but its confirmation did not arrive) is kept: say so.
+    const kept = await this.deps.referrals.storedReference(draftInProgress(dc)?.referralId);
+    await dc.cancelAllDialogs();
+    return kept
+      ? `Referral ${kept.reference} had already been sent to ${kept.serviceName} and is kept; cancelling did not withdraw it. To withdraw it, ask the service to decline it, quoting ${kept.reference}.`
+      : 'Referral cancelled. Nothing about the person has been saved.';
   }
 
   /** The referral card's activity typeahead (Data.Query) asks here as the link worker types. */
@@ -216,27 +256,22 @@ export class SignpostBot extends TeamsActivityHandler {
   private async handleMessage(context: TurnContext): Promise<void> {
     const text = TurnContext.removeRecipientMention(context.activity) ?? context.activity.text;
     const submitted = asRecord(context.activity.value);
-    const dc = await this.dialogs.createContext(context);
     const type = conversationType(context);
+    const command = parseCommand(text);
+    if (command.name === 'help' && !submitted) {
+      // The same answer whether or not a form is in progress, so no need to read where it is.
+      this.deps.logger.info('message', { command: command.name, conversationType: type });
+      await this.sendWelcome(context);
+      return;
+    }
+    const dc = await this.dialogs.createContext(context);
 
     if (isCancelText(text) || submitted?.action === 'cancel') {
       this.deps.logger.info('message', { command: 'cancel', conversationType: type, dialogActive: Boolean(dc.activeDialog) });
-      if (dc.activeDialog) {
-        // A referral already stored (Send went through, but its confirmation did not arrive) is kept: say so.
-        const kept = await this.deps.referrals.storedReference(draftInProgress(dc)?.referralId);
-        await dc.cancelAllDialogs();
-        await context.sendActivity(
-          kept
-            ? `Referral ${kept.reference} had already been sent to ${kept.serviceName} and is kept; cancelling did not withdraw it. To withdraw it, ask the service to decline it, quoting ${kept.reference}.`
-            : 'Referral cancelled. Nothing about the person has been saved.',
-        );
-      } else {
-        await context.sendActivity('There is nothing in progress to cancel. Say **refer** to start a referral.');
-      }
+      await context.sendActivity(dc.activeDialog ? await this.cancelForm(dc) : 'There is nothing in progress to cancel. Say **refer** to start a referral.');
       return;
     }
 
-    const command = parseCommand(text);
     if (dc.activeDialog && type === 'groupChat') {
       // A form begun in this chat before forms moved to private chats is never carried on in front of the group.
       await dc.cancelAllDialogs();
@@ -247,27 +282,18 @@ export class SignpostBot extends TeamsActivityHandler {
         await dc.repromptDialog();
         return;
       }
-      if (command.name === 'help') {
-        await this.sendWelcome(context);
-        return;
-      }
       await dc.continueDialog();
       return;
     }
 
     if (submitted) {
       // A click on a card whose form has finished, was cancelled, or belongs to a colleague.
-      await context.sendActivity(
-        'That card belongs to a referral that has already been sent, was cancelled, or was started by someone else, so nothing has changed. Say **refer** to start a new one.',
-      );
+      await context.sendActivity(FORM_NOT_IN_PROGRESS);
       return;
     }
 
     this.deps.logger.info('message', { command: command.name, conversationType: type });
     switch (command.name) {
-      case 'help':
-        await this.sendWelcome(context);
-        return;
       case 'refer':
         if (type === 'channel') {
           await context.sendActivity(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CardFactory, TeamsInfo, TurnContext } from 'botbuilder';
+import { TeamsInfo, TurnContext } from 'botbuilder';
 import {
   ComponentDialog,
   DialogContext,
@@ -8,7 +8,7 @@ import {
   WaterfallDialog,
   WaterfallStepContext,
 } from 'botbuilder-dialogs';
-import { CardStepPrompt, isNavigation } from '../cardStepPrompt';
+import { CardStepPrompt, isNavigation, showFormCard } from '../cardStepPrompt';
 import { isStepName, nextStep, previousStep, ReferralDraft, StepName } from './draft';
 import { buildReferralSteps, ReferralStepContext } from './steps';
 import type { ReferrerInput } from './stepInputs';
@@ -135,19 +135,19 @@ export class ReferralDialog extends ComponentDialog {
       }
       throw error;
     }
-    await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(submittedCard(submitted))] });
+    await showFormCard(step.context, submittedCard(submitted));
     return step.endDialog(submitted);
   }
 
   private async stopForSafety(step: WaterfallStepContext, state: FlowState): Promise<DialogTurnResult> {
     await this.service.recordSafetyStop(step.context.activity.from.id, state.draft.referrer?.name);
-    await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(safetyStopCard())] });
+    await showFormCard(step.context, safetyStopCard());
     return step.endDialog();
   }
 
   private async endWithoutConsent(step: WaterfallStepContext, declinedReferral: boolean): Promise<DialogTurnResult> {
     await this.service.recordConsentNotGiven(step.context.activity.from.id, declinedReferral);
-    await step.context.sendActivity({ attachments: [CardFactory.adaptiveCard(consentDeclinedCard(declinedReferral))] });
+    await showFormCard(step.context, consentDeclinedCard(declinedReferral));
     return step.endDialog();
   }
 

@@ -7,7 +7,7 @@ import { startSignpost, RunningSignpost } from '../../bot/app/server';
 import { createLogger } from '../../bot/app/log';
 import { FakeConnector, postActivity, teamsActivity, TEST_TENANT } from '../support/connector';
 import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
-import { fill, inputValue, VALID } from '../support/referralHarness';
+import { clickAnswerAsMessage, fill, formClick, FormClickAnswer, inputValue, VALID } from '../support/referralHarness';
 import { REFER_COMMAND, REFER_TO_SERVICE_VERB, SEARCH_COMMAND } from '../../bot/teams/messageExtension';
 
 const AMIRA = { id: '29:amira', name: 'Amira Patel', aadObjectId: '00000000-0000-0000-0000-0000000000a1' };
@@ -54,10 +54,12 @@ describe('Private referrals and the message extension (real server, connector st
     return created.id;
   }
 
-  /** Presses the latest card in a 1:1 chat with these inputs; returns the next card. */
-  async function submit(chat: string, from: typeof AMIRA, inputs: Record<string, unknown>): Promise<Record<string, any>> {
-    await postActivity(bot.url, inChat(chat, { from, text: '', value: fill(lastCardIn(chat), inputs) }));
-    return lastCardIn(chat);
+  /** Presses a card in a 1:1 chat with these inputs; returns the card that replaced it. */
+  async function submit(chat: string, from: typeof AMIRA, inputs: Record<string, unknown>, card: Record<string, any>): Promise<Record<string, any>> {
+    const { body } = await postActivity(bot.url, inChat(chat, { from, ...formClick(fill(card, inputs)) }));
+    const answer = clickAnswerAsMessage(JSON.parse(body) as FormClickAnswer);
+    if (!answer.attachments?.length) throw new Error(`no card in answer: ${answer.text}`);
+    return answer.attachments[0].content;
   }
 
   async function invoke(name: string, value: unknown, from = AMIRA, conversation: Record<string, any> = GROUP): Promise<{ status: number; body: any }> {
@@ -82,14 +84,14 @@ describe('Private referrals and the message extension (real server, connector st
       expect(cardText(referrer)).to.contain('About you, the referrer');
       expect(inputValue(referrer, 'name')).to.equal('Amira Patel');
 
-      await submit(chat, AMIRA, VALID.referrer);
-      await submit(chat, AMIRA, VALID.consent);
-      await submit(chat, AMIRA, VALID.safety);
-      await submit(chat, AMIRA, VALID.person);
-      const matches = await submit(chat, AMIRA, VALID.needs);
-      const summary = await submit(chat, AMIRA, { serviceId: inputValue(matches, 'serviceId') });
+      const consent = await submit(chat, AMIRA, VALID.referrer, referrer);
+      const safety = await submit(chat, AMIRA, VALID.consent, consent);
+      const person = await submit(chat, AMIRA, VALID.safety, safety);
+      const needs = await submit(chat, AMIRA, VALID.person, person);
+      const matches = await submit(chat, AMIRA, VALID.needs, needs);
+      const summary = await submit(chat, AMIRA, { serviceId: inputValue(matches, 'serviceId') }, matches);
       expect(cardText(summary)).to.contain('Jane Example'); // the details are where they belong: the referrer's own chat
-      const done = await submit(chat, AMIRA, {});
+      const done = await submit(chat, AMIRA, {}, summary);
       const reference = /SP-\d{4}-\d{6}/.exec(cardText(done))?.[0];
       expect(reference).to.be.a('string');
 
@@ -107,7 +109,7 @@ describe('Private referrals and the message extension (real server, connector st
     it('a second refer in the group points to the form in progress, in the same chat; a colleague gets a chat of their own', async () => {
       await postActivity(bot.url, inGroup({ from: SAM, text: 'refer' }));
       const samChat = chatCreatedFor(SAM);
-      await submit(samChat, SAM, VALID.referrer);
+      await submit(samChat, SAM, VALID.referrer, lastCardIn(samChat));
       const creations = connector.created.length;
 
       await postActivity(bot.url, inGroup({ from: SAM, text: 'refer' }));
@@ -229,11 +231,11 @@ describe('Private referrals and the message extension (real server, connector st
       expect(sentTo(GROUP.id)).to.have.length(before);
 
       const chat = chatCreatedFor(me);
-      await submit(chat, me, VALID.referrer);
-      await submit(chat, me, VALID.consent);
-      await submit(chat, me, VALID.safety);
-      await submit(chat, me, VALID.person);
-      const matches = await submit(chat, me, VALID.needs);
+      const consent = await submit(chat, me, VALID.referrer, lastCardIn(chat));
+      const safety = await submit(chat, me, VALID.consent, consent);
+      const person = await submit(chat, me, VALID.safety, safety);
+      const needs = await submit(chat, me, VALID.person, person);
+      const matches = await submit(chat, me, VALID.needs, needs);
       // SAIL ranks first (its wait is published), but the referrer started from SAIL Care Navigation.
       expect(cardText(matches).indexOf('Safe and Independent Living')).to.be.lessThan(cardText(matches).indexOf('SAIL Care Navigation'));
       expect(inputValue(matches, 'serviceId')).to.equal('sail-care-navigation');

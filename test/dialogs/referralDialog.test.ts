@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { testTables } from '../support/azurite';
 import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
@@ -249,13 +250,60 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
     });
   });
 
+  describe('the form advances in place', () => {
+    it('answers each click with the card that replaces the clicked one, and posts nothing', async () => {
+      const referrer = lastCard(await bot.send('refer'));
+      const replies = await bot.send(fill(referrer, VALID.referrer));
+      // One reply: the click's answer. No new message, and no update of the old card.
+      expect(replies).to.have.length(1);
+      expect(cardText(lastCard(replies))).to.contain('How was consent given');
+      expectValidTeamsCard(lastCard(replies));
+      expect(bot.adapter.activeQueue).to.have.length(0);
+    });
+
+    it('shows what to fix at the top of the same card, keeping what was typed', async () => {
+      const card = await walkTo(bot, 'person');
+      const again = lastCard(await bot.send(fill(card, { ...VALID.person, dateOfBirth: '2090-01-01', postcode: 'nowhere' })));
+      expect(again.body[0]).to.include({ type: 'TextBlock', color: 'Attention' });
+      expect(again.body[0].text).to.equal('Please check the 2 highlighted fields.');
+      expect(inputValue(again, 'postcode')).to.equal('nowhere');
+      expectValidTeamsCard(again);
+    });
+
+    it('answers a click on a card whose form has ended with a sentence, changing nothing @safety', async () => {
+      const summary = await walkTo(bot, 'summary');
+      await bot.send(fill(summary, {}));
+      const replies = await bot.send({ ...submitData(summary), navigate: 'person' });
+      expect(replies).to.have.length(1);
+      expect(replies[0].attachments ?? []).to.have.length(0);
+      expect(replyText(replies)).to.match(/nothing has changed/);
+      expect(await storedReferrals()).to.have.length(1);
+    });
+
+    it('answers a forged click with no step or token with a sentence, and the form carries on', async () => {
+      const card = await walkTo(bot, 'needs');
+      expect(replyText(await bot.send({ bogus: true }))).to.contain('earlier step');
+      expect(cardText(lastCard(await bot.send(fill(card, VALID.needs))))).to.contain('Matching services');
+    });
+
+    it('still understands a card clicked as a message (sent before forms advanced in place), and retires it', async () => {
+      const referrer = lastCard(await bot.send('refer'));
+      const updates = sinon.spy(bot.adapter, 'updateActivity');
+      const replies = await bot.sendAsMessage(fill(referrer, VALID.referrer));
+      expect(cardText(lastCard(replies))).to.contain('How was consent given');
+      expect(updates.callCount).to.equal(1);
+      expect(JSON.stringify(updates.firstCall.args[1])).to.contain('Step done');
+    });
+  });
+
   describe('cancel, consent refused and the safety stop', () => {
     for (const step of ['referrer', 'consent', 'safety', 'person', 'needs', 'matches', 'summary'] as const) {
       it(`cancels cleanly at the ${step} step, by text and by button`, async () => {
         await walkTo(bot, step);
         expect(replyText(await bot.send('cancel'))).to.contain('Referral cancelled');
         const card = await walkTo(bot, step);
-        expect(replyText(await bot.send({ ...submitData(card), action: 'cancel' }))).to.contain('Referral cancelled');
+        // The button replaces the form card with the news.
+        expect(cardText(lastCard(await bot.send({ ...submitData(card), action: 'cancel' })))).to.contain('Referral cancelled');
         expect(replyText(await bot.send(fill(card, {})))).to.match(/nothing has changed/);
         expect(await storedReferrals()).to.have.length(0);
       });

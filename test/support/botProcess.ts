@@ -2,7 +2,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { freeLoopbackPort } from '../../storage/azurite';
 import { FakeConnector, postActivity, teamsActivity } from './connector';
-import { fill, inputValue, VALID } from './referralHarness';
+import { clickAnswerAsMessage, fill, formClick, FormClickAnswer, inputValue, VALID } from './referralHarness';
 
 /**
  * Signpost as its own process (`npm start` without the build), so tests can kill it for real,
@@ -77,19 +77,23 @@ export class Referrer {
     this.conversationId = `a:chat-${id}`;
   }
 
-  /** One turn; returns the cards Signpost answered with (the turn's replies have all arrived when the POST returns). */
+  /**
+   * One turn: text, or a press of a form card's button with these inputs. Returns the cards
+   * Signpost answered with: those it posted (all arrived when the POST returns), then the card
+   * that replaced the pressed one.
+   */
   async say(input: string | Record<string, unknown>): Promise<Array<Record<string, any>>> {
     const before = this.replies().length;
     const activity = teamsActivity(this.connector, {
       from: { id: this.id, name: this.name },
       conversation: { id: this.conversationId, conversationType: 'personal' },
-      ...(typeof input === 'string' ? { text: input } : { text: '', value: input }),
+      ...(typeof input === 'string' ? { text: input } : formClick(input)),
     });
-    const { status } = await postActivity(this.botUrl(), activity);
+    const { status, body } = await postActivity(this.botUrl(), activity);
     if (status !== 200) throw new Error(`turn answered ${status}`);
-    return this.replies()
-      .slice(before)
-      .flatMap((reply) => (reply.activity.attachments ?? []).map((attachment: { content: Record<string, any> }) => attachment.content));
+    const posted = this.replies().slice(before).map((reply) => reply.activity);
+    const answer = typeof input === 'string' || !body ? [] : [clickAnswerAsMessage(JSON.parse(body) as FormClickAnswer)];
+    return [...posted, ...answer].flatMap((reply) => (reply.attachments ?? []).map((attachment: { content: Record<string, any> }) => attachment.content));
   }
 
   /** A chat command; returns the text Signpost answered with. */

@@ -26,6 +26,7 @@ import { WorkingCalendar } from '../../domain/supervision/workingCalendar';
 import { bankHolidays } from '../../bot/supervision/bankHolidays';
 import type { Timer } from '../../domain/supervision/policy';
 import { uniqueTableName } from './azurite';
+import { FORM_STEP_VERB } from '../../dialogs/cardStepPrompt';
 
 export const FIXED_NOW = new Date('2026-11-24T12:00:00Z');
 
@@ -127,18 +128,48 @@ export class ReferralHarness {
     this.adapter.conversation.conversation = { ...this.adapter.conversation.conversation!, ...conversation, isGroup: conversation.conversationType !== 'personal' } as never;
   }
 
-  /** Sends text or a card submission; returns every reply of that turn. */
+  /**
+   * Sends text, or presses a form card's button with these inputs (a Universal Action, as Teams
+   * does); returns every reply of that turn, the click's answer among them as a message: the
+   * card that replaced the clicked one, or the sentence shown beside it.
+   */
   async send(input: string | Record<string, unknown>, from: Person = RECEPTIONIST): Promise<Partial<Activity>[]> {
-    const activity: Partial<Activity> = {
-      type: ActivityTypes.Message,
-      from: { id: from.id, name: from.name },
-      ...(typeof input === 'string' ? { text: input } : { value: input, text: '' }),
-    };
-    await this.adapter.receiveActivity(activity);
+    if (typeof input === 'string') return this.receive({ type: ActivityTypes.Message, text: input }, from);
+    const replies = await this.receive(formClick(input), from);
+    return replies.map((reply) => (reply.type === ActivityTypes.InvokeResponse ? clickAnswerAsMessage((reply.value as { body: FormClickAnswer }).body) : reply));
+  }
+
+  /** A card submission as a message (Action.Submit), as form cards sent before forms advanced in place still do. */
+  async sendAsMessage(value: Record<string, unknown>, from: Person = RECEPTIONIST): Promise<Partial<Activity>[]> {
+    return this.receive({ type: ActivityTypes.Message, value, text: '' }, from);
+  }
+
+  private async receive(activity: Partial<Activity>, from: Person): Promise<Partial<Activity>[]> {
+    await this.adapter.receiveActivity({ ...activity, from: { id: from.id, name: from.name } });
     const replies: Partial<Activity>[] = [];
     while (this.adapter.activeQueue.length) replies.push(this.adapter.activeQueue.shift()!);
     return replies;
   }
+}
+
+/** A press of a form card's button with its data and inputs, as Teams sends it (a Universal Action). */
+export function formClick(data: Record<string, unknown>): Partial<Activity> {
+  return { type: ActivityTypes.Invoke, name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: FORM_STEP_VERB, data } } };
+}
+
+/** The body of Signpost's answer to a Universal Action. */
+export interface FormClickAnswer {
+  statusCode: number;
+  type: string;
+  value: unknown;
+}
+
+/** A click's answer as the message a person sees: the card that replaced the clicked one, or the sentence beside it. */
+export function clickAnswerAsMessage(answer: FormClickAnswer): Partial<Activity> {
+  if (answer.type === 'application/vnd.microsoft.card.adaptive') {
+    return { type: ActivityTypes.Message, attachments: [{ contentType: answer.type, content: answer.value }] };
+  }
+  return { type: ActivityTypes.Message, text: typeof answer.value === 'string' ? answer.value : JSON.stringify(answer.value) };
 }
 
 export function lastCard(replies: Partial<Activity>[]): Record<string, any> {
