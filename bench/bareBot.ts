@@ -5,7 +5,8 @@ import { CardFactory, CloudAdapter, ConfigurationBotFrameworkAuthentication } fr
 /**
  * The yardstick for the turn benchmark: a bare botbuilder bot on the same HTTP stack as
  * Signpost (restify, CloudAdapter, no authentication) that answers every message with one small
- * Adaptive Card and keeps no state.
+ * Adaptive Card and keeps no state; and every click on a Universal Action (Action.Execute) with
+ * that card as the answer, which replaces the clicked one.
  */
 const CARD = {
   type: 'AdaptiveCard',
@@ -21,6 +22,9 @@ export async function startBareBot(): Promise<{ url: string; stop(): Promise<voi
   server.post('/api/messages', async (req, res) => {
     await adapter.process(req, res, async (context) => {
       if (context.activity.type === 'message') await context.sendActivity({ attachments: [CardFactory.adaptiveCard(CARD)] });
+      if (context.activity.type === 'invoke' && context.activity.name === 'adaptiveCard/action') {
+        await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: CARD } } });
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
