@@ -43,7 +43,7 @@ describe('Layout rules', () => {
     const allowed = (file: string) => /^(bot\/teams\/|dialogs\/|bot\/app\/(server|signpost)\.ts$|bench\/bareBot\.ts$)/.test(relative(file));
     const offending = ['bot', 'cards', 'storage', 'domain', 'dialogs', 'scripts', 'bench']
       .flatMap(sources)
-      .filter((file) => !allowed(file) && imports(file).some((spec) => /^botbuilder/.test(spec)))
+      .filter((file) => !allowed(file) && imports(file).some((spec) => /^(botbuilder|botframework-)/.test(spec)))
       .map(relative);
     expect(offending).to.deep.equal([]);
   });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import * as restify from 'restify';
 import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext } from 'botbuilder';
+import { ReusedConnectorClients } from '../teams/reusedConnectorClients';
 import packageJson from '../../package.json';
 import { startAzurite, RunningAzurite } from '../../storage/azurite';
 import { isStorageUnavailable, RequestObserver, TableConnection } from '../../storage/tables';
@@ -89,7 +90,7 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
   try {
     await tables.table('botstate');
     // The server owns HTTP, so it owns the adapter that processes requests.
-    const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth));
+    const adapter = new CloudAdapter(new ReusedConnectorClients(new ConfigurationBotFrameworkAuthentication(config.auth)));
     // Local mode's people are the playground's: the one who links a channel can try `verify` there.
     const signpost = createSignpost({ config, tables, adapter, logger, now: options.now, ...(config.localMode ? { playgroundPeople: playgroundPeople() } : {}) });
     const { bot, dispatcher, scheduler, supervision, mailer, conversationState } = signpost;

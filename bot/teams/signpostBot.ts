@@ -65,6 +65,9 @@ export interface SignpostBotDependencies {
   now: () => Date;
 }
 
+/** Where botbuilder-dialogs looks for its memory configuration in turn state (its DialogStateManager's key). */
+const DIALOG_STATE_CONFIGURATION = 'DialogStateManagerConfiguration';
+
 /** Said about a click on a form card whose form is no longer in progress. */
 const FORM_NOT_IN_PROGRESS =
   'That card belongs to a referral that has already been sent, was cancelled, or was started by someone else, so nothing has changed. Say **refer** to start a new one.';
@@ -81,6 +84,11 @@ export class SignpostBot extends TeamsActivityHandler {
   private readonly dialogs: DialogSet;
   /** People whose 1:1 chat this process has already remembered (once per person per process). */
   private readonly rememberedContacts = new Set<string>();
+  /**
+   * botbuilder-dialogs' memory scopes and path resolvers: the same for every turn, but gathered
+   * afresh on each turn unless found in turn state, so gathered once and handed to every turn.
+   */
+  private dialogStateConfiguration: unknown;
 
   constructor(private readonly deps: SignpostBotDependencies) {
     super();
@@ -243,8 +251,10 @@ export class SignpostBot extends TeamsActivityHandler {
     // Alongside the turn, not before it: when storage does not answer, waiting for this first
     // would double the time before the user hears so.
     const remembering = this.rememberContact(context);
+    if (this.dialogStateConfiguration) context.turnState.set(DIALOG_STATE_CONFIGURATION, this.dialogStateConfiguration);
     try {
       await super.run(context);
+      this.dialogStateConfiguration ??= context.turnState.get(DIALOG_STATE_CONFIGURATION);
       await this.deps.conversationState.saveChanges(context, false);
       await this.deps.privateConversationState.saveChanges(context, false);
       await this.deps.userState.saveChanges(context, false);

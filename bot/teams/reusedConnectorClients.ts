@@ -1,0 +1,90 @@
+import {
+  type AuthenticateRequestResult,
+  BotFrameworkAuthentication,
+  type BotFrameworkClient,
+  type ClaimsIdentity,
+  type ConnectorClient,
+  ConnectorFactory,
+  JwtTokenValidation,
+  type UserTokenClient,
+} from 'botframework-connector';
+import type { Activity } from 'botbuilder';
+
+/** Clients kept at most: one per Bot Connector region and bot identity, so a handful in practice. */
+const MAX_CLIENTS = 32;
+
+/**
+ * The configured Bot Framework authentication, with each Bot Connector client (and user-token
+ * client) built once per bot identity and service URL, rather than once per turn as CloudAdapter
+ * does. Building one is a whole HTTP pipeline: about a tenth of a plain turn's CPU. A client's
+ * credentials fetch and refresh their tokens themselves, so reusing it is what botbuilder's
+ * older BotFrameworkAdapter did too. Authentication of incoming requests is untouched.
+ */
+export class ReusedConnectorClients extends BotFrameworkAuthentication {
+  private readonly connectorClients = new Map<string, Promise<ConnectorClient>>();
+  private readonly userTokenClients = new Map<string, Promise<UserTokenClient>>();
+
+  constructor(private readonly inner: BotFrameworkAuthentication) {
+    super();
+  }
+
+  authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
+    return this.inner.authenticateRequest(activity, authHeader).then((result) => ({
+      ...result,
+      connectorFactory: result.connectorFactory && this.reusing(result.connectorFactory, result.claimsIdentity),
+    }));
+  }
+
+  authenticateStreamingRequest(authHeader: string, channelIdHeader: string): Promise<AuthenticateRequestResult> {
+    return this.inner.authenticateStreamingRequest(authHeader, channelIdHeader).then((result) => ({
+      ...result,
+      connectorFactory: result.connectorFactory && this.reusing(result.connectorFactory, result.claimsIdentity),
+    }));
+  }
+
+  createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
+    return this.reusing(this.inner.createConnectorFactory(claimsIdentity), claimsIdentity);
+  }
+
+  createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
+    return remembered(this.userTokenClients, identityOf(claimsIdentity), () => this.inner.createUserTokenClient(claimsIdentity));
+  }
+
+  override createBotFrameworkClient(): BotFrameworkClient {
+    return this.inner.createBotFrameworkClient();
+  }
+
+  override getOriginatingAudience(): string {
+    return this.inner.getOriginatingAudience();
+  }
+
+  override authenticateChannelRequest(authHeader: string): Promise<ClaimsIdentity> {
+    return this.inner.authenticateChannelRequest(authHeader);
+  }
+
+  private reusing(factory: ConnectorFactory, claimsIdentity: ClaimsIdentity): ConnectorFactory {
+    const clients = this.connectorClients;
+    const identity = identityOf(claimsIdentity);
+    return new (class extends ConnectorFactory {
+      create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
+        return remembered(clients, `${identity}\n${serviceUrl}\n${audience ?? ''}`, () => factory.create(serviceUrl, audience));
+      }
+    })();
+  }
+}
+
+/** Whose turn it is, as far as outgoing credentials go: the calling app's id (empty when unauthenticated, as in local mode). */
+function identityOf(claimsIdentity: ClaimsIdentity): string {
+  return `${claimsIdentity.isAuthenticated ? 'authenticated' : 'anonymous'}\n${JwtTokenValidation.getAppIdFromClaims(claimsIdentity.claims) ?? ''}`;
+}
+
+/** The value made for this key, made once; a failure is forgotten so the next turn tries again. */
+function remembered<T>(cache: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  const known = cache.get(key);
+  if (known) return known;
+  if (cache.size >= MAX_CLIENTS) cache.delete(cache.keys().next().value!);
+  const made = make();
+  cache.set(key, made);
+  made.catch(() => cache.delete(key));
+  return made;
+}
