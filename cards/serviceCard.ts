@@ -1,7 +1,7 @@
 import serviceTemplate from './service.json';
 import { renderCard } from './render';
 import { escapeCardText } from '../domain/text';
-import { DirectoryService, notTakingReferrals } from '../domain/directory/schema';
+import { DirectoryService, longDate, notTakingReferrals } from '../domain/directory/schema';
 
 /**
  * A directory service as a card anyone can share (the compose box search inserts it), and the
@@ -23,21 +23,18 @@ export function serviceOpenness(service: DirectoryService): string {
   return notTakingReferrals(service) ?? 'Open to referrals';
 }
 
-function checkedOn(service: DirectoryService): string {
-  return new Date(`${service.lastVerified}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-}
 
 export function serviceCard({ service, unverified }: ServiceView): Record<string, unknown> {
   return renderCard(serviceTemplate, {
     serviceId: service.id,
     name: escapeCardText(service.name),
     organisation: escapeCardText(service.organisation),
-    outOfDate: unverified ? `These details were last checked on ${checkedOn(service)} and may be out of date: check with the service before relying on them.` : '',
+    outOfDate: unverified ? `These details were last checked on ${longDate(service.lastVerified)} and may be out of date: check with the service before relying on them.` : '',
     offers: escapeCardText(service.description),
     whoFor: escapeCardText(service.whoFor),
     wait: serviceWait(service),
     open: escapeCardText(serviceOpenness(service)),
-    lastChecked: checkedOn(service),
+    lastChecked: longDate(service.lastVerified),
     links: service.activities.length ? escapeCardText(`Links people to: ${service.activities.join(', ')}.`) : '',
     takesReferrals: service.takesReferrals,
   });

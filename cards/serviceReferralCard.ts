@@ -19,7 +19,7 @@ import {
   STATUS_LABELS,
 } from '../domain/referral/lifecycle';
 import { describeEscalation, ESCALATION_REASON_LABELS, ESCALATION_REASONS } from '../domain/supervision/escalation';
-import { formatTime } from '../domain/format';
+import { formatShortTime, formatTime } from '../domain/format';
 import { escapeCardText } from '../domain/text';
 import { Activity, categoryWords } from '../domain/directory/activities';
 
@@ -204,13 +204,7 @@ export function serviceReferralCard(referral: Referral, context: ServiceCardCont
     ),
     escalationReasons: ESCALATION_REASONS.map((reason) => ({ title: ESCALATION_REASON_LABELS[reason], value: reason })),
     reference: referral.reference,
-    receivedAt: new Date(referral.createdAt).toLocaleString('en-GB', {
-      day: 'numeric',
-      month: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      timeZone: 'Europe/London',
-    }),
+    receivedAt: formatShortTime(referral.createdAt),
     status: STATUS_LABELS[referral.status],
     nearMiss: referral.match.chosenWasNearMiss,
     facts: escapedRows(context.serviceWait ? [...rows, { label: 'Typical wait now', value: context.serviceWait }] : rows),

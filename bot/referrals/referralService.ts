@@ -1,7 +1,7 @@
 import type { ReferralDraft } from '../../dialogs/referral/draft';
 import { myReferralsCard } from '../../cards/myReferralsCard';
 import { NOTIFY_PREFERENCES, NotifyPreference } from '../../domain/notifications/referralUpdate';
-import type { DirectoryService } from '../../domain/directory/schema';
+import { type DirectoryService, longDate } from '../../domain/directory/schema';
 import { matchPerson, MatchResult, ServiceMatch } from '../../domain/eligibility/matcher';
 import { PersonFacts, personFactsSchema } from '../../domain/eligibility/facts';
 import { ageOn, Referral } from '../../domain/referral/referral';
@@ -302,7 +302,7 @@ function serviceView(match: ServiceMatch): ServiceMatchView {
     name: match.name,
     wait: waitText(match),
     unverified: match.unverified,
-    verifiedOn: formatDay(match.lastVerified),
+    verifiedOn: longDate(match.lastVerified),
     reasons: match.reasons,
   };
 }
@@ -352,6 +352,3 @@ function submittedView(referral: Referral, service: DirectoryService | undefined
   };
 }
 
-function formatDay(isoDay: string): string {
-  return new Date(`${isoDay}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-}

@@ -63,13 +63,22 @@ export class ReusedConnectorClients extends BotFrameworkAuthentication {
   }
 
   private reusing(factory: ConnectorFactory, claimsIdentity: ClaimsIdentity): ConnectorFactory {
-    const clients = this.connectorClients;
-    const identity = identityOf(claimsIdentity);
-    return new (class extends ConnectorFactory {
-      create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
-        return remembered(clients, `${identity}\n${serviceUrl}\n${audience ?? ''}`, () => factory.create(serviceUrl, audience));
-      }
-    })();
+    return new ReusingConnectorFactory(factory, identityOf(claimsIdentity), this.connectorClients);
+  }
+}
+
+/** One turn's connector factory, handing out the clients already built for its identity. */
+class ReusingConnectorFactory extends ConnectorFactory {
+  constructor(
+    private readonly inner: ConnectorFactory,
+    private readonly identity: string,
+    private readonly clients: Map<string, Promise<ConnectorClient>>,
+  ) {
+    super();
+  }
+
+  create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
+    return remembered(this.clients, `${this.identity}\n${serviceUrl}\n${audience ?? ''}`, () => this.inner.create(serviceUrl, audience));
   }
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SUPERVISOR_ROLES } from '../supervision/escalation';
+import { enGbFormat } from '../format';
 
 /**
  * The service directory: which social prescribing services exist, who each is for (in words and
@@ -51,7 +52,7 @@ export const isoDate = z
 
 /** "1 February 2027", for a YYYY-MM-DD date. */
 export function longDate(isoDay: string): string {
-  return new Date(`${isoDay}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  return enGbFormat({ day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${isoDay}T00:00:00Z`));
 }
 
 /** Why a service takes no referrals just now, or null when it is open. */
