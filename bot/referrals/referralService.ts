@@ -230,9 +230,16 @@ export class ReferralService {
     return { reference: stored.referral.reference, serviceName: (await this.serviceName(stored.referral.serviceId)) ?? stored.referral.serviceId };
   }
 
+  /**
+   * Keeps what the referrer typed on step 1 (to prefill next time) and the chat they referred
+   * from (where updates go). Most Sends come from someone already known, from the same chat,
+   * with the same details: then there is nothing to write.
+   */
   private async rememberReferrer(record: Omit<ReferrerProfile, 'conversation' | 'updatedAt'>, conversation: Record<string, unknown>, at: string): Promise<void> {
     const known = await this.deps.referrers.get(record.teamsUserId);
-    await this.deps.referrers.save({ ...known, ...record, conversation, updatedAt: at });
+    const profile: ReferrerProfile = { ...known, ...record, conversation, updatedAt: at };
+    if (known && sameProfile(known, profile)) return;
+    await this.deps.referrers.save(profile);
   }
 
   /** Only the fact that a referral was stopped, by whom and when: nothing about the person. */
@@ -352,3 +359,11 @@ function submittedView(referral: Referral, service: DirectoryService | undefined
   };
 }
 
+/**
+ * The same profile apart from when it was written and which message of the chat it was taken
+ * from: updates go to the chat, not in reply to that message.
+ */
+function sameProfile(known: ReferrerProfile, profile: ReferrerProfile): boolean {
+  const comparable = (of: ReferrerProfile) => JSON.stringify({ ...of, updatedAt: undefined, conversation: { ...of.conversation, activityId: undefined } });
+  return comparable(known) === comparable(profile);
+}

@@ -112,6 +112,17 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
       expect(theirs).to.contain('You have not made any referrals').and.not.contain('SP-2026-000001');
     });
 
+    it('rewrites the referrer\'s remembered details only when they changed', async () => {
+      await bot.send(fill(await walkTo(bot, 'summary'), {}));
+      const saves = sinon.spy(bot.signpost.store.referrers, 'save');
+      await bot.send(fill(await walkTo(bot, 'summary'), {}));
+      expect(saves.callCount).to.equal(0); // same person, same chat, same details
+      await bot.send(fill(await walkTo(bot, 'summary', { referrer: { ...VALID.referrer, practice: 'Dulwich Medical Centre' } }), {}));
+      expect(saves.callCount).to.equal(1);
+      expect((await world.referrers.get(RECEPTIONIST.id))?.practice).to.equal('Dulwich Medical Centre');
+      expect(await storedReferrals()).to.have.length(3);
+    });
+
     it('stores one referral when Send is pressed twice', async () => {
       const summary = await walkTo(bot, 'summary');
       await bot.send(fill(summary, {}));
