@@ -154,16 +154,19 @@ export class ReferralDialog extends ComponentDialog {
   /** Prefills the referrer from Teams and from what they entered last time. */
   private async referrerDefaults(context: TurnContext): Promise<Partial<ReferrerInput>> {
     const remembered = await this.service.rememberedReferrer(context.activity.from.id);
-    let email: string | undefined;
-    try {
-      const member = await TeamsInfo.getMember(context, context.activity.from.id);
-      email = member.email ?? member.userPrincipalName ?? undefined;
-    } catch {
-      // Not in Teams, or the roster is unavailable: the referrer types it.
+    let email = remembered?.email;
+    // What they typed last time wins; Teams is asked only when there is nothing to go on.
+    if (!email) {
+      try {
+        const member = await TeamsInfo.getMember(context, context.activity.from.id);
+        email = member.email ?? member.userPrincipalName ?? undefined;
+      } catch {
+        // Not in Teams, or the roster is unavailable: the referrer types it.
+      }
     }
     return {
       name: remembered?.name ?? context.activity.from.name,
-      email: remembered?.email ?? email,
+      email,
       practice: remembered?.practice,
       role: remembered?.role,
     };
