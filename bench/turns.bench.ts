@@ -86,7 +86,10 @@ export interface TurnsBenchResult {
   /** Against the bare bot answering a Universal Action (no Connector call either). */
   cardStepRatioToBareClick: number;
   cardStepP99RatioToBareClick: number;
+  /** A Send by someone who has referred before, within the instance's block of references. */
   storageRequestsPerSend: number;
+  /** A new referrer's first Send, reserving a new block of references too. */
+  storageRequestsPerFirstSend: number;
   storageRequestsPerAccept: number;
   errors: number;
   /** Accepts whose update did not reach the referrer within a minute. */
@@ -257,6 +260,9 @@ export async function run(): Promise<TurnsBenchResult> {
         await signpost.request('resumeDispatcher', { intervalMs: 5_000 });
       }
     };
+    // The first Send of a new referrer, which also reserves a block of references (60 referrals
+    // so far: the 61st starts a block), then that referrer's next Send: the usual case.
+    const firstSend = await alone('storage requests of a first Send', (storage) => countedSend(signpost.url, connector, storage));
     const loneSend = await alone('storage requests of a Send', (storage) => countedSend(signpost.url, connector, storage));
     const loneAccept = await alone('storage requests of an Accept', (storage) => countedAccept(signpost, connector, storage));
 
@@ -310,6 +316,7 @@ export async function run(): Promise<TurnsBenchResult> {
       cardStepRatioToBareClick: round(signpostCardStep.perSecond / bareCardClick.perSecond),
       cardStepP99RatioToBareClick: round(signpostCardStep.p99Ms / bareCardClick.p99Ms),
       storageRequestsPerSend: loneSend,
+      storageRequestsPerFirstSend: firstSend,
       storageRequestsPerAccept: loneAccept,
       errors,
       updatesMissing,
