@@ -16,6 +16,10 @@ import { auditEntity, isAlreadyExists } from './referralEntities';
 const DANGLING_INDEX_MS = 10 * 60 * 1000;
 /** At most this many outbox rows are read at once. */
 const READ_SLICE = 50;
+/** Rows named in one query of a partition: a filter may hold at most 15 comparisons, one of them the partition's. */
+const KEYS_PER_QUERY = 14;
+/** An entity-group transaction holds at most 100 operations. */
+const MAX_TRANSACTION_ACTIONS = 100;
 
 /** A notification written with the change it reports, sent later by the dispatcher. */
 export interface OutboxMessage {
@@ -109,8 +113,38 @@ export class OutboxRepository {
     }
   }
 
-  /** Marks a claimed notification sent, to retry at a time, or failed for good. */
-  async settle(entry: OutboxEntry, outcome: { state: 'sent' | 'failed' } | { state: 'pending'; retryAt: Date }, lastError?: string): Promise<void> {
+  /**
+   * Claims several notifications of one partition (one referral's, sent one after another) in
+   * one transaction, each eTag-checked as claim() checks it: one request instead of one each.
+   * If any of them was taken or changed meanwhile, the transaction changes nothing and each is
+   * claimed on its own, so the others are still sent. Returns those claimed, in order.
+   */
+  async claimAll(entries: OutboxEntry[], leaseUntil: Date): Promise<OutboxEntry[]> {
+    const claimedOneByOne = async (some: OutboxEntry[]) => (await Promise.all(some.map((entry) => this.claim(entry, leaseUntil)))).filter((entry): entry is OutboxEntry => entry !== undefined);
+    if (entries.length < 2 || new Set(entries.map((entry) => entry.referralId)).size > 1) return claimedOneByOne(entries);
+    const claimed: OutboxEntry[] = [];
+    const lease = leaseUntil.toISOString();
+    for (let start = 0; start < entries.length; start += MAX_TRANSACTION_ACTIONS) {
+      const slice = entries.slice(start, start + MAX_TRANSACTION_ACTIONS);
+      try {
+        const { subResponses } = await (await this.records).submitTransaction(
+          slice.map((entry): TransactionAction => ['update', { partitionKey: entry.referralId, rowKey: outboxRow(entry.key), state: 'sending', nextAttemptAt: lease, attempts: entry.attempts + 1 }, 'Merge', { etag: entry.etag }]),
+        );
+        // Answers come in the order of the actions.
+        slice.forEach((entry, index) => claimed.push({ ...entry, state: 'sending', attempts: entry.attempts + 1, nextAttemptAt: lease, etag: subResponses[index]?.etag ?? entry.etag }));
+      } catch (error) {
+        if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+        claimed.push(...(await claimedOneByOne(slice)));
+      }
+    }
+    return claimed;
+  }
+
+  /**
+   * Marks a claimed notification sent, to retry at a time, or failed for good. `unlistLater`: a
+   * sent one's index row is not removed now but added there, for unlist() to remove with others.
+   */
+  async settle(entry: OutboxEntry, outcome: { state: 'sent' | 'failed' } | { state: 'pending'; retryAt: Date }, lastError?: string, unlistLater?: OutboxEntry[]): Promise<void> {
     await (await this.records).updateEntity(
       {
         partitionKey: entry.referralId,
@@ -124,8 +158,32 @@ export class OutboxRepository {
     );
     // The row above is the truth; the index follows it (a crash here is mended by the next read,
     // and a retry time not copied to the index only costs a read of the row until it is due).
-    if (outcome.state !== 'pending') await this.moveIndex(entry.referralId, entry.key, outcome.state, entry.nextAttemptAt);
+    if (outcome.state === 'sent' && unlistLater) unlistLater.push(entry);
+    else if (outcome.state !== 'pending') await this.moveIndex(entry.referralId, entry.key, outcome.state, entry.nextAttemptAt);
     else await this.retryIndexRow(entry.referralId, entry.key, outcome.retryAt.toISOString());
+  }
+
+  /**
+   * Removes sent notifications from the index of undelivered ones: in one transaction (they are
+   * all in its `pending` partition), or one by one if that fails because one was already removed
+   * (a sender that found it sent mends the index itself).
+   */
+  async unlist(sent: OutboxEntry[]): Promise<void> {
+    const rowKeys = [...new Set(sent.map((entry) => indexRow(entry.referralId, entry.key)))];
+    const index = await this.outboxIndex;
+    for (let start = 0; start < rowKeys.length; start += MAX_TRANSACTION_ACTIONS) {
+      const slice = rowKeys.slice(start, start + MAX_TRANSACTION_ACTIONS);
+      if (slice.length === 1) {
+        await this.deleteIndexRow('pending', slice[0]);
+        continue;
+      }
+      try {
+        await index.submitTransaction(slice.map((rowKey): TransactionAction => ['delete', { partitionKey: 'pending', rowKey }]));
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+        for (const rowKey of slice) await this.deleteIndexRow('pending', rowKey);
+      }
+    }
   }
 
   /** Adds a notification outside a referral change (e.g. email when Teams cannot reach someone). */
@@ -201,7 +259,8 @@ export class OutboxRepository {
     for (let start = 0; start < rows.length && found.length < limit; ) {
       const slice = rows.slice(start, start + Math.min(READ_SLICE, limit - found.length + 5));
       start += slice.length;
-      for (const entry of await Promise.all(slice.map((row) => this.entryFor(partition, row)))) {
+      const stored = await this.storedEntries(slice);
+      for (const entry of await Promise.all(slice.map((row) => this.entryFor(partition, row, stored.get(storedKey(row.referralId, row.key)))))) {
         if (entry && wanted(entry) && found.length < limit) found.push(entry);
       }
     }
@@ -215,9 +274,42 @@ export class OutboxRepository {
     return rows;
   }
 
+  /**
+   * The outbox rows these index rows point at, by partition and key (absent: no such row). One
+   * referral's messages (a change queues several: the referrer's update, its clocks, its report
+   * count) are read in one query of their partition rather than one request each.
+   */
+  private async storedEntries(rows: OutboxIndexEntity[]): Promise<Map<string, OutboxEntry>> {
+    const byPartition = new Map<string, string[]>();
+    for (const row of rows) byPartition.set(row.referralId, [...(byPartition.get(row.referralId) ?? []), row.key]);
+    const found = new Map<string, OutboxEntry>();
+    const reads: Array<Promise<void>> = [];
+    for (const [partition, keys] of byPartition) {
+      const unique = [...new Set(keys)];
+      if (unique.length === 1) {
+        reads.push(this.get(partition, unique[0]).then((entry) => void (entry && found.set(storedKey(partition, entry.key), entry))));
+        continue;
+      }
+      for (let start = 0; start < unique.length; start += KEYS_PER_QUERY) {
+        reads.push(
+          (async () => {
+            const client = await this.records;
+            const rowKeys = unique.slice(start, start + KEYS_PER_QUERY).map((key) => odata`RowKey eq ${outboxRow(key)}`);
+            const filter = `${odata`PartitionKey eq ${partition}`} and (${rowKeys.join(' or ')})`;
+            for await (const entity of client.listEntities<OutboxEntity>({ queryOptions: { filter } })) {
+              const entry = outboxEntry(entity as OutboxEntity & { etag: string });
+              found.set(storedKey(partition, entry.key), entry);
+            }
+          })(),
+        );
+      }
+    }
+    await Promise.all(reads);
+    return found;
+  }
+
   /** An index row's entry, or undefined (mending the index) when the row no longer lists an undelivered one. */
-  private async entryFor(partition: 'pending' | 'failed', row: OutboxIndexEntity & { timestamp?: string }): Promise<OutboxEntry | undefined> {
-    const entry = await this.get(row.referralId, row.key);
+  private async entryFor(partition: 'pending' | 'failed', row: OutboxIndexEntity & { timestamp?: string }, entry: OutboxEntry | undefined): Promise<OutboxEntry | undefined> {
     if (!entry) {
       // Aged by when storage wrote the row (its own Timestamp), not by the change's time, which
       // can lie in the past: a row whose transaction is still under way must not look dangling.
@@ -269,6 +361,7 @@ export class OutboxRepository {
 }
 
 const outboxRow = (key: string) => `outbox-${key.replace(/[^A-Za-z0-9:._-]/g, '_')}`;
+const storedKey = (partition: string, key: string) => `${partition}|${key}`;
 const indexRow = (partition: string, key: string) => `${partition}|${outboxRow(key)}`;
 
 export function outboxEntity(referralId: string, message: OutboxMessage, at: string): OutboxEntity {

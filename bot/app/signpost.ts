@@ -179,10 +179,9 @@ export function createSignpost(parts: SignpostParts) {
     },
     refreshReferral: (referralId) => channels.refreshReferral(referralId),
     // From the record as it stands: a later change's clocks supersede an earlier one's.
-    countForReports: (referralId, payload) => reportTotals.countQueued(referralId, payload),
-    startClocks: async (referralId) => {
-      const stored = await store.referrals.get(referralId);
-      if (stored) await supervision.prepare(stored.referral);
+    countForReports: (referralId, payload, current) => reportTotals.countQueued(referralId, payload, current),
+    startClocks: async (_referralId, current) => {
+      if (current) await supervision.prepare(current);
     },
   });
   const notificationsQueued = () => dispatcher.kick();

@@ -4,7 +4,7 @@ import type { ReferralUpdate } from '../../domain/notifications/referralUpdate';
 import { referralUpdateCard, referralUpdateEmail } from '../../cards/referralUpdateCard';
 import { staffMessageCard, staffMessageEmail } from '../../cards/staffMessageCard';
 import type { ReferrerRepository } from '../../storage/referrerRepository';
-import type { ReferralRepository } from '../../storage/referralRepository';
+import type { ReferralRepository, StoredReferral } from '../../storage/referralRepository';
 import type { OutboxEntry, OutboxRepository } from '../../storage/outboxRepository';
 import type { ContactRepository } from '../../storage/contactRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
@@ -54,10 +54,10 @@ export interface DispatcherOptions {
   foreground?: ForegroundTurns;
   /** Posts a referral's card to its service's channel (once); false when the service has none yet. */
   postReferral: (referralId: string) => Promise<boolean>;
-  /** Writes a referral's clocks for the state it is in now. */
-  startClocks: (referralId: string) => Promise<void>;
-  /** Counts a stored change in the borough report's running totals. */
-  countForReports: (referralId: string, payload: ReportCountPayload) => Promise<void>;
+  /** Writes a referral's clocks for the state it is in now (`current`, as the dispatcher just read it; undefined: none stored). */
+  startClocks: (referralId: string, current: Referral | undefined) => Promise<void>;
+  /** Counts a stored change in the borough report's running totals (`current`: the referral as just read). */
+  countForReports: (referralId: string, payload: ReportCountPayload, current: Referral | undefined) => Promise<void>;
   /** Replaces a referral's posted card with the card as it stands now. */
   refreshReferral?: (referralId: string) => Promise<void>;
   /** A service's intake inboxes: a referral posted to its channel is also emailed to each. */
@@ -127,22 +127,42 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     }
     const groups = [...byReferral.values()];
     const lanes = Array.from({ length: Math.min(groups.length, this.options.concurrency ?? 8) }, async () => {
-      for (let group = groups.shift(); group; group = groups.shift()) {
-        for (const entry of group) await this.dispatchOne(entry, counts);
-      }
+      for (let group = groups.shift(); group; group = groups.shift()) await this.dispatchGroup(group, counts);
     });
     // Every lane finishes before the pass does (passes never overlap); then the first failure, if any, is the pass's.
     const failure = (await Promise.allSettled(lanes)).find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
     if (failure) throw failure.reason;
   }
 
-  private async dispatchOne(due: OutboxEntry, counts: DispatchCounts): Promise<void> {
-    const { outbox } = this.options;
-    const claimed = await outbox.claim(due, new Date(this.now().getTime() + (this.options.leaseMs ?? 60_000)));
-    if (!claimed) return; // another sender has it
+  /**
+   * One referral's due messages, in order: claimed together (one request), then each sent and
+   * settled before the next. The referral is read once for all of them (a change queues several:
+   * the referrer's update, its clocks, its report count), and read again after a message that
+   * changes it.
+   */
+  private async dispatchGroup(group: OutboxEntry[], counts: DispatchCounts): Promise<void> {
+    const claimed = await this.options.outbox.claimAll(group, new Date(this.now().getTime() + (this.options.leaseMs ?? 60_000)));
+    const referral = new ReferralRead(this.options.referrals, group[0].referralId);
+    // Each is marked sent as soon as it is; their rows in the index of undelivered messages are
+    // removed together at the end (a row left by a crash is mended by the next read).
+    const sent: OutboxEntry[] = [];
     try {
-      await this.deliver(claimed);
-      await outbox.settle(claimed, { state: 'sent' });
+      for (const entry of claimed) {
+        // Claimed with the group, but its lease ran out while those before it were sent: another
+        // sender may have it now, and the next pass takes it if not.
+        if (entry.nextAttemptAt <= this.now().toISOString()) continue;
+        await this.dispatchOne(entry, referral, sent, counts);
+      }
+    } finally {
+      if (sent.length) await this.options.outbox.unlist(sent);
+    }
+  }
+
+  private async dispatchOne(claimed: OutboxEntry, referral: ReferralRead, sent: OutboxEntry[], counts: DispatchCounts): Promise<void> {
+    const { outbox } = this.options;
+    try {
+      await this.deliver(claimed, referral);
+      await outbox.settle(claimed, { state: 'sent' }, undefined, sent);
       counts.sent += 1;
     } catch (thrown) {
       const error = thrown instanceof DeliveryError ? thrown : new DeliveryError('transient', (thrown as Error)?.name ?? 'failed', undefined, { cause: thrown });
@@ -172,20 +192,22 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     }
   }
 
-  private async deliver(entry: OutboxEntry): Promise<void> {
-    if (isStaffPayload(entry.payload)) return this.deliverToStaff(entry, entry.payload);
-    if (isIntakePayload(entry.payload)) return this.deliverToIntake(entry, entry.payload);
+  private async deliver(entry: OutboxEntry, referral: ReferralRead): Promise<void> {
+    if (isStaffPayload(entry.payload)) return this.deliverToStaff(entry, entry.payload, referral);
+    if (isIntakePayload(entry.payload)) return this.deliverToIntake(entry, entry.payload, referral);
     if (isChannelPostPayload(entry.payload)) {
       // The service's inboxes first, queued with keys of their own: a retried post adds none twice.
       await this.queueIntakeEmails(entry, entry.payload.serviceId);
+      // Posting records where the card went: what comes next reads the referral again.
+      referral.changed();
       // A service with no channel yet gets its waiting referrals when one is linked: nothing to retry.
       return void (await this.options.postReferral(entry.referralId));
     }
-    if (isClocksPayload(entry.payload)) return this.options.startClocks(entry.referralId);
-    if (isReportCountPayload(entry.payload)) return this.options.countForReports(entry.referralId, entry.payload);
+    if (isClocksPayload(entry.payload)) return this.options.startClocks(entry.referralId, (await referral.read())?.referral);
+    if (isReportCountPayload(entry.payload)) return this.options.countForReports(entry.referralId, entry.payload, (await referral.read())?.referral);
     if (isChannelRefreshPayload(entry.payload)) return void (await this.options.refreshReferral?.(entry.referralId));
     const update = entry.payload as unknown as ReferralUpdate;
-    const stored = await this.options.referrals.get(entry.referralId);
+    const stored = await referral.read();
     if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');
     if (entry.channel === 'teams') {
       // The card refreshes, for the referrer alone, to where the referral stands when they look again.
@@ -226,20 +248,21 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
   }
 
   /** A new referral for one of its service's inboxes, with the actions its recipient may take. */
-  private async deliverToIntake(entry: OutboxEntry, payload: IntakePayload): Promise<void> {
-    const stored = await this.options.referrals.get(entry.referralId);
+  private async deliverToIntake(entry: OutboxEntry, payload: IntakePayload, referral: ReferralRead): Promise<void> {
+    const stored = await referral.read();
     if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');
     if (!this.options.emailActions) throw new DeliveryError('rejected', 'email actions are not set up');
     await this.options.mailer.send({ to: payload.address, ...(await this.options.emailActions.referralEmail(payload.address, stored.referral)), messageId: entry.key });
   }
 
   /** A reminder, alert or digest: to a service's channel, or to a person's 1:1 chat or inbox. */
-  private async deliverToStaff(entry: OutboxEntry, payload: StaffPayload): Promise<void> {
+  private async deliverToStaff(entry: OutboxEntry, payload: StaffPayload, partitionReferral: ReferralRead): Promise<void> {
     const { recipient, message } = payload;
     if (entry.channel === 'email') {
       if (recipient.channel || !recipient.email) throw new DeliveryError('rejected', 'no email address');
       const referralId = message.escalation?.referralId ?? message.referralId;
-      const referral = referralId && this.options.emailActions ? (await this.options.referrals.get(referralId))?.referral : undefined;
+      const referral =
+        referralId && this.options.emailActions ? (await (referralId === entry.referralId ? partitionReferral.read() : this.options.referrals.get(referralId)))?.referral : undefined;
       const email =
         message.verification && this.options.directoryEmail
           ? this.options.directoryEmail.requestEmail(recipient.email, message)
@@ -276,5 +299,31 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     const key = entry.key.replace(/:teams$/, ':email');
     await this.options.outbox.enqueue(entry.referralId, { key, channel: 'email', payload: entry.payload }, this.now().toISOString());
     return true;
+  }
+}
+
+/**
+ * A referral as one group of its messages needs it: read when first asked for, and kept for
+ * the rest of the group (moments later, in the same pass) unless a message changed it.
+ */
+class ReferralRead {
+  private reading?: Promise<StoredReferral | undefined>;
+
+  constructor(
+    private readonly referrals: ReferralRepository,
+    private readonly referralId: string,
+  ) {}
+
+  read(): Promise<StoredReferral | undefined> {
+    if (!this.reading) {
+      this.reading = this.referrals.get(this.referralId);
+      // A failed read is not kept: the next message asks again.
+      this.reading.catch(() => (this.reading = undefined));
+    }
+    return this.reading;
+  }
+
+  changed(): void {
+    this.reading = undefined;
   }
 }

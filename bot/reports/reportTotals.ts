@@ -56,9 +56,10 @@ export class ReportTotals {
    * Counts a queued change (the dispatcher runs this right after the reply). The referral as
    * stored now: when it is still the version the change made, its event is folded into the
    * history; when it has moved on, its trail is read again. Idempotent, like record().
+   * `justRead`: the referral as the caller read it a moment ago, so it is not read twice.
    */
-  async countQueued(referralId: string, payload: ReportCountPayload): Promise<void> {
-    const current = (await this.deps.referrals.get(referralId))?.referral;
+  async countQueued(referralId: string, payload: ReportCountPayload, justRead?: Referral): Promise<void> {
+    const current = justRead ?? (await this.deps.referrals.get(referralId))?.referral;
     if (!current) return;
     await this.record(current, current.version === payload.version ? (payload.event as AuditEvent) : undefined);
   }

@@ -3,12 +3,15 @@ import sinon from 'sinon';
 import { randomUUID } from 'node:crypto';
 import { testTables, uniqueTableName } from '../support/azurite';
 import type { RunningAzurite } from '../../storage/azurite';
-import type { TableConnection } from '../../storage/tables';
+import { TableConnection } from '../../storage/tables';
+import type { Referral } from '../../domain/referral/referral';
+import { channelPostMessage } from '../../bot/channels/serviceChannels';
 import { OutboxRepository } from '../../storage/outboxRepository';
 import { referralStorage } from '../../storage/referralStorage';
 import { NotificationDispatcher, DispatcherOptions } from '../../bot/notifications/notificationDispatcher';
 import { clocksMessage } from '../../bot/supervision/supervision';
 import { channelRefreshMessage } from '../../bot/channels/serviceChannels';
+import { reportCountMessage, ReportCountPayload } from '../../bot/reports/reportTotals';
 import { createLogger } from '../../bot/app/log';
 
 /**
@@ -122,5 +125,139 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
     // Once its time has come it is read and due again.
     const later = await outbox.due(new Date(Date.now() + 61_000));
     expect(later.map((entry) => entry.key)).to.deep.equal([`${id}:1:clocks`]);
+  });
+
+  describe('one referral\'s messages, as a change queues them (its update, clocks, report count)', () => {
+    const change = (id: string, version: number) => [
+      channelRefreshMessage({ id, version, serviceId: 'sail' }),
+      clocksMessage({ id, version }),
+      reportCountMessage({ id, version }, { referralId: id, at: at(version), actor: { id: 'lw' }, action: 'referral.accept', detail: {} }),
+    ];
+
+    it('reads them in one request and claims them in one, and the claims settle', async () => {
+      const prefix = uniqueTableName('odc');
+      let requests: string[] = [];
+      // The same tables, through a connection that notes every request it makes.
+      const observed = new TableConnection(azurite.connectionString, { observe: (request) => requests.push(request.method) });
+      const counted = new OutboxRepository(observed, { tablePrefix: prefix });
+      const plain = new OutboxRepository(tables, { tablePrefix: prefix });
+      const id = randomUUID();
+      const alone = randomUUID();
+      await plain.record(id, change(id, 2), undefined, at(1));
+      await plain.record(alone, [clocksMessage({ id: alone, version: 1 })], undefined, at(2));
+      await counted.due(FAR_FUTURE); // tables are made on first use: not counted
+      requests = [];
+
+      const due = await counted.due(FAR_FUTURE);
+      // The index, the referral's three rows in one query, the lone message's row.
+      expect(requests).to.deep.equal(['GET', 'GET', 'GET']);
+      const mine = due.filter((entry) => entry.referralId === id);
+      expect(mine.map((entry) => entry.key).sort()).to.deep.equal(change(id, 2).map((message) => message.key).sort());
+      expect(mine.find((entry) => entry.channel === 'signpost' && entry.payload.kind === 'report-count')?.payload).to.deep.include({ kind: 'report-count', version: 2 });
+
+      requests = [];
+      const claimed = await counted.claimAll(mine, new Date(Date.now() + 60_000));
+      expect(requests).to.deep.equal(['POST']); // one transaction
+      expect(claimed.map((entry) => [entry.key, entry.state, entry.attempts])).to.deep.equal(mine.map((entry) => [entry.key, 'sending', 1]));
+      // Each claim carries its row's new eTag: settling with it succeeds, and only then.
+      for (const entry of claimed) await plain.settle(entry, { state: 'sent' });
+      expect(await plain.due(FAR_FUTURE)).to.have.length(1);
+      expect(await plain.counts()).to.deep.equal({ pending: 1, failed: 0 });
+    });
+
+    it('asks storage for one index read, one read of the rows, one claim, a settle each and one unlisting', async () => {
+      const prefix = uniqueTableName('odc');
+      const requests: string[] = [];
+      const observed = new TableConnection(azurite.connectionString, { observe: (request) => requests.push(`${request.method} ${new URL(request.url).pathname.split(/[/(]/)[2]}`) });
+      outbox = new OutboxRepository(observed, { tablePrefix: prefix });
+      const id = randomUUID();
+      await outbox.record(id, change(id, 2), undefined, at(1));
+      requests.length = 0;
+      expect(await dispatcher().runOnce()).to.deep.equal({ sent: 3, retried: 0, failed: 0 });
+      expect(requests.slice(0, 3)).to.deep.equal([`GET ${prefix}outboxindex`, `GET ${prefix}referrals`, 'POST $batch']);
+      expect(requests.slice(3, 6)).to.deep.equal(Array(3).fill(`PATCH ${prefix}referrals`));
+      expect(requests.slice(6)).to.deep.equal(['POST $batch']);
+      expect(await outbox.counts()).to.deep.equal({ pending: 0, failed: 0 });
+      expect(await outbox.due(FAR_FUTURE)).to.deep.equal([]);
+    });
+
+    it('unlists sent messages even when another sender already unlisted one of them', async () => {
+      const id = randomUUID();
+      await outbox.record(id, change(id, 1), undefined, at(1));
+      const claimed = await outbox.claimAll(await outbox.due(FAR_FUTURE), new Date(Date.now() + 60_000));
+      const sent: typeof claimed = [];
+      for (const entry of claimed) await outbox.settle(entry, { state: 'sent' }, undefined, sent);
+      expect(await outbox.counts()).to.deep.equal({ pending: 3, failed: 0 });
+      // Another sender read the first, found it sent and mended the index.
+      await outbox.settle({ ...sent[0], etag: '*' }, { state: 'sent' });
+      expect(await outbox.counts()).to.deep.equal({ pending: 2, failed: 0 });
+      await outbox.unlist(sent);
+      expect(await outbox.counts()).to.deep.equal({ pending: 0, failed: 0 });
+    });
+
+    it('claims the rest when another sender took one of them meanwhile, and never the one it took', async () => {
+      const id = randomUUID();
+      await outbox.record(id, change(id, 1), undefined, at(1));
+      const due = await outbox.due(FAR_FUTURE);
+      const taken = await outbox.claim(due[1], new Date(Date.now() + 60_000));
+      expect(taken).to.not.equal(undefined);
+      const claimed = await outbox.claimAll(due, new Date(Date.now() + 60_000));
+      expect(claimed.map((entry) => entry.key)).to.deep.equal([due[0].key, due[2].key]);
+      // Nothing is claimed twice: the one taken keeps its claim.
+      expect(await outbox.claimAll([due[1]], new Date(Date.now() + 60_000))).to.deep.equal([]);
+    });
+
+    it('still mends the index when one of them was sent but its index row was not removed (a crash between the two)', async () => {
+      const id = randomUUID();
+      const messages = change(id, 1);
+      await outbox.record(id, messages, undefined, at(1));
+      const [first] = await outbox.due(FAR_FUTURE);
+      await outbox.settle((await outbox.claim(first, new Date(Date.now() + 60_000)))!, { state: 'sent' });
+      // Listed again, as if the process stopped before removing its index row.
+      await outbox.index(id, [messages.find((message) => message.key === first.key)!], at(1));
+      expect(await outbox.counts()).to.deep.equal({ pending: 3, failed: 0 });
+      const due = (await outbox.due(FAR_FUTURE)).map((entry) => entry.key);
+      expect(due).to.have.length(2);
+      expect(due).to.not.include(first.key);
+      expect(await outbox.counts()).to.deep.equal({ pending: 2, failed: 0 });
+    });
+
+    it('reads the referral once for them all, and again after a message that changes it', async () => {
+      const referrals = referralStorage(tables, { tablePrefix: uniqueTableName('odr') }).referrals;
+      const id = randomUUID();
+      let version = 3;
+      const get = sinon.stub(referrals, 'get').callsFake(async () => ({ referral: { id, version } as Referral, etag: 'e' }));
+      const seen: string[] = [];
+      const options = {
+        referrals,
+        startClocks: async (_referralId: string, current: Referral | undefined) => void seen.push(`clocks with version ${current?.version}`),
+        countForReports: async (_referralId: string, payload: ReportCountPayload, current: Referral | undefined) => void seen.push(`count ${payload.version} with version ${current?.version}`),
+      };
+      await outbox.record(id, change(id, 3), undefined, at(1));
+      expect(await dispatcher(options).runOnce()).to.deep.equal({ sent: 3, retried: 0, failed: 0 });
+      expect(seen).to.deep.equal(['clocks with version 3', 'count 3 with version 3']);
+      expect(get.callCount).to.equal(1);
+
+      // An intake email reads the referral; posting it to its channel records where the card went,
+      // so the clocks after it read the referral again.
+      seen.length = 0;
+      get.resetHistory();
+      await outbox.enqueue(id, { key: `${id}:3:intake:team@sail.example`, channel: 'email', payload: { kind: 'intake', serviceId: 'sail', address: 'team@sail.example' } }, at(10));
+      await outbox.record(id, [channelPostMessage({ id, version: 3, serviceId: 'sail' })], undefined, at(11));
+      await outbox.record(id, [clocksMessage({ id, version: 4 })], undefined, at(12));
+      const sent = await dispatcher({
+        ...options,
+        mailer: { send: async () => undefined },
+        emailActions: { referralEmail: async (_address: string, referral: Referral) => (seen.push(`intake email of version ${referral.version}`), { subject: 'New referral', text: '' }) },
+        postReferral: async () => {
+          version = 4;
+          seen.push('posted');
+          return true;
+        },
+      } as unknown as Partial<DispatcherOptions>).runOnce();
+      expect(sent).to.deep.equal({ sent: 3, retried: 0, failed: 0 });
+      expect(seen).to.deep.equal(['intake email of version 3', 'posted', 'clocks with version 4']);
+      expect(get.callCount).to.equal(2);
+    });
   });
 });
