@@ -44,6 +44,14 @@ export function reportCountMessage(referral: Pick<Referral, 'id' | 'version'>, e
 }
 
 export class ReportTotals {
+  /**
+   * The counting under way in this process, per month. Every change in a month updates that
+   * month's totals row, so changes counted side by side (the dispatcher's lanes) would mostly
+   * conflict and try again, three requests a try; here they take turns instead. Other
+   * processes' counts still meet on the row's eTag.
+   */
+  private readonly counting = new Map<string, Promise<void>>();
+
   constructor(
     private readonly deps: {
       counters: ReportCounterRepository;
@@ -67,6 +75,18 @@ export class ReportTotals {
   /** Counts the referral as it now is; `event` is the change that made it so. Idempotent. */
   async record(changed: Referral, event?: AuditEvent): Promise<void> {
     const month = changed.createdAt.slice(0, 7);
+    const turn = (this.counting.get(month) ?? Promise.resolve()).then(() => this.recordInMonth(month, changed, event));
+    // The next count waits for this one, whether it succeeds or fails.
+    const done = turn.catch(() => undefined);
+    this.counting.set(month, done);
+    try {
+      await turn;
+    } finally {
+      if (this.counting.get(month) === done) this.counting.delete(month);
+    }
+  }
+
+  private async recordInMonth(month: string, changed: Referral, event: AuditEvent | undefined): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       let referral = changed;
       const stored = await this.deps.counters.contribution(month, referral.id);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { randomUUID } from 'node:crypto';
 import type { RunningAzurite } from '../../storage/azurite';
 import type { TableConnection } from '../../storage/tables';
@@ -44,10 +45,14 @@ describe('Borough report totals', () => {
   });
   after(() => azurite.stop());
 
-  /** What the dispatcher does with the counts the changes queued, concurrently and in any order. */
+  /**
+   * What the dispatcher does with the counts the changes queued, concurrently and in any order,
+   * in two processes at once (which meet on the totals rows' eTags).
+   */
   async function countQueued(): Promise<void> {
     const due = (await world.outbox.due(new Date(Date.now() + 60_000), 10_000)).filter((entry) => isReportCountPayload(entry.payload));
-    await Promise.all(due.map(async (entry) => totals.countQueued(entry.referralId, entry.payload as unknown as ReportCountPayload)));
+    const otherProcess = new ReportTotals({ counters: new ReportCounterRepository(tables, { tablePrefix: world.names.referralPrefix }), referrals: world.referrals, calendar });
+    await Promise.all(due.map(async (entry, index) => [totals, otherProcess][index % 2].countQueued(entry.referralId, entry.payload as unknown as ReportCountPayload)));
   }
 
   /** A change as the application layer makes it: the domain's next record and its audit event, stored with the eTag. */
@@ -120,6 +125,31 @@ describe('Borough report totals', () => {
     expect(redirects).to.equal(6);
     const accepted = [...rebuilt.values()].filter((row) => row.key.serviceId === 'sail-care-navigation').reduce((sum, row) => sum + row.counters.accepted, 0);
     expect(accepted).to.equal(1); // the one accepted while nobody was counting
+  });
+
+  it('counts many changes of one month at once in one process without them conflicting on its totals', async () => {
+    const world2 = await createWorld(tables);
+    const counters = new ReportCounterRepository(tables, { tablePrefix: world2.names.referralPrefix });
+    const counting = new ReportTotals({ counters, referrals: world2.referrals, calendar });
+    const made = await Promise.all(
+      Array.from({ length: 12 }, async (_, index) => {
+        const referral = sampleReferral({ id: randomUUID(), reference: `SP-2026-${String(300 + index).padStart(6, '0')}`, createdAt: '2026-06-02T10:00:00.000Z', updatedAt: '2026-06-02T10:00:00.000Z' });
+        const event: AuditEvent = { referralId: referral.id, at: referral.createdAt, actor: { id: '29:r' }, action: 'referral.submitted', detail: { serviceId: 'sail', summary: 'Referred' } };
+        return { referral: await world2.referrals.submit(referral, event), event };
+      }),
+    );
+    const applied = sinon.spy(counters, 'apply');
+    await Promise.all(made.map(({ referral, event }) => counting.record(referral, event)));
+    // One write of the month's totals per change: none tried again after a conflict.
+    expect(applied.callCount).to.equal(12);
+    expect([...sumRows(await counting.year(2026)).values()].reduce((sum, row) => sum + row.counters.made, 0)).to.equal(12);
+    // A count that fails does not hold up the next.
+    applied.restore();
+    const failing = sinon.stub(counters, 'contribution').onFirstCall().rejects(new Error('storage busy'));
+    failing.callThrough();
+    const [again, next] = made;
+    const results = await Promise.allSettled([counting.record(again.referral, again.event), counting.record(next.referral, next.event)]);
+    expect(results.map((result) => result.status)).to.deep.equal(['rejected', 'fulfilled']);
   });
 
   it('a rebuild finds totals that have drifted from the referrals', async () => {
