@@ -38,7 +38,7 @@ const CACHE_MS = 5_000;
 
 export class ServiceChannelRepository {
   private readonly client: Promise<TableClient>;
-  private readonly cache = new Map<string, { link: ServiceChannel | undefined; until: number }>();
+  private readonly cache = new Map<string, { link: Promise<ServiceChannel | undefined>; until: number }>();
 
   constructor(tables: TableConnection, tableName = 'servicechannels') {
     this.client = tables.table(tableName);
@@ -136,11 +136,21 @@ export class ServiceChannelRepository {
     return links;
   }
 
-  private async cached(rowKey: string): Promise<ServiceChannel | undefined> {
+  /**
+   * The read under way is shared: when the cached link expires under a burst of clicks (twenty
+   * link workers at once), one read answers them all rather than one read each.
+   */
+  private cached(rowKey: string): Promise<ServiceChannel | undefined> {
     const hit = this.cache.get(rowKey);
     if (hit && hit.until > Date.now()) return hit.link;
-    const link = await this.read(rowKey);
-    this.cache.set(rowKey, { link, until: Date.now() + CACHE_MS });
+    const link = this.read(rowKey);
+    const entry = { link, until: Number.POSITIVE_INFINITY };
+    this.cache.set(rowKey, entry);
+    // Kept for CACHE_MS from when it answered; a failed read is not kept, so the next asks again.
+    link.then(
+      () => (entry.until = Date.now() + CACHE_MS),
+      () => this.cache.get(rowKey) === entry && this.cache.delete(rowKey),
+    );
     return link;
   }
 

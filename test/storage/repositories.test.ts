@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { testTables, uniqueTableName } from '../support/azurite';
 import type { RunningAzurite } from '../../storage/azurite';
-import type { TableConnection } from '../../storage/tables';
+import { TableConnection } from '../../storage/tables';
+import { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
 import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
 import { referralStorage, ReferralStorage } from '../../storage/referralStorage';
 import { DirectoryRepository } from '../../storage/directoryRepository';
@@ -160,6 +161,40 @@ describe('Repositories on Azurite', () => {
         expect((await here.get('29:amira'))?.notify).to.equal(undefined); // read a moment ago
         clock.tick(30_001);
         expect((await here.get('29:amira'))?.notify).to.equal('email');
+      } finally {
+        clock.restore();
+      }
+    });
+  });
+
+  describe('ServiceChannelRepository', () => {
+    it('answers a burst of clicks with one read of a link, kept five seconds, and reads again after a failed read', async () => {
+      const table = uniqueTableName('links');
+      const reads: string[] = [];
+      const observed = new TableConnection(tables.connectionString, { observe: (request) => request.method === 'GET' && reads.push(request.url) });
+      const links = new ServiceChannelRepository(observed, table);
+      const conversation = { conversation: { id: '19:sail@thread.tacv2' } };
+      expect(await links.link({ serviceId: 'sail', channelId: '19:sail@thread.tacv2', teamId: '19:team', conversation, linkedBy: { id: '29:lw' }, linkedAt: at })).to.deep.include({ ok: true });
+      const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+      try {
+        reads.length = 0;
+        const found = await Promise.all(Array.from({ length: 20 }, () => links.forService('sail')));
+        expect(found.every((link) => link?.channelId === '19:sail@thread.tacv2')).to.equal(true);
+        expect(reads).to.have.length(1);
+        expect((await links.forService('sail'))?.teamId).to.equal('19:team');
+        expect(reads).to.have.length(1);
+        clock.tick(5_001);
+        await Promise.all([links.forService('sail'), links.forService('sail')]);
+        expect(reads).to.have.length(2);
+
+        // A read that fails is not kept: the next asks again.
+        clock.tick(5_001);
+        const read = sinon.stub(links as unknown as { read(rowKey: string): Promise<unknown> }, 'read');
+        read.onFirstCall().rejects(new Error('storage busy'));
+        read.callThrough();
+        expect((await Promise.allSettled([links.forService('sail')]))[0].status).to.equal('rejected');
+        expect((await links.forService('sail'))?.teamId).to.equal('19:team');
+        expect(read.callCount).to.equal(2);
       } finally {
         clock.restore();
       }
