@@ -99,9 +99,10 @@ export class ReportCounterRepository {
   /**
    * Writes a referral's new contribution and its month's new totals, both or neither. `before` is
    * the eTag of its contribution row as read (none: the row must not exist yet), `totals.etag` that
-   * of the totals row; either changed meanwhile throws ReportCounterConflict.
+   * of the totals row; either changed meanwhile throws ReportCounterConflict. Returns the totals
+   * as now stored, with their new eTag.
    */
-  async apply(month: string, contribution: Contribution, before: string | undefined, totals: MonthTotals): Promise<void> {
+  async apply(month: string, contribution: Contribution, before: string | undefined, totals: MonthTotals): Promise<MonthTotals> {
     const client = await this.client;
     const contributionEntity: BodyEntity = { partitionKey: partitionOf(month), rowKey: contributionRow(contribution.referralId), body: JSON.stringify(contribution) };
     const totalsEntity = this.totalsEntity(month, totals.rows);
@@ -110,7 +111,9 @@ export class ReportCounterRepository {
       totals.etag ? ['update', totalsEntity, 'Replace', { etag: totals.etag }] : ['create', totalsEntity],
     ];
     try {
-      await client.submitTransaction(actions);
+      // Answers come in the order of the actions: the totals row's is the second.
+      const { subResponses } = await client.submitTransaction(actions);
+      return { rows: totals.rows, etag: subResponses[1]?.etag };
     } catch (error) {
       if (statusOf(error) === 412 || statusOf(error) === 404 || isAlreadyExists(error)) throw new ReportCounterConflict();
       throw error;

@@ -3,7 +3,7 @@ import { CaseHistory, caseHistory, historyAfter } from '../../domain/reports/cas
 import { addCounters, contributions, emptyCounters, monthsOf, ReportCounters, RowKey, rowKeyText, sumRows } from '../../domain/reports/boroughReport';
 import type { WorkingCalendar } from '../../domain/supervision/workingCalendar';
 import type { ReferralRepository } from '../../storage/referralRepository';
-import { Contribution, ReportCounterConflict, ReportCounterRepository } from '../../storage/reportCounterRepository';
+import { Contribution, MonthTotals, ReportCounterConflict, ReportCounterRepository } from '../../storage/reportCounterRepository';
 import type { OutboxMessage } from '../../storage/outboxRepository';
 
 /**
@@ -51,6 +51,12 @@ export class ReportTotals {
    * processes' counts still meet on the row's eTag.
    */
   private readonly counting = new Map<string, Promise<void>>();
+  /**
+   * Each month's totals as this process last wrote them, with their eTag: the next count in the
+   * month starts from them instead of reading the row again. Written elsewhere meanwhile, the
+   * eTag no longer matches, the write is refused, and the row is read afresh.
+   */
+  private readonly written = new Map<string, MonthTotals>();
 
   constructor(
     private readonly deps: {
@@ -101,11 +107,13 @@ export class ReportTotals {
         history = caseHistory(referral, await this.deps.referrals.audit(referral.id));
       }
       const next: Contribution = { referralId: referral.id, version: referral.version, history, rows: contributions(referral, history, this.deps.calendar) };
-      const totals = await this.deps.counters.totals(month);
+      const totals = this.written.get(month) ?? (await this.deps.counters.totals(month));
+      this.written.delete(month);
       const rows = sumRows([...totals.rows, ...difference(stored?.contribution.rows ?? [], next.rows)]);
       const written = [...rows.values()].filter((row) => JSON.stringify(normalised(row.counters)) !== EMPTY);
       try {
-        await this.deps.counters.apply(month, next, stored?.etag, { rows: written, etag: totals.etag });
+        const now = await this.deps.counters.apply(month, next, stored?.etag, { rows: written, etag: totals.etag });
+        if (now.etag) this.written.set(month, now);
         return;
       } catch (error) {
         if (!(error instanceof ReportCounterConflict) || attempt >= ATTEMPTS) throw error;
@@ -139,6 +147,7 @@ export class ReportTotals {
       (key) => JSON.stringify(normalised(expected.get(key)?.counters)) !== JSON.stringify(normalised(stored.get(key)?.counters)),
     );
     for (const month of monthsOf(year)) {
+      this.written.delete(month);
       const inMonth = recomputed.filter((contribution) => contribution.history.month === month);
       await this.deps.counters.clearMonth(month);
       await this.deps.counters.writeMonth(month, inMonth, [...expected.values()].filter((row) => row.key.month === month));

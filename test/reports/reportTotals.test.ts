@@ -139,9 +139,13 @@ describe('Borough report totals', () => {
       }),
     );
     const applied = sinon.spy(counters, 'apply');
+    const totalsRead = sinon.spy(counters, 'totals');
     await Promise.all(made.map(({ referral, event }) => counting.record(referral, event)));
-    // One write of the month's totals per change: none tried again after a conflict.
+    // One write of the month's totals per change: none tried again after a conflict; and the
+    // totals read once, each count starting from what the one before it wrote.
     expect(applied.callCount).to.equal(12);
+    expect(totalsRead.callCount).to.equal(1);
+    totalsRead.restore();
     expect([...sumRows(await counting.year(2026)).values()].reduce((sum, row) => sum + row.counters.made, 0)).to.equal(12);
     // A count that fails does not hold up the next.
     applied.restore();
