@@ -316,9 +316,10 @@ class ReferralRead {
 
   read(): Promise<StoredReferral | undefined> {
     if (!this.reading) {
-      this.reading = this.referrals.get(this.referralId);
+      const reading = this.referrals.get(this.referralId);
+      this.reading = reading;
       // A failed read is not kept: the next message asks again.
-      this.reading.catch(() => (this.reading = undefined));
+      reading.catch(() => this.reading === reading && (this.reading = undefined));
     }
     return this.reading;
   }
