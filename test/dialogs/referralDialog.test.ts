@@ -320,6 +320,27 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
       });
     }
 
+    it('ignores Cancel on the card of an earlier form, and the form in progress carries on with what was typed', async () => {
+      const earlier = await walkTo(bot, 'needs');
+      expect(replyText(await bot.send('cancel'))).to.contain('Referral cancelled'); // typed: the earlier card keeps its buttons
+      const person = await walkTo(bot, 'person');
+      for (const stale of [{ ...submitData(earlier), action: 'cancel' }, { ...submitData(person), token: 'forged', action: 'cancel' }]) {
+        const replies = await bot.send(stale);
+        expect(replyText(replies)).to.contain('earlier step');
+        expect(replies.flatMap((reply) => reply.attachments ?? [])).to.have.length(0);
+        const legacy = await bot.sendAsMessage(stale);
+        expect(replyText(legacy)).to.contain('earlier step');
+      }
+      // The steps before are kept: the summary shows the referrer's answers and the person's.
+      const needs = lastCard(await bot.send(fill(person, VALID.person)));
+      const matches = lastCard(await bot.send(fill(needs, VALID.needs)));
+      const summary = lastCard(await bot.send(fill(matches, { serviceId: inputValue(matches, 'serviceId') })));
+      expect(cardText(summary)).to.contain('Jane Example').and.contain(VALID.referrer.practice as string);
+      // Cancel on the card in progress still cancels, clicked either way.
+      expect(replyText(await bot.sendAsMessage({ ...submitData(summary), action: 'cancel' }))).to.contain('Referral cancelled');
+      expect(await storedReferrals()).to.have.length(0);
+    });
+
     it('ends kindly when the person does not consent, storing nothing about them @safety', async () => {
       const card = await walkTo(bot, 'consent');
       const end = lastCard(await bot.send(fill(card, { ...VALID.consent, consentToReferral: 'no' })));
