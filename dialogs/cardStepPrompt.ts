@@ -154,7 +154,7 @@ export class CardStepPrompt<T> extends Dialog<CardStepOptions> {
 }
 
 /** True while answering a click on a form card (Action.Execute), whose answer replaces that card. */
-export function answeringFormClick(context: TurnContext): boolean {
+function answeringFormClick(context: TurnContext): boolean {
   const { activity } = context;
   return activity.type === ActivityTypes.Invoke && activity.name === 'adaptiveCard/action' && asRecord(asRecord(activity.value)?.action)?.verb === FORM_STEP_VERB;
 }
