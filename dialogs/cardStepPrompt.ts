@@ -154,9 +154,21 @@ export class CardStepPrompt<T> extends Dialog<CardStepOptions> {
 }
 
 /** True while answering a click on a form card (Action.Execute), whose answer replaces that card. */
-export function answeringFormClick(context: TurnContext): boolean {
+function answeringFormClick(context: TurnContext): boolean {
   const { activity } = context;
   return activity.type === ActivityTypes.Invoke && activity.name === 'adaptiveCard/action' && asRecord(asRecord(activity.value)?.action)?.verb === FORM_STEP_VERB;
+}
+
+/**
+ * True when the click came from the card of the step now waiting for an answer (its step and
+ * one-time token), looking through the forms that hold the step: a Cancel on any other card,
+ * such as one left by an earlier form, must change nothing.
+ */
+export function clickedCurrentCard(dc: DialogContext, submitted: Record<string, unknown>): boolean {
+  let inner = dc;
+  while (inner.child) inner = inner.child;
+  const state = inner.activeDialog?.state[STATE_KEY] as CardStepState | undefined;
+  return state !== undefined && submitted.step === inner.activeDialog!.id && submitted.token === state.token;
 }
 
 /** What a form card's click carried: its data and inputs (Action.Execute), or a message's value (Action.Submit). */

@@ -1,11 +1,11 @@
 import {
   type AuthenticateRequestResult,
+  AuthenticationConstants,
   BotFrameworkAuthentication,
   type BotFrameworkClient,
   type ClaimsIdentity,
   type ConnectorClient,
   ConnectorFactory,
-  JwtTokenValidation,
   type UserTokenClient,
 } from 'botframework-connector';
 import type { Activity } from 'botbuilder';
@@ -82,9 +82,15 @@ class ReusingConnectorFactory extends ConnectorFactory {
   }
 }
 
-/** Whose turn it is, as far as outgoing credentials go: the calling app's id (empty when unauthenticated, as in local mode). */
+/**
+ * Whose credentials the clients carry: the app id botbuilder builds them for, which is the
+ * token's audience (this bot, for a request from a channel) or else its app id claim; not the
+ * caller's app id, which is the same Bot Framework app for every channel's request. Empty when
+ * unauthenticated, as in local mode.
+ */
 function identityOf(claimsIdentity: ClaimsIdentity): string {
-  return `${claimsIdentity.isAuthenticated ? 'authenticated' : 'anonymous'}\n${JwtTokenValidation.getAppIdFromClaims(claimsIdentity.claims) ?? ''}`;
+  const appId = claimsIdentity.getClaimValue(AuthenticationConstants.AudienceClaim) ?? claimsIdentity.getClaimValue(AuthenticationConstants.AppIdClaim) ?? '';
+  return `${claimsIdentity.isAuthenticated ? 'authenticated' : 'anonymous'}\n${appId}`;
 }
 
 /** The value made for this key, made once; a failure is forgotten so the next turn tries again. */

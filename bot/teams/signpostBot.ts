@@ -18,7 +18,7 @@ import {
 } from 'botbuilder';
 import { DialogContext, DialogSet, DialogState } from 'botbuilder-dialogs';
 import { welcomeCard } from '../../cards/welcome';
-import { FORM_STEP_VERB, formAnswer, formNoticeCard, formSubmission, isCancelText, showFormCard, tellFormClick } from '../../dialogs/cardStepPrompt';
+import { clickedCurrentCard, FORM_STEP_VERB, formAnswer, formNoticeCard, formSubmission, isCancelText, showFormCard, tellFormClick } from '../../dialogs/cardStepPrompt';
 import { draftInProgress, REFERRAL_DIALOG, ReferralDialog, ReferralStart } from '../../dialogs/referral/referralDialog';
 import type { ReferralService } from '../referrals/referralService';
 import type { ServiceChannels } from '../channels/serviceChannels';
@@ -129,11 +129,12 @@ export class SignpostBot extends TeamsActivityHandler {
       // A form begun in this chat before forms moved to private chats is never carried on in front of the group.
       await dc.cancelAllDialogs();
     }
-    if (formSubmission(context)?.action === 'cancel') {
-      this.deps.logger.info('card-click', { verb: FORM_STEP_VERB, action: 'cancel', conversationType: type, dialogActive: Boolean(dc.activeDialog) });
-      if (dc.activeDialog) await showFormCard(context, formNoticeCard(await this.cancelForm(dc)));
-      else await tellFormClick(context, FORM_NOT_IN_PROGRESS);
+    const submitted = formSubmission(context);
+    if (dc.activeDialog && submitted?.action === 'cancel' && clickedCurrentCard(dc, submitted)) {
+      this.deps.logger.info('card-click', { verb: FORM_STEP_VERB, action: 'cancel', conversationType: type });
+      await showFormCard(context, formNoticeCard(await this.cancelForm(dc)));
     } else if (dc.activeDialog) {
+      // Anything else, a Cancel on an earlier card among it, is the form's to judge by its token.
       await dc.continueDialog();
     } else {
       await tellFormClick(context, FORM_NOT_IN_PROGRESS);
@@ -276,7 +277,8 @@ export class SignpostBot extends TeamsActivityHandler {
     }
     const dc = await this.dialogs.createContext(context);
 
-    if (isCancelText(text) || submitted?.action === 'cancel') {
+    // A Cancel button works only on the card in progress; on an earlier one the form says it is ignored.
+    if (isCancelText(text) || (submitted?.action === 'cancel' && (!dc.activeDialog || clickedCurrentCard(dc, submitted)))) {
       this.deps.logger.info('message', { command: 'cancel', conversationType: type, dialogActive: Boolean(dc.activeDialog) });
       await context.sendActivity(dc.activeDialog ? await this.cancelForm(dc) : 'There is nothing in progress to cancel. Say **refer** to start a referral.');
       return;

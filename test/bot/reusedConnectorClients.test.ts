@@ -7,6 +7,8 @@ import { ReusedConnectorClients } from '../../bot/teams/reusedConnectorClients';
 describe('Bot Connector clients, built once per bot identity and service URL', () => {
   const anonymous = new ClaimsIdentity([], true);
   const appCalling = new ClaimsIdentity([{ type: 'appid', value: 'another-app' }, { type: 'ver', value: '1.0' }], true);
+  /** A channel's request: the caller is the Bot Framework's app, the audience the bot it is for, whose credentials the clients carry. */
+  const fromChannelTo = (bot: string) => new ClaimsIdentity([{ type: 'aud', value: bot }, { type: 'appid', value: 'bot-framework' }, { type: 'ver', value: '1.0' }], true);
 
   it('hands every turn the same client for the same service URL, and a new one for another URL or caller', async () => {
     const inner = new ConfigurationBotFrameworkAuthentication({});
@@ -21,6 +23,14 @@ describe('Bot Connector clients, built once per bot identity and service URL', (
     expect(otherCaller).not.to.equal(first);
     expect(first.conversations).to.be.an('object');
     expect(create.callCount).to.equal(4); // factories are cheap and still made per turn; the clients are not
+  });
+
+  it('keys the clients by the bot a channel\'s request is for, not by the channel that sent it', async () => {
+    const auth = new ReusedConnectorClients(new ConfigurationBotFrameworkAuthentication({}));
+    const forBot = (claims: ClaimsIdentity) => auth.createConnectorFactory(claims).create('https://smba.example/emea/');
+    expect(await forBot(fromChannelTo('bot-a'))).to.equal(await forBot(fromChannelTo('bot-a')));
+    expect(await forBot(fromChannelTo('bot-b'))).not.to.equal(await forBot(fromChannelTo('bot-a')));
+    expect(await auth.createUserTokenClient(fromChannelTo('bot-b'))).not.to.equal(await auth.createUserTokenClient(fromChannelTo('bot-a')));
   });
 
   it('reuses the user-token client per caller', async () => {

@@ -264,12 +264,13 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
   describe('the form advances in place', () => {
     it('answers each click with the card that replaces the clicked one, and posts nothing', async () => {
       const referrer = lastCard(await bot.send('refer'));
+      const updates = sinon.spy(bot.adapter, 'updateActivity');
       const replies = await bot.send(fill(referrer, VALID.referrer));
       // One reply: the click's answer. No new message, and no update of the old card.
       expect(replies).to.have.length(1);
       expect(cardText(lastCard(replies))).to.contain('How was consent given');
       expectValidTeamsCard(lastCard(replies));
-      expect(bot.adapter.activeQueue).to.have.length(0);
+      expect(updates.callCount).to.equal(0);
     });
 
     it('shows what to fix at the top of the same card, keeping what was typed', async () => {
@@ -319,6 +320,27 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
         expect(await storedReferrals()).to.have.length(0);
       });
     }
+
+    it('ignores Cancel on the card of an earlier form, and the form in progress carries on with what was typed', async () => {
+      const earlier = await walkTo(bot, 'needs');
+      expect(replyText(await bot.send('cancel'))).to.contain('Referral cancelled'); // typed: the earlier card keeps its buttons
+      const person = await walkTo(bot, 'person');
+      for (const stale of [{ ...submitData(earlier), action: 'cancel' }, { ...submitData(person), token: 'forged', action: 'cancel' }]) {
+        const replies = await bot.send(stale);
+        expect(replyText(replies)).to.contain('earlier step');
+        expect(replies.flatMap((reply) => reply.attachments ?? [])).to.have.length(0);
+        const legacy = await bot.sendAsMessage(stale);
+        expect(replyText(legacy)).to.contain('earlier step');
+      }
+      // The steps before are kept: the summary shows the referrer's answers and the person's.
+      const needs = lastCard(await bot.send(fill(person, VALID.person)));
+      const matches = lastCard(await bot.send(fill(needs, VALID.needs)));
+      const summary = lastCard(await bot.send(fill(matches, { serviceId: inputValue(matches, 'serviceId') })));
+      expect(cardText(summary)).to.contain('Jane Example').and.contain(VALID.referrer.practice as string);
+      // Cancel on the card in progress still cancels, clicked either way.
+      expect(replyText(await bot.sendAsMessage({ ...submitData(summary), action: 'cancel' }))).to.contain('Referral cancelled');
+      expect(await storedReferrals()).to.have.length(0);
+    });
 
     it('ends kindly when the person does not consent, storing nothing about them @safety', async () => {
       const card = await walkTo(bot, 'consent');
