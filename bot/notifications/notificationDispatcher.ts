@@ -141,7 +141,10 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
    * changes it.
    */
   private async dispatchGroup(group: OutboxEntry[], counts: DispatchCounts): Promise<void> {
-    const claimed = await this.options.outbox.claimAll(group, new Date(this.now().getTime() + (this.options.leaseMs ?? 60_000)));
+    // Sent one after another, so each gets a whole lease of its own: a slow first send (an SMTP
+    // server taking its time) must not let the later ones' leases run out, costing each an attempt.
+    const leaseMs = (this.options.leaseMs ?? 60_000) * group.length;
+    const claimed = await this.options.outbox.claimAll(group, new Date(this.now().getTime() + leaseMs));
     const referral = new ReferralRead(this.options.referrals, group[0].referralId);
     // Each is marked sent as soon as it is; their rows in the index of undelivered messages are
     // removed together at the end (a row left by a crash is mended by the next read).

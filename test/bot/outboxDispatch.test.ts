@@ -62,6 +62,15 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
   const FAR_FUTURE = new Date('2030-01-01T00:00:00Z');
   const at = (second: number) => new Date(Date.UTC(2026, 10, 25, 9, 0, second)).toISOString();
 
+  it('gives each of a referral\'s messages a lease of its own, so a slow send does not cost the next ones an attempt', async () => {
+    const id = randomUUID();
+    for (const version of [1, 2, 3]) await outbox.record(id, [channelRefreshMessage({ id, version, serviceId: 'sail' })], undefined, at(version));
+    // Each send takes longer than one lease (60 s by default), as a hanging mail server might.
+    let clock = Date.parse(at(30));
+    const counts = await dispatcher({ now: () => new Date(clock), refreshReferral: async () => void (clock += 61_000) }).runOnce();
+    expect(counts).to.deep.equal({ sent: 3, retried: 0, failed: 0 });
+  });
+
   it('sends messages about different referrals side by side, and one referral\'s in the order queued', async () => {
     const ids = Array.from({ length: 6 }, () => randomUUID());
     for (const [index, id] of ids.entries()) {

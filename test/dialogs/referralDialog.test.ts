@@ -321,7 +321,7 @@ describe('Referral dialog (TestAdapter, state and records in Azurite)', function
       });
     }
 
-    it('ignores Cancel on the card of an earlier form, and the form in progress carries on with what was typed', async () => {
+    it('ignores Cancel on the card of an earlier form, and the form in progress carries on with what was typed @safety', async () => {
       const earlier = await walkTo(bot, 'needs');
       expect(replyText(await bot.send('cancel'))).to.contain('Referral cancelled'); // typed: the earlier card keeps its buttons
       const person = await walkTo(bot, 'person');
