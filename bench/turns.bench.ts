@@ -287,7 +287,7 @@ export async function run(): Promise<TurnsBenchResult> {
           const sample = await settled();
           soak.maxRss = Math.max(soak.maxRss, sample.rss);
           nextSample += SOAK_TURNS / 10;
-          progress(`soak ${soak.turns} turns, Signpost's rss ${mib(sample.rss)} MiB`);
+          progress(`soak ${soak.turns} turns, Signpost's rss ${mib(sample.rss)} MiB, heap ${mib(sample.heapUsed)} MiB`);
         }
       }
       const end = await settled();
