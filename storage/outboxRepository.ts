@@ -142,9 +142,14 @@ export class OutboxRepository {
 
   /**
    * Marks a claimed notification sent, to retry at a time, or failed for good. `unlistLater`: a
-   * sent one's index row is not removed now but added there, for unlist() to remove with others.
+   * sent one's index row is left for the caller to remove with others (unlist()).
    */
-  async settle(entry: OutboxEntry, outcome: { state: 'sent' | 'failed' } | { state: 'pending'; retryAt: Date }, lastError?: string, unlistLater?: OutboxEntry[]): Promise<void> {
+  async settle(
+    entry: OutboxEntry,
+    outcome: { state: 'sent' | 'failed' } | { state: 'pending'; retryAt: Date },
+    lastError?: string,
+    options: { unlistLater?: boolean } = {},
+  ): Promise<void> {
     await (await this.records).updateEntity(
       {
         partitionKey: entry.referralId,
@@ -158,8 +163,8 @@ export class OutboxRepository {
     );
     // The row above is the truth; the index follows it (a crash here is mended by the next read,
     // and a retry time not copied to the index only costs a read of the row until it is due).
-    if (outcome.state === 'sent' && unlistLater) unlistLater.push(entry);
-    else if (outcome.state !== 'pending') await this.moveIndex(entry.referralId, entry.key, outcome.state, entry.nextAttemptAt);
+    if (outcome.state === 'sent' && options.unlistLater) return;
+    if (outcome.state !== 'pending') await this.moveIndex(entry.referralId, entry.key, outcome.state, entry.nextAttemptAt);
     else await this.retryIndexRow(entry.referralId, entry.key, outcome.retryAt.toISOString());
   }
 

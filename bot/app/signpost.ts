@@ -169,7 +169,7 @@ export function createSignpost(parts: SignpostParts) {
     logger,
     baseDelayMs: config.notify.retryBaseMs,
     maxAttempts: config.notify.maxAttempts,
-    postReferral: (referralId) => channels.postReferral(referralId),
+    postReferral: (referralId, current) => channels.postReferral(referralId, current),
     intakeAddresses,
     get emailActions() {
       return emailActions;

@@ -12,7 +12,7 @@ import { personFacts } from '../../domain/referral/retention';
 import type { ActivityRepository } from '../../storage/activityRepository';
 import { MAX_REFRESH_USERS } from '../../cards/render';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
-import { ReferralConflictError, ReferralRepository } from '../../storage/referralRepository';
+import { ReferralConflictError, ReferralRepository, type StoredReferral } from '../../storage/referralRepository';
 import type { ServiceQueueRepository } from '../../storage/serviceQueueRepository';
 import type { OutboxMessage } from '../../storage/outboxRepository';
 import type { ServiceChannelRepository } from '../../storage/serviceChannelRepository';
@@ -117,8 +117,9 @@ export class ServiceChannels {
    * Posts a referral's card into its service's channel, once. Returns false when the service
    * has no channel yet (the referral then waits in the queue and is posted when one is linked).
    */
-  async postReferral(referralId: string): Promise<boolean> {
-    const stored = await this.deps.referrals.get(referralId);
+  /** Posts a referral's card to its service's channel, once. `known`: the referral as the caller just read it, not read again. */
+  async postReferral(referralId: string, known?: StoredReferral): Promise<boolean> {
+    const stored = known ?? (await this.deps.referrals.get(referralId));
     if (!stored) return false;
     if (stored.referral.channelPost) return true;
     const link = await this.deps.channels.forService(stored.referral.serviceId);
@@ -234,7 +235,7 @@ export class ServiceChannels {
     for (const entry of await this.deps.queue.list(serviceId)) {
       if (entry.status !== 'submitted') continue;
       const stored = await this.deps.referrals.get(entry.referralId);
-      if (stored && !stored.referral.channelPost && (await this.postReferral(entry.referralId))) posted += 1;
+      if (stored && !stored.referral.channelPost && (await this.postReferral(entry.referralId, stored))) posted += 1;
     }
     return posted;
   }

@@ -53,7 +53,7 @@ export interface DispatcherOptions {
   /** Turns being answered now: each batch waits briefly for a quiet moment, so people's turns come first. */
   foreground?: ForegroundTurns;
   /** Posts a referral's card to its service's channel (once); false when the service has none yet. */
-  postReferral: (referralId: string) => Promise<boolean>;
+  postReferral: (referralId: string, current: StoredReferral | undefined) => Promise<boolean>;
   /** Writes a referral's clocks for the state it is in now (`current`, as the dispatcher just read it; undefined: none stored). */
   startClocks: (referralId: string, current: Referral | undefined) => Promise<void>;
   /** Counts a stored change in the borough report's running totals (`current`: the referral as just read). */
@@ -165,7 +165,8 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     const { outbox } = this.options;
     try {
       await this.deliver(claimed, referral);
-      await outbox.settle(claimed, { state: 'sent' }, undefined, sent);
+      await outbox.settle(claimed, { state: 'sent' }, undefined, { unlistLater: true });
+      sent.push(claimed);
       counts.sent += 1;
     } catch (thrown) {
       const error = thrown instanceof DeliveryError ? thrown : new DeliveryError('transient', (thrown as Error)?.name ?? 'failed', undefined, { cause: thrown });
@@ -202,9 +203,10 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
       // The service's inboxes first, queued with keys of their own: a retried post adds none twice.
       await this.queueIntakeEmails(entry, entry.payload.serviceId);
       // Posting records where the card went: what comes next reads the referral again.
+      const current = await referral.read();
       referral.changed();
       // A service with no channel yet gets its waiting referrals when one is linked: nothing to retry.
-      return void (await this.options.postReferral(entry.referralId));
+      return void (await this.options.postReferral(entry.referralId, current));
     }
     if (isClocksPayload(entry.payload)) return this.options.startClocks(entry.referralId, (await referral.read())?.referral);
     if (isReportCountPayload(entry.payload)) return this.options.countForReports(entry.referralId, entry.payload, (await referral.read())?.referral);

@@ -125,10 +125,7 @@ export class SignpostBot extends TeamsActivityHandler {
   private async continueFormFromCard(context: TurnContext): Promise<AdaptiveCardInvokeResponse> {
     const dc = await this.dialogs.createContext(context);
     const type = conversationType(context);
-    if (dc.activeDialog && type === 'groupChat') {
-      // A form begun in this chat before forms moved to private chats is never carried on in front of the group.
-      await dc.cancelAllDialogs();
-    }
+    await dropFormInGroupChat(dc, type);
     const submitted = formSubmission(context);
     if (dc.activeDialog && submitted?.action === 'cancel' && clickedCurrentCard(dc, submitted)) {
       this.deps.logger.info('card-click', { verb: FORM_STEP_VERB, action: 'cancel', conversationType: type });
@@ -284,10 +281,7 @@ export class SignpostBot extends TeamsActivityHandler {
       return;
     }
 
-    if (dc.activeDialog && type === 'groupChat') {
-      // A form begun in this chat before forms moved to private chats is never carried on in front of the group.
-      await dc.cancelAllDialogs();
-    }
+    await dropFormInGroupChat(dc, type);
     if (dc.activeDialog) {
       if (command.name === 'refer') {
         await context.sendActivity('You have a referral in progress: here is where you were. Say **cancel** to start again.');
@@ -442,6 +436,11 @@ function privateFormNotice(form: PrivateForm, lowerCaseStart = false): string {
         ? 'You already have a referral in progress in your chat with Signpost: carry on there.'
         : "I couldn't open a chat with you, so no form was started. Open Signpost from Apps in Teams and say refer in its chat.";
   return lowerCaseStart && !sentence.startsWith('I') ? sentence.charAt(0).toLowerCase() + sentence.slice(1) : sentence;
+}
+
+/** A form begun in a group chat before forms moved to private chats is never carried on in front of the group. */
+async function dropFormInGroupChat(dc: DialogContext, type: string): Promise<void> {
+  if (dc.activeDialog && type === 'groupChat') await dc.cancelAllDialogs();
 }
 
 /** The HTTP status the Bot Connector answered with, for the log. */

@@ -17,6 +17,7 @@ import { activitiesNear, searchActivities } from '../../domain/directory/activit
 import { ActivityRepository } from '../../storage/activityRepository';
 import { testTables } from '../support/azurite';
 import { createWorld, pendingTimers, ReferralWorld, supervisionFor } from '../support/referralHarness';
+import { FIRST_WORKING_MOMENT, LAST_CHECKED, RECENTLY_CHECKED, UPKEEP_TEST_START } from '../support/verificationCalendar';
 
 /**
  * Community activities are kept current the way services are: their maintainers (listed as
@@ -30,9 +31,6 @@ const SAM = { name: 'Sam Shed', email: 'sam.shed@sheds.example' };
 const OTHER = { name: 'Olu Other', email: 'olu@elsewhere.example' };
 const ADMIN = 'signpost-admin@southwark.example';
 const FAR_FUTURE = new Date('2030-01-01T00:00:00Z');
-// 60 days after 26 October 2026 is Christmas Day; Monday 28 December is the Boxing Day holiday.
-const LAST_CHECKED = '2026-10-26';
-const FIRST_WORKING_MOMENT = '2026-12-29T09:00:00.000Z';
 const SHEDS = 'men-in-sheds';
 
 describe('Keeping activities current (timers and answers on Azurite, sinon clock)', () => {
@@ -46,11 +44,11 @@ describe('Keeping activities current (timers and answers on Azurite, sinon clock
   before(async () => ({ azurite, tables } = await testTables()));
   after(async () => azurite?.stop());
   beforeEach(async () => {
-    clock = sinon.useFakeTimers({ now: new Date('2026-11-25T10:00:00Z'), toFake: ['Date'] });
+    clock = sinon.useFakeTimers({ now: UPKEEP_TEST_START, toFake: ['Date'] });
     world = await createWorld(tables);
-    await world.directory.importAll((await world.directory.list()).map((service) => ({ ...service, lastVerified: '2026-11-20' })));
+    await world.directory.importAll((await world.directory.list()).map((service) => ({ ...service, lastVerified: RECENTLY_CHECKED })));
     await world.activities.importAll(
-      sampleActivities().map((activity) => (activity.id === SHEDS ? { ...activity, lastVerified: LAST_CHECKED, maintainers: [SAM] } : { ...activity, lastVerified: '2026-11-20' })),
+      sampleActivities().map((activity) => (activity.id === SHEDS ? { ...activity, lastVerified: LAST_CHECKED, maintainers: [SAM] } : { ...activity, lastVerified: RECENTLY_CHECKED })),
     );
     supervision = supervisionFor(world, { admins: [ADMIN], now: () => new Date() });
     upkeep = new DirectoryUpkeep({ directory: world.directory, activities: world.activities, timers: world.timers, outbox: world.outbox, supervision, logger: createLogger('error', () => undefined), now: () => new Date() });

@@ -12,6 +12,7 @@ import { testTables } from '../support/azurite';
 import { createWorld, pendingTimers, ReferralWorld, supervisionFor } from '../support/referralHarness';
 import { cardText, expectValidTeamsCard } from '../support/adaptiveCards';
 import { staffMessageCard } from '../../cards/staffMessageCard';
+import { FIRST_WORKING_MOMENT, LAST_CHECKED, RECENTLY_CHECKED, UPKEEP_TEST_START } from '../support/verificationCalendar';
 
 /**
  * Requests to confirm directory entries, end to end on Azurite under sinon's clock (Date only):
@@ -22,9 +23,6 @@ import { staffMessageCard } from '../../cards/staffMessageCard';
 const HELEN = 'helen.price@ageuk-ls.example';
 const ADMIN = 'signpost-admin@southwark.example';
 const FAR_FUTURE = new Date('2030-01-01T00:00:00Z');
-// 60 days after 26 October 2026 is Christmas Day (a Friday); Monday 28 December is the Boxing Day holiday.
-const LAST_CHECKED = '2026-10-26';
-const FIRST_WORKING_MOMENT = '2026-12-29T09:00:00.000Z';
 
 describe('Directory verification requests (timers on Azurite, sinon clock)', () => {
   let azurite: RunningAzurite;
@@ -37,10 +35,10 @@ describe('Directory verification requests (timers on Azurite, sinon clock)', () 
   before(async () => ({ azurite, tables } = await testTables()));
   after(async () => azurite?.stop());
   beforeEach(async () => {
-    clock = sinon.useFakeTimers({ now: new Date('2026-11-25T10:00:00Z'), toFake: ['Date'] });
+    clock = sinon.useFakeTimers({ now: UPKEEP_TEST_START, toFake: ['Date'] });
     world = await createWorld(tables);
     await world.directory.importAll(
-      southwarkDirectory().map((service) => (service.id === 'sail' ? { ...service, lastVerified: LAST_CHECKED, maintainers: [HELEN] } : { ...service, lastVerified: '2026-11-20' })),
+      southwarkDirectory().map((service) => (service.id === 'sail' ? { ...service, lastVerified: LAST_CHECKED, maintainers: [HELEN] } : { ...service, lastVerified: RECENTLY_CHECKED })),
     );
     supervision = supervisionFor(world, { admins: [ADMIN], now: () => new Date() });
     const logger = createLogger('error', () => undefined);
@@ -120,7 +118,7 @@ describe('Directory verification requests (timers on Azurite, sinon clock)', () 
 
   it('an import that changes the last check moves the next request to 60 days after it', async () => {
     await world.directory.importAll(
-      southwarkDirectory().map((service) => (service.id === 'sail' ? { ...service, lastVerified: '2026-12-01', maintainers: [HELEN] } : { ...service, lastVerified: '2026-11-20' })),
+      southwarkDirectory().map((service) => (service.id === 'sail' ? { ...service, lastVerified: '2026-12-01', maintainers: [HELEN] } : { ...service, lastVerified: RECENTLY_CHECKED })),
     );
     await sweepAt(FIRST_WORKING_MOMENT);
     expect(await requests()).to.deep.equal([]);
