@@ -79,7 +79,10 @@ export interface BotProcess {
 export async function startBotProcess(settings: BotHostSettings): Promise<BotProcess> {
   // --expose-gc: `usage` with gc measures what is live. The IPC channel is the host's lifeline:
   // when the bench exits or dies, the channel closes and the host exits too.
-  const child = spawn(process.execPath, ['--expose-gc', HOST_SCRIPT, JSON.stringify(settings)], {
+  // BENCH_BOT_NODE_ARGS passes Node flags to the bot alone (for example `--cpu-prof`, which
+  // NODE_OPTIONS refuses, or heap settings being compared).
+  const extraNodeArgs = (process.env.BENCH_BOT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, ['--expose-gc', ...extraNodeArgs, HOST_SCRIPT, JSON.stringify(settings)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   });
