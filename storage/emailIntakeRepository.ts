@@ -38,11 +38,30 @@ const TOKEN_PARTITION = 'token';
 export class EmailIntakeRepository {
   private readonly client: Promise<TableClient>;
 
+  /**
+   * Reads of a service's inboxes under way: a burst of new referrals for one service shares one
+   * read. Only while it is under way (nothing is kept after), and never across an add or remove
+   * made meanwhile, so a referral never misses an inbox added before it was posted.
+   */
+  private readonly listing = new Map<string, Promise<IntakeAddress[]>>();
+
   constructor(tables: TableConnection, tableName = 'emailintake') {
     this.client = tables.table(tableName);
   }
 
   async list(serviceId: string): Promise<IntakeAddress[]> {
+    let reading = this.listing.get(serviceId);
+    if (!reading) {
+      const started = this.read(serviceId);
+      const forget = () => void (this.listing.get(serviceId) === started && this.listing.delete(serviceId));
+      started.then(forget, forget);
+      this.listing.set(serviceId, started);
+      reading = started;
+    }
+    return [...(await reading)];
+  }
+
+  private async read(serviceId: string): Promise<IntakeAddress[]> {
     const found: IntakeAddress[] = [];
     for await (const row of (await this.client).listEntities<Row>({ queryOptions: { filter: odata`PartitionKey eq ${intakePartition(serviceId)}` } })) {
       found.push(JSON.parse(row.body!) as IntakeAddress);
@@ -56,12 +75,14 @@ export class EmailIntakeRepository {
       { partitionKey: intakePartition(address.serviceId), rowKey: encodeURIComponent(email), body: JSON.stringify({ ...address, email }) },
       'Replace',
     );
+    this.listing.delete(address.serviceId);
   }
 
   /** False when the address was not one of the service's. */
   async remove(serviceId: string, email: string): Promise<boolean> {
     try {
       await (await this.client).deleteEntity(intakePartition(serviceId), encodeURIComponent(email.toLowerCase()));
+      this.listing.delete(serviceId);
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;

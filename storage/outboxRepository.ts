@@ -169,6 +169,42 @@ export class OutboxRepository {
   }
 
   /**
+   * Marks several claimed notifications of one partition sent in one transaction (eTag-checked,
+   * as settle() is), leaving their index rows for unlist(). If any was taken meanwhile (its lease
+   * ran out and another sender claimed it), each is marked on its own and that one is left to
+   * the sender that has it. Returns those marked.
+   */
+  async settleAllSent(entries: OutboxEntry[]): Promise<OutboxEntry[]> {
+    const settledOneByOne = async (some: OutboxEntry[]) => {
+      const settled: OutboxEntry[] = [];
+      for (const entry of some) {
+        try {
+          await this.settle(entry, { state: 'sent' }, undefined, { unlistLater: true });
+          settled.push(entry);
+        } catch (error) {
+          if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+        }
+      }
+      return settled;
+    };
+    if (entries.length < 2 || new Set(entries.map((entry) => entry.referralId)).size > 1) return settledOneByOne(entries);
+    const settled: OutboxEntry[] = [];
+    for (let start = 0; start < entries.length; start += MAX_TRANSACTION_ACTIONS) {
+      const slice = entries.slice(start, start + MAX_TRANSACTION_ACTIONS);
+      try {
+        await (await this.records).submitTransaction(
+          slice.map((entry): TransactionAction => ['update', { partitionKey: entry.referralId, rowKey: outboxRow(entry.key), state: 'sent', nextAttemptAt: entry.nextAttemptAt, lastError: '' }, 'Merge', { etag: entry.etag }]),
+        );
+        settled.push(...slice);
+      } catch (error) {
+        if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+        settled.push(...(await settledOneByOne(slice)));
+      }
+    }
+    return settled;
+  }
+
+  /**
    * Removes sent notifications from the index of undelivered ones: in one transaction (they are
    * all in its `pending` partition), or one by one if that fails because one was already removed
    * (a sender that found it sent mends the index itself).

@@ -114,20 +114,23 @@ export class ServiceChannels {
   }
 
   /**
-   * Posts a referral's card into its service's channel, once. Returns false when the service
-   * has no channel yet (the referral then waits in the queue and is posted when one is linked).
+   * Posts a referral's card to its service's channel, once. `known`: the referral as the caller
+   * just read it, not read again. `posted` is false when the service has no channel yet (the
+   * referral then waits in the queue and is posted when one is linked). `now` is the referral as
+   * it stands afterwards, so what comes next need not read it again; undefined when that is not
+   * known (someone changed it meanwhile).
    */
-  /** Posts a referral's card to its service's channel, once. `known`: the referral as the caller just read it, not read again. */
-  async postReferral(referralId: string, known?: StoredReferral): Promise<boolean> {
+  async postReferral(referralId: string, known?: StoredReferral): Promise<ChannelPostResult> {
     const stored = known ?? (await this.deps.referrals.get(referralId));
-    if (!stored) return false;
-    if (stored.referral.channelPost) return true;
+    if (!stored) return { posted: false, now: undefined };
+    if (stored.referral.channelPost) return { posted: true, now: stored };
     const link = await this.deps.channels.forService(stored.referral.serviceId);
-    if (!link) return false;
+    if (!link) return { posted: false, now: stored };
     const activityId = await this.deps.messenger.send(link.conversation, await this.cardFor(stored.referral));
     const at = this.deps.now().toISOString();
+    let now: StoredReferral | undefined;
     try {
-      await this.deps.referrals.update(
+      now = await this.deps.referrals.update(
         { ...stored.referral, channelPost: { conversationId: link.channelId, activityId: activityId || 'unknown', postedAt: at }, updatedAt: at },
         stored.etag,
         {
@@ -145,7 +148,7 @@ export class ServiceChannels {
       this.deps.logger.warn('channel-post-not-recorded', { reference: stored.referral.reference });
     }
     this.deps.logger.info('referral-posted', { reference: stored.referral.reference, serviceId: stored.referral.serviceId });
-    return true;
+    return { posted: true, now };
   }
 
   /**
@@ -235,7 +238,7 @@ export class ServiceChannels {
     for (const entry of await this.deps.queue.list(serviceId)) {
       if (entry.status !== 'submitted') continue;
       const stored = await this.deps.referrals.get(entry.referralId);
-      if (stored && !stored.referral.channelPost && (await this.postReferral(entry.referralId, stored))) posted += 1;
+      if (stored && !stored.referral.channelPost && (await this.postReferral(entry.referralId, stored)).posted) posted += 1;
     }
     return posted;
   }
@@ -247,6 +250,13 @@ export class ServiceChannels {
 }
 
 /** What the outbox holds to post a referral's card to its service's channel. */
+/** What posting a referral to its service's channel did (ServiceChannels.postReferral). */
+export interface ChannelPostResult {
+  posted: boolean;
+  /** The referral as it stands afterwards; undefined when not known (changed by someone else meanwhile). */
+  now: StoredReferral | undefined;
+}
+
 export interface ChannelPostPayload {
   kind: 'channel-post';
   serviceId: string;

@@ -12,7 +12,7 @@ import type { Logger } from '../app/log';
 import { PollingLoop } from '../app/pollingLoop';
 import type { ForegroundTurns } from '../app/foregroundTurns';
 import { isClocksPayload, isStaffPayload, StaffPayload } from '../supervision/supervision';
-import { isChannelPostPayload, isChannelRefreshPayload } from '../channels/serviceChannels';
+import { ChannelPostResult, isChannelPostPayload, isChannelRefreshPayload } from '../channels/serviceChannels';
 import type { Mailer } from './mailer';
 import type { EmailActions } from '../email/emailActions';
 import { Card, DeliveryError, Messenger } from './messenger';
@@ -52,8 +52,8 @@ export interface DispatcherOptions {
   batchSize?: number;
   /** Turns being answered now: each batch waits briefly for a quiet moment, so people's turns come first. */
   foreground?: ForegroundTurns;
-  /** Posts a referral's card to its service's channel (once); false when the service has none yet. */
-  postReferral: (referralId: string, current: StoredReferral | undefined) => Promise<boolean>;
+  /** Posts a referral's card to its service's channel (once), and says how the referral stands afterwards. */
+  postReferral: (referralId: string, current: StoredReferral | undefined) => Promise<ChannelPostResult>;
   /** Writes a referral's clocks for the state it is in now (`current`, as the dispatcher just read it; undefined: none stored). */
   startClocks: (referralId: string, current: Referral | undefined) => Promise<void>;
   /** Counts a stored change in the borough report's running totals (`current`: the referral as just read). */
@@ -137,8 +137,8 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
   /**
    * One referral's due messages, in order: claimed together (one request), then each sent and
    * settled before the next. The referral is read once for all of them (a change queues several:
-   * the referrer's update, its clocks, its report count), and read again after a message that
-   * changes it.
+   * the referrer's update, its clocks, its report count); after a message that changes it, what
+   * follows uses the referral as that change left it (or reads it again when that is not known).
    */
   private async dispatchGroup(group: OutboxEntry[], counts: DispatchCounts): Promise<void> {
     // Sent one after another, so each gets a whole lease of its own: a slow first send (an SMTP
@@ -146,27 +146,33 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     const leaseMs = (this.options.leaseMs ?? 60_000) * group.length;
     const claimed = await this.options.outbox.claimAll(group, new Date(this.now().getTime() + leaseMs));
     const referral = new ReferralRead(this.options.referrals, group[0].referralId);
-    // Each is marked sent as soon as it is; their rows in the index of undelivered messages are
-    // removed together at the end (a row left by a crash is mended by the next read).
-    const sent: OutboxEntry[] = [];
+    // What people receive is marked sent as soon as it is; work that is harmless to do twice is
+    // marked sent together at the end (one request). The rows in the index of undelivered
+    // messages are removed together at the end (a row left by a crash is mended by the next read).
+    const done = { sent: [] as OutboxEntry[], toMarkSent: [] as OutboxEntry[] };
     try {
       for (const entry of claimed) {
         // Claimed with the group, but its lease ran out while those before it were sent: another
         // sender may have it now, and the next pass takes it if not.
         if (entry.nextAttemptAt <= this.now().toISOString()) continue;
-        await this.dispatchOne(entry, referral, sent, counts);
+        await this.dispatchOne(entry, referral, done, counts);
       }
     } finally {
-      if (sent.length) await this.options.outbox.unlist(sent);
+      if (done.toMarkSent.length) done.sent.push(...(await this.options.outbox.settleAllSent(done.toMarkSent)));
+      if (done.sent.length) await this.options.outbox.unlist(done.sent);
     }
   }
 
-  private async dispatchOne(claimed: OutboxEntry, referral: ReferralRead, sent: OutboxEntry[], counts: DispatchCounts): Promise<void> {
+  private async dispatchOne(claimed: OutboxEntry, referral: ReferralRead, done: { sent: OutboxEntry[]; toMarkSent: OutboxEntry[] }, counts: DispatchCounts): Promise<void> {
     const { outbox } = this.options;
     try {
       await this.deliver(claimed, referral);
-      await outbox.settle(claimed, { state: 'sent' }, undefined, { unlistLater: true });
-      sent.push(claimed);
+      if (harmlessToRepeat(claimed)) {
+        done.toMarkSent.push(claimed);
+      } else {
+        await outbox.settle(claimed, { state: 'sent' }, undefined, { unlistLater: true });
+        done.sent.push(claimed);
+      }
       counts.sent += 1;
     } catch (thrown) {
       const error = thrown instanceof DeliveryError ? thrown : new DeliveryError('transient', (thrown as Error)?.name ?? 'failed', undefined, { cause: thrown });
@@ -202,11 +208,11 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     if (isChannelPostPayload(entry.payload)) {
       // The service's inboxes first, queued with keys of their own: a retried post adds none twice.
       await this.queueIntakeEmails(entry, entry.payload.serviceId);
-      // Posting records where the card went: what comes next reads the referral again.
-      const current = await referral.read();
-      referral.changed();
       // A service with no channel yet gets its waiting referrals when one is linked: nothing to retry.
-      return void (await this.options.postReferral(entry.referralId, current));
+      const { now } = await this.options.postReferral(entry.referralId, await referral.read());
+      // Posting records where the card went: what comes next uses the referral as that left it.
+      referral.changed(now);
+      return;
     }
     if (isClocksPayload(entry.payload)) return this.options.startClocks(entry.referralId, (await referral.read())?.referral);
     if (isReportCountPayload(entry.payload)) return this.options.countForReports(entry.referralId, entry.payload, (await referral.read())?.referral);
@@ -308,6 +314,15 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
 }
 
 /**
+ * Work that comes to the same thing when done twice, so a crash before it is marked sent costs
+ * only a repeat: Signpost's own (clocks are stored once per id and time, a count goes by
+ * version), the channel post (made once: the referral records it) and the redraw of a posted card.
+ */
+function harmlessToRepeat(entry: OutboxEntry): boolean {
+  return entry.channel === 'signpost' || isChannelPostPayload(entry.payload) || isChannelRefreshPayload(entry.payload);
+}
+
+/**
  * A referral as one group of its messages needs it: read when first asked for, and kept for
  * the rest of the group (moments later, in the same pass) unless a message changed it.
  */
@@ -329,7 +344,8 @@ class ReferralRead {
     return this.reading;
   }
 
-  changed(): void {
-    this.reading = undefined;
+  /** The referral was changed: `now` is how it stands, when known; otherwise the next message reads it again. */
+  changed(now?: StoredReferral): void {
+    this.reading = now ? Promise.resolve(now) : undefined;
   }
 }

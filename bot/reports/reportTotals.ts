@@ -100,6 +100,10 @@ export class ReportTotals {
       let history: CaseHistory;
       if (stored && event && stored.contribution.version === referral.version - 1) {
         history = historyAfter(stored.contribution.history, event, referral);
+      } else if (!stored && event?.action === 'referral.submitted' && referral.version === 1) {
+        // A new referral's first count: its trail so far is this one event as far as the report
+        // is concerned (any other change it counts makes a later version), so it is not read.
+        history = caseHistory(referral, [event]);
       } else {
         // A gap (or the first count): the record, then its whole trail, which holds at least the
         // record's changes. Events folded twice later count once (CaseHistory.folded).

@@ -53,10 +53,21 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
       logger: createLogger('error', () => undefined),
       startClocks: slow('clocks'),
       refreshReferral: slow('refresh'),
-      postReferral: async () => true,
+      postReferral: async (_referralId: string, current: unknown) => ({ posted: true, now: current }),
       countForReports: async () => undefined,
       ...options,
     } as unknown as DispatcherOptions);
+  }
+
+  /** The keys of the messages a dispatcher delivers, in the order it starts delivering them. */
+  function deliveries(sending: NotificationDispatcher): string[] {
+    const keys: string[] = [];
+    const deliver = sinon.stub(sending as unknown as { deliver(entry: { key: string }, referral: unknown): Promise<void> }, 'deliver');
+    deliver.callsFake(async (entry, referral) => {
+      keys.push(entry.key);
+      return deliver.wrappedMethod.call(sending, entry, referral);
+    });
+    return keys;
   }
 
   const FAR_FUTURE = new Date('2030-01-01T00:00:00Z');
@@ -77,13 +88,13 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
       await outbox.record(id, [channelRefreshMessage({ id, version: 1, serviceId: 'sail' })], undefined, at(index));
       await outbox.record(id, [channelRefreshMessage({ id, version: 2, serviceId: 'sail' })], undefined, at(10 + index));
     }
-    const settle = sinon.spy(outbox, 'settle');
-    const counts = await dispatcher({ concurrency: 3 }).runOnce();
+    const sending = dispatcher({ concurrency: 3 });
+    const delivered = deliveries(sending);
+    const counts = await sending.runOnce();
     expect(counts).to.deep.equal({ sent: 12, retried: 0, failed: 0 });
     expect(mostInFlight).to.equal(3);
-    const settled = settle.getCalls().map((call) => call.args[0].key);
     for (const id of ids) {
-      expect(settled.indexOf(`${id}:1:channel-refresh`)).to.be.within(0, settled.indexOf(`${id}:2:channel-refresh`) - 1);
+      expect(delivered.indexOf(`${id}:1:channel-refresh`)).to.be.within(0, delivered.indexOf(`${id}:2:channel-refresh`) - 1);
     }
   });
 
@@ -92,8 +103,7 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
     for (let version = 1; version <= 5; version += 1) {
       await outbox.record(id, [channelRefreshMessage({ id, version, serviceId: 'sail' })], undefined, at(version));
     }
-    const settle = sinon.spy(outbox, 'settle');
-    await dispatcher({
+    const sending = dispatcher({
       concurrency: 8,
       refreshReferral: async () => {
         inFlight += 1;
@@ -101,9 +111,12 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
         await new Promise((resolve) => setTimeout(resolve, 10));
         inFlight -= 1;
       },
-    }).runOnce();
+    });
+    const delivered = deliveries(sending);
+    await sending.runOnce();
     expect(mostInFlight).to.equal(1);
-    expect(settle.getCalls().map((call) => call.args[0].key)).to.deep.equal([1, 2, 3, 4, 5].map((version) => `${id}:${version}:channel-refresh`));
+    expect(delivered).to.deep.equal([1, 2, 3, 4, 5].map((version) => `${id}:${version}:channel-refresh`));
+    expect(await outbox.counts()).to.deep.equal({ pending: 0, failed: 0 });
   });
 
   it('sends what people wait for before Signpost\'s own work, even when that work was queued first', async () => {
@@ -174,7 +187,7 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
       expect(await plain.counts()).to.deep.equal({ pending: 1, failed: 0 });
     });
 
-    it('asks storage for one index read, one read of the rows, one claim, a settle each and one unlisting', async () => {
+    it("asks storage for one index read, one read of the rows, one claim, one settle for Signpost's own work and one unlisting", async () => {
       const prefix = uniqueTableName('odc');
       const requests: string[] = [];
       const observed = new TableConnection(azurite.connectionString, { observe: (request) => requests.push(`${request.method} ${new URL(request.url).pathname.split(/[/(]/)[2]}`) });
@@ -184,8 +197,30 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
       requests.length = 0;
       expect(await dispatcher().runOnce()).to.deep.equal({ sent: 3, retried: 0, failed: 0 });
       expect(requests.slice(0, 3)).to.deep.equal([`GET ${prefix}outboxindex`, `GET ${prefix}referrals`, 'POST $batch']);
-      expect(requests.slice(3, 6)).to.deep.equal(Array(3).fill(`PATCH ${prefix}referrals`));
-      expect(requests.slice(6)).to.deep.equal(['POST $batch']);
+      // A card redraw, clocks and a count: each harmless to repeat, so marked sent together.
+      expect(requests.slice(3)).to.deep.equal(['POST $batch', 'POST $batch']);
+      expect(await outbox.counts()).to.deep.equal({ pending: 0, failed: 0 });
+      expect(await outbox.due(FAR_FUTURE)).to.deep.equal([]);
+
+      // What a person receives is marked sent the moment it is (a crash must not send it twice).
+      await outbox.record(id, [{ key: `${id}:3:referrer:teams`, channel: 'teams', payload: { kind: 'referral-update' } }, ...change(id, 3)], undefined, at(3));
+      requests.length = 0;
+      const withUpdate = dispatcher();
+      // Delivered without a request of its own (what is measured here is the outbox's bookkeeping).
+      sinon.stub(withUpdate as unknown as { deliver(entry: { key: string }): Promise<void> }, 'deliver').callsFake(async (entry) => void requests.push(`deliver ${entry.key.split(':').slice(2).join(':')}`));
+      expect(await withUpdate.runOnce()).to.deep.equal({ sent: 4, retried: 0, failed: 0 });
+      expect(requests).to.deep.equal([
+        `GET ${prefix}outboxindex`,
+        `GET ${prefix}referrals`,
+        'POST $batch',
+        'deliver channel-refresh',
+        'deliver referrer:teams',
+        `PATCH ${prefix}referrals`,
+        'deliver clocks',
+        'deliver report:referral.accept:' + at(3),
+        'POST $batch',
+        'POST $batch',
+      ]);
       expect(await outbox.counts()).to.deep.equal({ pending: 0, failed: 0 });
       expect(await outbox.due(FAR_FUTURE)).to.deep.equal([]);
     });
@@ -217,6 +252,19 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
       expect(claimed.map((entry) => entry.key)).to.deep.equal([due[0].key, due[2].key]);
       // Nothing is claimed twice: the one taken keeps its claim.
       expect(await outbox.claimAll([due[1]], new Date(Date.now() + 60_000))).to.deep.equal([]);
+    });
+
+    it('marks the rest sent together when another sender took one of them meanwhile, and leaves that one to it', async () => {
+      const id = randomUUID();
+      await outbox.record(id, change(id, 1), undefined, at(1));
+      const claimed = await outbox.claimAll(await outbox.due(FAR_FUTURE), new Date(Date.now() - 1));
+      // The lease ran out and another sender claimed the second.
+      const taken = await outbox.claim(claimed[1], new Date(Date.now() + 60_000));
+      expect(taken).to.not.equal(undefined);
+      const settled = await outbox.settleAllSent(claimed);
+      expect(settled.map((entry) => entry.key)).to.deep.equal([claimed[0].key, claimed[2].key]);
+      expect((await outbox.get(id, claimed[1].key))?.state).to.equal('sending');
+      expect((await outbox.get(id, claimed[2].key))?.state).to.equal('sent');
     });
 
     it('still mends the index when one of them was sent but its index row was not removed (a crash between the two)', async () => {
@@ -251,25 +299,39 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
       expect(get.callCount).to.equal(1);
 
       // An intake email reads the referral; posting it to its channel records where the card went,
-      // so the clocks after it read the referral again.
+      // and hands back the referral as that left it, which the clocks after it use.
       seen.length = 0;
       get.resetHistory();
       await outbox.enqueue(id, { key: `${id}:3:intake:team@sail.example`, channel: 'email', payload: { kind: 'intake', serviceId: 'sail', address: 'team@sail.example' } }, at(10));
       await outbox.record(id, [channelPostMessage({ id, version: 3, serviceId: 'sail' })], undefined, at(11));
       await outbox.record(id, [clocksMessage({ id, version: 4 })], undefined, at(12));
-      const sent = await dispatcher({
-        ...options,
-        mailer: { send: async () => undefined },
-        emailActions: { referralEmail: async (_address: string, referral: Referral) => (seen.push(`intake email of version ${referral.version}`), { subject: 'New referral', text: '' }) },
-        postReferral: async (_referralId: string, current: { referral: Referral } | undefined) => {
-          seen.push(`posted version ${current?.referral.version}`);
-          version = 4;
-          return true;
-        },
-      } as unknown as Partial<DispatcherOptions>).runOnce();
-      expect(sent).to.deep.equal({ sent: 3, retried: 0, failed: 0 });
-      // The post is handed the referral already read, and what follows it reads it again.
-      expect(seen).to.deep.equal(['intake email of version 3', 'posted version 3', 'clocks with version 4']);
+      let recorded: boolean = true;
+      const postingDispatcher = () =>
+        dispatcher({
+          ...options,
+          mailer: { send: async () => undefined },
+          emailActions: { referralEmail: async (_address: string, referral: Referral) => (seen.push(`intake email of version ${referral.version}`), { subject: 'New referral', text: '' }) },
+          postReferral: async (_referralId: string, current: { referral: Referral } | undefined) => {
+            seen.push(`posted version ${current?.referral.version}`);
+            version = 4;
+            // Recorded: the referral as the post left it. Not recorded (changed by someone else meanwhile): unknown.
+            return { posted: true, now: recorded ? { referral: { id, version: 5 } as Referral, etag: 'f' } : undefined };
+          },
+        } as unknown as Partial<DispatcherOptions>);
+      expect(await postingDispatcher().runOnce()).to.deep.equal({ sent: 3, retried: 0, failed: 0 });
+      // The post is handed the referral already read, and what follows it uses the referral the post left.
+      expect(seen).to.deep.equal(['intake email of version 3', 'posted version 3', 'clocks with version 5']);
+      expect(get.callCount).to.equal(1);
+
+      // When the post could not say how the referral stands, what follows reads it again.
+      seen.length = 0;
+      get.resetHistory();
+      version = 3;
+      recorded = false;
+      await outbox.record(id, [channelPostMessage({ id, version: 6, serviceId: 'sail' })], undefined, at(20));
+      await outbox.record(id, [clocksMessage({ id, version: 7 })], undefined, at(21));
+      expect(await postingDispatcher().runOnce()).to.deep.equal({ sent: 2, retried: 0, failed: 0 });
+      expect(seen).to.deep.equal(['posted version 3', 'clocks with version 4']);
       expect(get.callCount).to.equal(2);
     });
   });

@@ -156,6 +156,41 @@ describe('Borough report totals', () => {
     expect(results.map((result) => result.status)).to.deep.equal(['rejected', 'fulfilled']);
   });
 
+  it("counts a new referral from its submission alone, reading neither the referral nor its trail, and a rebuild agrees", async () => {
+    const world3 = await createWorld(tables);
+    const counters = new ReportCounterRepository(tables, { tablePrefix: world3.names.referralPrefix });
+    const counting = new ReportTotals({ counters, referrals: world3.referrals, calendar });
+    world3.referrals.queueWithEveryChange((referral, event) => [reportCountMessage(referral, event)]);
+    const submitted = await Promise.all(
+      Array.from({ length: 6 }, async (_, index) => {
+        const referral = sampleReferral({
+          id: randomUUID(),
+          reference: `SP-2026-${String(500 + index).padStart(6, '0')}`,
+          createdAt: `2026-07-0${2 + index}T10:00:00.000Z`,
+          updatedAt: `2026-07-0${2 + index}T10:00:00.000Z`,
+          referrer: { teamsUserId: '29:r', name: 'Amira Patel', email: 'a@practice.example', practice: PRACTICES[index % 2] },
+        });
+        return world3.referrals.submit(referral, { referralId: referral.id, at: referral.createdAt, actor: { id: '29:r' }, action: 'referral.submitted', detail: { serviceId: 'sail', summary: 'Referred' } });
+      }),
+    );
+    const read = sinon.spy(world3.referrals, 'get');
+    const trail = sinon.spy(world3.referrals, 'audit');
+    // As the dispatcher does it: the queued count, with the referral it has just read.
+    const due = (await world3.outbox.due(new Date(Date.now() + 60_000), 100)).filter((entry) => isReportCountPayload(entry.payload));
+    expect(due).to.have.length(6);
+    await Promise.all(due.map((entry) => counting.countQueued(entry.referralId, entry.payload as unknown as ReportCountPayload, submitted.find((referral) => referral.id === entry.referralId))));
+    expect(read.callCount).to.equal(0);
+    expect(trail.callCount).to.equal(0);
+    read.restore();
+    trail.restore();
+    // Then one of them is accepted and counted as usual (from the history the first count stored).
+    const accepted = await change(world3.referrals, submitted[0].id, { verb: 'accept' }, '2026-07-03T10:00:00.000Z');
+    await counting.record(accepted.referral, accepted.event);
+    const { referrals, differing } = await counting.rebuild(2026);
+    expect(referrals).to.equal(6);
+    expect(differing).to.deep.equal([]);
+  });
+
   it('a rebuild finds totals that have drifted from the referrals', async () => {
     const counters = new ReportCounterRepository(tables, { tablePrefix: world.names.referralPrefix });
     const stored = await counters.totals('2026-03');

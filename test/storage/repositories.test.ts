@@ -8,6 +8,7 @@ import { ReferralConflictError, ReferralRepository } from '../../storage/referra
 import { referralStorage, ReferralStorage } from '../../storage/referralStorage';
 import { DirectoryRepository } from '../../storage/directoryRepository';
 import { ReferrerRepository } from '../../storage/referrerRepository';
+import { EmailIntakeRepository } from '../../storage/emailIntakeRepository';
 import { southwarkDirectory } from '../../domain/directory/southwark';
 import type { AuditEvent, Referral } from '../../domain/referral/referral';
 import { sampleReferral } from '../support/fixtures';
@@ -164,6 +165,45 @@ describe('Repositories on Azurite', () => {
       } finally {
         clock.restore();
       }
+    });
+  });
+
+  describe('EmailIntakeRepository', () => {
+    it("answers a burst of reads of a service's inboxes with one read, keeps nothing after it, and sees an inbox added meanwhile", async () => {
+      const reads: string[] = [];
+      const observed = new TableConnection(tables.connectionString, { observe: (request) => request.method === 'GET' && reads.push(request.url) });
+      const intake = new EmailIntakeRepository(observed, uniqueTableName('intake'));
+      const address = (email: string) => ({ serviceId: 'sail', email, addedBy: { id: '29:admin', name: 'Admin' }, addedAt: at });
+      await intake.add(address('team@sail.example'));
+      reads.length = 0;
+      const burst = await Promise.all(Array.from({ length: 10 }, () => intake.list('sail')));
+      expect(burst.map((found) => found.map((entry) => entry.email))).to.deep.equal(Array.from({ length: 10 }, () => ['team@sail.example']));
+      expect(reads).to.have.length(1);
+      // Each caller has its own list: one changing it changes nobody else's.
+      burst[0].pop();
+      expect(burst[1]).to.have.length(1);
+      // Nothing kept once answered: the next read asks storage again.
+      await intake.list('sail');
+      expect(reads).to.have.length(2);
+      // A read under way when an inbox is added does not answer those who ask after the add.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const read = sinon.stub(intake as unknown as { read(serviceId: string): Promise<unknown> }, 'read');
+      read.onFirstCall().callsFake(async (serviceId: string) => {
+        const found = await read.wrappedMethod.call(intake, serviceId);
+        await held;
+        return found;
+      });
+      read.callThrough();
+      const before = intake.list('sail');
+      await intake.add(address('duty@sail.example'));
+      const after = await intake.list('sail');
+      expect(after.map((entry) => entry.email)).to.deep.equal(['duty@sail.example', 'team@sail.example']);
+      release();
+      expect((await before).map((entry) => entry.email)).to.deep.equal(['team@sail.example']);
+      read.restore();
+      expect(await intake.remove('sail', 'duty@sail.example')).to.equal(true);
+      expect((await intake.list('sail')).map((entry) => entry.email)).to.deep.equal(['team@sail.example']);
     });
   });
 
