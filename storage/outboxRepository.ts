@@ -29,6 +29,12 @@ export interface OutboxMessage {
   channel: 'teams' | 'email' | 'signpost';
   /** What to send; no patient identifiers beyond reference and initials. */
   payload: Record<string, unknown>;
+  /**
+   * Messages of one partition in the same lane (e.g. a referral's updates to its referrer by
+   * Teams) are delivered in the order queued: one waiting for a retry holds back those queued
+   * after it, so nobody hears "closed" before "accepted".
+   */
+  lane?: string;
 }
 
 export type OutboxState = 'pending' | 'sending' | 'sent' | 'failed';
@@ -52,6 +58,7 @@ export type OutboxEntity = {
   attempts: number;
   nextAttemptAt: string;
   lastError?: string;
+  lane?: string;
   body: string;
 };
 
@@ -66,6 +73,7 @@ type OutboxIndexEntity = {
   nextAttemptAt?: string;
   /** The message's channel: what people wait for (Teams, email) is sent before Signpost's own work. */
   channel?: OutboxMessage['channel'];
+  lane?: string;
 };
 
 /** People's messages first, then Signpost's own work (clocks, report counts); each oldest first. */
@@ -89,10 +97,28 @@ export class OutboxRepository {
    */
   async due(now: Date, limit = 50): Promise<OutboxEntry[]> {
     const iso = now.toISOString();
-    const candidates = (await this.indexRows('pending'))
-      .filter((row) => !row.nextAttemptAt || row.nextAttemptAt <= iso)
-      .sort((a, b) => sendingOrder(a) - sendingOrder(b) || a.createdAt.localeCompare(b.createdAt) || a.rowKey.localeCompare(b.rowKey));
-    return this.entriesOf('pending', candidates, (entry) => (entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso, limit);
+    const rows = (await this.indexRows('pending')).sort((a, b) => sendingOrder(a) - sendingOrder(b) || a.createdAt.localeCompare(b.createdAt) || a.rowKey.localeCompare(b.rowKey));
+    // A lane stops at its first message not due (waiting for a retry), or not free to send (another sender has it).
+    const stoppedLanes = new Set<string>();
+    const candidates = rows.filter((row) => {
+      const lane = laneOf(row.referralId, row.lane);
+      if (lane && stoppedLanes.has(lane)) return false;
+      const isDue = !row.nextAttemptAt || row.nextAttemptAt <= iso;
+      if (!isDue && lane) stoppedLanes.add(lane);
+      return isDue;
+    });
+    return this.entriesOf(
+      'pending',
+      candidates,
+      (entry) => {
+        const lane = laneOf(entry.referralId, entry.lane);
+        if (lane && stoppedLanes.has(lane)) return false;
+        const free = (entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso;
+        if (!free && lane) stoppedLanes.add(lane);
+        return free;
+      },
+      limit,
+    );
   }
 
   /**
@@ -202,6 +228,19 @@ export class OutboxRepository {
       }
     }
     return settled;
+  }
+
+  /**
+   * Gives back a claimed notification unsent, without counting the attempt, to be due again at
+   * `until`: one queued after a message of its lane that is waiting for a retry.
+   */
+  async release(entry: OutboxEntry, until: Date): Promise<void> {
+    await (await this.records).updateEntity(
+      { partitionKey: entry.referralId, rowKey: outboxRow(entry.key), state: 'pending', nextAttemptAt: until.toISOString(), attempts: Math.max(0, entry.attempts - 1) },
+      'Merge',
+      { etag: entry.etag },
+    );
+    await this.retryIndexRow(entry.referralId, entry.key, until.toISOString());
   }
 
   /**
@@ -367,7 +406,9 @@ export class OutboxRepository {
   /** Lists messages as undelivered, just before the transaction that writes them. */
   async index(partition: string, messages: OutboxMessage[], at: string): Promise<void> {
     const index = await this.outboxIndex;
-    const rows = messages.map((message): OutboxIndexEntity => ({ partitionKey: 'pending', rowKey: indexRow(partition, message.key), referralId: partition, key: message.key, createdAt: at, nextAttemptAt: at, channel: message.channel }));
+    const rows = messages.map(
+      (message): OutboxIndexEntity => ({ partitionKey: 'pending', rowKey: indexRow(partition, message.key), referralId: partition, key: message.key, createdAt: at, nextAttemptAt: at, channel: message.channel, ...(message.lane ? { lane: message.lane } : {}) }),
+    );
     if (rows.length === 1) await index.upsertEntity(rows[0], 'Replace');
     // All in the `pending` partition: one request however many messages a change causes
     // (a transaction holds at most 100 operations).
@@ -415,8 +456,14 @@ export function outboxEntity(referralId: string, message: OutboxMessage, at: str
     state: 'pending',
     attempts: 0,
     nextAttemptAt: at,
+    ...(message.lane ? { lane: message.lane } : {}),
     body: JSON.stringify(message.payload),
   };
+}
+
+/** A lane's name across partitions (lanes are per partition: one referral's, one service's). */
+function laneOf(partition: string, lane: string | undefined): string | undefined {
+  return lane ? `${partition}|${lane}` : undefined;
 }
 
 function outboxEntry(entity: OutboxEntity & { etag: string }): OutboxEntry {
@@ -429,6 +476,7 @@ function outboxEntry(entity: OutboxEntity & { etag: string }): OutboxEntry {
     attempts: entity.attempts,
     nextAttemptAt: entity.nextAttemptAt,
     lastError: entity.lastError || undefined,
+    ...(entity.lane ? { lane: entity.lane } : {}),
     etag: entity.etag,
   };
 }

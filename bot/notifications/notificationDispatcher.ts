@@ -150,12 +150,21 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     // marked sent together at the end (one request). The rows in the index of undelivered
     // messages are removed together at the end (a row left by a crash is mended by the next read).
     const done = { sent: [] as OutboxEntry[], toMarkSent: [] as OutboxEntry[] };
+    // Lanes whose message is waiting for a retry, and until when: what follows it in its lane waits too.
+    const heldLanes = new Map<string, Date>();
     try {
       for (const entry of claimed) {
         // Claimed with the group, but its lease ran out while those before it were sent: another
         // sender may have it now, and the next pass takes it if not.
         if (entry.nextAttemptAt <= this.now().toISOString()) continue;
-        await this.dispatchOne(entry, referral, done, counts);
+        const heldUntil = entry.lane ? heldLanes.get(entry.lane) : undefined;
+        if (heldUntil) {
+          // Not tried, so not an attempt: due again with the message before it.
+          await this.options.outbox.release(entry, heldUntil);
+          continue;
+        }
+        const retryAt = await this.dispatchOne(entry, referral, done, counts);
+        if (retryAt && entry.lane) heldLanes.set(entry.lane, retryAt);
       }
     } finally {
       if (done.toMarkSent.length) done.sent.push(...(await this.options.outbox.settleAllSent(done.toMarkSent)));
@@ -163,7 +172,8 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     }
   }
 
-  private async dispatchOne(claimed: OutboxEntry, referral: ReferralRead, done: { sent: OutboxEntry[]; toMarkSent: OutboxEntry[] }, counts: DispatchCounts): Promise<void> {
+  /** Delivers one claimed message and settles it; returns when it is to be tried again, if it is. */
+  private async dispatchOne(claimed: OutboxEntry, referral: ReferralRead, done: { sent: OutboxEntry[]; toMarkSent: OutboxEntry[] }, counts: DispatchCounts): Promise<Date | undefined> {
     const { outbox } = this.options;
     try {
       await this.deliver(claimed, referral);
@@ -186,9 +196,11 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
         // never given up: storage failing now will answer later, and without the clocks nobody
         // would be reminded of the case. Retried at most every 5 minutes.
         const delay = Math.min(5 * 60_000, (this.options.baseDelayMs ?? 2_000) * 2 ** Math.min(claimed.attempts - 1, 20));
-        await outbox.settle(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
+        const retryAt = new Date(this.now().getTime() + delay);
+        await outbox.settle(claimed, { state: 'pending', retryAt }, reason);
         if (claimed.attempts >= (this.options.maxAttempts ?? 8)) this.options.logger.error('signpost-work-not-done', { key: claimed.key, attempts: claimed.attempts });
         counts.retried += 1;
+        return retryAt;
       } else if (error.code === 'rejected' || error.code === 'unreachable' || claimed.attempts >= (this.options.maxAttempts ?? 8)) {
         const why = error.code === 'unreachable' && claimed.channel === 'teams' ? `${reason}; Teams cannot reach them and there is no email address to use instead` : reason;
         await outbox.settle(claimed, { state: 'failed' }, why);
@@ -196,10 +208,13 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
         counts.failed += 1;
       } else {
         const delay = (this.options.baseDelayMs ?? 2_000) * 2 ** (claimed.attempts - 1);
-        await outbox.settle(claimed, { state: 'pending', retryAt: new Date(this.now().getTime() + delay) }, reason);
+        const retryAt = new Date(this.now().getTime() + delay);
+        await outbox.settle(claimed, { state: 'pending', retryAt }, reason);
         counts.retried += 1;
+        return retryAt;
       }
     }
+    return undefined;
   }
 
   private async deliver(entry: OutboxEntry, referral: ReferralRead): Promise<void> {
@@ -308,7 +323,9 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     if (isChannelPostPayload(entry.payload)) return false; // a channel has no inbox: the admins see it failed
     if (isStaffPayload(entry.payload) && (entry.payload.recipient.channel || !entry.payload.recipient.email)) return false;
     const key = entry.key.replace(/:teams$/, ':email');
-    await this.options.outbox.enqueue(entry.referralId, { key, channel: 'email', payload: entry.payload }, this.now().toISOString());
+    // In its lane by email, so the referrer's later updates by email still come after it.
+    const lane = entry.lane?.replace(/:teams$/, ':email');
+    await this.options.outbox.enqueue(entry.referralId, { key, channel: 'email', payload: entry.payload, ...(lane ? { lane } : {}) }, this.now().toISOString());
     return true;
   }
 }

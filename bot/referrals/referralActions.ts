@@ -440,5 +440,7 @@ async function referrerUpdates(
     key: `${referral.id}:${referral.version}:${channel}`,
     channel,
     payload: update as unknown as Record<string, unknown>,
+    // One after another, in the order of the changes, even when one has to be tried again.
+    lane: `referrer:${channel}`,
   }));
 }

@@ -13,6 +13,7 @@ import { clocksMessage } from '../../bot/supervision/supervision';
 import { channelRefreshMessage } from '../../bot/channels/serviceChannels';
 import { reportCountMessage, ReportCountPayload } from '../../bot/reports/reportTotals';
 import { createLogger } from '../../bot/app/log';
+import { DeliveryError } from '../../bot/notifications/messenger';
 
 /**
  * How the dispatcher orders and spreads its work: the referrer's news must not wait behind a
@@ -127,6 +128,43 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
     await dispatcher({ concurrency: 1 }).runOnce();
     expect(log[0]).to.equal(`refresh ${news}`);
     expect(log.slice(1)).to.deep.equal(busy.map((id) => `clocks ${id}`));
+  });
+
+  it("keeps a referrer's updates in order when one must be tried again: those after it wait, uncharged, and follow it @safety", async () => {
+    const id = randomUUID();
+    const update = (version: number) => ({ key: `${id}:${version}:teams`, channel: 'teams' as const, payload: { kind: 'update', version }, lane: 'referrer:teams' });
+    const other = randomUUID();
+    await outbox.record(id, [update(2)], undefined, at(1));
+    await outbox.record(id, [update(3)], undefined, at(2));
+    await outbox.record(other, [{ ...update(2), key: `${other}:2:teams` }], undefined, at(3));
+    const start = Date.parse(at(10));
+    let clock = start;
+    let failuresLeft = 1;
+    const sending = dispatcher({ now: () => new Date(clock), baseDelayMs: 60_000 });
+    const delivered: string[] = [];
+    sinon.stub(sending as unknown as { deliver(entry: { key: string }): Promise<void> }, 'deliver').callsFake(async (entry) => {
+      if (entry.key === `${id}:2:teams` && failuresLeft-- > 0) throw new DeliveryError('transient', 'Teams is busy');
+      delivered.push(entry.key);
+    });
+
+    // The accepted update fails; the closed update after it is not sent, nor charged an attempt.
+    expect(await sending.runOnce()).to.deep.equal({ sent: 1, retried: 1, failed: 0 });
+    expect(delivered).to.deep.equal([`${other}:2:teams`]);
+    const held = (await outbox.get(id, `${id}:3:teams`))!;
+    expect(held).to.deep.include({ state: 'pending', attempts: 0 });
+
+    // A later update queued meanwhile waits in the lane too, though it is due.
+    await outbox.record(id, [update(4)], undefined, new Date(start + 1_000).toISOString());
+    clock = start + 2_000;
+    expect(await outbox.due(new Date(clock))).to.deep.equal([]);
+    expect(await sending.runOnce()).to.deep.equal({ sent: 0, retried: 0, failed: 0 });
+
+    // Once the first may be tried again, all three go, in the order of the changes.
+    clock = start + 61_000;
+    expect(await sending.runOnce()).to.deep.equal({ sent: 3, retried: 0, failed: 0 });
+    expect(delivered.slice(1)).to.deep.equal([2, 3, 4].map((version) => `${id}:${version}:teams`));
+    expect((await outbox.get(id, `${id}:3:teams`))!.attempts).to.equal(1);
+    expect(await outbox.counts()).to.deep.equal({ pending: 0, failed: 0 });
   });
 
   it('takes a burst larger than one batch in the same pass, not at the next poll', async () => {
