@@ -177,7 +177,7 @@ export function createSignpost(parts: SignpostParts) {
     get directoryEmail() {
       return directoryEmail;
     },
-    refreshReferral: (referralId) => channels.refreshReferral(referralId),
+    refreshReferral: (referralId, current) => channels.refreshReferral(referralId, current),
     // From the record as it stands: a later change's clocks supersede an earlier one's.
     countForReports: (referralId, payload, current) => reportTotals.countQueued(referralId, payload, current),
     startClocks: async (_referralId, current) => {

@@ -163,9 +163,12 @@ export class ServiceChannels {
     await this.deps.messenger.update(link.conversation, post.activityId, await this.cardFor(referral, { notice }));
   }
 
-  /** Replaces a referral's posted card with the card as it stands now (sent through the outbox: see channelRefreshMessage). */
-  async refreshReferral(referralId: string): Promise<void> {
-    const stored = await this.deps.referrals.get(referralId);
+  /**
+   * Replaces a referral's posted card with the card as it stands now (sent through the outbox:
+   * see channelRefreshMessage). `known`: the referral as the caller just read it, not read again.
+   */
+  async refreshReferral(referralId: string, known?: StoredReferral): Promise<void> {
+    const stored = known ?? (await this.deps.referrals.get(referralId));
     if (stored) await this.refreshPostedCard(stored.referral, stored.referral.channelPost);
   }
 

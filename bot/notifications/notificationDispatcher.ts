@@ -58,8 +58,8 @@ export interface DispatcherOptions {
   startClocks: (referralId: string, current: Referral | undefined) => Promise<void>;
   /** Counts a stored change in the borough report's running totals (`current`: the referral as just read). */
   countForReports: (referralId: string, payload: ReportCountPayload, current: Referral | undefined) => Promise<void>;
-  /** Replaces a referral's posted card with the card as it stands now. */
-  refreshReferral?: (referralId: string) => Promise<void>;
+  /** Replaces a referral's posted card with the card as it stands now (`current`: the referral as just read). */
+  refreshReferral?: (referralId: string, current: StoredReferral | undefined) => Promise<void>;
   /** A service's intake inboxes: a referral posted to its channel is also emailed to each. */
   intakeAddresses?: (serviceId: string) => Promise<string[]>;
   /** The actions emails carry (signed links, Actionable Message cards). */
@@ -231,7 +231,7 @@ export class NotificationDispatcher extends PollingLoop<DispatchCounts> {
     }
     if (isClocksPayload(entry.payload)) return this.options.startClocks(entry.referralId, (await referral.read())?.referral);
     if (isReportCountPayload(entry.payload)) return this.options.countForReports(entry.referralId, entry.payload, (await referral.read())?.referral);
-    if (isChannelRefreshPayload(entry.payload)) return void (await this.options.refreshReferral?.(entry.referralId));
+    if (isChannelRefreshPayload(entry.payload)) return void (await this.options.refreshReferral?.(entry.referralId, await referral.read()));
     const update = entry.payload as unknown as ReferralUpdate;
     const stored = await referral.read();
     if (!stored) throw new DeliveryError('rejected', 'the referral no longer exists');

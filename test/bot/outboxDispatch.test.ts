@@ -328,12 +328,13 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
       const seen: string[] = [];
       const options = {
         referrals,
+        refreshReferral: async (_referralId: string, current: { referral: Referral } | undefined) => void seen.push(`card redrawn with version ${current?.referral.version}`),
         startClocks: async (_referralId: string, current: Referral | undefined) => void seen.push(`clocks with version ${current?.version}`),
         countForReports: async (_referralId: string, payload: ReportCountPayload, current: Referral | undefined) => void seen.push(`count ${payload.version} with version ${current?.version}`),
       };
       await outbox.record(id, change(id, 3), undefined, at(1));
       expect(await dispatcher(options).runOnce()).to.deep.equal({ sent: 3, retried: 0, failed: 0 });
-      expect(seen).to.deep.equal(['clocks with version 3', 'count 3 with version 3']);
+      expect(seen).to.deep.equal(['card redrawn with version 3', 'clocks with version 3', 'count 3 with version 3']);
       expect(get.callCount).to.equal(1);
 
       // An intake email reads the referral; posting it to its channel records where the card went,
