@@ -91,6 +91,9 @@ export interface TurnsBenchResult {
   /** A new referrer's first Send, reserving a new block of references too. */
   storageRequestsPerFirstSend: number;
   storageRequestsPerAccept: number;
+  /** What the outbox does behind one Send's reply (the channel post, the intake inboxes, clocks, the report count), and behind one Accept's. */
+  storageRequestsAfterSend: number;
+  storageRequestsAfterAccept: number;
   errors: number;
   /** Accepts whose update did not reach the referrer within a minute. */
   updatesMissing: number;
@@ -248,17 +251,25 @@ export async function run(): Promise<TurnsBenchResult> {
       if (referral.owner && accepts.length === 1) acceptedWithOneOwner += 1;
     }
     // Storage requests of one Send and one Accept, alone: the outbox drained first and its
-    // dispatcher paused meanwhile, so what it does after the reply is not counted as the turn's.
-    const alone = async (what: string, count: (storage: () => Promise<{ requests: number; traced: number }>) => Promise<{ requests: number; tracedFrom: number }>): Promise<number> => {
+    // dispatcher paused meanwhile, so what it does after the reply is not counted as the turn's;
+    // then what it does behind that reply, counted apart.
+    const alone = async (what: string, count: (storage: () => Promise<{ requests: number; traced: number }>) => Promise<{ requests: number; tracedFrom: number }>): Promise<{ reply: number; behind: number }> => {
       await signpost.request('caughtUp');
       await signpost.request('pauseDispatcher');
+      let reply: number;
+      let behindFrom: { requests: number; traced: number };
       try {
         const { requests, tracedFrom } = await count(() => signpost.request('storageCount'));
         if (TRACE_STORAGE) process.stderr.write(`${what}:\n  ${(await signpost.request('storageTrace', { from: tracedFrom })).join('\n  ')}\n`);
-        return requests;
+        reply = requests;
+        behindFrom = await signpost.request('storageCount');
       } finally {
         await signpost.request('resumeDispatcher', { intervalMs: 5_000 });
       }
+      await signpost.request('caughtUp');
+      const behindTo = await signpost.request('storageCount');
+      if (TRACE_STORAGE) process.stderr.write(`${what}, behind the reply:\n  ${(await signpost.request('storageTrace', { from: behindFrom.traced })).join('\n  ')}\n`);
+      return { reply, behind: behindTo.requests - behindFrom.requests };
     };
     // The first Send of a new referrer, which also reserves a block of references (60 referrals
     // so far: the 61st starts a block), then that referrer's next Send: the usual case.
@@ -315,9 +326,11 @@ export async function run(): Promise<TurnsBenchResult> {
       cardStepP99Ratio: round(signpostCardStep.p99Ms / bareCardStep.p99Ms),
       cardStepRatioToBareClick: round(signpostCardStep.perSecond / bareCardClick.perSecond),
       cardStepP99RatioToBareClick: round(signpostCardStep.p99Ms / bareCardClick.p99Ms),
-      storageRequestsPerSend: loneSend,
-      storageRequestsPerFirstSend: firstSend,
-      storageRequestsPerAccept: loneAccept,
+      storageRequestsPerSend: loneSend.reply,
+      storageRequestsPerFirstSend: firstSend.reply,
+      storageRequestsPerAccept: loneAccept.reply,
+      storageRequestsAfterSend: loneSend.behind,
+      storageRequestsAfterAccept: loneAccept.behind,
       errors,
       updatesMissing,
       uniqueReferences: references.size,

@@ -129,10 +129,19 @@ export class ReferralRepository {
    * event or its notifications, and a notification never reports a change that failed.
    * `usedLinkId` (a change made through an email link) adds a row for the link in the same
    * transaction, created only if absent: a link can make one change, even when two arrive at once.
+   * `keepsVersion`: a write that records something about the referral without changing the case
+   * (where its card was posted) queues nothing with every change: that work (the report's
+   * counts) goes by version, and would find this version done already.
    */
-  async update(referral: Referral, expectedEtag: string, event: AuditEvent, messages: OutboxMessage[] = [], options: { usedLinkId?: string } = {}): Promise<StoredReferral> {
+  async update(
+    referral: Referral,
+    expectedEtag: string,
+    event: AuditEvent,
+    messages: OutboxMessage[] = [],
+    options: { usedLinkId?: string; keepsVersion?: boolean } = {},
+  ): Promise<StoredReferral> {
     const valid = validRecord(referral);
-    const outbox = [...messages, ...this.everyChange(valid, { ...event, referralId: valid.id })];
+    const outbox = [...messages, ...(options.keepsVersion ? [] : this.everyChange(valid, { ...event, referralId: valid.id }))];
     const client = await this.referrals;
     const actions: TransactionAction[] = [
       ['update', recordEntity(valid), 'Replace', { etag: expectedEtag }],

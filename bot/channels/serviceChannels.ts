@@ -140,6 +140,8 @@ export class ServiceChannels {
           action: 'referral.posted-to-channel',
           detail: { serviceId: stored.referral.serviceId },
         },
+        [],
+        { keepsVersion: true },
       );
     } catch (error) {
       // Posted, but someone changed the referral meanwhile: the card is there; only its id is

@@ -38,8 +38,8 @@ const COUNTED_DETAIL = ['serviceId', 'status', 'reason'] as const;
 export function reportCountMessage(referral: Pick<Referral, 'id' | 'version'>, event: AuditEvent): OutboxMessage {
   const detail = Object.fromEntries(COUNTED_DETAIL.filter((name) => typeof event.detail[name] === 'string').map((name) => [name, event.detail[name]]));
   const payload: ReportCountPayload = { kind: 'report-count', version: referral.version, event: { referralId: referral.id, at: event.at, action: event.action, actor: { id: event.actor.id }, detail } };
-  // Per write, not per version: some writes keep the version (recording where the card was
-  // posted), and each is its own event. A count done twice counts once (record() goes by version).
+  // Keyed by the event as well as the version, so no two changes share a key. A count done twice
+  // counts once (record() goes by version); a write that keeps the version queues none at all.
   return { key: `${referral.id}:${referral.version}:report:${event.action}:${event.at}`, channel: 'signpost', payload: { ...payload } };
 }
 

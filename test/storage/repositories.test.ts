@@ -80,6 +80,17 @@ describe('Repositories on Azurite', () => {
       expect(await repository.audit(referral.id)).to.have.length(2);
     });
 
+    it('queues the messages of every change with each change, but not with a write that keeps the version', async () => {
+      repository.queueWithEveryChange((changed, event) => [{ key: `${changed.id}:${changed.version}:count:${event.action}`, channel: 'signpost', payload: { kind: 'count' } }]);
+      const referral = sampleReferral();
+      await repository.submit(referral, submitted(referral));
+      const stored = (await repository.get(referral.id))!;
+      const accepted = await repository.update({ ...stored.referral, version: 2, status: 'accepted' }, stored.etag, { ...submitted(referral), action: 'referral.accept' });
+      await repository.update({ ...accepted.referral, updatedAt: at }, accepted.etag, { ...submitted(referral), action: 'referral.posted-to-channel' }, [], { keepsVersion: true });
+      const queued = (await storage.outbox.due(new Date('2030-01-01T00:00:00Z'))).map((entry) => entry.key);
+      expect(queued).to.deep.equal([`${referral.id}:1:count:referral.submitted`, `${referral.id}:2:count:referral.accept`]);
+    });
+
     it('rejects an invalid record without storing anything', async () => {
       const referral = sampleReferral({ reference: 'not-a-reference' });
       let error: unknown;
