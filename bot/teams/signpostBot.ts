@@ -192,8 +192,9 @@ export class SignpostBot extends TeamsActivityHandler {
       return answer;
     } catch (error) {
       cache.forget(copy.key);
-      if (error instanceof StateConflictError) reason = 'conflict';
-      else if (error instanceof StaleFormCopy) reason = error.reason;
+      const cause = underDialogError(error);
+      if (cause instanceof StateConflictError) reason = 'conflict';
+      else if (cause instanceof StaleFormCopy) reason = cause.reason;
       else throw error;
     } finally {
       counting = false;
@@ -524,6 +525,13 @@ function privateFormNotice(form: PrivateForm, lowerCaseStart = false): string {
 /** A form begun in a group chat before forms moved to private chats is never carried on in front of the group. */
 async function dropFormInGroupChat(dc: DialogContext, type: string): Promise<void> {
   if (dc.activeDialog && type === 'groupChat') await dc.cancelAllDialogs();
+}
+
+/** The error a dialog threw, from under botbuilder-dialogs' DialogContextError (which keeps it as `error`). */
+function underDialogError(error: unknown): unknown {
+  let cause = error;
+  for (let depth = 0; depth < 5 && cause instanceof Error && cause.name === 'DialogContextError'; depth += 1) cause = (cause as { error?: unknown }).error;
+  return cause;
 }
 
 /** The HTTP status the Bot Connector answered with, for the log. */
