@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
+import { ReferralNoLongerValidError } from '../../bot/referrals/referralService';
 import { startAzurite, type RunningAzurite } from '../../storage/azurite';
 import { TableConnection } from '../../storage/tables';
 import { TableStateStore } from '../../storage/tableStateStore';
@@ -27,6 +29,7 @@ describe('Form clicks answered from a cached copy of the form state (two instanc
     });
   });
   after(async () => azurite?.stop());
+  afterEach(() => sinon.restore());
   beforeEach(async () => {
     world = await createWorld(tables);
     a = new ReferralHarness(world);
@@ -160,6 +163,25 @@ describe('Form clicks answered from a cached copy of the form state (two instanc
     const answers = await Promise.all([a.send(fill(summary, {})), b.send(fill(summary, {}))]);
     expect(answers.some((replies) => /SP-\d{4}-\d{6}/.test(JSON.stringify(replies)))).to.equal(true);
     expect(await world.queue.list('sail')).to.have.length(1);
+  });
+
+  it('does not repeat a turn that already sent a message: a Send whose state another click changed meanwhile is answered with a notice', async () => {
+    const summary = await walkTo(a, 'summary');
+    const elsewhere = new TableStateStore(tables, world.names.botState);
+    // The chosen service stopped matching, and at that moment another click moved the form on.
+    sinon.stub(a.signpost.referralService, 'submit').callsFake(async () => {
+      const keys: string[] = [];
+      for await (const item of elsewhere.entries()) keys.push(item.key);
+      const current = await elsewhere.read(keys);
+      await elsewhere.write({ [keys[0]]: { ...current[keys[0]], eTag: '*', movedOn: true } });
+      throw new ReferralNoLongerValidError('The service you chose no longer matches these answers.');
+    });
+    const replies = await a.send(fill(summary, {}));
+    const said = replyText(replies);
+    expect(said.match(/no longer matches/g)).to.have.length(1);
+    expect(said).to.contain('changed somewhere else at the same moment');
+    expect((a.signpost.referralService.submit as sinon.SinonStub).callCount).to.equal(1);
+    expect(await storedState()).to.contain('movedOn');
   });
 
   it('does not bring back a form whose state was erased after the last click @safety', async () => {
