@@ -203,6 +203,24 @@ export function formAnswer(context: TurnContext): FormAnswer | undefined {
   return context.turnState.get(FORM_ANSWER);
 }
 
+const LASTING_CHANGE_CHECK = Symbol('lastingChangeCheck');
+
+/**
+ * For a turn that works on a copy of the form's state which storage has not yet confirmed (see
+ * SignpostBot's answer from a cached copy): what must hold before the form changes anything
+ * beyond its own state, such as storing a referral or recording an audit event. The check
+ * throws when the copy is out of date, and the turn is then answered again from storage.
+ */
+export function checkBeforeLastingChanges(context: TurnContext, check: () => Promise<void>): void {
+  context.turnState.set(LASTING_CHANGE_CHECK, check);
+}
+
+/** Called by the form just before it changes anything beyond its own state. */
+export async function beforeLastingChange(context: TurnContext): Promise<void> {
+  const check = context.turnState.get(LASTING_CHANGE_CHECK) as (() => Promise<void>) | undefined;
+  await check?.();
+}
+
 /** A one-line card, to replace a form card whose form has ended. */
 export function formNoticeCard(text: string): Record<string, unknown> {
   return { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text, wrap: true }] };

@@ -69,24 +69,36 @@ export class TableStateStore {
   }
 
   async write(changes: StoreItems): Promise<void> {
+    await this.writeItems(changes);
+  }
+
+  /**
+   * Writes each item; answers the eTag storage now has for each key, so a cache of what was
+   * written can hold the version storage holds. `recreateDeleted: false` makes an eTag write to
+   * an item deleted since it was read a conflict rather than writing it anew: for a copy that
+   * was not read from storage on this turn, "deleted" may mean erased, which must stay so.
+   */
+  async writeItems(changes: StoreItems, options: { recreateDeleted?: boolean } = {}): Promise<Record<string, string | undefined>> {
     const client = await this.client;
+    const written: Record<string, string | undefined> = {};
     await Promise.all(
       Object.entries(changes).map(async ([key, item]) => {
         const { eTag, ...value } = (item ?? {}) as StoreItem;
         const entity = encode(key, value);
         if (!eTag || eTag === '*') {
-          await client.upsertEntity(entity, 'Replace');
+          written[key] = (await client.upsertEntity(entity, 'Replace')).etag;
           return;
         }
         try {
-          await client.updateEntity(entity, 'Replace', { etag: eTag });
+          written[key] = (await client.updateEntity(entity, 'Replace', { etag: eTag })).etag;
         } catch (error) {
           if (isStatus(error, 412)) throw new StateConflictError(key);
           if (!isStatus(error, 404)) throw error;
+          if (options.recreateDeleted === false) throw new StateConflictError(key);
           // The item is gone (deleted since it was read): writing it anew is what botbuilder's
           // own storages do, but only if nobody created it meanwhile.
           try {
-            await client.createEntity(entity);
+            written[key] = (await client.createEntity(entity)).etag;
           } catch (createError) {
             if (isStatus(createError, 409)) throw new StateConflictError(key);
             throw createError;
@@ -94,6 +106,7 @@ export class TableStateStore {
         }
       }),
     );
+    return written;
   }
 
   /**

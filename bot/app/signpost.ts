@@ -2,6 +2,7 @@ import { ForegroundTurns } from './foregroundTurns';
 import { BotAdapter, CloudAdapter, ConfigurationBotFrameworkAuthentication, ConversationState, PrivateConversationState, UserState } from 'botbuilder';
 import { TableConnection } from '../../storage/tables';
 import { TableStateStore } from '../../storage/tableStateStore';
+import { CachedStateStore } from '../../storage/cachedStateStore';
 import { DirectoryRepository } from '../../storage/directoryRepository';
 import { ActivityRepository } from '../../storage/activityRepository';
 import { referralStorage } from '../../storage/referralStorage';
@@ -88,7 +89,8 @@ export function createSignpost(parts: SignpostParts) {
   const now = parts.now ?? (() => new Date());
   const names = parts.names ?? {};
 
-  const stateStore = new TableStateStore(tables, names.botState);
+  // Bot state, remembering what this process last read or wrote so a form click can skip the read.
+  const stateStore = new CachedStateStore(new TableStateStore(tables, names.botState));
   const store = {
     directory: new DirectoryRepository(tables, names.directory),
     activities: new ActivityRepository(tables, names.activities),
@@ -231,6 +233,7 @@ export function createSignpost(parts: SignpostParts) {
     conversationState,
     privateConversationState: new PrivateConversationState(stateStore),
     userState: new UserState(stateStore),
+    formStateCache: stateStore,
     referrals: referralService,
     channels,
     cardActions: new TeamsCardActions({ actions, channels, supervision, directory: store.directory, activities: store.activities, directoryUpkeep, now }),

@@ -37,7 +37,7 @@ import type { Logger } from '../app/log';
 export interface PersonDataDependencies {
   referrals: ReferralRepository;
   personData: PersonDataRepository;
-  stateStore: TableStateStore;
+  stateStore: Pick<TableStateStore, 'entries' | 'delete'>;
   timers: TimerRepository;
   /** The embedded default's mail folder; undefined with SMTP (sent mail is then in the recipients' mailboxes). */
   mailFolder?: string;

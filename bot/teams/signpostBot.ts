@@ -18,7 +18,7 @@ import {
 } from 'botbuilder';
 import { DialogContext, DialogSet, DialogState } from 'botbuilder-dialogs';
 import { welcomeCard } from '../../cards/welcome';
-import { clickedCurrentCard, FORM_STEP_VERB, formAnswer, formNoticeCard, formSubmission, isCancelText, showFormCard, tellFormClick } from '../../dialogs/cardStepPrompt';
+import { checkBeforeLastingChanges, clickedCurrentCard, FORM_STEP_VERB, formAnswer, formNoticeCard, formSubmission, isCancelText, showFormCard, tellFormClick } from '../../dialogs/cardStepPrompt';
 import { draftInProgress, REFERRAL_DIALOG, ReferralDialog, ReferralStart } from '../../dialogs/referral/referralDialog';
 import type { ReferralService } from '../referrals/referralService';
 import type { ServiceChannels } from '../channels/serviceChannels';
@@ -34,6 +34,8 @@ import { describeSender, speakerOf } from './members';
 import { plainReference } from './proactive';
 import { isAdmin } from '../supervision/supervision';
 import type { ContactRepository } from '../../storage/contactRepository';
+import type { CachedCopy, CachedStateStore } from '../../storage/cachedStateStore';
+import { StateConflictError } from '../../storage/tableStateStore';
 import type { DirectoryRepository } from '../../storage/directoryRepository';
 import { actionAnswer, isReferAction, REFER_TO_SERVICE_VERB, referToServiceTarget, searchAnswer } from './messageExtension';
 import { inPersonalChat } from './personalChat';
@@ -44,6 +46,8 @@ export interface SignpostBotDependencies {
   /** Per person per conversation: two colleagues referring in one group chat never share a form. */
   privateConversationState: PrivateConversationState;
   userState: UserState;
+  /** The store under those states, when it remembers items: a form click is then answered from its copy when storage confirms it. */
+  formStateCache?: CachedStateStore;
   referrals: ReferralService;
   channels: ServiceChannels;
   cardActions: TeamsCardActions;
@@ -71,6 +75,20 @@ const DIALOG_STATE_CONFIGURATION = 'DialogStateManagerConfiguration';
 /** Said about a click on a form card whose form is no longer in progress. */
 const FORM_NOT_IN_PROGRESS =
   'That card belongs to a referral that has already been sent, was cancelled, or was started by someone else, so nothing has changed. Say **refer** to start a new one.';
+
+/**
+ * Said about a click whose form was changed elsewhere at the same moment, when the click's turn
+ * had already sent a message and so cannot be answered again.
+ */
+const FORM_CHANGED_ELSEWHERE =
+  'This form was changed somewhere else at the same moment (a second click, or Teams open on another device), so this click may not have been saved. Please carry on from the latest card.';
+
+/** Why a form click answered from a cached copy did not count, for the log. */
+class StaleFormCopy extends Error {
+  constructor(readonly reason: 'unchanged' | 'not-current') {
+    super(`The cached copy of the form's state did not count (${reason}).`);
+  }
+}
 
 /** Where a referral form went when asked for outside the referrer's 1:1 chat. */
 type PrivateForm = 'started' | 'resumed' | 'unreachable';
@@ -121,8 +139,74 @@ export class SignpostBot extends TeamsActivityHandler {
   /**
    * A click on the referral form's card: the form takes its next step, and the answer is the
    * card that replaces the clicked one (or a sentence beside it when the click changes nothing).
+   * Answered from this process's copy of the form's state when it has one that storage then
+   * confirms, otherwise (and always in the end) from the state read from storage.
    */
   private async continueFormFromCard(context: TurnContext): Promise<AdaptiveCardInvokeResponse> {
+    const cache = this.deps.formStateCache;
+    const key = cache && this.deps.privateConversationState.getStorageKey(context);
+    const copy = key ? cache!.cachedCopy(key) : undefined;
+    if (copy) {
+      const answer = await this.formStepFromCopy(context, cache!, copy);
+      if (answer) return answer;
+    }
+    return this.takeFormStep(context);
+  }
+
+  /**
+   * The form's step worked out on a cached copy of its state, which may be out of date (another
+   * instance answered the last click, or the person's data was erased). The answer counts only
+   * when storage confirms the copy: the state the step leaves is written with the copy's eTag
+   * and storage accepts it (so storage still held the copy), and before the step stores a
+   * referral or an audit event storage is asked whether the copy is still current. Otherwise
+   * (the write refused, the item deleted, or nothing to write, as for "that card is from an
+   * earlier step", which a stale copy could get wrong) the copy is dropped, the turn state is
+   * put back as it was, and undefined says to answer again from storage.
+   *
+   * A repeat is safe: nothing beyond the state changed unless storage had just confirmed the
+   * copy, and of those changes the Send's stored referral is create-only by its id, so only a
+   * true race (two clicks at the same moment) could record a safety stop or declined consent
+   * twice, as it could before. The one path that sends a message during a click turn (Send
+   * finding the chosen service no longer matches) does so after that confirmation; if its
+   * write is then refused, the message is not sent twice: the click is answered with a notice.
+   */
+  private async formStepFromCopy(context: TurnContext, cache: CachedStateStore, copy: CachedCopy): Promise<AdaptiveCardInvokeResponse | undefined> {
+    const formState = this.deps.privateConversationState;
+    const turnStateBefore = new Map(context.turnState);
+    let counting = true;
+    let messagesSent = 0;
+    context.onSendActivities(async (_context, activities, next) => {
+      if (counting) messagesSent += activities.filter((activity) => activity.type === ActivityTypes.Message).length;
+      return next();
+    });
+    let reason: string;
+    try {
+      await formState.clear(context);
+      copy.fill(formState.get(context)!);
+      checkBeforeLastingChanges(context, async () => {
+        if (!(await cache.confirm(copy))) throw new StaleFormCopy('not-current');
+      });
+      const answer = await this.takeFormStep(context);
+      if (copy.unchanged(formState.get(context)!)) throw new StaleFormCopy('unchanged');
+      await formState.saveChanges(context, false);
+      return answer;
+    } catch (error) {
+      cache.forget(copy.key);
+      const cause = underDialogError(error);
+      if (cause instanceof StateConflictError) reason = 'conflict';
+      else if (cause instanceof StaleFormCopy) reason = cause.reason;
+      else throw error;
+    } finally {
+      counting = false;
+    }
+    this.deps.logger.info('form-copy-not-counted', { reason, messagesSent });
+    // Nothing of the first attempt stays: not its answer, and not its state, which must not be saved.
+    for (const key of [...context.turnState.keys()]) if (!turnStateBefore.has(key)) context.turnState.delete(key);
+    for (const [key, value] of turnStateBefore) context.turnState.set(key, value);
+    return messagesSent ? messageAnswer(FORM_CHANGED_ELSEWHERE) : undefined;
+  }
+
+  private async takeFormStep(context: TurnContext): Promise<AdaptiveCardInvokeResponse> {
     const dc = await this.dialogs.createContext(context);
     const type = conversationType(context);
     await dropFormInGroupChat(dc, type);
@@ -441,6 +525,13 @@ function privateFormNotice(form: PrivateForm, lowerCaseStart = false): string {
 /** A form begun in a group chat before forms moved to private chats is never carried on in front of the group. */
 async function dropFormInGroupChat(dc: DialogContext, type: string): Promise<void> {
   if (dc.activeDialog && type === 'groupChat') await dc.cancelAllDialogs();
+}
+
+/** The error a dialog threw, from under botbuilder-dialogs' DialogContextError (which keeps it as `error`). */
+function underDialogError(error: unknown): unknown {
+  let cause = error;
+  for (let depth = 0; depth < 5 && cause instanceof Error && cause.name === 'DialogContextError'; depth += 1) cause = (cause as { error?: unknown }).error;
+  return cause;
 }
 
 /** The HTTP status the Bot Connector answered with, for the log. */

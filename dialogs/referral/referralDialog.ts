@@ -8,7 +8,7 @@ import {
   WaterfallDialog,
   WaterfallStepContext,
 } from 'botbuilder-dialogs';
-import { CardStepPrompt, isNavigation, showFormCard } from '../cardStepPrompt';
+import { beforeLastingChange, CardStepPrompt, isNavigation, showFormCard } from '../cardStepPrompt';
 import { isStepName, nextStep, previousStep, ReferralDraft, StepName } from './draft';
 import { buildReferralSteps, ReferralStepContext } from './steps';
 import type { ReferrerInput } from './stepInputs';
@@ -121,6 +121,7 @@ export class ReferralDialog extends ComponentDialog {
   private async submit(step: WaterfallStepContext, draft: ReferralDraft): Promise<DialogTurnResult> {
     const reference = TurnContext.getConversationReference(step.context.activity);
     let submitted: SubmittedReferral;
+    await beforeLastingChange(step.context);
     try {
       submitted = await this.service.submit(draft, {
         teamsUserId: step.context.activity.from.id,
@@ -140,12 +141,14 @@ export class ReferralDialog extends ComponentDialog {
   }
 
   private async stopForSafety(step: WaterfallStepContext, state: FlowState): Promise<DialogTurnResult> {
+    await beforeLastingChange(step.context);
     await this.service.recordSafetyStop(step.context.activity.from.id, state.draft.referrer?.name);
     await showFormCard(step.context, safetyStopCard());
     return step.endDialog();
   }
 
   private async endWithoutConsent(step: WaterfallStepContext, declinedReferral: boolean): Promise<DialogTurnResult> {
+    await beforeLastingChange(step.context);
     await this.service.recordConsentNotGiven(step.context.activity.from.id, declinedReferral);
     await showFormCard(step.context, consentDeclinedCard(declinedReferral));
     return step.endDialog();

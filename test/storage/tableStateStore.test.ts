@@ -64,6 +64,28 @@ describe('TableStateStore (bot state on Azurite)', () => {
     expect((await store.read([key]))[key].owner).to.equal(winner);
   });
 
+  it('answers the eTag each write leaves, the one the next read returns', async () => {
+    const first = await store.writeItems({ [key]: { count: 1 } });
+    expect(first[key]).to.be.a('string').and.equal((await store.read([key]))[key].eTag);
+    const second = await store.writeItems({ [key]: { ...(await store.read([key]))[key], count: 2 } });
+    expect(second[key]).to.equal((await store.read([key]))[key].eTag);
+    expect(second[key]).not.to.equal(first[key]);
+  });
+
+  it('refuses, when asked, to recreate an item deleted since it was read', async () => {
+    await store.write({ [key]: { count: 1 } });
+    const read = (await store.read([key]))[key];
+    await store.delete([key]);
+    let error: unknown;
+    try {
+      await store.writeItems({ [key]: { ...read, count: 2 } }, { recreateDeleted: false });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).to.be.instanceOf(StateConflictError);
+    expect(await store.read([key])).to.deep.equal({});
+  });
+
   it('overwrites regardless of changes when the eTag is "*" or absent', async () => {
     await store.write({ [key]: { count: 1 } });
     const stale = (await store.read([key]))[key];
