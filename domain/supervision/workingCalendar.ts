@@ -63,8 +63,18 @@ export function parseWorkingDays(text: string): number[] | undefined {
   return days.size ? [...days].sort() : undefined;
 }
 
+/** How many answers each of the calendar's memories keeps before starting afresh. */
+const REMEMBERED = 4_096;
+
 export class WorkingCalendar {
   private readonly format: Intl.DateTimeFormat;
+  /**
+   * Counting working days asks the zone the same questions for every referral (the same
+   * openings and closings, from today on), and each costs a formatToParts (several per day
+   * counted): answers are kept, in two bounded memories.
+   */
+  private readonly localTimes = new Map<number, LocalTime>();
+  private readonly instants = new Map<string, number>();
 
   constructor(
     readonly hours: WorkingHours = DEFAULT_WORKING_HOURS,
@@ -150,15 +160,25 @@ export class WorkingCalendar {
   }
 
   private local(at: Date): LocalTime {
+    const time = at.getTime();
+    const known = this.localTimes.get(time);
+    if (known) return known;
     const parts = Object.fromEntries(this.format.formatToParts(at).map((part) => [part.type, part.value]));
-    return {
+    const local = {
       date: `${parts.year}-${parts.month}-${parts.day}`,
       minutes: Number(parts.hour) * 60 + Number(parts.minute),
     };
+    return remember(this.localTimes, time, local);
   }
 
   /** The instant at which the local clock shows `minutes` past midnight on `date`. */
   private toInstant(date: string, minutes: number): Date {
+    const key = `${date}|${minutes}`;
+    const known = this.instants.get(key);
+    return new Date(known ?? remember(this.instants, key, this.zoneInstant(date, minutes)));
+  }
+
+  private zoneInstant(date: string, minutes: number): number {
     const wallClock = Date.parse(`${date}T00:00:00Z`) + minutes * MINUTE;
     // The zone's offset from UTC, found by asking what the local clock shows; twice, so an
     // instant near a clock change settles on the offset in force at that local time.
@@ -168,8 +188,14 @@ export class WorkingCalendar {
       const shownWallClock = Date.parse(`${shown.date}T00:00:00Z`) + shown.minutes * MINUTE;
       instant += wallClock - shownWallClock;
     }
-    return new Date(instant);
+    return instant;
   }
+}
+
+function remember<K, V>(memory: Map<K, V>, key: K, value: V): V {
+  if (memory.size >= REMEMBERED) memory.clear();
+  memory.set(key, value);
+  return value;
 }
 
 function nextDate(date: string): string {

@@ -71,4 +71,16 @@ describe('Working calendar (09:00-17:00 Europe/London, Monday to Friday, England
     expect(() => bankHolidays('XX-YY')).to.throw(/Unknown holiday region/);
     expect(bankHolidays('none')('2026-12-25')).to.equal(false);
   });
+  it('answers from its memory exactly as afresh, across the clocks changing and after the memory fills @safety', () => {
+    const remembering = new WorkingCalendar(undefined, bankHolidays('GB-ENG'));
+    // Every 7 hours 13 minutes from early March to mid-November 2026: both clock changes, bank
+    // holidays, nights and weekends; over 6,000 starting points, more than the memory keeps.
+    for (let time = Date.parse('2026-03-01T00:00:00Z'); time < Date.parse('2026-11-15T00:00:00Z'); time += (7 * 60 + 13) * 60_000) {
+      const from = new Date(time);
+      const fresh = new WorkingCalendar(undefined, bankHolidays('GB-ENG'));
+      expect(remembering.addWorkingDays(from, 2).toISOString()).to.equal(fresh.addWorkingDays(from, 2).toISOString());
+      expect(remembering.nextWorkingTime(from).toISOString()).to.equal(fresh.nextWorkingTime(from).toISOString());
+      expect(remembering.isWorkingTime(from)).to.equal(fresh.isWorkingTime(from));
+    }
+  });
 });
