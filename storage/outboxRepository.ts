@@ -232,14 +232,20 @@ export class OutboxRepository {
 
   /**
    * Gives back a claimed notification unsent, without counting the attempt, to be due again at
-   * `until`: one queued after a message of its lane that is waiting for a retry.
+   * `until`: one queued after a message of its lane that is waiting for a retry. One whose lease
+   * ran out and that another sender took meanwhile is left to that sender.
    */
   async release(entry: OutboxEntry, until: Date): Promise<void> {
-    await (await this.records).updateEntity(
-      { partitionKey: entry.referralId, rowKey: outboxRow(entry.key), state: 'pending', nextAttemptAt: until.toISOString(), attempts: Math.max(0, entry.attempts - 1) },
-      'Merge',
-      { etag: entry.etag },
-    );
+    try {
+      await (await this.records).updateEntity(
+        { partitionKey: entry.referralId, rowKey: outboxRow(entry.key), state: 'pending', nextAttemptAt: until.toISOString(), attempts: Math.max(0, entry.attempts - 1) },
+        'Merge',
+        { etag: entry.etag },
+      );
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) return;
+      throw error;
+    }
     await this.retryIndexRow(entry.referralId, entry.key, until.toISOString());
   }
 

@@ -303,6 +303,9 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
       expect(settled.map((entry) => entry.key)).to.deep.equal([claimed[0].key, claimed[2].key]);
       expect((await outbox.get(id, claimed[1].key))?.state).to.equal('sending');
       expect((await outbox.get(id, claimed[2].key))?.state).to.equal('sent');
+      // Nor is the one taken given back unsent by the sender that lost it.
+      await outbox.release(claimed[1], new Date(Date.now() + 60_000));
+      expect((await outbox.get(id, claimed[1].key))?.state).to.equal('sending');
     });
 
     it('still mends the index when one of them was sent but its index row was not removed (a crash between the two)', async () => {
