@@ -143,11 +143,11 @@ export class OutboxRepository {
    * Claims several notifications of one partition (one referral's, sent one after another) in
    * one transaction, each eTag-checked as claim() checks it: one request instead of one each.
    * If any of them was taken or changed meanwhile, the transaction changes nothing and each is
-   * claimed on its own, so the others are still sent. Returns those claimed, in order.
+   * claimed on its own, so the others are still sent (not those after it in its lane). Returns
+   * those claimed, in order.
    */
   async claimAll(entries: OutboxEntry[], leaseUntil: Date): Promise<OutboxEntry[]> {
-    const claimedOneByOne = async (some: OutboxEntry[]) => (await Promise.all(some.map((entry) => this.claim(entry, leaseUntil)))).filter((entry): entry is OutboxEntry => entry !== undefined);
-    if (entries.length < 2 || new Set(entries.map((entry) => entry.referralId)).size > 1) return claimedOneByOne(entries);
+    if (entries.length < 2 || new Set(entries.map((entry) => entry.referralId)).size > 1) return this.claimEach(entries, leaseUntil);
     const claimed: OutboxEntry[] = [];
     const lease = leaseUntil.toISOString();
     for (let start = 0; start < entries.length; start += MAX_TRANSACTION_ACTIONS) {
@@ -160,10 +160,34 @@ export class OutboxRepository {
         slice.forEach((entry, index) => claimed.push({ ...entry, state: 'sending', attempts: entry.attempts + 1, nextAttemptAt: lease, etag: subResponses[index]?.etag ?? entry.etag }));
       } catch (error) {
         if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
-        claimed.push(...(await claimedOneByOne(slice)));
+        claimed.push(...(await this.claimEach(slice, leaseUntil)));
       }
     }
     return claimed;
+  }
+
+  /**
+   * Claims each on its own, those of different lanes side by side. In a lane, one that another
+   * sender has (or just settled) stops those after it: claimed here, they could reach the
+   * referrer before it, or while it waits for a retry. The next read of what is due takes them.
+   */
+  private async claimEach(entries: OutboxEntry[], leaseUntil: Date): Promise<OutboxEntry[]> {
+    const lanes = new Map<string, OutboxEntry[]>();
+    entries.forEach((entry, position) => {
+      const lane = laneOf(entry.referralId, entry.lane) ?? `alone:${position}`;
+      lanes.set(lane, [...(lanes.get(lane) ?? []), entry]);
+    });
+    const claimed = new Map<OutboxEntry, OutboxEntry>();
+    await Promise.all(
+      [...lanes.values()].map(async (inLane) => {
+        for (const entry of inLane) {
+          const mine = await this.claim(entry, leaseUntil);
+          if (!mine) return;
+          claimed.set(entry, mine);
+        }
+      }),
+    );
+    return entries.flatMap((entry) => claimed.get(entry) ?? []);
   }
 
   /**

@@ -292,6 +292,23 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
       expect(await outbox.claimAll([due[1]], new Date(Date.now() + 60_000))).to.deep.equal([]);
     });
 
+    it("claims none of a referrer's later updates while another sender has the one before them, though it claims the rest @safety", async () => {
+      const id = randomUUID();
+      const update = (version: number) => ({ key: `${id}:${version}:teams`, channel: 'teams' as const, payload: { kind: 'update', version }, lane: 'referrer:teams' });
+      await outbox.record(id, [update(2), ...change(id, 2)], undefined, at(1));
+      await outbox.record(id, [update(3)], undefined, at(2));
+      const due = await outbox.due(FAR_FUTURE);
+      expect(due.map((entry) => entry.key)).to.include.members([`${id}:2:teams`, `${id}:3:teams`]);
+      // Another sender took the first update after this one read what was due.
+      expect(await outbox.claim(due.find((entry) => entry.key === `${id}:2:teams`)!, new Date(Date.now() + 60_000))).to.not.equal(undefined);
+
+      const claimed = await outbox.claimAll(due, new Date(Date.now() + 60_000));
+      expect(claimed.map((entry) => entry.key)).to.deep.equal(due.map((entry) => entry.key).filter((key) => !key.endsWith(':teams')));
+      expect((await outbox.get(id, `${id}:3:teams`))!).to.deep.include({ state: 'pending', attempts: 0 });
+      // Nor is it due while the one before it is being sent.
+      expect((await outbox.due(new Date())).map((entry) => entry.key)).to.not.include(`${id}:3:teams`);
+    });
+
     it('marks the rest sent together when another sender took one of them meanwhile, and leaves that one to it', async () => {
       const id = randomUUID();
       await outbox.record(id, change(id, 1), undefined, at(1));
