@@ -98,23 +98,25 @@ export class OutboxRepository {
   async due(now: Date, limit = 50): Promise<OutboxEntry[]> {
     const iso = now.toISOString();
     const rows = (await this.indexRows('pending')).sort((a, b) => sendingOrder(a) - sendingOrder(b) || a.createdAt.localeCompare(b.createdAt) || a.rowKey.localeCompare(b.rowKey));
-    // A lane stops at its first message not due (waiting for a retry), or not free to send (another sender has it).
-    const stoppedLanes = new Set<string>();
+    // A lane stops at its first message not due (waiting for a retry), or not free to send (another
+    // sender has it). Each check keeps its own stops: the rows read go only as far as the index's stop.
+    const stoppedInIndex = new Set<string>();
     const candidates = rows.filter((row) => {
       const lane = laneOf(row.referralId, row.lane);
-      if (lane && stoppedLanes.has(lane)) return false;
+      if (lane && stoppedInIndex.has(lane)) return false;
       const isDue = !row.nextAttemptAt || row.nextAttemptAt <= iso;
-      if (!isDue && lane) stoppedLanes.add(lane);
+      if (!isDue && lane) stoppedInIndex.add(lane);
       return isDue;
     });
+    const stoppedInRows = new Set<string>();
     return this.entriesOf(
       'pending',
       candidates,
       (entry) => {
         const lane = laneOf(entry.referralId, entry.lane);
-        if (lane && stoppedLanes.has(lane)) return false;
+        if (lane && stoppedInRows.has(lane)) return false;
         const free = (entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso;
-        if (!free && lane) stoppedLanes.add(lane);
+        if (!free && lane) stoppedInRows.add(lane);
         return free;
       },
       limit,

@@ -167,6 +167,16 @@ describe('Outbox dispatch order and concurrency (Azurite)', () => {
     expect(await outbox.counts()).to.deep.equal({ pending: 0, failed: 0 });
   });
 
+  it("still sends a referrer's update that is due when one after it in its lane is not", async () => {
+    const id = randomUUID();
+    const update = (version: number) => ({ key: `${id}:${version}:teams`, channel: 'teams' as const, payload: { kind: 'update', version }, lane: 'referrer:teams' });
+    await outbox.record(id, [update(2)], undefined, at(1));
+    await outbox.record(id, [update(3)], undefined, at(2));
+    const later = (await outbox.due(FAR_FUTURE)).find((entry) => entry.key === `${id}:3:teams`)!;
+    await outbox.release((await outbox.claim(later, new Date(Date.now() + 60_000)))!, FAR_FUTURE);
+    expect((await outbox.due(new Date())).filter((entry) => entry.referralId === id).map((entry) => entry.key)).to.deep.equal([`${id}:2:teams`]);
+  });
+
   it('takes a burst larger than one batch in the same pass, not at the next poll', async () => {
     const ids = Array.from({ length: 12 }, () => randomUUID());
     for (const [index, id] of ids.entries()) await outbox.record(id, [clocksMessage({ id, version: 1 })], undefined, at(index));
