@@ -1,23 +1,6 @@
 import { TableStateStore, type StoreItem, type StoreItems } from './tableStateStore';
 
-/**
- * Bot state (see TableStateStore) with a small memory of the items this process last read or
- * wrote, so that a click on the referral form can be answered without first reading the form's
- * state from storage (every storage request costs the bot a large share of a form step's CPU).
- *
- * Every ordinary `read` goes to storage, as before, and refreshes the memory. Only a caller that
- * asks for a `cachedCopy` gets the remembered item, and a copy may be out of date: another
- * instance answered the last click, or the person's data was erased. So a copy counts only once
- * storage confirms it:
- * - writing the state a copy was filled into is checked against the copy's eTag, and never
- *   recreates an item deleted meanwhile (both are a StateConflictError);
- * - `confirm` asks storage whether the copy is still current, for a caller about to change
- *   something beyond the state (a referral stored, an audit event) on the strength of it.
- *
- * What is held is what people typed into the form: process memory only, never logged, and
- * dropped when an item holds nothing any more (a form ended or was cancelled), when it is
- * deleted, when its time to live runs out, and oldest first beyond the size bound.
- */
+/** How long, and how many, items a CachedStateStore keeps. */
 export interface StateCacheOptions {
   /** How long an item is kept after it was last read or written. */
   timeToLiveMs?: number;
@@ -27,8 +10,8 @@ export interface StateCacheOptions {
   clock?: () => number;
 }
 
-export const DEFAULT_STATE_CACHE_TTL_MS = 5 * 60_000;
-export const DEFAULT_STATE_CACHE_ENTRIES = 2_000;
+const DEFAULT_STATE_CACHE_TTL_MS = 5 * 60_000;
+const DEFAULT_STATE_CACHE_ENTRIES = 2_000;
 
 /** A remembered item, as JSON so that no turn can change it through the object it was given. */
 interface Entry {
@@ -56,6 +39,24 @@ export interface CachedCopy {
   unchanged(state: Record<string, unknown>): boolean;
 }
 
+/**
+ * Bot state (see TableStateStore) with a small memory of the items this process last read or
+ * wrote, so that a click on the referral form can be answered without first reading the form's
+ * state from storage (every storage request costs the bot a large share of a form step's CPU).
+ *
+ * Every ordinary `read` goes to storage, as before, and refreshes the memory. Only a caller that
+ * asks for a `cachedCopy` gets the remembered item, and a copy may be out of date: another
+ * instance answered the last click, or the person's data was erased. So a copy counts only once
+ * storage confirms it:
+ * - writing the state a copy was filled into is checked against the copy's eTag, and never
+ *   recreates an item deleted meanwhile (both are a StateConflictError);
+ * - `confirm` asks storage whether the copy is still current, for a caller about to change
+ *   something beyond the state (a referral stored, an audit event) on the strength of it.
+ *
+ * What is held is what people typed into the form: process memory only, never logged, and
+ * dropped when an item holds nothing any more (a form ended or was cancelled), when it is
+ * deleted, when its time to live runs out, and oldest first beyond the size bound.
+ */
 export class CachedStateStore {
   private readonly remembered = new Map<string, Entry>();
   private readonly timeToLiveMs: number;

@@ -254,7 +254,6 @@ export class ServiceChannels {
   }
 }
 
-/** What the outbox holds to post a referral's card to its service's channel. */
 /** What posting a referral to its service's channel did (ServiceChannels.postReferral). */
 export interface ChannelPostResult {
   posted: boolean;
@@ -262,6 +261,7 @@ export interface ChannelPostResult {
   now: StoredReferral | undefined;
 }
 
+/** What the outbox holds to post a referral's card to its service's channel. */
 export interface ChannelPostPayload {
   kind: 'channel-post';
   serviceId: string;

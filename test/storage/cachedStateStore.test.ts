@@ -158,6 +158,17 @@ describe('CachedStateStore (bot state on Azurite, with a copy in memory)', () =>
     expect(small.size).to.equal(0);
   });
 
+  it('lets go of what people typed once its time to live runs out, though nothing is asked of it meanwhile', async () => {
+    const idle = new CachedStateStore(inner, { timeToLiveMs: 30 });
+    await idle.write({ [key]: form });
+    await idle.delete(['another']);
+    // Looked at without asking the store anything (its `size` would drop what expired itself).
+    const held = () => (idle as unknown as { remembered: Map<string, unknown> }).remembered.size;
+    expect(held()).to.equal(2);
+    for (let waited = 0; held() > 0 && waited < 100; waited += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(held()).to.equal(0);
+  });
+
   it('counts only values with something in them as worth keeping', () => {
     expect(holdsNothing({ dialogState: { dialogStack: [] } })).to.equal(true);
     expect(holdsNothing({})).to.equal(true);
