@@ -315,7 +315,7 @@ export class SignpostBot extends TeamsActivityHandler {
         return resumed;
       });
     } catch (error) {
-      const refused = !inChat || (refusedSend !== undefined && (error === refusedSend || (error as { error?: unknown }).error === refusedSend));
+      const refused = !inChat || (refusedSend !== undefined && underDialogError(error) === refusedSend);
       if (!refused) throw error;
       this.deps.logger.warn('personal-chat-unreachable', { status: connectorStatus(refusedSend ?? error) });
       this.deps.logger.info('referral-form-private', { from: conversationType(context), form: 'unreachable' });
