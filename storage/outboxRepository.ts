@@ -100,27 +100,9 @@ export class OutboxRepository {
     const rows = (await this.indexRows('pending')).sort((a, b) => sendingOrder(a) - sendingOrder(b) || a.createdAt.localeCompare(b.createdAt) || a.rowKey.localeCompare(b.rowKey));
     // A lane stops at its first message not due (waiting for a retry), or not free to send (another
     // sender has it). Each check keeps its own stops: the rows read go only as far as the index's stop.
-    const stoppedInIndex = new Set<string>();
-    const candidates = rows.filter((row) => {
-      const lane = laneOf(row.referralId, row.lane);
-      if (lane && stoppedInIndex.has(lane)) return false;
-      const isDue = !row.nextAttemptAt || row.nextAttemptAt <= iso;
-      if (!isDue && lane) stoppedInIndex.add(lane);
-      return isDue;
-    });
-    const stoppedInRows = new Set<string>();
-    return this.entriesOf(
-      'pending',
-      candidates,
-      (entry) => {
-        const lane = laneOf(entry.referralId, entry.lane);
-        if (lane && stoppedInRows.has(lane)) return false;
-        const free = (entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso;
-        if (!free && lane) stoppedInRows.add(lane);
-        return free;
-      },
-      limit,
-    );
+    const candidates = rows.filter(inLaneOrder((row) => !row.nextAttemptAt || row.nextAttemptAt <= iso));
+    const free = inLaneOrder((entry: OutboxEntry) => (entry.state === 'pending' || entry.state === 'sending') && entry.nextAttemptAt <= iso);
+    return this.entriesOf('pending', candidates, free, limit);
   }
 
   /**
@@ -149,23 +131,40 @@ export class OutboxRepository {
    * those claimed, in order.
    */
   async claimAll(entries: OutboxEntry[], leaseUntil: Date): Promise<OutboxEntry[]> {
-    if (entries.length < 2 || new Set(entries.map((entry) => entry.referralId)).size > 1) return this.claimEach(entries, leaseUntil);
-    const claimed: OutboxEntry[] = [];
     const lease = leaseUntil.toISOString();
+    return this.inTransactions(
+      entries,
+      (entry) => ['update', { partitionKey: entry.referralId, rowKey: outboxRow(entry.key), state: 'sending', nextAttemptAt: lease, attempts: entry.attempts + 1 }, 'Merge', { etag: entry.etag }],
+      (entry, etag) => ({ ...entry, state: 'sending', attempts: entry.attempts + 1, nextAttemptAt: lease, etag: etag ?? entry.etag }),
+      (some) => this.claimEach(some, leaseUntil),
+    );
+  }
+
+  /**
+   * One partition's entries changed in transactions of up to 100 (`accepted`: each as changed,
+   * with the eTag storage answered); for several partitions, or a slice storage refused because
+   * one of them was taken or is gone (412, 404), `oneByOne` does what it can.
+   */
+  private async inTransactions(
+    entries: OutboxEntry[],
+    action: (entry: OutboxEntry) => TransactionAction,
+    accepted: (entry: OutboxEntry, etag: string | undefined) => OutboxEntry,
+    oneByOne: (some: OutboxEntry[]) => Promise<OutboxEntry[]>,
+  ): Promise<OutboxEntry[]> {
+    if (entries.length < 2 || new Set(entries.map((entry) => entry.referralId)).size > 1) return oneByOne(entries);
+    const done: OutboxEntry[] = [];
     for (let start = 0; start < entries.length; start += MAX_TRANSACTION_ACTIONS) {
       const slice = entries.slice(start, start + MAX_TRANSACTION_ACTIONS);
       try {
-        const { subResponses } = await (await this.records).submitTransaction(
-          slice.map((entry): TransactionAction => ['update', { partitionKey: entry.referralId, rowKey: outboxRow(entry.key), state: 'sending', nextAttemptAt: lease, attempts: entry.attempts + 1 }, 'Merge', { etag: entry.etag }]),
-        );
+        const { subResponses } = await (await this.records).submitTransaction(slice.map(action));
         // Answers come in the order of the actions.
-        slice.forEach((entry, index) => claimed.push({ ...entry, state: 'sending', attempts: entry.attempts + 1, nextAttemptAt: lease, etag: subResponses[index]?.etag ?? entry.etag }));
+        slice.forEach((entry, index) => done.push(accepted(entry, subResponses[index]?.etag)));
       } catch (error) {
         if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
-        claimed.push(...(await this.claimEach(slice, leaseUntil)));
+        done.push(...(await oneByOne(slice)));
       }
     }
-    return claimed;
+    return done;
   }
 
   /**
@@ -227,33 +226,23 @@ export class OutboxRepository {
    * the sender that has it. Returns those marked.
    */
   async settleAllSent(entries: OutboxEntry[]): Promise<OutboxEntry[]> {
-    const settledOneByOne = async (some: OutboxEntry[]) => {
-      const settled: OutboxEntry[] = [];
-      for (const entry of some) {
-        try {
-          await this.settle(entry, { state: 'sent' }, undefined, { unlistLater: true });
-          settled.push(entry);
-        } catch (error) {
-          if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+    return this.inTransactions(
+      entries,
+      (entry) => ['update', { partitionKey: entry.referralId, rowKey: outboxRow(entry.key), state: 'sent', nextAttemptAt: entry.nextAttemptAt, lastError: '' }, 'Merge', { etag: entry.etag }],
+      (entry) => entry,
+      async (some) => {
+        const settled: OutboxEntry[] = [];
+        for (const entry of some) {
+          try {
+            await this.settle(entry, { state: 'sent' }, undefined, { unlistLater: true });
+            settled.push(entry);
+          } catch (error) {
+            if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+          }
         }
-      }
-      return settled;
-    };
-    if (entries.length < 2 || new Set(entries.map((entry) => entry.referralId)).size > 1) return settledOneByOne(entries);
-    const settled: OutboxEntry[] = [];
-    for (let start = 0; start < entries.length; start += MAX_TRANSACTION_ACTIONS) {
-      const slice = entries.slice(start, start + MAX_TRANSACTION_ACTIONS);
-      try {
-        await (await this.records).submitTransaction(
-          slice.map((entry): TransactionAction => ['update', { partitionKey: entry.referralId, rowKey: outboxRow(entry.key), state: 'sent', nextAttemptAt: entry.nextAttemptAt, lastError: '' }, 'Merge', { etag: entry.etag }]),
-        );
-        settled.push(...slice);
-      } catch (error) {
-        if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
-        settled.push(...(await settledOneByOne(slice)));
-      }
-    }
-    return settled;
+        return settled;
+      },
+    );
   }
 
   /**
@@ -490,6 +479,21 @@ export function outboxEntity(referralId: string, message: OutboxMessage, at: str
     nextAttemptAt: at,
     ...(message.lane ? { lane: message.lane } : {}),
     body: JSON.stringify(message.payload),
+  };
+}
+
+/**
+ * A filter that keeps, in order, what `ready` passes, until a lane meets its first item that is
+ * not ready: that one and those after it in its lane are left (lanes are per partition).
+ */
+function inLaneOrder<T extends { referralId: string; lane?: string }>(ready: (item: T) => boolean): (item: T) => boolean {
+  const stopped = new Set<string>();
+  return (item) => {
+    const lane = laneOf(item.referralId, item.lane);
+    if (lane && stopped.has(lane)) return false;
+    const passes = ready(item);
+    if (!passes && lane) stopped.add(lane);
+    return passes;
   };
 }
 
