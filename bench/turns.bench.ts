@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { startAzurite } from '../storage/azurite';
-import { BotProcess, startBotProcess } from './support/botProcess';
+import { BotProcess, startBotProcess, type StorageMark } from './support/botProcess';
 import { activityFrom, LoopbackConnector, post } from './support/loopback';
 
 /**
@@ -59,6 +59,8 @@ interface Latencies {
   cpuMsPerTurn: number;
   /** This process's (load generator and Connector stand-in) CPU over the load per turn. */
   loadGeneratorCpuMsPerTurn: number;
+  /** Signpost's storage requests over the load per turn, its outbox's work behind the replies included. */
+  storageRequestsPerTurn?: number;
 }
 
 /** Who a turn is from and in which conversation. */
@@ -154,17 +156,34 @@ export async function run(): Promise<TurnsBenchResult> {
         }));
       });
     const progress = (what: string) => process.stderr.write(`turns: ${what} (${Math.round((performance.now() - started) / 1000)} s)\n`);
-    // Warm both up (JIT, connection pools, Azurite's tables) before anything is measured.
+    // The SAIL team's channel, linked as its link workers do.
+    await post(signpost.url, channelActivity(connector, { from: connector.members[0], text: 'link sail' }));
+    // Warm both up before anything is measured (JIT, connection pools, Azurite's tables, each card
+    // template's one-time parse), on every path the load takes: on Signpost `help`, a whole
+    // referral and an Accept per user; on the bare bot as many messages, card steps and clicks.
     for (const url of [bare.url, signpost.url]) {
       await Promise.all(Array.from({ length: USERS }, (_, index) => turn(url, activityFrom(connector, { ...user(index, 'warm-up'), text: 'help' }))));
     }
+    await Promise.all(Array.from({ length: USERS }, async (_, index) => {
+      for (let count = 0; count < STEPS.length; count += 1) {
+        await turn(bare.url, activityFrom(connector, { ...user(index, 'warm-up'), text: '', value: { step: 'x', again: true } }));
+        await turn(bare.url, activityFrom(connector, { ...user(index, 'warm-up'), ...cardClick('again', { again: true }) }));
+      }
+    }));
+    const warmUpReferences = new Set(await Promise.all(Array.from({ length: USERS }, (_, index) => wholeReferral(user(index, 'warm-up'), () => undefined))));
+    await signpost.request('caughtUp');
+    const warmUpQueue = (await signpost.request('queue', { serviceId: 'sail' })).filter((entry) => warmUpReferences.has(entry.reference));
+    await Promise.all(warmUpQueue.map(async (entry, index) => {
+      const { version } = (await signpost.request('referral', { id: entry.referralId }))!.referral;
+      const { status, body } = await post(signpost.url, acceptClick(connector, connector.members[index % connector.members.length], entry.referralId, version));
+      if (status !== 200 || !body.includes('Accepted by')) errors += 1;
+    }));
+    await signpost.request('caughtUp');
+    progress('warm-up');
     const bareHelp = await helpLoad(bare, 'bare-help');
     progress('help on the bare bot');
     const signpostHelp = await helpLoad(signpost, 'help');
     progress('help on Signpost');
-
-    // The SAIL team's channel, linked as its link workers do.
-    await post(signpost.url, channelActivity(connector, { from: connector.members[0], text: 'link sail' }));
 
     // 2. Whole referrals on Signpost; the bare bot gets as many card submits.
     const sends: number[] = [];
@@ -204,7 +223,7 @@ export async function run(): Promise<TurnsBenchResult> {
     });
 
     await signpost.request('caughtUp'); // the referrals' cards are in the channel, as link workers see them
-    const queue = await signpost.request('queue', { serviceId: 'sail' });
+    const queue = (await signpost.request('queue', { serviceId: 'sail' })).filter((entry) => references.has(entry.reference));
     // The versions the cards show, read before the clicks so the load generator's reads do not compete with them.
     const shown = new Map((await Promise.all(queue.map((entry) => signpost.request('referral', { id: entry.referralId })))).map((stored) => [stored!.referral.id, stored!.referral]));
 
@@ -216,12 +235,8 @@ export async function run(): Promise<TurnsBenchResult> {
         for (let index = workerIndex; index < queue.length; index += workers) {
           const entry = queue[index];
           const stored = shown.get(entry.referralId)!;
-          const invoke = channelActivity(connector, {
-            type: 'invoke', name: 'adaptiveCard/action', from: worker,
-            value: { action: { type: 'Action.Execute', verb: 'accept', data: { referralId: entry.referralId, version: stored.version } } },
-          });
           const begun = performance.now();
-          const { status, body } = await post(signpost.url, invoke);
+          const { status, body } = await post(signpost.url, acceptClick(connector, worker, entry.referralId, stored.version));
           record(performance.now() - begun);
           if (status !== 200 || !body.includes('Accepted by')) {
             errors += 1;
@@ -252,24 +267,25 @@ export async function run(): Promise<TurnsBenchResult> {
     }
     // Storage requests of one Send and one Accept, alone: the outbox drained first and its
     // dispatcher paused meanwhile, so what it does after the reply is not counted as the turn's;
-    // then what it does behind that reply, counted apart.
-    const alone = async (what: string, count: (storage: () => Promise<{ requests: number; traced: number }>) => Promise<{ requests: number; tracedFrom: number }>): Promise<{ reply: number; behind: number }> => {
+    // then what is done behind that reply (deferred work and the outbox), counted apart.
+    const alone = async (what: string, count: (storage: StorageCount) => Promise<StorageSpan>): Promise<{ reply: number; behind: number }> => {
       await signpost.request('caughtUp');
       await signpost.request('pauseDispatcher');
-      let reply: number;
-      let behindFrom: { requests: number; traced: number };
+      let span: StorageSpan;
       try {
-        const { requests, tracedFrom } = await count(() => signpost.request('storageCount'));
-        if (TRACE_STORAGE) process.stderr.write(`${what}:\n  ${(await signpost.request('storageTrace', { from: tracedFrom })).join('\n  ')}\n`);
-        reply = requests;
-        behindFrom = await signpost.request('storageCount');
+        span = await count(() => signpost.request('storageCount'));
       } finally {
         await signpost.request('resumeDispatcher', { intervalMs: 5_000 });
       }
       await signpost.request('caughtUp');
-      const behindTo = await signpost.request('storageCount');
-      if (TRACE_STORAGE) process.stderr.write(`${what}, behind the reply:\n  ${(await signpost.request('storageTrace', { from: behindFrom.traced })).join('\n  ')}\n`);
-      return { reply, behind: behindTo.requests - behindFrom.requests };
+      const end = await signpost.request('storageCount');
+      if (TRACE_STORAGE) {
+        const trace = await signpost.request('storageTrace', { from: span.before.traced });
+        const replyTraced = span.replied.traced - span.before.traced;
+        process.stderr.write(`${what}:\n  ${trace.slice(0, replyTraced).join('\n  ')}\n`);
+        process.stderr.write(`${what}, behind the reply:\n  ${trace.slice(replyTraced).join('\n  ')}\n`);
+      }
+      return { reply: span.replied.requests - span.before.requests, behind: end.requests - span.replied.requests };
     };
     // The first Send of a new referrer, which also reserves a block of references (60 referrals
     // so far: the 61st starts a block), then that referrer's next Send: the usual case.
@@ -364,9 +380,11 @@ async function load(bot: BotProcess, turns: number, body: (record: (ms: number) 
   await body((ms) => times.push(ms));
   const elapsedMs = performance.now() - begun;
   const ownCpu = process.cpuUsage(cpu);
-  const botCpuMicros = (await bot.request('usage', {})).cpuMicros - botBefore.cpuMicros;
+  const botAfter = await bot.request('usage', {});
   const perTurn = (micros: number) => micros / 1000 / Math.max(1, turns);
-  return summarise(times, elapsedMs, perTurn(botCpuMicros), perTurn(ownCpu.user + ownCpu.system));
+  const measured = summarise(times, elapsedMs, perTurn(botAfter.cpuMicros - botBefore.cpuMicros), perTurn(ownCpu.user + ownCpu.system));
+  if (botAfter.storageRequests === undefined) return measured;
+  return { ...measured, storageRequestsPerTurn: round((botAfter.storageRequests - (botBefore.storageRequests ?? 0)) / Math.max(1, turns)) };
 }
 
 function summarise(times: number[], elapsedMs: number, cpuMsPerTurn: number, loadGeneratorCpuMsPerTurn: number): Latencies {
@@ -404,30 +422,40 @@ async function submitStep(
   return { ok: answer.statusCode === 200, took, card: next };
 }
 
-type StorageCount = () => Promise<{ requests: number; traced: number }>;
+type StorageCount = () => Promise<StorageMark & { replied: StorageMark }>;
+/** Storage requests just before a turn was sent, and when Signpost finished writing its reply. */
+interface StorageSpan {
+  before: StorageMark;
+  replied: StorageMark;
+}
 
 /** One more referral, alone, counting the storage requests made until Send is answered. */
-async function countedSend(botUrl: string, connector: LoopbackConnector, storage: StorageCount): Promise<{ requests: number; tracedFrom: number }> {
+async function countedSend(botUrl: string, connector: LoopbackConnector, storage: StorageCount): Promise<StorageSpan> {
   const who: Sender = { from: { id: '29:lone', name: 'Lone Referrer' }, conversation: { id: 'a:lone', conversationType: 'personal' } };
   await post(botUrl, activityFrom(connector, { ...who, text: 'refer' }));
   let card = lastCard(connector, who.conversation.id);
   for (const step of STEPS.slice(0, -1)) card = (await submitStep(botUrl, connector, who, card, step)).card;
   const before = await storage();
   await submitStep(botUrl, connector, who, card, 'summary');
-  return { requests: (await storage()).requests - before.requests, tracedFrom: before.traced };
+  return { before, replied: (await storage()).replied };
 }
 
 /** One Accept, alone, counting its storage requests until it is answered. */
-async function countedAccept(signpost: BotProcess, connector: LoopbackConnector, storage: StorageCount): Promise<{ requests: number; tracedFrom: number }> {
+async function countedAccept(signpost: BotProcess, connector: LoopbackConnector, storage: StorageCount): Promise<StorageSpan> {
   const waiting = (await signpost.request('queue', { serviceId: 'sail' })).find((entry) => entry.status === 'submitted');
-  if (!waiting) return { requests: 0, tracedFrom: 0 };
+  if (!waiting) throw new Error('no submitted referral left to accept alone');
   const version = (await signpost.request('referral', { id: waiting.referralId }))!.referral.version;
   const before = await storage();
-  await post(signpost.url, channelActivity(connector, {
-    type: 'invoke', name: 'adaptiveCard/action', from: connector.members[0],
-    value: { action: { type: 'Action.Execute', verb: 'accept', data: { referralId: waiting.referralId, version } } },
-  }));
-  return { requests: (await storage()).requests - before.requests, tracedFrom: before.traced };
+  await post(signpost.url, acceptClick(connector, connector.members[0], waiting.referralId, version));
+  return { before, replied: (await storage()).replied };
+}
+
+/** A link worker's click on Accept on a referral's card in the service's channel. */
+function acceptClick(connector: LoopbackConnector, worker: { id: string; name: string }, referralId: string, version: number): Record<string, any> {
+  return channelActivity(connector, {
+    type: 'invoke', name: 'adaptiveCard/action', from: worker,
+    value: { action: { type: 'Action.Execute', verb: 'accept', data: { referralId, version } } },
+  });
 }
 
 function channelActivity(connector: LoopbackConnector, fields: Record<string, any>): Record<string, any> {

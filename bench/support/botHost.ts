@@ -1,3 +1,4 @@
+import { subscribe } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,7 @@ import path from 'node:path';
 import { startSignpost } from '../../bot/app/server';
 import { createLogger } from '../../bot/app/log';
 import { startBareBot } from '../bareBot';
-import type { BotHostSettings, BotRequests, ReadyMessage, RequestKind, RequestMessage, ResponseMessage } from './botProcess';
+import type { BotHostSettings, BotRequests, ProcessUsage, ReadyMessage, RequestKind, RequestMessage, ResponseMessage } from './botProcess';
 
 /**
  * The process a benchmarked bot runs in (started by botProcess.ts with an IPC channel): starts
@@ -72,6 +73,12 @@ async function startSignpostForBench(settings: BotHostSettings) {
       }
     },
   });
+  // The count when Signpost last finished writing a reply, so a turn's requests are told apart
+  // from those its deferred work makes once the reply is out, however late the bench asks.
+  let replied = { requests: 0, traced: 0 };
+  subscribe('http.server.response.finish', () => {
+    replied = { requests: storageRequests, traced: trace.length };
+  });
   const { dispatcher, store } = running.signpost;
   const handlers: Handlers = {
     caughtUp: async () => {
@@ -89,7 +96,8 @@ async function startSignpostForBench(settings: BotHostSettings) {
     queue: ({ serviceId }) => store.queue.list(serviceId),
     referral: ({ id }) => store.referrals.get(id),
     audit: ({ id }) => store.referrals.audit(id),
-    storageCount: async () => ({ requests: storageRequests, traced: trace.length }),
+    storageCount: async () => ({ requests: storageRequests, traced: trace.length, replied }),
+    usage: async ({ gc }) => ({ ...processUsage(gc), storageRequests }),
     storageTrace: async ({ from }) => trace.slice(from),
   };
   return {
@@ -102,16 +110,18 @@ async function startSignpostForBench(settings: BotHostSettings) {
   };
 }
 
+function processUsage(gc?: boolean): ProcessUsage {
+  if (gc) global.gc?.();
+  const cpu = process.cpuUsage();
+  const memory = process.memoryUsage();
+  return { cpuMicros: cpu.user + cpu.system, rss: memory.rss, heapUsed: memory.heapUsed };
+}
+
 /** What every bot process answers: its CPU and memory, and a CPU profile of itself. */
 function processHandlers(): Handlers {
   let profiler: Session | undefined;
   return {
-    usage: async ({ gc }) => {
-      if (gc) global.gc?.();
-      const cpu = process.cpuUsage();
-      const memory = process.memoryUsage();
-      return { cpuMicros: cpu.user + cpu.system, rss: memory.rss, heapUsed: memory.heapUsed };
-    },
+    usage: async ({ gc }) => processUsage(gc),
     profileStart: async () => {
       profiler = new Session();
       profiler.connect();

@@ -29,6 +29,8 @@ export interface ProcessUsage {
   cpuMicros: number;
   rss: number;
   heapUsed: number;
+  /** Signpost only: its storage requests since it started. */
+  storageRequests?: number;
 }
 
 /** Each request kind's arguments and result. */
@@ -47,9 +49,15 @@ export interface BotRequests {
   queue: { args: { serviceId: string }; result: QueueEntry[] };
   referral: { args: { id: string }; result: StoredReferral | undefined };
   audit: { args: { id: string }; result: AuditEvent[] };
-  /** Storage requests so far, and how many are in the trace (to read the trace from there later). */
-  storageCount: { args: Record<string, never>; result: { requests: number; traced: number } };
+  /** Storage requests so far, and how many are in the trace (to read the trace from there later); `replied`: the same when Signpost last finished a reply. */
+  storageCount: { args: Record<string, never>; result: StorageMark & { replied: StorageMark } };
   storageTrace: { args: { from: number }; result: string[] };
+}
+
+/** A point in Signpost's storage requests: how many so far, and how many of them are in the trace. */
+export interface StorageMark {
+  requests: number;
+  traced: number;
 }
 
 export type RequestKind = keyof BotRequests;

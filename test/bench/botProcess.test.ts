@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { startBotProcess } from '../../bench/support/botProcess';
+import { startAzurite } from '../../storage/azurite';
 import { activityFrom, LoopbackConnector, post } from '../../bench/support/loopback';
 
 /** The turn benchmark measures each bot in its own process; that process must answer and go away cleanly. */
@@ -23,5 +24,28 @@ describe('A benchmarked bot in its own process', () => {
       await connector.stop();
     }
     expect(() => process.kill(bare.pid, 0)).to.throw();
+  });
+
+  it("counts Signpost's storage requests, and marks how many there were when its last reply was written", async () => {
+    const connector = await LoopbackConnector.start();
+    const azurite = await startAzurite();
+    const signpost = await startBotProcess({ kind: 'signpost', connectionString: azurite.connectionString, traceStorage: true });
+    try {
+      const before = await signpost.request('storageCount');
+      const turn = await post(signpost.url, activityFrom(connector, { from: { id: '29:test', name: 'Test' }, text: 'refer' }));
+      expect(turn.status).to.equal(200);
+      const after = await signpost.request('storageCount');
+      // `refer` reads and saves the conversation's state before its reply is out.
+      expect(after.replied.requests).to.be.greaterThan(before.requests);
+      expect(after.replied.requests).to.be.at.most(after.requests);
+      const trace = await signpost.request('storageTrace', { from: before.traced });
+      expect(trace.slice(0, after.replied.traced - before.traced).join('\n')).to.match(/botstate/);
+      const usage = await signpost.request('usage', {});
+      expect(usage.storageRequests).to.equal((await signpost.request('storageCount')).requests);
+    } finally {
+      await signpost.stop();
+      await azurite.stop();
+      await connector.stop();
+    }
   });
 });
