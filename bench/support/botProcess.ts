@@ -77,6 +77,7 @@ export interface ReadyMessage {
 }
 
 export interface BotProcess {
+  kind: BotKind;
   url: string;
   pid: number;
   request<K extends RequestKind>(kind: K, ...args: BotRequests[K]['args'] extends Record<string, never> ? [] : [BotRequests[K]['args']]): Promise<BotRequests[K]['result']>;
@@ -117,6 +118,7 @@ export async function startBotProcess(settings: BotHostSettings): Promise<BotPro
     });
   return {
     url,
+    kind: settings.kind,
     pid: child.pid!,
     request: request as BotProcess['request'],
     async stop() {
