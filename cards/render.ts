@@ -35,6 +35,15 @@ function prepared(template: object): ACData.Template {
   return found;
 }
 
+/**
+ * Parses templates now rather than at their first render: Signpost parses every card template
+ * as it starts, so the first people to use a fresh instance do not wait for it (the largest
+ * template takes several milliseconds, more while the code is still cold).
+ */
+export function prepareTemplates(templates: Iterable<object>): void {
+  for (const template of templates) prepared(template);
+}
+
 export function asAttachment(card: Record<string, unknown>): AdaptiveCardAttachment {
   return { contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: card };
 }

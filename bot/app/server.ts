@@ -12,6 +12,8 @@ import { loadConfig, SignpostConfig } from './config';
 import { createLogger, describeError, Logger, withLogFields } from './log';
 import { conversationType } from '../teams/places';
 import { createSignpost, Signpost } from './signpost';
+import { prepareTemplates } from '../../cards/render';
+import { CARD_TEMPLATES } from '../../cards/templates';
 import { retentionCatchUpTimer, unfinishedFormsTimer } from '../../domain/referral/retention';
 import { answerStorageUnavailable } from '../teams/storageUnavailable';
 import { answerFailedInvoke } from '../teams/invokeResponses';
@@ -205,6 +207,8 @@ export async function startSignpost(options: SignpostOptions = {}): Promise<Runn
     const tabAccess = new TabAccess(config, () => config.publicUrl || listeningUrl);
     mountTab(server, { access: tabAccess, views: signpost.tabViews, logger });
 
+    // Every card template parsed before the first turn, not by the first people to use this instance.
+    prepareTemplates(Object.values(CARD_TEMPLATES));
     const port = config.port;
     const host = options.host ?? config.host;
     await new Promise<void>((resolve, reject) => {

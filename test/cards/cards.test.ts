@@ -24,6 +24,9 @@ import { escalationAlert } from '../../domain/supervision/messages';
 import { escapeCardText } from '../../domain/text';
 import { FIXTURE_TIME, sampleReferral } from '../support/fixtures';
 import { shownText } from './markdown';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CARD_TEMPLATES } from '../../cards/templates';
 
 const matchData = {
   headline: 'One service fits.',
@@ -389,6 +392,41 @@ describe('Prepared card templates', () => {
       }
     } finally {
       spy.restore();
+    }
+  });
+});
+
+describe('Card templates parsed when Signpost starts', () => {
+  it('lists every template file under cards/, as the very objects the cards render', () => {
+    const cardsDir = path.join(__dirname, '..', '..', '..', 'cards');
+    const files = readdirSync(cardsDir, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => file.split(path.sep).join('/'))
+      .sort();
+    expect(Object.keys(CARD_TEMPLATES).sort()).to.deep.equal(files);
+    for (const file of files) expect(CARD_TEMPLATES[file], file).to.deep.equal(JSON.parse(readFileSync(path.join(cardsDir, file), 'utf8')));
+    // The same objects, so what was parsed at start is what a render finds.
+    expect(CARD_TEMPLATES['referral/referrer.json']).to.equal(REFERRAL_STEP_TEMPLATES.referrer);
+  });
+
+  it('are not parsed again by a render once prepared', () => {
+    // Template.prepare is the parse a Template's constructor does (private in its typings).
+    const parse = sinon.spy(Template as unknown as { prepare(node: unknown): unknown }, 'prepare');
+    try {
+      renderModule.prepareTemplates(Object.values(CARD_TEMPLATES));
+      const before = parse.callCount;
+      welcomeCard({ firstName: 'Amira', inChannel: false });
+      referralStepCard('referrer', { step: 'referrer', token: 't', values: {}, errors: {} });
+      expect(parse.callCount).to.equal(before);
+      // A template never seen is parsed once, on its first use.
+      const unseen = { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: '${name}' }] };
+      renderModule.prepareTemplates([unseen]);
+      expect(parse.callCount).to.be.greaterThan(before);
+      const after = parse.callCount;
+      expect(renderModule.renderCard(unseen, { name: 'Amira' })).to.deep.include({ body: [{ type: 'TextBlock', text: 'Amira' }] });
+      expect(parse.callCount).to.equal(after);
+    } finally {
+      parse.restore();
     }
   });
 });
