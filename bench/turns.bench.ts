@@ -24,8 +24,9 @@ import { activityFrom, LoopbackConnector, post } from './support/loopback';
 const USERS = Number(process.env.BENCH_USERS ?? 20);
 const HELP_TURNS_PER_USER = Number(process.env.BENCH_HELP_TURNS ?? 25);
 /** `help` goes to the two bots in rounds, taking turns, so the machine's drift falls on both alike. */
-const HELP_ROUNDS = 5;
-const HELP_TURNS_PER_ROUND = Math.max(1, Math.round(HELP_TURNS_PER_USER / HELP_ROUNDS));
+const HELP_ROUNDS = Math.max(1, Math.min(5, HELP_TURNS_PER_USER));
+/** Each user's `help` turns in a round: the rounds share BENCH_HELP_TURNS as evenly as they can. */
+const helpTurnsInRound = (round: number) => Math.floor(((round + 1) * HELP_TURNS_PER_USER) / HELP_ROUNDS) - Math.floor((round * HELP_TURNS_PER_USER) / HELP_ROUNDS);
 /** Whole referrals each user makes; more gives steadier percentiles (20 x 3 x 7 = 420 card steps by default). */
 const REFERRALS_PER_USER = Number(process.env.BENCH_REFERRALS_PER_USER ?? 3);
 const SOAK_TURNS = Number(process.env.BENCH_TURNS_SOAK ?? 0);
@@ -165,10 +166,15 @@ export async function run(): Promise<TurnsBenchResult> {
 
   try {
     // 1. `help`: the same load on both bots, a round on one then a round on the other.
-    const helpRound = (bot: BotProcess, kind: string) => async (record: (ms: number) => void) => {
-      await Promise.all(Array.from({ length: USERS }, async (_, index) => {
-        for (let count = 0; count < HELP_TURNS_PER_ROUND; count += 1) record(await turn(bot.url, activityFrom(connector, { ...user(index, kind), text: 'help' })));
-      }));
+    const helpRound = (bot: BotProcess, kind: string) => {
+      let round = 0;
+      return async (record: (ms: number) => void) => {
+        const turns = helpTurnsInRound(round);
+        round += 1;
+        await Promise.all(Array.from({ length: USERS }, async (_, index) => {
+          for (let count = 0; count < turns; count += 1) record(await turn(bot.url, activityFrom(connector, { ...user(index, kind), text: 'help' })));
+        }));
+      };
     };
     const progress = (what: string) => process.stderr.write(`turns: ${what} (${Math.round((performance.now() - started) / 1000)} s)\n`);
     // The SAIL team's channel, linked as its link workers do.
@@ -190,8 +196,7 @@ export async function run(): Promise<TurnsBenchResult> {
     const warmUpQueue = (await signpost.request('queue', { serviceId: 'sail' })).filter((entry) => warmUpReferences.has(entry.reference));
     await Promise.all(warmUpQueue.map(async (entry, index) => {
       const { version } = (await signpost.request('referral', { id: entry.referralId }))!.referral;
-      const { status, body } = await post(signpost.url, acceptClick(connector, connector.members[index % connector.members.length], entry.referralId, version));
-      if (status !== 200 || !body.includes('Accepted by')) errors += 1;
+      if (!wasAccepted(await post(signpost.url, acceptClick(connector, connector.members[index % connector.members.length], entry.referralId, version)))) errors += 1;
     }));
     await signpost.request('caughtUp');
     progress('warm-up');
@@ -261,9 +266,9 @@ export async function run(): Promise<TurnsBenchResult> {
           const entry = queue[index];
           const stored = shown.get(entry.referralId)!;
           const begun = performance.now();
-          const { status, body } = await post(signpost.url, acceptClick(connector, worker, entry.referralId, stored.version));
+          const answer = await post(signpost.url, acceptClick(connector, worker, entry.referralId, stored.version));
           record(performance.now() - begun);
-          if (status !== 200 || !body.includes('Accepted by')) {
+          if (!wasAccepted(answer)) {
             errors += 1;
             continue;
           }
@@ -507,6 +512,11 @@ async function countedAccept(signpost: BotProcess, connector: LoopbackConnector,
   const before = await storage();
   await post(signpost.url, acceptClick(connector, connector.members[0], waiting.referralId, version));
   return { before, replied: (await storage()).replied };
+}
+
+/** Signpost's answer to an Accept said it was taken. */
+function wasAccepted({ status, body }: { status: number; body: string }): boolean {
+  return status === 200 && body.includes('Accepted by');
 }
 
 /** A link worker's click on Accept on a referral's card in the service's channel. */
