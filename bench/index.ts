@@ -1,6 +1,7 @@
 import * as cards from './cards.bench';
 import * as matcher from './matcher.bench';
 import * as search from './search.bench';
+import * as storageRequest from './storageRequest.bench';
 import * as report from './report.bench';
 import * as supervision from './supervision.bench';
 import * as turns from './turns.bench';
@@ -9,7 +10,7 @@ import * as turns from './turns.bench';
  * `npm run bench`: runs every benchmark and prints a readable line and one JSON line each.
  * Run it on an otherwise idle machine; numbers are for comparison between commits, not tests.
  */
-const benches: Array<{ run: () => Promise<{ name: string }> }> = [cards, matcher, search, turns, supervision, report];
+const benches: Array<{ run: () => Promise<{ name: string }> }> = [cards, matcher, search, storageRequest, turns, supervision, report];
 
 /** key=value pairs; a nested group's values as group.key=value. */
 function readable(numbers: Record<string, unknown>, prefix = ''): string {

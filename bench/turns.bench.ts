@@ -67,7 +67,7 @@ interface Latencies {
   cpuMsPerTurn: number;
   /** This process's (load generator and Connector stand-in) CPU over the load per turn. */
   loadGeneratorCpuMsPerTurn: number;
-  /** Signpost's storage requests over the load per turn, its outbox's work behind the replies included. */
+  /** Storage requests over the load per turn (Signpost's with its outbox's work behind the replies; the form floor's). */
   storageRequestsPerTurn?: number;
   /**
    * Signpost, loads run in rounds: turns per second counting also the time its outbox took to
@@ -105,6 +105,16 @@ export interface TurnsBenchResult {
   /** Against the bare bot answering a Universal Action (no Connector call either). */
   cardStepRatioToBareClick: number;
   cardStepP99RatioToBareClick: number;
+  /**
+   * The form-floor bot (formFloorBot.ts): the least a durable form step costs on this stack (a
+   * click validated, kept in botbuilder-dialogs' state, written to storage, answered with a card).
+   */
+  floorCardClick: Latencies;
+  /** The form floor's card steps per second against the bare bot's, as cardStepRatio: the most any durable form could reach. */
+  floorRatio: number;
+  floorP99Ratio: number;
+  /** Signpost's card steps per second against the form floor's: what Signpost's referral adds to a durable form. */
+  cardStepRatioToFloor: number;
   /** A Send by someone who has referred before, within the instance's block of references. */
   storageRequestsPerSend: number;
   /** A new referrer's first Send, reserving a new block of references too. */
@@ -140,6 +150,7 @@ export async function run(): Promise<TurnsBenchResult> {
   // In-memory Azurite, as in the issue's measurements: the embedded default's save-before-answer
   // would measure the disk, not Signpost.
   const azurite = await startAzurite();
+  const floor = await startBotProcess({ kind: 'formFloor', connectionString: azurite.connectionString });
   const signpost = await startBotProcess({ kind: 'signpost', connectionString: azurite.connectionString, traceStorage: TRACE_STORAGE });
   const bareMemoryBefore = await bare.request('usage', { gc: true });
   const memoryBefore = await signpost.request('usage', { gc: true });
@@ -191,6 +202,12 @@ export async function run(): Promise<TurnsBenchResult> {
         await turn(bare.url, activityFrom(connector, { ...user(index, 'warm-up'), ...cardClick('again', { again: true }) }));
       }
     }));
+    // Each user's form on the form-floor bot, begun and warmed; the card each is now on.
+    const floorCards = await Promise.all(Array.from({ length: USERS }, async (_, index) => {
+      let card = (await floorClick(floor.url, connector, user(index, 'floor'), undefined)).card;
+      for (let count = 0; count < STEPS.length; count += 1) card = (await floorClick(floor.url, connector, user(index, 'floor'), card)).card;
+      return card;
+    }));
     const warmUpReferences = new Set(await Promise.all(Array.from({ length: USERS }, (_, index) => wholeReferral(user(index, 'warm-up'), () => undefined))));
     await signpost.request('caughtUp');
     const warmUpQueue = (await signpost.request('queue', { serviceId: 'sail' })).filter((entry) => warmUpReferences.has(entry.reference));
@@ -220,7 +237,7 @@ export async function run(): Promise<TurnsBenchResult> {
     // bot, answered as the issue measured it (a message, answered with a new card through the
     // Connector) and as Signpost's form now is (a Universal Action answered with the card that
     // replaces the clicked one), for a like-for-like ratio.
-    const { signpost: signpostCardStep, bareMessage: bareCardStep, bareClick: bareCardClick } = await profiling('referrals', () => interleaved(REFERRALS_PER_USER, {
+    const { signpost: signpostCardStep, bareMessage: bareCardStep, bareClick: bareCardClick, floorClick: floorCardClick } = await profiling('referrals', () => interleaved(REFERRALS_PER_USER, {
       signpost: {
         bot: signpost,
         round: async (record) => {
@@ -246,6 +263,19 @@ export async function run(): Promise<TurnsBenchResult> {
         round: async (record) => {
           await Promise.all(Array.from({ length: USERS }, async (_, index) => {
             for (let count = 0; count < STEPS.length; count += 1) record(await turn(bare.url, activityFrom(connector, { ...user(index, 'bare-click'), ...cardClick('again', { again: true }) })));
+          }));
+        },
+      },
+      floorClick: {
+        bot: floor,
+        round: async (record) => {
+          await Promise.all(Array.from({ length: USERS }, async (_, index) => {
+            for (let count = 0; count < STEPS.length; count += 1) {
+              const clicked = await floorClick(floor.url, connector, user(index, 'floor'), floorCards[index]);
+              if (!clicked.ok) errors += 1;
+              record(clicked.took);
+              floorCards[index] = clicked.card;
+            }
           }));
         },
       },
@@ -373,6 +403,10 @@ export async function run(): Promise<TurnsBenchResult> {
       cardStepP99Ratio: round(signpostCardStep.p99Ms / bareCardStep.p99Ms),
       cardStepRatioToBareClick: round(signpostCardStep.perSecond / bareCardClick.perSecond),
       cardStepP99RatioToBareClick: round(signpostCardStep.p99Ms / bareCardClick.p99Ms),
+      floorCardClick,
+      floorRatio: round(floorCardClick.perSecond / bareCardStep.perSecond),
+      floorP99Ratio: round(floorCardClick.p99Ms / bareCardStep.p99Ms),
+      cardStepRatioToFloor: round(signpostCardStep.perSecond / floorCardClick.perSecond),
       storageRequestsPerSend: loneSend.reply,
       storageRequestsPerFirstSend: firstSend.reply,
       storageRequestsPerAccept: loneAccept.reply,
@@ -396,6 +430,7 @@ export async function run(): Promise<TurnsBenchResult> {
     };
   } finally {
     await signpost.stop();
+    await floor.stop();
     await azurite.stop();
     await bare.stop();
     await connector.stop();
@@ -438,15 +473,10 @@ async function interleaved<K extends string>(rounds: number, loads: Record<K, Ro
   const measured = {} as Record<K, Latencies>;
   for (const [name, total] of totals) {
     const perTurn = (micros: number) => micros / 1000 / Math.max(1, total.times.length);
-    const latencies = summarise(total.times, total.elapsedMs, perTurn(total.botCpuMicros), perTurn(total.ownCpuMicros));
-    measured[name] =
-      loads[name].bot.kind === 'signpost'
-        ? {
-            ...latencies,
-            perSecondWithWorkBehind: round(total.times.length / ((total.elapsedMs + total.catchUpMs) / 1000)),
-            storageRequestsPerTurn: round((total.storageRequests ?? 0) / Math.max(1, total.times.length)),
-          }
-        : latencies;
+    const latencies: Latencies = summarise(total.times, total.elapsedMs, perTurn(total.botCpuMicros), perTurn(total.ownCpuMicros));
+    if (total.storageRequests !== undefined) latencies.storageRequestsPerTurn = round(total.storageRequests / Math.max(1, total.times.length));
+    if (loads[name].bot.kind === 'signpost') latencies.perSecondWithWorkBehind = round(total.times.length / ((total.elapsedMs + total.catchUpMs) / 1000));
+    measured[name] = latencies;
   }
   return measured;
 }
@@ -491,6 +521,27 @@ type StorageCount = () => Promise<StorageMark & { replied: StorageMark }>;
 interface StorageSpan {
   before: StorageMark;
   replied: StorageMark;
+}
+
+/**
+ * A click on the form-floor bot's card with an answer (its first, with no card yet, begins the
+ * form); the card that replaces it.
+ */
+async function floorClick(
+  botUrl: string,
+  connector: LoopbackConnector,
+  who: Sender,
+  card: Record<string, any> | undefined,
+): Promise<{ ok: boolean; took: number; card: Record<string, any> }> {
+  const action = card?.actions?.[0];
+  const begun = performance.now();
+  const { status, body } = await post(botUrl, activityFrom(connector, { ...who, ...cardClick(action?.verb ?? 'floorStep', { ...action?.data, answer: 'Company at lunchtime' }) }));
+  const took = performance.now() - begun;
+  const answer = status === 200 ? (JSON.parse(body) as { type?: string; value?: Record<string, any> }) : {};
+  const next = answer.type === 'application/vnd.microsoft.card.adaptive' ? answer.value : undefined;
+  // Each answered click gives a card with a new token; the same one back means the click was refused.
+  const ok = Boolean(next) && (!card || JSON.stringify(next!.actions?.[0]?.data) !== JSON.stringify(action?.data));
+  return { ok, took, card: next ?? card ?? {} };
 }
 
 /** One more referral, alone, counting the storage requests made until Send is answered. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { startSignpost } from '../../bot/app/server';
 import { createLogger } from '../../bot/app/log';
 import { startBareBot } from '../bareBot';
+import { startFormFloorBot } from '../formFloorBot';
 import type { BotHostSettings, BotRequests, ProcessUsage, ReadyMessage, RequestKind, RequestMessage, ResponseMessage } from './botProcess';
 
 /**
@@ -25,6 +26,12 @@ async function host(settings: BotHostSettings): Promise<void> {
     const bare = await startBareBot();
     ({ url } = bare);
     stopBot = bare.stop;
+  } else if (settings.kind === 'formFloor') {
+    let storageRequests = 0;
+    const floor = await startFormFloorBot(settings.connectionString!, () => void (storageRequests += 1));
+    ({ url } = floor);
+    stopBot = floor.stop;
+    handlers.usage = async ({ gc }) => ({ ...processUsage(gc), storageRequests });
   } else {
     const signpost = await startSignpostForBench(settings);
     ({ url } = signpost.running);

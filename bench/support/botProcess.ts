@@ -14,11 +14,12 @@ const HOST_SCRIPT = path.join(__dirname, 'botHost.js');
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 
-export type BotKind = 'bare' | 'signpost';
+/** The bare bot, the form-floor bot (the least a durable form step costs) and Signpost. */
+export type BotKind = 'bare' | 'formFloor' | 'signpost';
 
 export interface BotHostSettings {
   kind: BotKind;
-  /** Signpost's storage (the bench's Azurite). */
+  /** Signpost's and the form-floor bot's storage (the bench's Azurite). */
   connectionString?: string;
   /** Keep each storage request's method and path, to list what a turn asks of storage. */
   traceStorage?: boolean;
@@ -29,7 +30,7 @@ export interface ProcessUsage {
   cpuMicros: number;
   rss: number;
   heapUsed: number;
-  /** Signpost only: its storage requests since it started. */
+  /** Signpost and the form-floor bot: storage requests since it started. */
   storageRequests?: number;
 }
 

@@ -48,4 +48,22 @@ describe('A benchmarked bot in its own process', () => {
       await connector.stop();
     }
   });
+
+  it('counts the form-floor bot\'s storage requests in its usage', async () => {
+    const connector = await LoopbackConnector.start();
+    const azurite = await startAzurite();
+    const floor = await startBotProcess({ kind: 'formFloor', connectionString: azurite.connectionString });
+    try {
+      const before = await floor.request('usage', {});
+      const click = { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: 'floorStep', data: {} } } };
+      const turn = await post(floor.url, activityFrom(connector, { from: { id: '29:test', name: 'Test' }, ...click }));
+      expect(turn.status).to.equal(200);
+      // The form begun: its state read (none yet) and written.
+      expect((await floor.request('usage', {})).storageRequests! - before.storageRequests!).to.equal(2);
+    } finally {
+      await floor.stop();
+      await azurite.stop();
+      await connector.stop();
+    }
+  });
 });
