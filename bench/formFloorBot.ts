@@ -98,7 +98,14 @@ class WriteThroughState implements Storage {
       Object.entries(changes).map(async ([key, item]) => {
         const { eTag: _given, ...value } = item as Record<string, unknown>;
         const eTag = this.copies.get(key)?.eTag ?? '*';
-        const written = (await this.store.writeItems({ [key]: { ...value, eTag } }))[key];
+        let written: string | undefined;
+        try {
+          written = (await this.store.writeItems({ [key]: { ...value, eTag } }))[key];
+        } catch (error) {
+          // Refused (another writer's version) or failed: the next read goes to storage.
+          this.copies.delete(key);
+          throw error;
+        }
         if (written) this.copies.set(key, { json: JSON.stringify(value), eTag: written });
         else this.copies.delete(key);
       }),

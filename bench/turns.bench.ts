@@ -6,8 +6,9 @@ import { activityFrom, LoopbackConnector, post } from './support/loopback';
 /**
  * Signpost turn by turn, side by side with a bare botbuilder bot on the same machine and load
  * (BENCH_USERS concurrent users, 20 by default): personal-chat `help`; whole referrals (`refer`
- * and seven card steps, Send last); Accepts by as many link workers on as many referrals; and
- * how long the referrer waits for the update after an Accept. Storage is the embedded Azurite
+ * and seven card steps, Send last), with as many clicks on the bare bot and on the form floor
+ * (formFloorBot.ts: the least a durable form step costs); Accepts by as many link workers on as
+ * many referrals; and how long the referrer waits for the update after an Accept. Storage is the embedded Azurite
  * (in memory) on loopback, so every storage request is a real HTTP round trip, counted.
  *
  * Each bot runs in a process of its own (support/botHost.ts), Azurite in another, and this
@@ -17,8 +18,8 @@ import { activityFrom, LoopbackConnector, post } from './support/loopback';
  * are Signpost's process's, after a full GC in it.
  *
  * The bots take turns, a round each (see `interleaved`), and each Signpost round ends when its
- * outbox has done the work behind the round's replies: so neither bot is measured while the
- * other is busy, and the machine's drift falls on both alike.
+ * outbox has done the work behind the round's replies: so no bot is measured while another is
+ * busy, and the machine's drift falls on all alike.
  */
 
 const USERS = Number(process.env.BENCH_USERS ?? 20);
