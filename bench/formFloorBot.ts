@@ -6,6 +6,7 @@ import { CloudAdapter, ConfigurationBotFrameworkAuthentication, ConversationStat
 import { Dialog, DialogContext, DialogSet, type DialogState, type DialogTurnResult } from 'botbuilder-dialogs';
 import { TableConnection, type RequestObserver } from '../storage/tables';
 import { TableStateStore } from '../storage/tableStateStore';
+import { DIALOG_STATE_CONFIGURATION } from '../bot/teams/signpostBot';
 
 /**
  * The second yardstick for the turn benchmark: the least a durable form step costs on
@@ -19,11 +20,10 @@ import { TableStateStore } from '../storage/tableStateStore';
  * with the next card. Nothing else: no referral, no directory, no audit trail, no outbox.
  */
 
-const FORM_STEP = 'floorStep';
+/** The verb of the form floor's button. */
+export const FLOOR_STEP_VERB = 'floorStep';
 const ANSWER = Symbol('floorAnswer');
 const ANSWERS_KEPT = 8;
-/** botbuilder-dialogs gathers its memory scopes afresh on every turn unless this turn-state entry holds them (Signpost does the same). */
-const DIALOG_STATE_CONFIGURATION = 'DialogStateManagerConfiguration';
 
 const submission = z.object({ token: z.string().uuid(), answer: z.string().trim().min(1).max(200) });
 
@@ -35,7 +35,7 @@ interface FloorStepState {
 /** A form that asks one question again and again, keeping the last few answers. */
 class FloorStep extends Dialog {
   constructor() {
-    super(FORM_STEP);
+    super(FLOOR_STEP_VERB);
   }
 
   override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
@@ -67,7 +67,7 @@ function answerWith(context: TurnContext, state: FloorStepState, notice: string 
       { type: 'TextBlock', text: notice ?? `Answers so far: ${state.answers.length}`, wrap: true },
       { type: 'Input.Text', id: 'answer', label: 'Your answer', isRequired: true, maxLength: 200 },
     ],
-    actions: [{ type: 'Action.Execute', title: 'Next', verb: FORM_STEP, data: { token: state.token } }],
+    actions: [{ type: 'Action.Execute', title: 'Next', verb: FLOOR_STEP_VERB, data: { token: state.token } }],
   });
 }
 
@@ -132,7 +132,7 @@ export async function startFormFloorBot(connectionString: string, observe?: Requ
       if (dialogStateConfiguration) context.turnState.set(DIALOG_STATE_CONFIGURATION, dialogStateConfiguration);
       const dc = await dialogs.createContext(context);
       if (dc.activeDialog) await dc.continueDialog();
-      else await dc.beginDialog(FORM_STEP);
+      else await dc.beginDialog(FLOOR_STEP_VERB);
       dialogStateConfiguration ??= context.turnState.get(DIALOG_STATE_CONFIGURATION);
       // Durable before the person sees the next card, as Signpost's form is.
       await conversationState.saveChanges(context, false);

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { startAzurite } from '../storage/azurite';
 import { BotProcess, startBotProcess, type StorageMark } from './support/botProcess';
 import { activityFrom, LoopbackConnector, post } from './support/loopback';
+import { FLOOR_STEP_VERB } from './formFloorBot';
 
 /**
  * Signpost turn by turn, side by side with a bare botbuilder bot on the same machine and load
@@ -511,10 +512,15 @@ async function submitStep(
   // A press of the card's button, as Teams sends it: a Universal Action whose answer is the card that replaces it.
   const { status, body } = await post(botUrl, activityFrom(connector, { ...who, ...cardClick(card.actions?.[0]?.verb, { ...submitData(card), ...inputs }) }));
   const took = performance.now() - begun;
-  const answer = status === 200 ? (JSON.parse(body) as { statusCode?: number; type?: string; value?: Record<string, any> }) : {};
-  const next = answer.type === 'application/vnd.microsoft.card.adaptive' ? answer.value : undefined;
+  const { statusCode, card: next } = clickAnswer(status, body);
   if (!next) return { ok: false, took, card };
-  return { ok: answer.statusCode === 200, took, card: next };
+  return { ok: statusCode === 200, took, card: next };
+}
+
+/** The card a bot answered a click with (a Universal Action's answer), if it answered with one. */
+function clickAnswer(status: number, body: string): { statusCode?: number; card?: Record<string, any> } {
+  const answer = status === 200 ? (JSON.parse(body) as { statusCode?: number; type?: string; value?: Record<string, any> }) : {};
+  return { statusCode: answer.statusCode, card: answer.type === 'application/vnd.microsoft.card.adaptive' ? answer.value : undefined };
 }
 
 type StorageCount = () => Promise<StorageMark & { replied: StorageMark }>;
@@ -536,10 +542,9 @@ async function floorClick(
 ): Promise<{ ok: boolean; took: number; card: Record<string, any> }> {
   const action = card?.actions?.[0];
   const begun = performance.now();
-  const { status, body } = await post(botUrl, activityFrom(connector, { ...who, ...cardClick(action?.verb ?? 'floorStep', { ...action?.data, answer: 'Company at lunchtime' }) }));
+  const { status, body } = await post(botUrl, activityFrom(connector, { ...who, ...cardClick(action?.verb ?? FLOOR_STEP_VERB, { ...action?.data, answer: 'Company at lunchtime' }) }));
   const took = performance.now() - begun;
-  const answer = status === 200 ? (JSON.parse(body) as { type?: string; value?: Record<string, any> }) : {};
-  const next = answer.type === 'application/vnd.microsoft.card.adaptive' ? answer.value : undefined;
+  const next = clickAnswer(status, body).card;
   // Each answered click gives a card with a new token; the same one back means the click was refused.
   const ok = Boolean(next) && (!card || JSON.stringify(next!.actions?.[0]?.data) !== JSON.stringify(action?.data));
   return { ok, took, card: next ?? card ?? {} };

@@ -70,7 +70,7 @@ export interface SignpostBotDependencies {
 }
 
 /** Where botbuilder-dialogs looks for its memory configuration in turn state (its DialogStateManager's key). */
-const DIALOG_STATE_CONFIGURATION = 'DialogStateManagerConfiguration';
+export const DIALOG_STATE_CONFIGURATION = 'DialogStateManagerConfiguration';
 
 /** Said about a click on a form card whose form is no longer in progress. */
 const FORM_NOT_IN_PROGRESS =
